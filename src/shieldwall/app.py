@@ -1,0 +1,43 @@
+"""create_app(settings): a new ASGI app with every capability's routes mounted."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from shieldwall.audit import routes as audit_routes
+from shieldwall.db import Database
+from shieldwall.intel import routes as intel_routes
+from shieldwall.members import routes as members_routes
+from shieldwall.settings import Settings
+from shieldwall.web import errors
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the app; nothing is created at import time, so a test may build as many as it likes."""
+    settings = settings or Settings.from_env()
+    database = Database(settings.database_url)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        database.dispose()
+
+    app = FastAPI(
+        title="Shieldwall",
+        version="0.1.0",
+        description="Threat-intelligence sharing and incident coordination for a cyber-defence "
+        "partnership. Authenticate with `Authorization: Bearer <API key>`.",
+        openapi_url="/api/v1/openapi.json",
+        docs_url="/api/v1/docs",
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.db = database
+    errors.install(app)
+    for capability in (members_routes, intel_routes, audit_routes):
+        capability.register(app)
+    return app

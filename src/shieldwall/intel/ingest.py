@@ -1,0 +1,315 @@
+"""Accept a STIX 2.1 bundle whole or not at all.
+
+validate (pure) -> resolve sharing (pure) -> one write transaction: ownership and version checks,
+object rows, the change-log entry and the audit entry. Anything that fails leaves the database as
+it was before the write.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection, func, select, update
+
+from shieldwall.audit import service as audit
+from shieldwall.db import Database, bulk_insert, utc_now
+from shieldwall.errors import Forbidden, Invalid
+from shieldwall.intel import sharing
+from shieldwall.intel.tables import change_log, objects
+from shieldwall.intel.timestamps import normalize_timestamp
+from shieldwall.intel.validate import ObjectError, validate_bundle
+from shieldwall.markings import TLP, TLP_BY_MARKING_ID, Distribution
+from shieldwall.members.tables import members
+from shieldwall.policy import Viewer, may_write_intel
+
+# STIX 2.1 §6: cyber-observable types. Their ids are usually derived from their values, so several
+# members legitimately send the same id: each member keeps its own copy with its own marking.
+SCO_TYPES = frozenset(
+    {
+        "artifact", "autonomous-system", "directory", "domain-name", "email-addr",
+        "email-message", "file", "ipv4-addr", "ipv6-addr", "mac-addr", "mutex",
+        "network-traffic", "process", "software", "url", "user-account",
+        "windows-registry-key", "x509-certificate",
+    }
+)  # fmt: skip
+_SEARCHED = ("name", "description", "pattern")
+_SEARCH_TEXT_LIMIT = 4000
+_IN_CHUNK = 500
+
+
+class BundleRejected(Invalid):
+    """The bundle broke a rule; `details` lists every error, nothing was stored."""
+
+    def __init__(self, errors: Sequence[ObjectError]) -> None:
+        n = len(errors)
+        super().__init__(
+            f"bundle rejected: {n} error{'s' if n != 1 else ''}; nothing was stored",
+            details=[e.as_dict() for e in errors],
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class IngestResult:
+    change_seq: int | None
+    stored: int
+    unchanged: int
+    stored_ids: tuple[str, ...] = field(default=(), repr=False)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"change_seq": self.change_seq, "stored": self.stored, "unchanged": self.unchanged}
+
+
+@dataclass(frozen=True, slots=True)
+class _Row:
+    """One object version about to be stored."""
+
+    index: int
+    object_id: str
+    type: str
+    modified: str
+    values: dict[str, Any]
+
+
+def ingest_bundle(
+    db: Database, viewer: Viewer, bundle: Any, *, broker_identity: str, source: str = "api"
+) -> IngestResult:
+    """Store every object of `bundle` for `viewer`'s member, or raise BundleRejected."""
+    if not may_write_intel(viewer):
+        raise Forbidden("this role may not share intel")
+    errors = validate_bundle(bundle)
+    if errors:
+        raise BundleRejected(errors)
+    with db.read() as conn:
+        defaults, other_identities = _member_context(conn, viewer)
+    stix_objects = [
+        o
+        for o in bundle["objects"]
+        if not (o["type"] == "marking-definition" and o["id"] in TLP_BY_MARKING_ID)
+    ]
+    skipped_markings = len(bundle["objects"]) - len(stix_objects)
+    resolved, errors = sharing.resolve(stix_objects, viewer, defaults)
+    errors += _identity_errors(
+        stix_objects, resolved, defaults, other_identities | {broker_identity}
+    )
+    if errors:
+        raise BundleRejected(errors)
+    now = utc_now()
+    rows = [
+        _row(i, obj, s, viewer, broker_identity, now)
+        for i, (obj, s) in enumerate(zip(stix_objects, resolved, strict=True))
+    ]
+    with db.write() as conn:
+        new_rows, superseded, unchanged = _plan_versions(conn, viewer, rows)
+        change_seq = None
+        if new_rows:
+            change_seq = _store(conn, viewer, new_rows, superseded, now, source)
+        return IngestResult(
+            change_seq=change_seq,
+            stored=len(new_rows),
+            unchanged=unchanged + skipped_markings,
+            stored_ids=tuple(r.object_id for r in new_rows),
+        )
+
+
+def _member_context(conn: Connection, viewer: Viewer) -> tuple[sharing.MemberDefaults, set[str]]:
+    rows = conn.execute(
+        select(
+            members.c.id,
+            members.c.identity_id,
+            members.c.default_tlp,
+            members.c.default_distribution,
+        )
+    ).all()
+    mine = next(r for r in rows if r.id == viewer.member_id)
+    defaults = sharing.MemberDefaults(
+        member_id=mine.id,
+        identity_id=mine.identity_id,
+        tlp=TLP(mine.default_tlp),
+        distribution=Distribution(mine.default_distribution),
+    )
+    return defaults, {r.identity_id for r in rows if r.id != viewer.member_id}
+
+
+def _identity_errors(
+    stix_objects: Sequence[dict[str, Any]],
+    resolved: Sequence[sharing.Sharing],
+    defaults: sharing.MemberDefaults,
+    foreign_identities: set[str],
+) -> list[ObjectError]:
+    """A member may not speak as another member (or the broker), and an anonymous contribution
+    may not carry its contributor's identity."""
+    errors = []
+    for index, (obj, s) in enumerate(zip(stix_objects, resolved, strict=True)):
+        creator = obj.get("created_by_ref")
+        if creator in foreign_identities and not s.anonymous:
+            errors.append(
+                ObjectError(
+                    index,
+                    obj["id"],
+                    "created_by_ref",
+                    "created_by_ref names the identity of another member",
+                )
+            )
+        if s.anonymous and obj["id"] == defaults.identity_id:
+            errors.append(
+                ObjectError(
+                    index,
+                    obj["id"],
+                    "id",
+                    "an anonymous contribution must not "
+                    "include the contributing member's own identity",
+                )
+            )
+    return errors
+
+
+def _row(
+    index: int, obj: dict[str, Any], s: sharing.Sharing, viewer: Viewer, broker: str, now: str
+) -> _Row:
+    body = obj if obj["type"] == "marking-definition" else sharing.apply(obj, s, broker)
+    modified = body.get("modified") or ""
+    labels = body.get("labels")
+    text = " ".join(str(body[k]) for k in _SEARCHED if k in body).lower()[:_SEARCH_TEXT_LIMIT]
+    values = {
+        "object_id": body["id"],
+        "type": body["type"],
+        "created": normalize_timestamp(body["created"]) if "created" in body else None,
+        "modified": normalize_timestamp(modified) if modified else "",
+        "created_by": body.get("created_by_ref"),
+        "tlp": int(s.tlp),
+        "distribution": s.distribution.value,
+        "sharing_group_id": s.sharing_group_id,
+        "member_id": viewer.member_id,
+        "anonymous": s.anonymous,
+        "date_added": now,
+        "revoked": bool(body.get("revoked", False)),
+        "labels": "|" + "|".join(labels) + "|" if labels else None,
+        "search_text": text or None,
+        "body": orjson.dumps(body).decode(),
+    }
+    return _Row(index, body["id"], body["type"], values["modified"], values)
+
+
+def _chunks(items: Sequence[str], size: int = _IN_CHUNK) -> Iterable[Sequence[str]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _plan_versions(
+    conn: Connection, viewer: Viewer, rows: list[_Row]
+) -> tuple[list[_Row], list[int], int]:
+    """Which rows are new versions, which stored rows stop being the latest, how many are repeats.
+
+    A version is (id, modified); for observables also the member, since each member keeps its own.
+    """
+    ids = sorted({r.object_id for r in rows})
+    existing: dict[tuple[str, str | None], dict[str, Any]] = {}  # key -> {modified: pk}, latest
+    owner_errors: list[ObjectError] = []
+    owners: dict[str, str] = {}
+    for chunk in _chunks(ids):
+        for pk, object_id, type_, member_id, modified, is_latest in conn.execute(
+            select(
+                objects.c.pk,
+                objects.c.object_id,
+                objects.c.type,
+                objects.c.member_id,
+                objects.c.modified,
+                objects.c.is_latest,
+            ).where(objects.c.object_id.in_(chunk))
+        ):
+            if type_ in SCO_TYPES and member_id != viewer.member_id:
+                continue  # another member's copy of the same observable
+            owners[object_id] = member_id
+            entry = existing.setdefault((object_id, member_id), {"versions": {}, "latest": None})
+            entry["versions"][modified] = pk
+            if is_latest:
+                entry["latest"] = (modified, pk)
+    for r in rows:
+        owner = owners.get(r.object_id)
+        if owner is not None and owner != viewer.member_id:
+            # The id is told only to someone who already holds it; STIX ids are random UUIDs.
+            owner_errors.append(
+                ObjectError(
+                    r.index,
+                    r.object_id,
+                    "id",
+                    "this id belongs to an object shared by another "
+                    "member; objects of other creators cannot be overwritten",
+                )
+            )
+    if owner_errors:
+        raise BundleRejected(owner_errors)
+
+    new_rows: list[_Row] = []
+    unchanged = 0
+    newest: dict[str, str] = {}  # object_id -> newest modified among stored and new versions
+    superseded: list[int] = []
+    for r in rows:
+        entry = existing.get((r.object_id, viewer.member_id))
+        if entry and r.modified in entry["versions"]:
+            unchanged += 1
+            continue
+        new_rows.append(r)
+        best = newest.get(r.object_id)
+        if best is None and entry and entry["latest"]:
+            best = entry["latest"][0]
+        if best is None or r.modified > best:
+            newest[r.object_id] = r.modified
+    for r in new_rows:
+        r.values["is_latest"] = newest.get(r.object_id) == r.modified
+    for object_id, modified in newest.items():
+        entry = existing.get((object_id, viewer.member_id))
+        if entry and entry["latest"] and entry["latest"][0] != modified:
+            superseded.append(entry["latest"][1])
+    return new_rows, superseded, unchanged
+
+
+def _store(
+    conn: Connection,
+    viewer: Viewer,
+    new_rows: list[_Row],
+    superseded: list[int],
+    now: str,
+    source: str,
+) -> int:
+    first_pk = (conn.scalar(select(func.max(objects.c.pk))) or 0) + 1
+    seq = (conn.scalar(select(func.max(change_log.c.seq))) or 0) + 1
+    batch = []
+    for offset, r in enumerate(new_rows):
+        r.values["pk"] = first_pk + offset
+        batch.append(r.values)
+    bulk_insert(conn, objects, batch)
+    for chunk in _chunks(superseded):  # type: ignore[arg-type]
+        conn.execute(update(objects).where(objects.c.pk.in_(chunk)).values(is_latest=False))
+    last_pk = first_pk + len(new_rows) - 1
+    conn.execute(
+        change_log.insert().values(
+            seq=seq,
+            at=now,
+            action="ingest",
+            member_id=viewer.member_id,
+            user_id=viewer.user_id,
+            first_pk=first_pk,
+            last_pk=last_pk,
+            count=len(new_rows),
+        )
+    )
+    ids = [f"{r.object_id}@{r.modified}" for r in new_rows]
+    audit.append(
+        conn,
+        viewer,
+        "intel.ingest",
+        {
+            "source": source,
+            "change_seq": seq,
+            "count": len(new_rows),
+            "first_pk": first_pk,
+            "last_pk": last_pk,
+            "objects": ids if len(ids) <= 100 else ids[:100],
+            "objects_digest": audit.digest_of(ids),
+        },
+    )
+    return seq

@@ -1,0 +1,138 @@
+"""STIX 2.1 indicator patterns checked at ingest: a fast path for the common forms, stix2patterns
+for the rest.
+
+stix2patterns (the OASIS reference validator, an ANTLR parser) manages a few thousand patterns
+a second, well short of the ingest target of 20,000 objects/s. Most patterns in real feeds have
+one shape: one observation expression holding comparisons of a property with a quoted string,
+joined by AND/OR, e.g. ``[file:hashes.'SHA-256' = '...' OR domain-name:value = 'evil.example']``.
+The fast path recognises exactly that shape with one regular expression that mirrors the ANTLR
+lexer token by token, and hands everything else, valid or not, to stix2patterns. It only ever
+decides what stix2patterns would decide; the property test in tests/intel/test_patterns.py holds
+it to that.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from types import SimpleNamespace
+
+from stix2patterns.v21 import object_validator
+from stix2patterns.validator import run_validator
+
+# Exactly the characters the STIX 2.1 lexer's WS rule skips (checked over every code point
+# against stix2patterns 2.1.2). All of them are str.isspace(), so the validator's separate
+# "starts with [" check passes too; 0x1c-0x1f are isspace() but lex as InvalidCharacter, and
+# are deliberately absent.
+_WS = "[ \t\n\r\x0b\x0c\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*"
+
+# Keywords are case-sensitive in 2.1 and win over identifiers of the same length, so a property
+# called `IN` or an object type called `true` is a syntax error while `in` is fine.
+_KEYWORDS = (
+    "AND|OR|NOT|FOLLOWEDBY|LIKE|MATCHES|ISSUPERSET|ISSUBSET|EXISTS|LAST|IN|START|STOP|SECONDS"
+    "|true|false|WITHIN|REPEATS|TIMES"
+)
+# The lexer takes the longest match: `ANDa` is one identifier, not AND followed by `a`.
+_WORD_END = "(?![a-zA-Z0-9_-])"
+_NOT_KEYWORD = f"(?!(?:{_KEYWORDS}){_WORD_END})"
+# objectType: IdentifierWithoutHyphen | IdentifierWithHyphen.
+_OBJECT_TYPE = f"{_NOT_KEYWORD}[a-zA-Z_][a-zA-Z0-9_-]*{_WORD_END}"
+# Path keys: IdentifierWithoutHyphen | StringLiteral (`hashes.SHA-256` is a syntax error).
+_KEY = f"{_NOT_KEYWORD}[a-zA-Z_][a-zA-Z0-9_]*{_WORD_END}"
+# StringLiteral: only \' and \\ are escapes; any other character, newline included, stands.
+_STRING = r"'(?:[^'\\]|\\['\\])*'"
+# Every one of these takes a StringLiteral on its right (propTestEqual/Order/Like/Regex).
+_OPERATOR = f"==|=|!=|<>|<=|>=|<|>|(?:LIKE|MATCHES){_WORD_END}"
+
+_COMPARISON = (
+    f"{_OBJECT_TYPE}{_WS}:{_WS}(?:{_KEY}|{_STRING})"
+    f"(?:{_WS}\\.{_WS}(?:{_KEY}|{_STRING}))*"
+    f"{_WS}(?:{_OPERATOR}){_WS}{_STRING}"
+)
+_FAST_PATTERN = re.compile(
+    f"{_WS}\\[{_WS}{_COMPARISON}(?:{_WS}(?:AND|OR){_WORD_END}{_WS}{_COMPARISON})*{_WS}\\]{_WS}"
+)
+# Splits a pattern already matched by _FAST_PATTERN into its tokens, in order.
+_TOKEN = re.compile(
+    f"{_WS}(?:(?P<string>{_STRING})|(?P<word>[a-zA-Z_][a-zA-Z0-9_-]*)"
+    f"|(?P<punct>==|!=|<>|<=|>=|[=<>:.\\[\\]]))"
+)
+
+# The slow-path cache is bounded in size as well as entries: 1,024 patterns of at most 4 KiB.
+_SLOW_CACHE_MAX_LENGTH = 4096
+
+
+def pattern_errors(pattern: str) -> list[str]:
+    """[] when the STIX 2.1 pattern is valid, else human-readable messages."""
+    verdict = _fast_verdict(pattern)
+    if verdict is None:
+        return _slow_pattern_errors(pattern)
+    return verdict
+
+
+def _fast_verdict(pattern: str) -> list[str] | None:
+    """The verdict for the common forms, or None when only stix2patterns can tell."""
+    if _FAST_PATTERN.fullmatch(pattern) is None:
+        return None
+    # A path component can only unquote to "hashes" if its text holds it: escapes yield ' or \.
+    if "hashes" not in pattern:
+        return []
+    # Same hash check as stix2patterns, fed the same (type, path, op, value) data its
+    # InspectionListener would collect, so verdict and messages both match.
+    data = SimpleNamespace(comparisons=_comparisons(pattern))
+    return [_readable(message) for message in object_validator.verify_object(data)]
+
+
+def _slow_pattern_errors(pattern: str) -> list[str]:
+    """stix2patterns' verdict; a fresh list every call, the cache keeps tuples."""
+    if len(pattern) > _SLOW_CACHE_MAX_LENGTH:
+        return list(_slow_uncached(pattern))
+    return list(_slow_cached(pattern))
+
+
+def _slow_uncached(pattern: str) -> tuple[str, ...]:
+    try:
+        errors = run_validator(pattern, stix_version="2.1")
+    except Exception as exc:
+        # stix2patterns 2.1.2 crashes on some inputs ('' gives UnboundLocalError, an index step
+        # after `hashes` an AttributeError); a pattern it cannot check is not accepted.
+        return (f"stix2patterns could not check this pattern ({type(exc).__name__}: {exc})",)
+    return tuple(_readable(message) for message in errors)
+
+
+_slow_cached = functools.lru_cache(maxsize=1024)(_slow_uncached)
+
+
+def _readable(message: str) -> str:
+    return message.removeprefix("FAIL: ")
+
+
+def _comparisons(pattern: str) -> dict[str, list[tuple[list[str], str, str]]]:
+    """Object type -> [(path, operator, value literal)], as stix2patterns' inspector builds it.
+
+    Only for patterns _FAST_PATTERN has matched: their tokens run
+    `[ type : key (. key)* op value ((AND|OR) type : key (. key)* op value)* ]`.
+    """
+    tokens = [match[match.lastgroup] for match in _TOKEN.finditer(pattern)]
+    comparisons: dict[str, list[tuple[list[str], str, str]]] = {}
+    index = 1  # past "["
+    while tokens[index] != "]":
+        object_type = tokens[index]
+        path = [_unquote(tokens[index + 2])]
+        index += 3
+        while tokens[index] == ".":
+            path.append(_unquote(tokens[index + 1]))
+            index += 2
+        operator, value = tokens[index], tokens[index + 1]
+        comparisons.setdefault(object_type, []).append((path, operator, value))
+        index += 2
+        if tokens[index] in ("AND", "OR"):
+            index += 1
+    return comparisons
+
+
+def _unquote(component: str) -> str:
+    """A path component as stix2patterns' inspector reads it (its unescape order included)."""
+    if component.startswith("'"):
+        return component[1:-1].replace("\\'", "'").replace("\\\\", "\\")
+    return component

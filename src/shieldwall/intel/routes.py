@@ -1,0 +1,175 @@
+"""REST routes for sharing and reading intel."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import orjson
+from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
+from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
+
+from shieldwall.db import Database
+from shieldwall.errors import Invalid, ShieldwallError
+from shieldwall.intel import query
+from shieldwall.intel.ingest import ingest_bundle
+from shieldwall.intel.sanitize import sanitize_text
+from shieldwall.intel.timestamps import is_timestamp
+from shieldwall.markings import TLP, sharing_extension_definition, tlp_marking_definitions
+from shieldwall.members.service import broker_identity
+from shieldwall.policy import Viewer
+from shieldwall.settings import Settings
+from shieldwall.web.deps import current_viewer, get_db, get_settings
+
+router = APIRouter(prefix="/api/v1", tags=["intel"])
+
+STIX_MEDIA_TYPE = "application/stix+json;version=2.1"
+
+
+class PayloadTooLarge(ShieldwallError):
+    status = 413
+
+
+class BadJSON(ShieldwallError):
+    status = 400
+
+
+class SanitizeIn(BaseModel):
+    text: str = Field(max_length=5_000_000)
+    keep: list[str] = []
+    internal_domains: list[str] = []
+
+
+@router.post("/bundles", status_code=201)
+async def post_bundle(
+    request: Request,
+    viewer: Viewer = Depends(current_viewer),
+    db: Database = Depends(get_db),
+    settings: Settings = Depends(get_settings),
+) -> dict:
+    """Share a STIX 2.1 bundle: stored whole, or rejected whole with every error listed (422)."""
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > settings.max_bundle_bytes:
+        raise PayloadTooLarge(f"bundles are limited to {settings.max_bundle_bytes} bytes")
+    raw = await request.body()
+    if len(raw) > settings.max_bundle_bytes:
+        raise PayloadTooLarge(f"bundles are limited to {settings.max_bundle_bytes} bytes")
+    try:
+        bundle = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise BadJSON(f"the body is not JSON: {exc}") from None
+    result = await run_in_threadpool(
+        ingest_bundle, db, viewer, bundle, broker_identity=broker_identity(settings.broker_name)
+    )
+    return result.as_dict()
+
+
+def _csv(values: list[str] | None) -> tuple[str, ...]:
+    return tuple(v for value in values or () for v in value.split(",") if v)
+
+
+def _page_response(page: query.Page) -> Response:
+    # The stored JSON is spliced in as it is: parsing and re-serialising each object would cost
+    # more than the query.
+    head = b'{"objects":[' + ",".join(page.bodies).encode() + b"]"
+    tail = orjson.dumps(
+        {
+            "next": page.next_cursor,
+            "more": page.next_cursor is not None,
+            "contributors": page.contributors,
+        }
+    )
+    return Response(head + b"," + tail[1:], media_type="application/json")
+
+
+@router.get("/objects")
+async def list_objects(
+    viewer: Viewer = Depends(current_viewer),
+    db: Database = Depends(get_db),
+    settings: Settings = Depends(get_settings),
+    type: Annotated[
+        list[str] | None, Query(description="STIX type(s), repeat or comma-separate")
+    ] = None,
+    id: Annotated[list[str] | None, Query(description="object id(s)")] = None,
+    created_by: str | None = None,
+    tlp: Annotated[
+        list[str] | None, Query(description="TLP level(s): clear, green, amber, amber+strict, red")
+    ] = None,
+    label: str | None = None,
+    added_after: str | None = None,
+    modified_since: str | None = None,
+    modified_until: str | None = None,
+    q: Annotated[
+        str | None, Query(description="free text over name, description and pattern")
+    ] = None,
+    versions: Annotated[str, Query(pattern="^(latest|all)$")] = "latest",
+    cursor: str | None = None,
+    limit: Annotated[int | None, Query(ge=1)] = None,
+) -> Response:
+    """Visible objects in the order this server added them, a page at a time."""
+    for name, value in (
+        ("added_after", added_after),
+        ("modified_since", modified_since),
+        ("modified_until", modified_until),
+    ):
+        if value is not None and not is_timestamp(value):
+            raise Invalid(f"{name} must be an RFC 3339 UTC timestamp such as 2024-01-31T00:00:00Z")
+    try:
+        levels = tuple(TLP.parse(t) for t in _csv(tlp))
+    except ValueError as exc:
+        raise Invalid(str(exc)) from None
+    f = query.ObjectFilter(
+        types=_csv(type),
+        ids=_csv(id),
+        created_by=created_by,
+        tlp=levels,
+        label=label,
+        added_after=added_after,
+        modified_since=modified_since,
+        modified_until=modified_until,
+        text=q,
+        all_versions=versions == "all",
+    )
+    size = min(limit or settings.page_size, settings.max_page_size)
+    page = await run_in_threadpool(query.list_objects, db, viewer, f, cursor=cursor, limit=size)
+    return _page_response(page)
+
+
+@router.get("/objects/{object_id}")
+async def get_object(
+    object_id: str,
+    viewer: Viewer = Depends(current_viewer),
+    db: Database = Depends(get_db),
+    versions: Annotated[str, Query(pattern="^(latest|all)$")] = "latest",
+) -> Response:
+    """One object (404 when unknown or not visible: the two are never told apart)."""
+    page = await run_in_threadpool(
+        query.get_object, db, viewer, object_id, all_versions=versions == "all"
+    )
+    return _page_response(page)
+
+
+@router.get("/definitions")
+async def definitions() -> dict:
+    """The TLP 2.0 marking definitions and the sharing extension's definition, as a bundle."""
+    return {
+        "type": "bundle",
+        "id": "bundle--5b7c5bb9-5dbd-4f39-9e43-94e1c1fd1d7a",
+        "objects": [*tlp_marking_definitions(), sharing_extension_definition()],
+    }
+
+
+@router.post("/sanitize")
+async def sanitize(body: SanitizeIn, _: Viewer = Depends(current_viewer)) -> dict:
+    """A preview of free text with victim data masked; nothing is stored."""
+    result = await run_in_threadpool(
+        sanitize_text,
+        body.text,
+        keep=frozenset(body.keep),
+        internal_domains=tuple(body.internal_domains),
+    )
+    return result.as_dict()
+
+
+def register(app: FastAPI) -> None:
+    app.include_router(router)

@@ -1,0 +1,59 @@
+"""Tables of STIX object versions and the change log."""
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Index,
+    Integer,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+)
+
+from shieldwall.db import metadata
+
+# One row per stored object version. `pk` is assigned by ingest under the write lock, so the rows
+# of one accepted write are contiguous and pk order is the order objects were added.
+objects = Table(
+    "objects",
+    metadata,
+    Column(
+        "pk", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False
+    ),
+    Column("object_id", String(300), nullable=False),
+    Column("type", String(250), nullable=False),
+    Column("created", String(32)),
+    Column("modified", String(32), nullable=False),  # normalised; '' for objects without one
+    Column("created_by", String(300)),  # as served: the broker for anonymous contributions
+    Column("tlp", SmallInteger, nullable=False),
+    Column("distribution", String(20), nullable=False),
+    Column("sharing_group_id", String(36)),
+    Column("member_id", String(36), nullable=False),  # the real contributor; never served as such
+    Column("anonymous", Boolean, nullable=False),
+    Column("date_added", String(32), nullable=False),
+    Column("is_latest", Boolean, nullable=False),
+    Column("revoked", Boolean, nullable=False),
+    Column("labels", Text),  # '|a|b|' so one LIKE finds a label
+    Column("search_text", Text),  # name, description and pattern, lower case, for free text
+    Column("body", Text, nullable=False),  # the object as served, JSON
+    Index("ix_objects_object_id", "object_id", "modified"),
+    Index("ix_objects_type", "type", "pk"),
+)
+
+# One row per accepted write; the objects it wrote are the pks first_pk..last_pk.
+change_log = Table(
+    "change_log",
+    metadata,
+    Column(
+        "seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False
+    ),
+    Column("at", String(32), nullable=False, index=True),
+    Column("action", String(40), nullable=False),
+    Column("member_id", String(36)),
+    Column("user_id", String(36)),
+    Column("first_pk", BigInteger),
+    Column("last_pk", BigInteger),
+    Column("count", Integer, nullable=False),
+)

@@ -1,0 +1,170 @@
+"""TLP 2.0 levels, distribution levels and the rule that ties them together.
+
+Values only: no database, no HTTP. The policy and ingest build on these.
+"""
+
+from __future__ import annotations
+
+import json
+from enum import IntEnum, StrEnum
+
+SHARING_EXTENSION_ID = "extension-definition--c56d41b5-3fe7-441e-af12-498adb577219"
+TLP2_EXTENSION_ID = "extension-definition--60a3c5c5-0d10-413e-aab3-9e08dde9e88d"
+
+
+class TLP(IntEnum):
+    """TLP 2.0 levels, ordered from least to most restrictive."""
+
+    CLEAR = 0
+    GREEN = 1
+    AMBER = 2
+    AMBER_STRICT = 3
+    RED = 4
+
+    @property
+    def label(self) -> str:
+        return self.name.lower().replace("_", "+")
+
+    @classmethod
+    def parse(cls, text: str) -> TLP:
+        """'amber+strict' -> TLP.AMBER_STRICT; 'white' is TLP 1.0's name for clear."""
+        key = text.strip().lower().removeprefix("tlp:")
+        if key == "white":
+            return cls.CLEAR
+        try:
+            return cls[key.upper().replace("+", "_")]
+        except KeyError:
+            raise ValueError(f"unknown TLP level {text!r}") from None
+
+    @property
+    def marking_id(self) -> str:
+        """The TLP 2.0 marking-definition id this platform writes onto objects."""
+        return TLP2_MARKING_IDS[self]
+
+
+class Distribution(StrEnum):
+    ORG = "org"
+    COMMUNITY = "community"
+    FEDERATION = "federation"
+    ALL = "all"
+    GROUP = "group"
+
+
+# TLP 2.0 marking definitions published for STIX 2.1 by the OASIS CTI TC (TLP2_EXTENSION_ID).
+TLP2_MARKING_IDS: dict[TLP, str] = {
+    TLP.CLEAR: "marking-definition--94868c89-83c2-464b-929b-a1a8aa3c8487",
+    TLP.GREEN: "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb",
+    TLP.AMBER: "marking-definition--55d920b0-5e8b-4f79-9ee9-91f868d9b421",
+    TLP.AMBER_STRICT: "marking-definition--939a9414-2ddd-4d32-a0cd-375ea402b003",
+    TLP.RED: "marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1",
+}
+
+# The four TLP 1.0 marking definitions STIX 2.1 itself defines (§7.2.1.4); white reads as clear.
+STIX21_TLP_MARKING_IDS: dict[str, TLP] = {
+    "marking-definition--613f2e26-407d-48c7-9eca-b8e91df99dc9": TLP.CLEAR,
+    "marking-definition--34098fce-860f-48ae-8e50-ebd3cc5e41da": TLP.GREEN,
+    "marking-definition--f88d31f6-486f-44da-b317-01333bde0b82": TLP.AMBER,
+    "marking-definition--5e57c739-391a-4eb3-b6be-7d15ca92d5ed": TLP.RED,
+}
+
+TLP_BY_MARKING_ID: dict[str, TLP] = {
+    **STIX21_TLP_MARKING_IDS,
+    **{marking_id: tlp for tlp, marking_id in TLP2_MARKING_IDS.items()},
+}
+
+# Broadest distribution each TLP level allows (DESIGN.md, access rules). GROUP is always allowed.
+_ALLOWED: dict[TLP, frozenset[Distribution]] = {
+    TLP.RED: frozenset({Distribution.ORG, Distribution.GROUP}),
+    TLP.AMBER_STRICT: frozenset(
+        {Distribution.ORG, Distribution.COMMUNITY, Distribution.FEDERATION, Distribution.GROUP}
+    ),
+    TLP.AMBER: frozenset(
+        {Distribution.ORG, Distribution.COMMUNITY, Distribution.FEDERATION, Distribution.GROUP}
+    ),
+    TLP.GREEN: frozenset(Distribution),
+    TLP.CLEAR: frozenset(Distribution),
+}
+
+# How far each distribution reaches; used to pick the stricter of two (a report and its object).
+DISTRIBUTION_REACH: dict[Distribution, int] = {
+    Distribution.ORG: 0,
+    Distribution.GROUP: 1,
+    Distribution.COMMUNITY: 2,
+    Distribution.FEDERATION: 3,
+    Distribution.ALL: 4,
+}
+
+
+def allows(tlp: TLP, distribution: Distribution) -> bool:
+    """May an object marked `tlp` be shared with `distribution`?"""
+    return distribution in _ALLOWED[tlp]
+
+
+def cap_distribution(tlp: TLP, wanted: Distribution) -> Distribution:
+    """A member's default distribution narrowed to what `tlp` allows.
+
+    Used only where the object asked for no distribution at all: an explicit request that the
+    TLP does not allow is rejected by ingest, never narrowed.
+    """
+    if allows(tlp, wanted):
+        return wanted
+    return Distribution.FEDERATION if allows(tlp, Distribution.FEDERATION) else Distribution.ORG
+
+
+def tlp_of(marking_refs: list[str] | None) -> TLP | None:
+    """The strictest TLP among an object's marking refs, or None when it has none."""
+    levels = [TLP_BY_MARKING_ID[ref] for ref in marking_refs or () if ref in TLP_BY_MARKING_ID]
+    return max(levels) if levels else None
+
+
+def tlp_marking_definitions() -> list[dict]:
+    """The five TLP 2.0 marking-definition objects, as an instance serves and exports them."""
+    return [
+        {
+            "type": "marking-definition",
+            "spec_version": "2.1",
+            "id": marking_id,
+            "created": "2022-10-01T00:00:00.000Z",
+            "name": f"TLP:{tlp.label.upper()}",
+            "extensions": {
+                TLP2_EXTENSION_ID: {"extension_type": "property-extension", "tlp_2_0": tlp.label}
+            },
+        }
+        for tlp, marking_id in TLP2_MARKING_IDS.items()
+    ]
+
+
+def sharing_extension_definition() -> dict:
+    """The extension-definition object for our sharing metadata (DESIGN.md, on the wire)."""
+    return {
+        "type": "extension-definition",
+        "spec_version": "2.1",
+        "id": SHARING_EXTENSION_ID,
+        "created": "2026-11-24T00:00:00.000Z",
+        "modified": "2026-11-24T00:00:00.000Z",
+        "name": "Shieldwall sharing metadata",
+        "description": "Who on a Shieldwall partnership may see an object: its distribution level, "
+        "sharing group and whether it was contributed anonymously through the community broker.",
+        # STIX 2.1 §7.3: `schema` may be the normative definition as plain text; we give the JSON
+        # schema itself so that a tool can check the properties without fetching anything.
+        "schema": json.dumps(SHARING_EXTENSION_SCHEMA, sort_keys=True),
+        "version": "1.0.0",
+        "extension_types": ["property-extension"],
+        "extension_properties": ["distribution", "sharing_group", "anonymous"],
+    }
+
+
+SHARING_EXTENSION_SCHEMA: dict = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "type": "object",
+    "properties": {
+        "extension_type": {"const": "property-extension"},
+        "distribution": {"enum": [d.value for d in Distribution]},
+        "sharing_group": {"type": "string", "format": "uuid"},
+        "anonymous": {"type": "boolean", "default": False},
+    },
+    "additionalProperties": False,
+    "if": {"properties": {"distribution": {"const": "group"}}, "required": ["distribution"]},
+    "then": {"required": ["sharing_group"]},
+    "else": {"not": {"required": ["sharing_group"]}},
+}

@@ -1,0 +1,314 @@
+"""Members, users, API keys and sharing groups: creation, lookup and authentication."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection, func, select
+
+from shieldwall.db import Database, utc_now
+from shieldwall.errors import Conflict, Invalid, NotFound
+from shieldwall.markings import TLP, Distribution
+from shieldwall.members.tables import (
+    api_keys,
+    members,
+    sharing_group_members,
+    sharing_groups,
+    users,
+)
+from shieldwall.policy import Role, Viewer
+
+MEMBER_KINDS = ("alliance", "national-cert", "industry", "academia", "partner")
+# Namespace of the STIX identities this platform derives for its members and its broker.
+IDENTITY_NAMESPACE = uuid.UUID("6f1f4a36-3a5e-4b57-9d43-9a4ac8c1d1b0")
+API_KEY_PREFIX = "sw_"
+
+
+@dataclass(frozen=True, slots=True)
+class NewApiKey:
+    user_id: str
+    key: str  # shown once; only its hash is stored
+
+
+def identity_for(name: str) -> str:
+    return f"identity--{uuid.uuid5(IDENTITY_NAMESPACE, name)}"
+
+
+def broker_identity(broker_name: str) -> str:
+    """The identity other members see as creator of anonymous contributions."""
+    return identity_for(f"broker:{broker_name}")
+
+
+def hash_api_key(key: str) -> str:
+    # Keys are 256 random bits, so a fast hash is enough: nothing to brute-force.
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def create_member(
+    conn: Connection,
+    name: str,
+    kind: str,
+    *,
+    country: str | None = None,
+    sectors: list[str] | tuple[str, ...] = (),
+    capabilities: list[str] | tuple[str, ...] = (),
+    contacts: list[str] | tuple[str, ...] = (),
+    default_tlp: TLP = TLP.AMBER,
+    default_distribution: Distribution = Distribution.COMMUNITY,
+    identity_id: str | None = None,
+) -> str:
+    name = name.strip()
+    if not name:
+        raise Invalid("a member needs a name")
+    if kind not in MEMBER_KINDS:
+        raise Invalid(f"unknown member kind {kind!r}; expected one of {', '.join(MEMBER_KINDS)}")
+    if country is not None and (len(country) != 2 or not country.isalpha()):
+        raise Invalid(f"country must be a two-letter ISO 3166 code, not {country!r}")
+    if default_distribution is Distribution.GROUP:
+        raise Invalid("a member's default distribution cannot be a sharing group")
+    if conn.scalar(select(members.c.id).where(members.c.name == name)):
+        raise Conflict(f"a member named {name!r} already exists")
+    member_id = str(uuid.uuid4())
+    conn.execute(
+        members.insert().values(
+            id=member_id,
+            name=name,
+            kind=kind,
+            country=country.upper() if country else None,
+            sectors=orjson.dumps(list(sectors)).decode(),
+            capabilities=orjson.dumps(list(capabilities)).decode(),
+            contacts=orjson.dumps(list(contacts)).decode(),
+            identity_id=identity_id or identity_for(f"member:{member_id}"),
+            default_tlp=int(default_tlp),
+            default_distribution=default_distribution.value,
+            created_at=utc_now(),
+        )
+    )
+    return member_id
+
+
+def member_as_dict(row: Any) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "name": row.name,
+        "kind": row.kind,
+        "country": row.country,
+        "sectors": orjson.loads(row.sectors),
+        "capabilities": orjson.loads(row.capabilities),
+        "contacts": orjson.loads(row.contacts),
+        "identity_id": row.identity_id,
+        "default_tlp": TLP(row.default_tlp).label,
+        "default_distribution": row.default_distribution,
+        "created_at": row.created_at,
+    }
+
+
+def get_member(conn: Connection, member_id: str) -> dict[str, Any]:
+    row = conn.execute(select(members).where(members.c.id == member_id)).first()
+    if row is None:
+        raise NotFound("no such member")
+    return member_as_dict(row)
+
+
+def member_id_by_name(conn: Connection, name: str) -> str:
+    member_id = conn.scalar(select(members.c.id).where(members.c.name == name))
+    if member_id is None:
+        raise NotFound(f"no member named {name!r}")
+    return member_id
+
+
+def list_members(conn: Connection) -> list[dict[str, Any]]:
+    return [member_as_dict(r) for r in conn.execute(select(members).order_by(members.c.name))]
+
+
+def create_user(conn: Connection, email: str, member_id: str, role: Role) -> NewApiKey:
+    """A new user with its first API key."""
+    email = email.strip().lower()
+    if "@" not in email or email.startswith("@") or email.endswith("@"):
+        raise Invalid(f"{email!r} is not an e-mail address")
+    if conn.scalar(select(members.c.id).where(members.c.id == member_id)) is None:
+        raise NotFound("no such member")
+    if conn.scalar(select(users.c.id).where(users.c.email == email)):
+        raise Conflict(f"a user with e-mail {email!r} already exists")
+    user_id = str(uuid.uuid4())
+    conn.execute(
+        users.insert().values(
+            id=user_id,
+            email=email,
+            member_id=member_id,
+            role=Role(role).value,
+            disabled=False,
+            created_at=utc_now(),
+        )
+    )
+    return issue_api_key(conn, user_id)
+
+
+def issue_api_key(conn: Connection, user_id: str) -> NewApiKey:
+    key = API_KEY_PREFIX + secrets.token_urlsafe(32)
+    conn.execute(
+        api_keys.insert().values(
+            id=str(uuid.uuid4()),
+            user_id=user_id,
+            key_hash=hash_api_key(key),
+            prefix=key[:10],
+            created_at=utc_now(),
+        )
+    )
+    return NewApiKey(user_id=user_id, key=key)
+
+
+def user_as_dict(row: Any) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "email": row.email,
+        "member_id": row.member_id,
+        "role": row.role,
+        "disabled": row.disabled,
+        "created_at": row.created_at,
+    }
+
+
+def list_users(conn: Connection, member_id: str | None = None) -> list[dict[str, Any]]:
+    query = select(users).order_by(users.c.email)
+    if member_id is not None:
+        query = query.where(users.c.member_id == member_id)
+    return [user_as_dict(r) for r in conn.execute(query)]
+
+
+def get_user(conn: Connection, user_id: str) -> dict[str, Any]:
+    row = conn.execute(select(users).where(users.c.id == user_id)).first()
+    if row is None:
+        raise NotFound("no such user")
+    return user_as_dict(row)
+
+
+def user_by_email(conn: Connection, email: str) -> dict[str, Any]:
+    row = conn.execute(select(users).where(users.c.email == email.strip().lower())).first()
+    if row is None:
+        raise NotFound(f"no user with e-mail {email!r}")
+    return user_as_dict(row)
+
+
+def set_user_disabled(conn: Connection, user_id: str, disabled: bool) -> None:
+    get_user(conn, user_id)
+    conn.execute(users.update().where(users.c.id == user_id).values(disabled=disabled))
+
+
+def create_group(
+    conn: Connection, name: str, owner_member_id: str, member_ids: list[str], description: str = ""
+) -> str:
+    name = name.strip()
+    if not name:
+        raise Invalid("a sharing group needs a name")
+    if conn.scalar(select(sharing_groups.c.id).where(sharing_groups.c.name == name)):
+        raise Conflict(f"a sharing group named {name!r} already exists")
+    wanted = set(member_ids) | {owner_member_id}
+    known = set(conn.scalars(select(members.c.id).where(members.c.id.in_(sorted(wanted)))))
+    if missing := wanted - known:
+        raise NotFound(f"no such member: {', '.join(sorted(missing))}")
+    group_id = str(uuid.uuid4())
+    conn.execute(
+        sharing_groups.insert().values(
+            id=group_id,
+            name=name,
+            description=description,
+            owner_member_id=owner_member_id,
+            created_at=utc_now(),
+        )
+    )
+    conn.execute(
+        sharing_group_members.insert(),
+        [{"group_id": group_id, "member_id": m} for m in sorted(wanted)],
+    )
+    return group_id
+
+
+def add_group_member(conn: Connection, group_id: str, member_id: str) -> None:
+    get_group(conn, group_id)
+    if conn.scalar(select(members.c.id).where(members.c.id == member_id)) is None:
+        raise NotFound("no such member")
+    exists = conn.scalar(
+        select(func.count())
+        .select_from(sharing_group_members)
+        .where(
+            sharing_group_members.c.group_id == group_id,
+            sharing_group_members.c.member_id == member_id,
+        )
+    )
+    if not exists:
+        conn.execute(sharing_group_members.insert().values(group_id=group_id, member_id=member_id))
+
+
+def get_group(conn: Connection, group_id: str) -> dict[str, Any]:
+    row = conn.execute(select(sharing_groups).where(sharing_groups.c.id == group_id)).first()
+    if row is None:
+        raise NotFound("no such sharing group")
+    member_ids = sorted(
+        conn.scalars(
+            select(sharing_group_members.c.member_id).where(
+                sharing_group_members.c.group_id == group_id
+            )
+        )
+    )
+    return {
+        "id": row.id,
+        "name": row.name,
+        "description": row.description,
+        "owner_member_id": row.owner_member_id,
+        "member_ids": member_ids,
+        "created_at": row.created_at,
+    }
+
+
+def list_groups(conn: Connection, member_id: str | None = None) -> list[dict[str, Any]]:
+    """Every group, or only those `member_id` belongs to."""
+    query = select(sharing_groups.c.id).order_by(sharing_groups.c.name)
+    if member_id is not None:
+        query = query.join(
+            sharing_group_members, sharing_group_members.c.group_id == sharing_groups.c.id
+        ).where(sharing_group_members.c.member_id == member_id)
+    return [get_group(conn, gid) for gid in conn.scalars(query)]
+
+
+def group_ids_of(conn: Connection, member_id: str) -> frozenset[str]:
+    return frozenset(
+        conn.scalars(
+            select(sharing_group_members.c.group_id).where(
+                sharing_group_members.c.member_id == member_id
+            )
+        )
+    )
+
+
+def viewer_for_user(conn: Connection, user_id: str) -> Viewer:
+    user = get_user(conn, user_id)
+    return Viewer(
+        user_id=user["id"],
+        member_id=user["member_id"],
+        role=Role(user["role"]),
+        group_ids=group_ids_of(conn, user["member_id"]),
+        email=user["email"],
+    )
+
+
+def authenticate(db: Database, key: str) -> Viewer | None:
+    """The viewer an API key stands for, or None for an unknown, revoked or disabled one."""
+    if not key.startswith(API_KEY_PREFIX):
+        return None
+    with db.read() as conn:
+        row = conn.execute(
+            select(users.c.id)
+            .join(api_keys, api_keys.c.user_id == users.c.id)
+            .where(
+                api_keys.c.key_hash == hash_api_key(key),
+                api_keys.c.revoked_at.is_(None),
+                users.c.disabled.is_(False),
+            )
+        ).first()
+        return None if row is None else viewer_for_user(conn, row.id)
