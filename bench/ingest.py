@@ -227,7 +227,7 @@ def run_backend(backend: str, payloads: list, postgres_url: str) -> dict[str, An
         except Exception as exc:  # any failure to reach it means: skip, loudly
             admin.dispose()
             reason = str(exc).splitlines()[0]
-            print(f"\n!!! PostgreSQL UNREACHABLE at {postgres_url}: {reason}", file=sys.stderr)
+            print(f"\n!!! PostgreSQL UNAVAILABLE at {postgres_url}: {reason}", file=sys.stderr)
             print("!!! the postgresql backend is SKIPPED\n", file=sys.stderr)
             return {"skipped": reason}
         try:
@@ -266,7 +266,7 @@ def table_rows(refs: dict[str, dict], backends: dict[str, dict]) -> list[dict[st
             )
         growth = large["rate"] / first["rate"]
         rows.append(
-            row(f"{backend}: large rate / small rate", f"{growth:.2f}x", ">= 1.00x", growth >= 1)
+            row(f"{backend}: large rate / small rate", f"{growth:.3f}x", ">= 1.000x", growth >= 1)
         )
         rss = result["peak_rss_mb"]
         what, limit = f"{backend}: server peak RSS (VmHWM)", f"< {TARGET_RSS_MB:,} MB"
@@ -280,13 +280,13 @@ def table_rows(refs: dict[str, dict], backends: dict[str, dict]) -> list[dict[st
 
 def print_table(rows: list[dict[str, Any]], refs: dict[str, dict]) -> None:
     ratio_cols = [f"/{r}" for r in refs]
-    head = f"{'figure':<56}{'seconds':>8}{'rate':>12}" + "".join(f"{c:>13}" for c in ratio_cols)
+    head = f"{'figure':<56}{'seconds':>8}{'rate':>13}" + "".join(f"{c:>13}" for c in ratio_cols)
     print(f"{head}  {'target':<19}result\n{'-' * (len(head) + 27)}")
     for r in rows:
         seconds = f"{r['seconds']:.3f}" if "seconds" in r else ""
         ratios = "".join(f"{r[c]:>12.3g}x" if c in r else " " * 13 for c in ratio_cols)
         result = {None: "", True: "PASS", False: "MISS"}[r["ok"]]
-        print(f"{r['what']:<56}{seconds:>8}{r['value']:>12}{ratios}  {r['target']:<19}{result}")
+        print(f"{r['what']:<56}{seconds:>8}{r['value']:>13}{ratios}  {r['target']:<19}{result}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -319,7 +319,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{backend}: serving and sharing ...", flush=True)
         try:
             results[backend] = run_backend(backend, payloads, args.postgres_url)
-        except BenchError as exc:
+        except (BenchError, OSError) as exc:  # OSError: a request timed out or was cut
             print(f"!!! {backend}: {exc}", file=sys.stderr)
             results[backend] = {"error": str(exc).splitlines()[0]}
 

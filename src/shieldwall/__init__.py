@@ -1,1 +1,1 @@
-"""Shieldwall: threat-intelligence sharing and incident coordination for a cyber-defence partnership."""
+"""Shieldwall: threat-intel sharing and incident coordination for a cyber-defence partnership."""

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import queue
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -46,10 +47,19 @@ class Database:
             self.engine = create_engine(url, connect_args={"check_same_thread": False})
             _configure_sqlite(self.engine)
         else:
-            self.engine = create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+            # No server-side prepared statements: a generic plan chosen while a table was small
+            # stays cached on a pooled connection and turns id probes into scans as it grows.
+            self.engine = create_engine(
+                url,
+                pool_size=10,
+                max_overflow=20,
+                pool_pre_ping=True,
+                connect_args={"prepare_threshold": None},
+            )
         # One writer per process; across processes BEGIN IMMEDIATE (SQLite) or the advisory lock
         # (PostgreSQL) takes over.
         self._write_lock = threading.Lock()
+        self._checkpointer = _Checkpointer(self.engine) if self.is_sqlite else None
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
@@ -71,32 +81,113 @@ class Database:
                     yield conn
             finally:
                 conn.info.pop("begin_immediate", None)
+        if self._checkpointer:
+            self._checkpointer.poke()
 
     def dispose(self) -> None:
+        if self._checkpointer:
+            self._checkpointer.close()
         self.engine.dispose()
 
 
-def bulk_insert(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
-    """Insert many rows fast inside the caller's transaction.
+class _Checkpointer:
+    """Copies SQLite's write-ahead log back into the database file off the write path.
 
-    SQLAlchemy's executemany costs more per row than SQLite itself; COPY is PostgreSQL's fastest
-    way in. Both are written here by hand for the hot ingest path only.
+    SQLite's automatic checkpoint runs inside the commit of whichever write crosses its
+    threshold, which adds most of a second to a large ingest; here a background thread does it
+    after each write instead (PASSIVE: it never blocks readers or writers).
     """
-    if not rows:
-        return
-    columns = [c.name for c in table.columns]
-    values = [tuple(row.get(name) for name in columns) for row in rows]
-    dbapi_conn = conn.connection.driver_connection
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._wake = threading.Event()
+        self._closing = False
+        self._thread: threading.Thread | None = None
+        self._start_lock = threading.Lock()
+
+    def poke(self) -> None:
+        with self._start_lock:
+            if self._thread is None and not self._closing:
+                self._thread = threading.Thread(
+                    target=self._run, name="sqlite-checkpoint", daemon=True
+                )
+                self._thread.start()
+        self._wake.set()
+
+    def _checkpoint(self, mode: str) -> None:
+        raw = self._engine.raw_connection()
+        try:
+            raw.driver_connection.execute(f"PRAGMA wal_checkpoint({mode})")  # type: ignore[union-attr]
+        finally:
+            raw.close()
+
+    def _run(self) -> None:
+        while True:
+            self._wake.wait()
+            if self._closing:
+                return
+            self._wake.clear()
+            self._checkpoint("PASSIVE")
+
+    def close(self) -> None:
+        with self._start_lock:
+            self._closing = True
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join()
+            self._checkpoint("TRUNCATE")
+
+
+def bulk_insert(
+    conn: Connection, table: Table, columns: Sequence[str], batches: Iterable[list[tuple[Any, ...]]]
+) -> None:
+    """Insert batches of rows (tuples in `columns` order) inside the caller's transaction.
+
+    The batches are built in this thread while another thread writes the previous batch: both
+    drivers release the GIL while the database works, so building and writing overlap. The
+    caller must not use `conn` until this returns. SQLAlchemy's executemany costs more per row
+    than SQLite itself, and COPY is PostgreSQL's fastest way in, so this one hot path talks to
+    the drivers directly.
+    """
+    names = ", ".join(columns)
+    dbapi_conn: Any = conn.connection.driver_connection
     if conn.dialect.name == "sqlite":
-        marks = ", ".join("?" * len(columns))
-        dbapi_conn.executemany(  # type: ignore[union-attr]
-            f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({marks})", values
-        )
-        return
-    with dbapi_conn.cursor() as cursor:  # type: ignore[union-attr]
-        with cursor.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy:
-            for value in values:
-                copy.write_row(value)
+        sql = f"INSERT INTO {table.name} ({names}) VALUES ({', '.join('?' * len(columns))})"
+
+        def write(rows: list[tuple[Any, ...]]) -> None:
+            dbapi_conn.executemany(sql, rows)
+    else:
+
+        def write(rows: list[tuple[Any, ...]]) -> None:
+            copy_sql = f"COPY {table.name} ({names}) FROM STDIN"
+            with dbapi_conn.cursor() as cursor, cursor.copy(copy_sql) as copy:
+                for row in rows:
+                    copy.write_row(row)
+
+    pending: queue.Queue[list[tuple[Any, ...]] | None] = queue.Queue(maxsize=2)
+    failures: list[BaseException] = []
+
+    def writer() -> None:
+        while (rows := pending.get()) is not None:
+            if not failures:
+                try:
+                    write(rows)
+                except BaseException as exc:  # handed to the caller's thread below
+                    failures.append(exc)
+
+    thread = threading.Thread(target=writer, name="bulk-insert")
+    thread.start()
+    try:
+        for batch in batches:
+            if failures:
+                break
+            if batch:
+                pending.put(batch)
+    finally:
+        pending.put(None)
+        thread.join()
+    if failures:
+        raise failures[0]
 
 
 def _ensure_sqlite_folder(url: str) -> None:
@@ -117,6 +208,7 @@ def _configure_sqlite(engine: Engine) -> None:
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA busy_timeout=30000")
         cur.execute("PRAGMA cache_size=-65536")
+        cur.execute("PRAGMA wal_autocheckpoint=0")  # see _Checkpointer
         cur.close()
 
     @event.listens_for(engine, "begin")

@@ -30,7 +30,9 @@ class Settings:
     page_size: int = _setting(100, "Default number of objects in one page of a list.")
     max_page_size: int = _setting(1000, "Largest page a client may ask for.")
     max_bundle_bytes: int = _setting(
-        512 * 1024 * 1024, "Largest body POST /api/v1/bundles accepts, in bytes."
+        100 * 1024 * 1024,
+        "Largest body POST /api/v1/bundles accepts, in bytes (a parsed bundle takes about ten "
+        "times its size in memory).",
     )
 
     @classmethod

@@ -250,3 +250,16 @@ def test_a_crash_mid_write_leaves_the_database_as_before(
     assert _count(world) == 1
     with world.db.read() as conn:
         assert conn.scalar(select(func.count()).select_from(change_log)) == 1
+
+
+def test_tlp_marking_definitions_in_a_bundle_are_recognised_not_stored(world: World) -> None:
+    analyst = world.user(world.member())
+    from shieldwall.markings import tlp_marking_definitions
+
+    markings = tlp_marking_definitions()
+    bad = indicator(tlp="red", distribution="all")
+    response = analyst.share(*markings, indicator(), bad)
+    assert response.status_code == 422
+    assert response.json()["error"]["details"][0]["index"] == len(markings) + 1  # bundle index
+    ok = analyst.share(*markings, indicator(tlp="green"))
+    assert ok.json()["stored"] == 1 and ok.json()["unchanged"] == len(markings)

@@ -7,7 +7,10 @@ it was before the write.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import gc
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,9 +38,10 @@ SCO_TYPES = frozenset(
         "windows-registry-key", "x509-certificate",
     }
 )  # fmt: skip
+_INSERT_BATCH = 5000  # rows built while the previous batch is written
 _SEARCHED = ("name", "description", "pattern")
 _SEARCH_TEXT_LIMIT = 4000
-_IN_CHUNK = 500
+_IN_CHUNK = 5000  # ids per IN (...) probe: few round trips, well under any bind limit
 
 
 class BundleRejected(Invalid):
@@ -62,21 +66,61 @@ class IngestResult:
         return {"change_seq": self.change_seq, "stored": self.stored, "unchanged": self.unchanged}
 
 
-@dataclass(frozen=True, slots=True)
-class _Row:
-    """One object version about to be stored."""
+@dataclass(slots=True)
+class _Version:
+    """One object version of the bundle: where it stands and whether it is new."""
 
     index: int
     object_id: str
-    type: str
-    modified: str
-    values: dict[str, Any]
+    modified: str  # normalised; '' for objects without one
+    is_latest: bool = True
+
+
+# objects' columns in the order _row fills them; pk and is_latest are added when stored.
+_COLUMNS = (
+    "object_id", "type", "created", "modified", "created_by", "tlp", "distribution",
+    "sharing_group_id", "member_id", "anonymous", "date_added", "revoked", "labels",
+    "search_text", "body",
+)  # fmt: skip
+
+
+_gc_lock = threading.Lock()
+_gc_pausers = 0
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while any ingest runs.
+
+    A large bundle is millions of small objects that all live until its write ends, and the
+    collector would walk them again and again: 10-20% of ingest time. Ingest makes no cycles.
+    The collector is process-wide, so concurrent ingests share one pause.
+    """
+    global _gc_pausers
+    with _gc_lock:
+        _gc_pausers += 1
+        if _gc_pausers == 1:
+            gc.disable()
+    try:
+        yield
+    finally:
+        with _gc_lock:
+            _gc_pausers -= 1
+            if _gc_pausers == 0:
+                gc.enable()
 
 
 def ingest_bundle(
     db: Database, viewer: Viewer, bundle: Any, *, broker_identity: str, source: str = "api"
 ) -> IngestResult:
     """Store every object of `bundle` for `viewer`'s member, or raise BundleRejected."""
+    with _gc_paused():
+        return _ingest(db, viewer, bundle, broker_identity, source)
+
+
+def _ingest(
+    db: Database, viewer: Viewer, bundle: Any, broker_identity: str, source: str
+) -> IngestResult:
     if not may_write_intel(viewer):
         raise Forbidden("this role may not share intel")
     errors = validate_bundle(bundle)
@@ -84,33 +128,36 @@ def ingest_bundle(
         raise BundleRejected(errors)
     with db.read() as conn:
         defaults, other_identities = _member_context(conn, viewer)
-    stix_objects = [
-        o
-        for o in bundle["objects"]
-        if not (o["type"] == "marking-definition" and o["id"] in TLP_BY_MARKING_ID)
-    ]
-    skipped_markings = len(bundle["objects"]) - len(stix_objects)
+    stix_objects = bundle["objects"]
     resolved, errors = sharing.resolve(stix_objects, viewer, defaults)
     errors += _identity_errors(
         stix_objects, resolved, defaults, other_identities | {broker_identity}
     )
     if errors:
         raise BundleRejected(errors)
-    now = utc_now()
-    rows = [
-        _row(i, obj, s, viewer, broker_identity, now)
-        for i, (obj, s) in enumerate(zip(stix_objects, resolved, strict=True))
+    # The TLP marking definitions are the platform's own (GET /api/v1/definitions): not stored.
+    versions = [
+        _Version(i, obj["id"], normalize_timestamp(obj["modified"]) if obj.get("modified") else "")
+        for i, obj in enumerate(stix_objects)
+        if not (obj["type"] == "marking-definition" and obj["id"] in TLP_BY_MARKING_ID)
     ]
+    skipped_markings = len(stix_objects) - len(versions)
+    now = utc_now()
     with db.write() as conn:
-        new_rows, superseded, unchanged = _plan_versions(conn, viewer, rows)
+        new, superseded, unchanged = _plan_versions(conn, viewer, versions)
         change_seq = None
-        if new_rows:
-            change_seq = _store(conn, viewer, new_rows, superseded, now, source)
+        if new:
+
+            def rows(version: _Version) -> tuple[Any, ...]:
+                i = version.index
+                return _row(stix_objects[i], resolved[i], viewer, broker_identity, now)
+
+            change_seq = _store(conn, viewer, new, rows, superseded, now, source)
         return IngestResult(
             change_seq=change_seq,
-            stored=len(new_rows),
+            stored=len(new),
             unchanged=unchanged + skipped_markings,
-            stored_ids=tuple(r.object_id for r in new_rows),
+            stored_ids=tuple(v.object_id for v in new),
         )
 
 
@@ -167,30 +214,31 @@ def _identity_errors(
 
 
 def _row(
-    index: int, obj: dict[str, Any], s: sharing.Sharing, viewer: Viewer, broker: str, now: str
-) -> _Row:
+    obj: dict[str, Any], s: sharing.Sharing, viewer: Viewer, broker: str, now: str
+) -> tuple[Any, ...]:
+    """The object's column values, in _COLUMNS order."""
     body = obj if obj["type"] == "marking-definition" else sharing.apply(obj, s, broker)
-    modified = body.get("modified") or ""
+    modified = body.get("modified")
+    created = body.get("created")
     labels = body.get("labels")
-    text = " ".join(str(body[k]) for k in _SEARCHED if k in body).lower()[:_SEARCH_TEXT_LIMIT]
-    values = {
-        "object_id": body["id"],
-        "type": body["type"],
-        "created": normalize_timestamp(body["created"]) if "created" in body else None,
-        "modified": normalize_timestamp(modified) if modified else "",
-        "created_by": body.get("created_by_ref"),
-        "tlp": int(s.tlp),
-        "distribution": s.distribution.value,
-        "sharing_group_id": s.sharing_group_id,
-        "member_id": viewer.member_id,
-        "anonymous": s.anonymous,
-        "date_added": now,
-        "revoked": bool(body.get("revoked", False)),
-        "labels": "|" + "|".join(labels) + "|" if labels else None,
-        "search_text": text or None,
-        "body": orjson.dumps(body).decode(),
-    }
-    return _Row(index, body["id"], body["type"], values["modified"], values)
+    text = " ".join([str(body[k]) for k in _SEARCHED if k in body]).lower()[:_SEARCH_TEXT_LIMIT]
+    return (
+        body["id"],
+        body["type"],
+        normalize_timestamp(created) if created else None,
+        normalize_timestamp(modified) if modified else "",
+        body.get("created_by_ref"),
+        int(s.tlp),
+        s.distribution.value,
+        s.sharing_group_id,
+        viewer.member_id,
+        s.anonymous,
+        now,
+        bool(body.get("revoked", False)),
+        "|" + "|".join(labels) + "|" if labels else None,
+        text or None,
+        orjson.dumps(body).decode(),
+    )
 
 
 def _chunks(items: Sequence[str], size: int = _IN_CHUNK) -> Iterable[Sequence[str]]:
@@ -199,13 +247,13 @@ def _chunks(items: Sequence[str], size: int = _IN_CHUNK) -> Iterable[Sequence[st
 
 
 def _plan_versions(
-    conn: Connection, viewer: Viewer, rows: list[_Row]
-) -> tuple[list[_Row], list[int], int]:
+    conn: Connection, viewer: Viewer, versions: list[_Version]
+) -> tuple[list[_Version], list[int], int]:
     """Which rows are new versions, which stored rows stop being the latest, how many are repeats.
 
     A version is (id, modified); for observables also the member, since each member keeps its own.
     """
-    ids = sorted({r.object_id for r in rows})
+    ids = sorted({v.object_id for v in versions})
     existing: dict[tuple[str, str | None], dict[str, Any]] = {}  # key -> {modified: pk}, latest
     owner_errors: list[ObjectError] = []
     owners: dict[str, str] = {}
@@ -227,7 +275,7 @@ def _plan_versions(
             entry["versions"][modified] = pk
             if is_latest:
                 entry["latest"] = (modified, pk)
-    for r in rows:
+    for r in versions:
         owner = owners.get(r.object_id)
         if owner is not None and owner != viewer.member_id:
             # The id is told only to someone who already holds it; STIX ids are random UUIDs.
@@ -243,11 +291,11 @@ def _plan_versions(
     if owner_errors:
         raise BundleRejected(owner_errors)
 
-    new_rows: list[_Row] = []
+    new_rows: list[_Version] = []
     unchanged = 0
     newest: dict[str, str] = {}  # object_id -> newest modified among stored and new versions
     superseded: list[int] = []
-    for r in rows:
+    for r in versions:
         entry = existing.get((r.object_id, viewer.member_id))
         if entry and r.modified in entry["versions"]:
             unchanged += 1
@@ -259,7 +307,7 @@ def _plan_versions(
         if best is None or r.modified > best:
             newest[r.object_id] = r.modified
     for r in new_rows:
-        r.values["is_latest"] = newest.get(r.object_id) == r.modified
+        r.is_latest = newest.get(r.object_id) == r.modified
     for object_id, modified in newest.items():
         entry = existing.get((object_id, viewer.member_id))
         if entry and entry["latest"] and entry["latest"][0] != modified:
@@ -270,18 +318,22 @@ def _plan_versions(
 def _store(
     conn: Connection,
     viewer: Viewer,
-    new_rows: list[_Row],
+    new_rows: list[_Version],
+    row_of: Callable[[_Version], tuple[Any, ...]],
     superseded: list[int],
     now: str,
     source: str,
 ) -> int:
     first_pk = (conn.scalar(select(func.max(objects.c.pk))) or 0) + 1
     seq = (conn.scalar(select(func.max(change_log.c.seq))) or 0) + 1
-    batch = []
-    for offset, r in enumerate(new_rows):
-        r.values["pk"] = first_pk + offset
-        batch.append(r.values)
-    bulk_insert(conn, objects, batch)
+    batches = (
+        [
+            (first_pk + start + offset, v.is_latest, *row_of(v))
+            for offset, v in enumerate(new_rows[start : start + _INSERT_BATCH])
+        ]
+        for start in range(0, len(new_rows), _INSERT_BATCH)
+    )
+    bulk_insert(conn, objects, ("pk", "is_latest", *_COLUMNS), batches)
     for chunk in _chunks(superseded):  # type: ignore[arg-type]
         conn.execute(update(objects).where(objects.c.pk.in_(chunk)).values(is_latest=False))
     last_pk = first_pk + len(new_rows) - 1

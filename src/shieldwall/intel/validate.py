@@ -16,7 +16,7 @@ from typing import Any
 
 from shieldwall.intel import stix_types as st
 from shieldwall.intel.patterns import pattern_errors
-from shieldwall.intel.timestamps import normalize_timestamp
+from shieldwall.intel.timestamps import is_timestamp, normalize_timestamp
 from shieldwall.markings import SHARING_EXTENSION_ID, TLP2_EXTENSION_ID, Distribution
 
 __all__ = ["SHARING_EXTENSION_ID", "ObjectError", "validate_bundle", "validate_object"]
@@ -50,12 +50,6 @@ _PROPERTY_NAME = re.compile(r"[a-z0-9_]{3,250}")  # §11.1 custom property names
 _DICT_KEY = re.compile(r"[A-Za-z0-9_-]{1,250}")  # §2.8 dictionary keys
 _RELATIONSHIP_TYPE = re.compile(r"[a-z0-9-]+")  # §5.1
 _SELECTOR = re.compile(r"(?:[a-z0-9_-]{3,250}(?:\.(?:\[[0-9]+\]|[a-z0-9_-]{1,250}))*|id)")
-# §3.2: RFC 3339, UTC, "Z"; day 29-31 of short months is checked by _is_timestamp.
-_TIMESTAMP = re.compile(
-    r"(?!0000)[0-9]{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])"
-    r"T(?:[01][0-9]|2[0-3]):[0-5][0-9]:(?:[0-5][0-9]|60)(?:\.[0-9]+)?Z"
-)
-_LAST_DAY = {"02": "29", "04": "30", "06": "30", "09": "30", "11": "30"}
 _TIMESTAMP_HINT = "an RFC 3339 UTC timestamp such as '2024-05-01T10:00:00.000Z'"
 _SHARING_GROUP = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 # hash-algorithm-ov names (and their common spellings) whose value is hex of a fixed length.
@@ -77,6 +71,7 @@ _ORDERINGS = (
     ("start_time", "stop_time", False),
     ("start", "end", True),
 )
+_NOTHING = object()
 _SCO_COMMON = frozenset(
     {"type", "id", "spec_version", "object_marking_refs", "granular_markings", "defanged"}
 )
@@ -99,22 +94,6 @@ def _show(value: Any) -> str:
 
 def _a(type_name: str) -> str:
     return f"an {type_name}" if type_name[0] in "aeiou" else f"a {type_name}"
-
-
-def _is_timestamp(value: Any) -> bool:
-    """A STIX timestamp (§3.2) naming a real date."""
-    if type(value) is not str or _TIMESTAMP.fullmatch(value) is None:
-        return False
-    day = value[8:10]
-    if day < "29":
-        return True
-    month = value[5:7]
-    if day > _LAST_DAY.get(month, "31"):
-        return False
-    if month == "02" and day == "29":
-        year = int(value[:4])
-        return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
-    return True
 
 
 def _instant(timestamp: str) -> str:
@@ -321,11 +300,12 @@ def _granular_markings(name: str, value: Any, out: Problems) -> None:
             continue
         for i, selector in enumerate(selectors):
             if type(selector) is not str or _SELECTOR.fullmatch(selector) is None:
+                where = f"{path}.selectors[{i}]"
+                example = "'description' or 'external_references.[0].url'"
                 out.append(
                     (
-                        f"{path}.selectors",
-                        f"{path}.selectors[{i}] must name a property such as 'description' or "
-                        f"'external_references.[0].url', not {_show(selector)}",
+                        where,
+                        f"{where} must name a property such as {example}, not {_show(selector)}",
                     )
                 )
 
@@ -784,13 +764,13 @@ def validate_object(obj: Any, index: int) -> list[ObjectError]:
 
     checks = compiled.checks
     bad_times: list[str] = []
-    good_time = None  # created, modified and valid_from are often one and the same
+    good_time: Any = _NOTHING  # created, modified and valid_from are often one and the same
     for name, value in obj.items():
         check = checks.get(name, _custom_property)
         if check is _timestamp:
             if value == good_time:
                 continue
-            if _is_timestamp(value):
+            if is_timestamp(value):
                 good_time = value
             else:
                 bad_times.append(name)
@@ -853,11 +833,12 @@ def validate_bundle(bundle: Any) -> list[ObjectError]:
             errors += found
         if type(obj) is not dict or type(object_id := obj.get("id")) is not str:
             continue
-        modified = obj.get("modified")
-        if modified is not None and type(modified) is not str:
-            continue
-        # Versions are told apart as ingest stores them (microseconds), not as they are spelled.
-        version = normalize_timestamp(modified) if _is_timestamp(modified) else modified
+        version = obj.get("modified")
+        if version is not None:
+            if found and any(e.property == "modified" for e in found):
+                continue
+            # Versions are told apart as ingest stores them (to the microsecond), not as spelled.
+            version = normalize_timestamp(version)
         first = first_seen.setdefault((object_id, version), index)
         if first != index:
             errors.append(

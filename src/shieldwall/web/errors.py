@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import orjson
-
 from http import HTTPStatus
 from typing import Any
 
+import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response

@@ -1,0 +1,42 @@
+"""The demo is seeded through the real services and obeys the same rules as everything else."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+
+from shieldwall.db import Database
+from shieldwall.demo import seed
+from shieldwall.demo_data import build_demo_dataset
+from shieldwall.markings import SHARING_EXTENSION_ID
+from shieldwall.members import service
+from shieldwall.settings import Settings
+
+
+def test_demo_seeds_once_and_respects_the_policy(app, client: TestClient) -> None:  # type: ignore[no-untyped-def]
+    db: Database = app.state.db
+    settings = Settings(database_url=str(db.url))
+    login = seed(db, settings)
+    again = seed(db, settings)  # a second start seeds nothing and hands out a new key
+    assert again.key != login.key
+    admin = {"Authorization": f"Bearer {login.key}"}
+    reports = client.get("/api/v1/objects", params={"type": "report", "limit": 1000}, headers=admin)
+    all_reports = reports.json()["objects"]
+    assert all_reports and all(r["name"].startswith("SYNTHETIC") for r in all_reports)
+
+    group_only = [
+        r for r in all_reports if r["extensions"][SHARING_EXTENSION_ID]["distribution"] == "group"
+    ]
+    assert group_only
+    dataset = build_demo_dataset()
+    with db.read() as conn:
+        groups = {g["id"]: set(g["member_ids"]) for g in service.list_groups(conn)}
+        members = service.list_members(conn)
+    report = group_only[0]
+    in_group = groups[report["extensions"][SHARING_EXTENSION_ID]["sharing_group"]]
+    outsider = next(m for m in members if m["id"] not in in_group)
+    outsider_user = next(u for u in dataset.users if u.member == outsider["name"])
+    with db.write() as conn:
+        user_id = service.user_by_email(conn, outsider_user.email)["id"]
+        key = service.issue_api_key(conn, user_id).key
+    seen = client.get(f"/api/v1/objects/{report['id']}", headers={"Authorization": f"Bearer {key}"})
+    assert seen.status_code == 404
