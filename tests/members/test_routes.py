@@ -115,3 +115,25 @@ def test_openapi_document_is_served(client) -> None:  # type: ignore[no-untyped-
     doc = client.get("/api/v1/openapi.json")
     assert doc.status_code == 200
     assert "/api/v1/bundles" in doc.json()["paths"]
+
+
+def test_roles_change_only_within_what_the_changer_may_grant(world: World) -> None:
+    mine = world.member()
+    member_admin = world.user(mine, Role.MEMBER_ADMIN)
+    analyst = world.user(mine)
+    promoted = member_admin.patch(f"/api/v1/users/{analyst.user_id}", json={"role": "admin"})
+    assert promoted.status_code == 403
+    demoted = member_admin.patch(f"/api/v1/users/{analyst.user_id}", json={"role": "reader"})
+    assert demoted.status_code == 200 and demoted.json()["role"] == "reader"
+    assert analyst.share().status_code == 403  # a reader may not share any more
+
+
+def test_a_member_admin_cannot_touch_an_instance_admin_of_its_member(world: World) -> None:
+    mine = world.member()
+    instance_admin = world.user(mine, Role.ADMIN)
+    member_admin = world.user(mine, Role.MEMBER_ADMIN)
+    for body in ({"disabled": True}, {"role": "reader"}):
+        response = member_admin.patch(f"/api/v1/users/{instance_admin.user_id}", json=body)
+        assert response.status_code == 403
+    assert member_admin.post(f"/api/v1/users/{instance_admin.user_id}/api-keys").status_code == 403
+    assert instance_admin.get("/api/v1/audit").status_code == 200

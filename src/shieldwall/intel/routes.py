@@ -35,7 +35,7 @@ class BadJSON(ShieldwallError):
 
 
 class SanitizeIn(BaseModel):
-    text: str = Field(max_length=5_000_000)
+    text: str = Field(max_length=1_000_000)
     keep: list[str] = []
     internal_domains: list[str] = []
 

@@ -40,6 +40,11 @@ objects = Table(
     Column("body", Text, nullable=False),  # the object as served, JSON
     Index("ix_objects_object_id", "object_id", "modified"),
     Index("ix_objects_type", "type", "pk"),
+    # Filters on rare values would otherwise walk the table; a bulk write appends to the end of
+    # each of these (one member, one creator, one TLP: the same key, rising pk), so they are cheap.
+    Index("ix_objects_created_by", "created_by", "pk"),
+    Index("ix_objects_tlp", "tlp", "pk"),
+    Index("ix_objects_member", "member_id", "pk"),
 )
 
 # One row per accepted write; the objects it wrote are the pks first_pk..last_pk.

@@ -37,7 +37,8 @@ class UserIn(BaseModel):
 
 
 class UserPatch(BaseModel):
-    disabled: bool
+    disabled: bool | None = None
+    role: Role | None = None
 
 
 class GroupIn(BaseModel):
@@ -166,6 +167,8 @@ async def _managed_user(db: Database, viewer: Viewer, user_id: str) -> dict:
     user = await _read(db, service.get_user, user_id)
     if not may_manage_member(viewer, user["member_id"]):
         raise NotFound("no such user")  # a user of another member is not even confirmed to exist
+    if user["role"] == Role.ADMIN.value and not viewer.is_admin:
+        raise Forbidden("only an instance admin may change an instance admin")
     return user
 
 
@@ -177,12 +180,22 @@ async def patch_user(
     db: Database = Depends(get_db),
 ) -> dict:
     await _managed_user(db, viewer, user_id)
-
-    def change(conn: Any, uid: str) -> None:
-        service.set_user_disabled(conn, uid, body.disabled)
-
-    await _write(db, viewer, "user.disable" if body.disabled else "user.enable", change, user_id)
+    if body.role is not None and not may_grant_role(viewer, body.role):
+        raise Forbidden(f"you may not grant the role {body.role.value!r}")
+    if body.disabled is not None:
+        action = "user.disable" if body.disabled else "user.enable"
+        await _write(db, viewer, action, _set_disabled(body.disabled), user_id)
+    if body.role is not None:
+        await _write(db, viewer, f"user.role:{body.role.value}", _set_role(body.role), user_id)
     return await _read(db, service.get_user, user_id)
+
+
+def _set_disabled(disabled: bool) -> Any:
+    return lambda conn, uid: service.set_user_disabled(conn, uid, disabled)
+
+
+def _set_role(role: Role) -> Any:
+    return lambda conn, uid: service.set_user_role(conn, uid, role)
 
 
 @router.post("/users/{user_id}/api-keys", status_code=201)

@@ -200,6 +200,11 @@ def set_user_disabled(conn: Connection, user_id: str, disabled: bool) -> None:
     conn.execute(users.update().where(users.c.id == user_id).values(disabled=disabled))
 
 
+def set_user_role(conn: Connection, user_id: str, role: Role) -> None:
+    get_user(conn, user_id)
+    conn.execute(users.update().where(users.c.id == user_id).values(role=Role(role).value))
+
+
 def create_group(
     conn: Connection, name: str, owner_member_id: str, member_ids: list[str], description: str = ""
 ) -> str:

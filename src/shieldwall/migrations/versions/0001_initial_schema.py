@@ -99,6 +99,9 @@ def upgrade() -> None:
     with op.batch_alter_table("objects", schema=None) as batch_op:
         batch_op.create_index("ix_objects_object_id", ["object_id", "modified"], unique=False)
         batch_op.create_index("ix_objects_type", ["type", "pk"], unique=False)
+        batch_op.create_index("ix_objects_created_by", ["created_by", "pk"], unique=False)
+        batch_op.create_index("ix_objects_tlp", ["tlp", "pk"], unique=False)
+        batch_op.create_index("ix_objects_member", ["member_id", "pk"], unique=False)
 
     op.create_table(
         "sharing_groups",
@@ -183,6 +186,9 @@ def downgrade() -> None:
     op.drop_table("users")
     op.drop_table("sharing_groups")
     with op.batch_alter_table("objects", schema=None) as batch_op:
+        batch_op.drop_index("ix_objects_member")
+        batch_op.drop_index("ix_objects_tlp")
+        batch_op.drop_index("ix_objects_created_by")
         batch_op.drop_index("ix_objects_type")
         batch_op.drop_index("ix_objects_object_id")
 
