@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from shieldwall.audit import routes as audit_routes
+from shieldwall.correlate import routes as correlate_routes
 from shieldwall.db import Database
 from shieldwall.intel import routes as intel_routes
 from shieldwall.members import routes as members_routes
@@ -38,6 +39,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.db = database
     errors.install(app)
-    for capability in (members_routes, intel_routes, audit_routes):
+    for capability in (members_routes, intel_routes, correlate_routes, audit_routes):
         capability.register(app)
     return app

@@ -139,32 +139,43 @@ class _Checkpointer:
 
 
 def bulk_insert(
-    conn: Connection, table: Table, columns: Sequence[str], batches: Iterable[list[tuple[Any, ...]]]
+    conn: Connection,
+    layouts: Sequence[tuple[Table, Sequence[str]]],
+    batches: Iterable[Sequence[list[tuple[Any, ...]]]],
 ) -> None:
-    """Insert batches of rows (tuples in `columns` order) inside the caller's transaction.
+    """Insert batches of rows inside the caller's transaction.
 
-    The batches are built in this thread while another thread writes the previous batch: both
-    drivers release the GIL while the database works, so building and writing overlap. The
-    caller must not use `conn` until this returns. SQLAlchemy's executemany costs more per row
-    than SQLite itself, and COPY is PostgreSQL's fastest way in, so this one hot path talks to
-    the drivers directly.
+    `layouts` names each target table and its columns; each batch holds one list of row tuples
+    per layout, in that order. The batches are built in this thread while another thread writes
+    the previous batch: both drivers release the GIL while the database works, so building and
+    writing overlap. The caller must not use `conn` until this returns. SQLAlchemy's executemany
+    costs more per row than SQLite itself, and COPY is PostgreSQL's fastest way in, so this one
+    hot path talks to the drivers directly.
     """
-    names = ", ".join(columns)
     dbapi_conn: Any = conn.connection.driver_connection
-    if conn.dialect.name == "sqlite":
-        sql = f"INSERT INTO {table.name} ({names}) VALUES ({', '.join('?' * len(columns))})"
+    sqlite = conn.dialect.name == "sqlite"
+    statements = [
+        f"INSERT INTO {table.name} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
+        if sqlite
+        else f"COPY {table.name} ({', '.join(cols)}) FROM STDIN"
+        for table, cols in layouts
+    ]
 
-        def write(rows: list[tuple[Any, ...]]) -> None:
-            dbapi_conn.executemany(sql, rows)
-    else:
+    def write_one(statement: str, rows: list[tuple[Any, ...]]) -> None:
+        if not rows:
+            return
+        if sqlite:
+            dbapi_conn.executemany(statement, rows)
+            return
+        with dbapi_conn.cursor() as cursor, cursor.copy(statement) as copy:
+            for row in rows:
+                copy.write_row(row)
 
-        def write(rows: list[tuple[Any, ...]]) -> None:
-            copy_sql = f"COPY {table.name} ({names}) FROM STDIN"
-            with dbapi_conn.cursor() as cursor, cursor.copy(copy_sql) as copy:
-                for row in rows:
-                    copy.write_row(row)
+    def write(batch: Sequence[list[tuple[Any, ...]]]) -> None:
+        for statement, rows in zip(statements, batch, strict=True):
+            write_one(statement, rows)
 
-    pending: queue.Queue[list[tuple[Any, ...]] | None] = queue.Queue(maxsize=2)
+    pending: queue.Queue[Sequence[list[tuple[Any, ...]]] | None] = queue.Queue(maxsize=2)
     failures: list[BaseException] = []
 
     def writer() -> None:
@@ -181,8 +192,7 @@ def bulk_insert(
         for batch in batches:
             if failures:
                 break
-            if batch:
-                pending.put(batch)
+            pending.put(batch)
     finally:
         pending.put(None)
         thread.join()

@@ -1,8 +1,9 @@
 """The whole schema: importing this module registers every capability's tables on `metadata`."""
 
 from shieldwall.audit import tables as audit_tables
+from shieldwall.correlate import tables as correlate_tables
 from shieldwall.db import metadata
 from shieldwall.intel import tables as intel_tables
 from shieldwall.members import tables as members_tables
 
-__all__ = ["audit_tables", "intel_tables", "members_tables", "metadata"]
+__all__ = ["audit_tables", "correlate_tables", "intel_tables", "members_tables", "metadata"]

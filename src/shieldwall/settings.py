@@ -35,6 +35,11 @@ class Settings:
         "times its size in memory).",
     )
 
+    noisy_threshold: int = _setting(
+        50,
+        "A value held by more visible objects than this is shown as noisy, not as correlations.",
+    )
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
         """Read SHIELDWALL_<NAME> variables; explicit overrides win (None means 'not given')."""

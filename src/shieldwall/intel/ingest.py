@@ -18,6 +18,8 @@ import orjson
 from sqlalchemy import Connection, func, select, update
 
 from shieldwall.audit import service as audit
+from shieldwall.correlate.index import OBSERVABLE_COLUMNS, REF_COLUMNS, index_rows
+from shieldwall.correlate.tables import object_refs, observables
 from shieldwall.db import Database, bulk_insert, utc_now
 from shieldwall.errors import Forbidden, Invalid
 from shieldwall.intel import sharing
@@ -148,11 +150,12 @@ def _ingest(
         change_seq = None
         if new:
 
-            def rows(version: _Version) -> tuple[Any, ...]:
-                i = version.index
-                return _row(stix_objects[i], resolved[i], viewer, broker_identity, now)
+            def prepare(version: _Version) -> tuple[tuple[Any, ...], dict[str, Any]]:
+                """The stored row of a version, and the object as sent (for the index)."""
+                obj = stix_objects[version.index]
+                return _row(obj, resolved[version.index], viewer, broker_identity, now), obj
 
-            change_seq = _store(conn, viewer, new, rows, superseded, now, source)
+            change_seq = _store(conn, viewer, new, prepare, superseded, now, source)
         return IngestResult(
             change_seq=change_seq,
             stored=len(new),
@@ -319,21 +322,33 @@ def _store(
     conn: Connection,
     viewer: Viewer,
     new_rows: list[_Version],
-    row_of: Callable[[_Version], tuple[Any, ...]],
+    prepare: Callable[[_Version], tuple[tuple[Any, ...], dict[str, Any]]],
     superseded: list[int],
     now: str,
     source: str,
 ) -> int:
     first_pk = (conn.scalar(select(func.max(objects.c.pk))) or 0) + 1
     seq = (conn.scalar(select(func.max(change_log.c.seq))) or 0) + 1
-    batches = (
+
+    def batch(start: int) -> tuple[list[tuple[Any, ...]], ...]:
+        object_rows, observable_rows, ref_rows = [], [], []
+        for pk, v in enumerate(new_rows[start : start + _INSERT_BATCH], start=first_pk + start):
+            values, original = prepare(v)
+            object_rows.append((pk, v.is_latest, *values))
+            more_observables, more_refs = index_rows(pk, original)
+            observable_rows += more_observables
+            ref_rows += more_refs
+        return object_rows, observable_rows, ref_rows
+
+    bulk_insert(
+        conn,
         [
-            (first_pk + start + offset, v.is_latest, *row_of(v))
-            for offset, v in enumerate(new_rows[start : start + _INSERT_BATCH])
-        ]
-        for start in range(0, len(new_rows), _INSERT_BATCH)
+            (objects, ("pk", "is_latest", *_COLUMNS)),
+            (observables, OBSERVABLE_COLUMNS),
+            (object_refs, REF_COLUMNS),
+        ],
+        (batch(start) for start in range(0, len(new_rows), _INSERT_BATCH)),
     )
-    bulk_insert(conn, objects, ("pk", "is_latest", *_COLUMNS), batches)
     for chunk in _chunks(superseded):  # type: ignore[arg-type]
         conn.execute(update(objects).where(objects.c.pk.in_(chunk)).values(is_latest=False))
     last_pk = first_pk + len(new_rows) - 1

@@ -1,0 +1,1 @@
+"""Observable normalisation and the correlation index."""
