@@ -273,6 +273,43 @@ def demo(
         _serve(settings)
 
 
+@app.command()
+def lookup(
+    file: Annotated[Path, typer.Argument(help="values to look up, one per line")],
+    private: Annotated[
+        bool, typer.Option("--private", help="disclose only a 5-hex-digit hash prefix per value")
+    ] = False,
+    url: Annotated[str, typer.Option(help="the Shieldwall server")] = "http://127.0.0.1:8000",
+    key: Annotated[
+        str | None, typer.Option(help="API key (default: $SHIELDWALL_API_KEY)", show_default=False)
+    ] = None,
+) -> None:
+    """Look values up on a server; with --private the values themselves never leave here."""
+    import os
+
+    import httpx
+
+    from shieldwall.correlate.client import LookupFailed, plain_lookup, private_lookup
+
+    api_key = key or os.environ.get("SHIELDWALL_API_KEY")
+    if not api_key:
+        raise fail("an API key is needed: --key or $SHIELDWALL_API_KEY")
+    if not file.is_file():
+        raise fail(f"{file}: no such file")
+    try:
+        with httpx.Client(timeout=120) as http:
+            ask = private_lookup if private else plain_lookup
+            answers = ask(http, url.rstrip("/"), api_key, file.read_text().splitlines())
+    except (LookupFailed, httpx.HTTPError) as exc:
+        raise fail(str(exc)) from None
+    for answer in answers:
+        if answer.key is None:
+            typer.echo(f"{answer.value}\tunreadable")
+            continue
+        ids = ",".join(m["id"] for m in answer.matches) or "-"
+        typer.echo(f"{answer.value}\t{len(answer.matches)} match(es)\t{ids}")
+
+
 @audit_app.command("verify")
 def audit_verify(database: DatabaseOption = None) -> None:
     """Check the audit chain; exits non-zero naming the first bad entry."""
