@@ -11,6 +11,7 @@ from shieldwall.audit import routes as audit_routes
 from shieldwall.correlate import routes as correlate_routes
 from shieldwall.db import Database
 from shieldwall.intel import routes as intel_routes
+from shieldwall.intel.ingest import ingestor_for
 from shieldwall.members import routes as members_routes
 from shieldwall.settings import Settings
 from shieldwall.web import errors
@@ -38,6 +39,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.db = database
+    app.state.ingestor = ingestor_for(database, settings)
     errors.install(app)
     for capability in (members_routes, intel_routes, correlate_routes, audit_routes):
         capability.register(app)

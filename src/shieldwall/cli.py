@@ -200,7 +200,7 @@ def import_bundle(
     database: DatabaseOption = None,
 ) -> None:
     """Share a STIX 2.1 bundle file as USER, all or nothing."""
-    from shieldwall.intel.ingest import ingest_bundle
+    from shieldwall.intel.ingest import ingestor_for
 
     if not file.is_file():
         raise fail(f"{file}: no such file")
@@ -229,12 +229,8 @@ def import_bundle(
                     bundle = orjson.loads(b"".join(chunks))
                 except orjson.JSONDecodeError as exc:
                     raise fail(f"{file}: not JSON: {exc}") from None
-                result = ingest_bundle(
-                    db,
-                    viewer,
-                    bundle,
-                    broker_identity=members.broker_identity(settings.broker_name),
-                    source=f"cli:{file.name}",
+                result = ingestor_for(db, settings).ingest(
+                    viewer, bundle, source=f"cli:{file.name}"
                 )
         finally:
             db.dispose()

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from shieldwall.db import Database
 from shieldwall.demo_data import build_demo_dataset, member_identity_id
-from shieldwall.intel.ingest import ingest_bundle
+from shieldwall.intel.ingest import ingestor_for
 from shieldwall.members import service as members
 from shieldwall.policy import Role
 from shieldwall.settings import Settings
@@ -49,10 +49,10 @@ def seed(db: Database, settings: Settings) -> Login:
             for u in dataset.users
         }
     dataset = build_demo_dataset(group_ids=group_ids)
-    broker = members.broker_identity(settings.broker_name)
+    ingestor = ingestor_for(db, settings)
     for demo_bundle in dataset.bundles:
         with db.read() as conn:
             viewer = members.viewer_for_user(conn, user_ids[demo_bundle.user])
-        ingest_bundle(db, viewer, demo_bundle.bundle, broker_identity=broker, source="demo")
+        ingestor.ingest(viewer, demo_bundle.bundle, source="demo")
     with db.write() as conn:
         return Login(admin.email, members.issue_api_key(conn, user_ids[admin.email]).key)

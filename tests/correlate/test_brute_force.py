@@ -16,11 +16,12 @@ from shieldwall.correlate import service
 from shieldwall.correlate.observables import normalise, observables_of
 from shieldwall.correlate.tables import object_refs, observables
 from shieldwall.db import Database
-from shieldwall.intel.ingest import ingest_bundle
+from shieldwall.intel.ingest import ingestor_for
 from shieldwall.intel.tables import change_log, objects
 from shieldwall.markings import TLP, Distribution, allows
 from shieldwall.members import service as members
 from shieldwall.policy import Role, may_see
+from shieldwall.settings import Settings
 from tests.factories import bundle, indicator, marked
 
 PATTERNS = {
@@ -88,6 +89,7 @@ def test_index_equals_brute_force(
         with db.read() as conn:
             viewers = [members.viewer_for_user(conn, v.user_id) for v in viewers]
 
+    ingestor = ingestor_for(db, Settings())
     stored = []  # (object, row-like mapping for the policy)
     for owner, (tlp, distribution), value in specs:
         if distribution is Distribution.GROUP and (group is None or owner not in group_members):
@@ -101,7 +103,7 @@ def test_index_equals_brute_force(
             ),
             "pattern": PATTERNS[value],
         }
-        ingest_bundle(db, viewers[owner], bundle(obj), broker_identity="identity--broker")
+        ingestor.ingest(viewers[owner], bundle(obj))
         stored.append(
             (
                 obj,

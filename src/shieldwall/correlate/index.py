@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
+from collections.abc import Callable
 from typing import Any
 
 from shieldwall.correlate.observables import Observable, lookup_key, observables_of
+from shieldwall.correlate.tables import object_refs, observables
 
 # Types whose object_refs say "these objects belong to me".
 CONTAINER_TYPES = frozenset({"report", "grouping", "note", "opinion", "observed-data"})
@@ -57,19 +59,25 @@ OBSERVABLE_COLUMNS = ("object_pk", "key_hash", "kind", "value", "low", "high", "
 REF_COLUMNS = ("object_pk", "ref_id")
 
 
-def index_rows(
-    pk: int, obj: dict[str, Any], benign_of: Any = None
-) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
-    """The observable rows and reference rows of one stored object version.
+class CorrelationIndex:
+    """The observables and report references of each stored object version (an ObjectIndex).
 
     `benign_of(observable) -> str | None` names the warning lists a value is on.
     """
-    observable_rows = [
-        observable_row(pk, o, benign_of(o) if benign_of else None) for o in observables_of(obj)
-    ]
-    ref_rows = (
-        [(pk, ref) for ref in dict.fromkeys(obj.get("object_refs") or ())]
-        if obj.get("type") in CONTAINER_TYPES
-        else []
-    )
-    return observable_rows, ref_rows
+
+    layouts = ((observables, OBSERVABLE_COLUMNS), (object_refs, REF_COLUMNS))
+
+    def __init__(self, benign_of: Callable[[Observable], str | None] | None = None) -> None:
+        self._benign_of = benign_of
+
+    def rows(self, pk: int, obj: dict[str, Any]) -> tuple[list[tuple[Any, ...]], ...]:
+        benign_of = self._benign_of
+        observable_rows = [
+            observable_row(pk, o, benign_of(o) if benign_of else None) for o in observables_of(obj)
+        ]
+        ref_rows = (
+            [(pk, ref) for ref in dict.fromkeys(obj.get("object_refs") or ())]
+            if obj.get("type") in CONTAINER_TYPES
+            else []
+        )
+        return observable_rows, ref_rows

@@ -12,14 +12,13 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
-from sqlalchemy import Connection, func, select, update
+from sqlalchemy import Connection, Table, func, select, update
 
 from shieldwall.audit import service as audit
-from shieldwall.correlate.index import OBSERVABLE_COLUMNS, REF_COLUMNS, index_rows
-from shieldwall.correlate.tables import object_refs, observables
+from shieldwall.correlate.index import CorrelationIndex
 from shieldwall.db import Database, bulk_insert, utc_now
 from shieldwall.errors import Forbidden, Invalid
 from shieldwall.intel import sharing
@@ -27,8 +26,10 @@ from shieldwall.intel.tables import change_log, objects
 from shieldwall.intel.timestamps import normalize_timestamp
 from shieldwall.intel.validate import ObjectError, validate_bundle
 from shieldwall.markings import TLP, TLP_BY_MARKING_ID, Distribution
+from shieldwall.members.service import broker_identity
 from shieldwall.members.tables import members
 from shieldwall.policy import Viewer, may_write_intel
+from shieldwall.settings import Settings
 
 # STIX 2.1 §6: cyber-observable types. Their ids are usually derived from their values, so several
 # members legitimately send the same id: each member keeps its own copy with its own marking.
@@ -112,17 +113,38 @@ def _gc_paused() -> Iterator[None]:
                 gc.enable()
 
 
-def ingest_bundle(
-    db: Database, viewer: Viewer, bundle: Any, *, broker_identity: str, source: str = "api"
-) -> IngestResult:
-    """Store every object of `bundle` for `viewer`'s member, or raise BundleRejected."""
-    with _gc_paused():
-        return _ingest(db, viewer, bundle, broker_identity, source)
+class ObjectIndex(Protocol):
+    """Something kept beside each stored object version and written in the same transaction
+    (the correlation index, full-text search...)."""
+
+    layouts: Sequence[tuple[Table, Sequence[str]]]
+
+    def rows(self, pk: int, obj: dict[str, Any]) -> Sequence[list[tuple[Any, ...]]]:
+        """Rows for each layout, in order, for the object version stored as `pk`."""
+        ...
 
 
-def _ingest(
-    db: Database, viewer: Viewer, bundle: Any, broker_identity: str, source: str
-) -> IngestResult:
+@dataclass(frozen=True, slots=True)
+class Ingestor:
+    """The write path of one instance: its database, its broker identity and its indexes."""
+
+    db: Database
+    broker_identity: str
+    indexes: tuple[ObjectIndex, ...] = ()
+
+    def ingest(self, viewer: Viewer, bundle: Any, *, source: str = "api") -> IngestResult:
+        """Store every object of `bundle` for `viewer`'s member, or raise BundleRejected."""
+        with _gc_paused():
+            return _ingest(self, viewer, bundle, source)
+
+
+def ingestor_for(db: Database, settings: Settings) -> Ingestor:
+    """The ingestor an app or a command builds once and uses for every write."""
+    return Ingestor(db, broker_identity(settings.broker_name), (CorrelationIndex(),))
+
+
+def _ingest(ingestor: Ingestor, viewer: Viewer, bundle: Any, source: str) -> IngestResult:
+    db, broker_identity = ingestor.db, ingestor.broker_identity
     if not may_write_intel(viewer):
         raise Forbidden("this role may not share intel")
     errors = validate_bundle(bundle)
@@ -155,7 +177,9 @@ def _ingest(
                 obj = stix_objects[version.index]
                 return _row(obj, resolved[version.index], viewer, broker_identity, now), obj
 
-            change_seq = _store(conn, viewer, new, prepare, superseded, now, source)
+            change_seq = _store(
+                conn, viewer, new, prepare, ingestor.indexes, superseded, now, source
+            )
         return IngestResult(
             change_seq=change_seq,
             stored=len(new),
@@ -323,6 +347,7 @@ def _store(
     viewer: Viewer,
     new_rows: list[_Version],
     prepare: Callable[[_Version], tuple[tuple[Any, ...], dict[str, Any]]],
+    indexes: Sequence[ObjectIndex],
     superseded: list[int],
     now: str,
     source: str,
@@ -330,23 +355,23 @@ def _store(
     first_pk = (conn.scalar(select(func.max(objects.c.pk))) or 0) + 1
     seq = (conn.scalar(select(func.max(change_log.c.seq))) or 0) + 1
 
-    def batch(start: int) -> tuple[list[tuple[Any, ...]], ...]:
-        object_rows, observable_rows, ref_rows = [], [], []
+    def batch(start: int) -> list[list[tuple[Any, ...]]]:
+        object_rows: list[tuple[Any, ...]] = []
+        index_rows: list[list[tuple[Any, ...]]] = [[] for _ in index_layouts]
         for pk, v in enumerate(new_rows[start : start + _INSERT_BATCH], start=first_pk + start):
             values, original = prepare(v)
             object_rows.append((pk, v.is_latest, *values))
-            more_observables, more_refs = index_rows(pk, original)
-            observable_rows += more_observables
-            ref_rows += more_refs
-        return object_rows, observable_rows, ref_rows
+            slot = 0
+            for index in indexes:
+                for rows in index.rows(pk, original):
+                    index_rows[slot] += rows
+                    slot += 1
+        return [object_rows, *index_rows]
 
+    index_layouts = [layout for index in indexes for layout in index.layouts]
     bulk_insert(
         conn,
-        [
-            (objects, ("pk", "is_latest", *_COLUMNS)),
-            (observables, OBSERVABLE_COLUMNS),
-            (object_refs, REF_COLUMNS),
-        ],
+        [(objects, ("pk", "is_latest", *_COLUMNS)), *index_layouts],
         (batch(start) for start in range(0, len(new_rows), _INSERT_BATCH)),
     )
     for chunk in _chunks(superseded):  # type: ignore[arg-type]

@@ -12,14 +12,13 @@ from starlette.concurrency import run_in_threadpool
 from shieldwall.db import Database
 from shieldwall.errors import Invalid, ShieldwallError
 from shieldwall.intel import query
-from shieldwall.intel.ingest import ingest_bundle
+from shieldwall.intel.ingest import Ingestor
 from shieldwall.intel.sanitize import sanitize_text
 from shieldwall.intel.timestamps import is_timestamp
 from shieldwall.markings import TLP, sharing_extension_definition, tlp_marking_definitions
-from shieldwall.members.service import broker_identity
 from shieldwall.policy import Viewer
 from shieldwall.settings import Settings
-from shieldwall.web.deps import current_viewer, get_db, get_settings
+from shieldwall.web.deps import current_viewer, get_db, get_ingestor, get_settings
 
 router = APIRouter(prefix="/api/v1", tags=["intel"])
 
@@ -44,7 +43,7 @@ class SanitizeIn(BaseModel):
 async def post_bundle(
     request: Request,
     viewer: Viewer = Depends(current_viewer),
-    db: Database = Depends(get_db),
+    ingestor: Ingestor = Depends(get_ingestor),
     settings: Settings = Depends(get_settings),
 ) -> dict:
     """Share a STIX 2.1 bundle: stored whole, or rejected whole with every error listed (422)."""
@@ -58,9 +57,7 @@ async def post_bundle(
         bundle = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         raise BadJSON(f"the body is not JSON: {exc}") from None
-    result = await run_in_threadpool(
-        ingest_bundle, db, viewer, bundle, broker_identity=broker_identity(settings.broker_name)
-    )
+    result = await run_in_threadpool(ingestor.ingest, viewer, bundle)
     return result.as_dict()
 
 

@@ -7,6 +7,7 @@ from starlette.concurrency import run_in_threadpool
 
 from shieldwall.db import Database
 from shieldwall.errors import Forbidden, Unauthorized
+from shieldwall.intel.ingest import Ingestor
 from shieldwall.members.service import authenticate
 from shieldwall.policy import Viewer
 from shieldwall.settings import Settings
@@ -18,6 +19,10 @@ def get_db(request: Request) -> Database:
 
 def get_settings(request: Request) -> Settings:
     return request.app.state.settings
+
+
+def get_ingestor(request: Request) -> Ingestor:
+    return request.app.state.ingestor
 
 
 async def current_viewer(request: Request) -> Viewer:
