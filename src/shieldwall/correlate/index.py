@@ -18,7 +18,8 @@ PRIVATE_PREFIX_LENGTH = 5  # hex digits of sha256(lookup key) a private lookup d
 
 def key_digest(key: str) -> str:
     """The full SHA-256 (hex) of a lookup key: what a private lookup matches on."""
-    return hashlib.sha256(key.encode()).hexdigest()
+    # surrogatepass: a lone surrogate (JSON allows "\ud800") must not stop an ingest or a lookup.
+    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def key_hash(key: str) -> int:
@@ -75,9 +76,10 @@ class CorrelationIndex:
         observable_rows = [
             observable_row(pk, o, benign_of(o) if benign_of else None) for o in observables_of(obj)
         ]
-        ref_rows = (
-            [(pk, ref) for ref in dict.fromkeys(obj.get("object_refs") or ())]
-            if obj.get("type") in CONTAINER_TYPES
-            else []
-        )
+        refs: list[str] = []
+        if obj.get("type") in CONTAINER_TYPES:
+            refs = obj.get("object_refs") or []
+        elif obj.get("type") == "sighting":  # what it sights, so its indicator's score can count it
+            refs = [obj["sighting_of_ref"]]
+        ref_rows = [(pk, ref) for ref in dict.fromkeys(refs)]
         return observable_rows, ref_rows
