@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, or_, select
 
 from shieldwall.correlate.index import (
+    CONTAINER_TYPES,
     PRIVATE_PREFIX_LENGTH,
     address_bounds,
     key_digest,
@@ -118,6 +119,7 @@ def _containing_reports(
             .select_from(object_refs.join(_reports, _reports.c.pk == object_refs.c.object_pk))
             .where(
                 object_refs.c.ref_id.in_(chunk),
+                _reports.c.type.in_(sorted(CONTAINER_TYPES)),
                 _reports.c.is_latest.is_(True),
                 visible_filter(viewer, _reports),
             )

@@ -151,7 +151,7 @@ def _ingest(ingestor: Ingestor, viewer: Viewer, bundle: Any, source: str) -> Ing
     if errors:
         raise BundleRejected(errors)
     with db.read() as conn:
-        defaults, other_identities = _member_context(conn, viewer)
+        defaults, other_identities = member_context(conn, viewer)
     stix_objects = bundle["objects"]
     resolved, errors = sharing.resolve(stix_objects, viewer, defaults)
     errors += _identity_errors(
@@ -188,7 +188,7 @@ def _ingest(ingestor: Ingestor, viewer: Viewer, bundle: Any, source: str) -> Ing
         )
 
 
-def _member_context(conn: Connection, viewer: Viewer) -> tuple[sharing.MemberDefaults, set[str]]:
+def member_context(conn: Connection, viewer: Viewer) -> tuple[sharing.MemberDefaults, set[str]]:
     rows = conn.execute(
         select(
             members.c.id,

@@ -66,6 +66,43 @@ def _describe(tlp: TLP, distribution: Distribution) -> str:
     )
 
 
+def resolve_one(
+    tlp: TLP | None,
+    distribution: Distribution | None,
+    group_id: str | None,
+    anonymous: bool,
+    viewer: Viewer,
+    defaults: MemberDefaults,
+) -> tuple[Sharing, list[tuple[str, str]]]:
+    """The sharing of one thing a member shares (an object, a sighting), applying the defaults;
+    with (`marking` | `sharing_group`, message) problems when it asks for what is not allowed."""
+    problems = []
+    explicit_tlp = tlp is not None
+    tlp = defaults.tlp if tlp is None else tlp
+    if distribution is None:
+        distribution = cap_distribution(tlp, defaults.distribution)
+    elif not allows(tlp, distribution):
+        problems.append((
+            "marking",
+            _describe(tlp, distribution)
+            + ("" if explicit_tlp else " (no TLP was given, so the member's default applies)"),
+        ))  # fmt: skip
+    if group_id is not None and not may_share_with_group(viewer, group_id):
+        problems.append(
+            (
+                "sharing_group",
+                f"sharing group {group_id} does not exist or this member is not in it",
+            )
+        )
+    return Sharing(tlp, distribution, group_id, anonymous), problems
+
+
+_PROPERTY_OF = {
+    "marking": "object_marking_refs",
+    "sharing_group": f"extensions.{SHARING_EXTENSION_ID}.sharing_group",
+}
+
+
 def resolve(
     objects: Sequence[dict[str, Any]], viewer: Viewer, defaults: MemberDefaults
 ) -> tuple[list[Sharing], list[ObjectError]]:
@@ -77,37 +114,14 @@ def resolve(
     for index, obj in enumerate(objects):
         tlp, ext = _explicit(obj)
         distribution = Distribution(ext["distribution"]) if "distribution" in ext else None
-        group_id = ext.get("sharing_group")
         explicit_tlp.append(tlp is not None)
         explicit_distribution.append(distribution is not None)
-        if tlp is None:
-            tlp = defaults.tlp
-        if distribution is None:
-            distribution = cap_distribution(tlp, defaults.distribution)
-        elif not allows(tlp, distribution):
-            errors.append(
-                ObjectError(
-                    index,
-                    obj.get("id"),
-                    "object_marking_refs",
-                    _describe(tlp, distribution)
-                    + (
-                        ""
-                        if explicit_tlp[-1]
-                        else " (the object has no TLP marking, so it takes the member's default)"
-                    ),
-                )
-            )
-        if group_id is not None and not may_share_with_group(viewer, group_id):
-            errors.append(
-                ObjectError(
-                    index,
-                    obj.get("id"),
-                    f"extensions.{SHARING_EXTENSION_ID}.sharing_group",
-                    f"sharing group {group_id} does not exist or this member is not in it",
-                )
-            )
-        own.append(Sharing(tlp, distribution, group_id, bool(ext.get("anonymous", False))))
+        sharing, problems = resolve_one(
+            tlp, distribution, ext.get("sharing_group"), bool(ext.get("anonymous", False)),
+            viewer, defaults,
+        )  # fmt: skip
+        own.append(sharing)
+        errors += [ObjectError(index, obj.get("id"), _PROPERTY_OF[p], m) for p, m in problems]
     if errors:
         return own, errors
     return _inherit_from_reports(objects, own, explicit_tlp, explicit_distribution), []
