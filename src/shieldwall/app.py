@@ -14,12 +14,15 @@ from shieldwall.intel import routes as intel_routes
 from shieldwall.intel.ingest import ingestor_for
 from shieldwall.members import routes as members_routes
 from shieldwall.settings import Settings
+from shieldwall.sightings import routes as sightings_routes
+from shieldwall.sightings.score import parse_half_lives
 from shieldwall.web import errors
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app; nothing is created at import time, so a test may build as many as it likes."""
     settings = settings or Settings.from_env()
+    parse_half_lives(settings.decay_half_lives)  # a bad setting stops the start, not a request
     database = Database(settings.database_url)
 
     @asynccontextmanager
@@ -41,6 +44,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.db = database
     app.state.ingestor = ingestor_for(database, settings)
     errors.install(app)
-    for capability in (members_routes, intel_routes, correlate_routes, audit_routes):
+    for capability in (
+        members_routes,
+        intel_routes,
+        correlate_routes,
+        sightings_routes,
+        audit_routes,
+    ):
         capability.register(app)
     return app

@@ -8,6 +8,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from shieldwall.sightings.score import DEFAULT_HALF_LIVES
+
 
 def _setting(default: Any, help: str) -> Any:
     return field(default=default, metadata={"help": help})
@@ -38,6 +40,11 @@ class Settings:
     noisy_threshold: int = _setting(
         50,
         "A value held by more visible objects than this is shown as noisy, not as correlations.",
+    )
+
+    decay_half_lives: str = _setting(
+        DEFAULT_HALF_LIVES,
+        "Days for an indicator's score to halve, by observable kind (see sightings/score.py).",
     )
 
     @classmethod

@@ -126,5 +126,7 @@ def test_index_equals_brute_force(
         item = normalise("auto", value)
         asked = {"type": "indicator", "pattern": PATTERNS[value], "pattern_type": "stix"}
         expected = {o["id"] for o in visible if _related(asked, o)}
-        got = service.lookup(db, viewer, [item], noisy_threshold=10_000)[0]
+        got = service.lookup(
+            db, viewer, [item], noisy_threshold=10_000, half_lives={"default": 180.0}
+        )[0]
         assert {m["id"] for m in got["matches"]} == expected, value

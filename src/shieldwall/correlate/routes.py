@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, FastAPI
@@ -14,6 +15,7 @@ from shieldwall.db import Database
 from shieldwall.errors import Invalid
 from shieldwall.policy import Viewer
 from shieldwall.settings import Settings
+from shieldwall.sightings.score import parse_half_lives
 from shieldwall.web.deps import current_viewer, get_db, get_settings
 
 router = APIRouter(prefix="/api/v1", tags=["correlation"])
@@ -27,6 +29,7 @@ class LookupValue(BaseModel):
 
 class LookupIn(BaseModel):
     values: Annotated[list[str | LookupValue], Field(max_length=MAX_LOOKUP_VALUES)]
+    min_score: float | None = Field(None, ge=0, le=100, description="leave out weaker indicators")
 
 
 class PrivateLookupIn(BaseModel):
@@ -77,7 +80,15 @@ async def lookup(
     """Up to 10,000 raw values: each normalised, with the visible objects and reports holding it."""
     items = _normalised(body.values)
     results = await run_in_threadpool(
-        service.lookup, db, viewer, items, noisy_threshold=settings.noisy_threshold
+        functools.partial(
+            service.lookup,
+            noisy_threshold=settings.noisy_threshold,
+            half_lives=parse_half_lives(settings.decay_half_lives),
+            min_score=body.min_score,
+        ),
+        db,
+        viewer,
+        items,
     )
     return {"results": results}
 

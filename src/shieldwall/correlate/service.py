@@ -28,6 +28,7 @@ from shieldwall.errors import Invalid, NotFound
 from shieldwall.intel.tables import objects
 from shieldwall.markings import TLP
 from shieldwall.policy import Viewer, may_see, visible_filter
+from shieldwall.sightings.service import indicator_scores
 
 _IN_CHUNK = 2000
 _RANGE_KINDS = {"ipv4": "ipv4-cidr", "ipv6": "ipv6-cidr"}  # an address and the ranges it falls in
@@ -129,8 +130,14 @@ def _containing_reports(
     return found
 
 
-def _summary(hits: Iterable[_Hit], reports: dict[str, set[str]], noisy: set[str]) -> dict[str, Any]:
+def _summary(
+    hits: Iterable[_Hit],
+    reports: dict[str, set[str]],
+    noisy: set[str],
+    scores: dict[int, dict[str, Any]] | None = None,
+) -> dict[str, Any]:
     hits = list(hits)
+    scores = scores or {}
     # An anonymous contribution counts as the broker's, so a count cannot single out its author.
     sources = {"broker" if h.anonymous else h.member_id for h in hits}
     return {
@@ -141,6 +148,7 @@ def _summary(hits: Iterable[_Hit], reports: dict[str, set[str]], noisy: set[str]
                 "tlp": TLP(h.tlp).label,
                 "values": sorted(h.values),
                 "reports": sorted(reports.get(h.object_id, ())),
+                **scores.get(h.pk, {}),
             }
             for h in sorted(hits, key=lambda h: h.pk)
         ],
@@ -201,9 +209,16 @@ def _bounds_as_ints(row: Any) -> tuple[int | None, int | None]:
 
 
 def lookup(
-    db: Database, viewer: Viewer, items: Sequence[Observable], *, noisy_threshold: int
+    db: Database,
+    viewer: Viewer,
+    items: Sequence[Observable],
+    *,
+    noisy_threshold: int,
+    half_lives: dict[str, float],
+    min_score: float | None = None,
 ) -> list[dict]:
-    """For each normalised value: the visible objects that hold it, with their reports."""
+    """For each normalised value: the visible objects that hold it, with their reports, and
+    each indicator's score; with `min_score`, indicators scoring less are left out."""
     expanded = [_with_related(item) for item in items]
     all_keys = [lookup_key(o) for group in expanded for o in group]
     with db.read() as conn:
@@ -215,6 +230,8 @@ def lookup(
             [h.object_id for hits in exact.values() for h in hits.values()]
             + [r.object_id for r in ranged],
         )
+        pks = {pk for hits in exact.values() for pk in hits} | {r.pk for r in ranged}
+        scores = indicator_scores(conn, viewer, sorted(pks), half_lives)
     results = []
     for item, group in zip(items, expanded, strict=True):
         key = lookup_key(item)
@@ -226,8 +243,14 @@ def lookup(
             for hit_key, row_hits in _collect(r for r in ranged if _overlaps(r, low, high)).items():
                 if hit_key != key:
                     hits.update(row_hits)
+        if min_score is not None:
+            hits = {
+                pk: h
+                for pk, h in hits.items()
+                if pk not in scores or scores[pk]["score"] >= min_score
+            }
         noisy = {key} if len(hits) > noisy_threshold else set()
-        summary = _summary([] if noisy else hits.values(), reports, noisy)
+        summary = _summary([] if noisy else hits.values(), reports, noisy, scores)
         results.append({"kind": item.kind, "value": item.value, **summary})
     return results
 

@@ -145,6 +145,16 @@ def iter_objects(
         after = rows[-1].pk
 
 
+def latest_visible_pks(conn: Connection, viewer: Viewer, object_ids: list[str]) -> list[int]:
+    """The rows of the latest versions of these objects that the viewer may see."""
+    query = select(objects.c.pk).where(
+        objects.c.object_id.in_(object_ids),
+        objects.c.is_latest.is_(True),
+        visible_filter(viewer, objects),
+    )
+    return list(conn.scalars(query))
+
+
 def get_object(db: Database, viewer: Viewer, object_id: str, *, all_versions: bool = False) -> Page:
     """The latest visible version of one object (or every visible version); NotFound otherwise.
 

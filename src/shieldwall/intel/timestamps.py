@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from typing import Any
 
 # STIX 2.1 §3.2: RFC 3339, UTC, "Z"; days 29-31 of short months are checked by is_timestamp.
@@ -37,3 +38,8 @@ def normalize_timestamp(value: str) -> str:
     """
     whole, _, fraction = value.rstrip("Z").partition(".")
     return f"{whole}.{(fraction + '000000')[:6]}Z"
+
+
+def parse_timestamp(stored: str) -> datetime:
+    """A normalised timestamp (as normalize_timestamp returns it) as an aware datetime."""
+    return datetime.strptime(stored, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)

@@ -1,4 +1,4 @@
-"""correlation index
+"""correlation index and sightings
 
 Revision ID: 0002
 Revises: 0001
@@ -45,8 +45,31 @@ def upgrade() -> None:
             postgresql_where=sa.text("low IS NOT NULL"),
         )
 
+    op.create_table(
+        "sightings",
+        sa.Column("id", sa.String(length=36), nullable=False),
+        sa.Column("key_hash", sa.BigInteger(), nullable=False),
+        sa.Column("value_kind", sa.String(length=60), nullable=False),
+        sa.Column("value", sa.Text(), nullable=False),
+        sa.Column("kind", sa.String(length=20), nullable=False),
+        sa.Column("count", sa.Integer(), nullable=False),
+        sa.Column("seen_at", sa.String(length=32), nullable=False),
+        sa.Column("member_id", sa.String(length=36), nullable=False),
+        sa.Column("anonymous", sa.Boolean(), nullable=False),
+        sa.Column("tlp", sa.SmallInteger(), nullable=False),
+        sa.Column("distribution", sa.String(length=20), nullable=False),
+        sa.Column("sharing_group_id", sa.String(length=36), nullable=True),
+        sa.Column("created_at", sa.String(length=32), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_sightings")),
+    )
+    with op.batch_alter_table("sightings", schema=None) as batch_op:
+        batch_op.create_index("ix_sightings_key_hash", ["key_hash"], unique=False)
+
 
 def downgrade() -> None:
+    with op.batch_alter_table("sightings", schema=None) as batch_op:
+        batch_op.drop_index("ix_sightings_key_hash")
+    op.drop_table("sightings")
     with op.batch_alter_table("observables", schema=None) as batch_op:
         batch_op.drop_index("ix_observables_range")
         batch_op.drop_index("ix_observables_object_pk")

@@ -1,0 +1,1 @@
+"""Sightings, false positives and known-benign values: what members have seen of an indicator."""

@@ -1,0 +1,265 @@
+"""Record sightings, and weigh the evidence a viewer may see into indicator scores.
+
+A sighting is a member saying "we saw this value" (or "it is a false positive here", or "it has
+expired"), with its own marking and distribution: the same policy decides who sees it. Sightings
+come two ways: through POST /api/v1/sightings (stored here), and as STIX `sighting` objects in a
+bundle (stored as objects; the correlation index records what each one sights).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection, func, select
+
+from shieldwall.audit import service as audit
+from shieldwall.correlate.index import key_hash
+from shieldwall.correlate.observables import lookup_key, normalise, observables_of
+from shieldwall.correlate.tables import object_refs
+from shieldwall.db import Database, utc_now
+from shieldwall.errors import Forbidden, Invalid
+from shieldwall.intel import sharing
+from shieldwall.intel.ingest import member_context
+from shieldwall.intel.tables import change_log, objects
+from shieldwall.intel.timestamps import is_timestamp, normalize_timestamp, parse_timestamp
+from shieldwall.markings import TLP, Distribution
+from shieldwall.policy import Viewer, may_write_intel, visible_filter
+from shieldwall.sightings.score import Evidence, score
+from shieldwall.sightings.tables import sightings
+
+SIGHTING_KINDS = ("seen", "false-positive", "expired")
+MAX_COUNT = 999_999_999  # STIX 2.1 sighting.count's bound
+_IN_CHUNK = 2000
+_sighting_objects = objects.alias("sighting_objects")
+
+
+@dataclass(frozen=True, slots=True)
+class SightingIn:
+    value: str
+    value_kind: str = "auto"
+    kind: str = "seen"
+    count: int = 1
+    seen_at: str | None = None
+    tlp: str | None = None
+    distribution: str | None = None
+    sharing_group: str | None = None
+    anonymous: bool = False
+
+
+def _parse(entry: SightingIn, viewer: Viewer, defaults: sharing.MemberDefaults,
+           now: str) -> tuple[dict[str, Any] | None, list[str]]:  # fmt: skip
+    problems = []
+    observable = normalise(entry.value_kind, entry.value)
+    if observable is None:
+        problems.append(f"value {entry.value[:100]!r} cannot be read as {entry.value_kind}")
+    if entry.kind not in SIGHTING_KINDS:
+        problems.append(f"kind must be one of {', '.join(SIGHTING_KINDS)}")
+    if not 1 <= entry.count <= MAX_COUNT:
+        problems.append(f"count must be between 1 and {MAX_COUNT}")
+    if entry.seen_at is not None and not is_timestamp(entry.seen_at):
+        problems.append("seen_at must be an RFC 3339 UTC timestamp such as 2026-01-31T12:00:00Z")
+    try:
+        tlp = TLP.parse(entry.tlp) if entry.tlp else None
+        distribution = Distribution(entry.distribution) if entry.distribution else None
+    except ValueError as exc:
+        return None, [*problems, str(exc)]
+    if (distribution is Distribution.GROUP) != (entry.sharing_group is not None):
+        problems.append("sharing_group is required with distribution 'group' and only then")
+    shared, sharing_problems = sharing.resolve_one(
+        tlp, distribution, entry.sharing_group, entry.anonymous, viewer, defaults
+    )
+    problems += [message for _, message in sharing_problems]
+    if problems or observable is None:
+        return None, problems
+    return {
+        "id": str(uuid.uuid4()),
+        "key_hash": key_hash(lookup_key(observable)),
+        "value_kind": observable.kind,
+        "value": observable.value,
+        "kind": entry.kind,
+        "count": entry.count,
+        "seen_at": normalize_timestamp(entry.seen_at) if entry.seen_at else now,
+        "member_id": viewer.member_id,
+        "anonymous": shared.anonymous,
+        "tlp": int(shared.tlp),
+        "distribution": shared.distribution.value,
+        "sharing_group_id": shared.sharing_group_id,
+        "created_at": now,
+    }, []
+
+
+def record(db: Database, viewer: Viewer, entries: Sequence[SightingIn]) -> int:
+    """Store every sighting or none; returns how many were stored."""
+    if not may_write_intel(viewer):
+        raise Forbidden("this role may not report sightings")
+    if not entries:
+        raise Invalid("no sightings given")
+    with db.read() as conn:
+        defaults, _ = member_context(conn, viewer)
+    now = utc_now()
+    rows, errors = [], []
+    for index, entry in enumerate(entries):
+        row, problems = _parse(entry, viewer, defaults, now)
+        errors += [{"index": index, "message": p} for p in problems]
+        if row:
+            rows.append(row)
+    if errors:
+        raise Invalid(f"{len(errors)} problem(s); no sighting was stored", details=errors)
+    with db.write() as conn:
+        conn.execute(sightings.insert(), rows)
+        seq = (conn.scalar(select(func.max(change_log.c.seq))) or 0) + 1
+        conn.execute(change_log.insert().values(
+            seq=seq, at=now, action="sighting", member_id=viewer.member_id,
+            user_id=viewer.user_id, count=len(rows),
+        ))  # fmt: skip
+        audit.append(conn, viewer, "sighting.record", {
+            "change_seq": seq, "count": len(rows), "ids": [r["id"] for r in rows][:100],
+        })  # fmt: skip
+    return len(rows)
+
+
+@dataclass
+class Tally:
+    """The visible sightings of one value (or of one indicator)."""
+
+    seen: int = 0
+    false_positives: int = 0
+    last_seen: str | None = None
+    expired_at: str | None = None
+    reporters: set[str] | None = None
+
+    def add(self, kind: str, count: int, seen_at: str, reporter: str) -> None:
+        if kind == "seen":
+            self.seen += count
+            self.last_seen = max(self.last_seen or seen_at, seen_at)
+        elif kind == "false-positive":
+            self.false_positives += count
+        elif kind == "expired":
+            self.expired_at = max(self.expired_at or seen_at, seen_at)
+        self.reporters = (self.reporters or set()) | {reporter}
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "seen": self.seen,
+            "false_positives": self.false_positives,
+            "last_seen": self.last_seen,
+            "expired_at": self.expired_at,
+            "reported_by_members": len(self.reporters or ()),
+        }
+
+
+def _chunks(items: Sequence[Any], size: int = _IN_CHUNK) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def tallies_by_value(conn: Connection, viewer: Viewer, keys: Sequence[str]) -> dict[str, Tally]:
+    """lookup key -> what the viewer may see of its sightings (reported through the API)."""
+    hashes = {key_hash(k): k for k in keys}
+    found: dict[str, Tally] = defaultdict(Tally)
+    for chunk in _chunks(sorted(hashes)):
+        query = select(sightings).where(
+            sightings.c.key_hash.in_(chunk), visible_filter(viewer, sightings)
+        )
+        for r in conn.execute(query):
+            key = f"{r.value_kind}:{r.value}"
+            if key in set(keys):
+                # An anonymous sighting counts as the broker's: its author cannot be singled out.
+                reporter = "broker" if r.anonymous else r.member_id
+                found[key].add(r.kind, r.count, r.seen_at, reporter)
+    return found
+
+
+def _stix_sightings(conn: Connection, viewer: Viewer, ids: Sequence[str]) -> dict[str, Tally]:
+    """indicator id -> the visible STIX sighting objects of it."""
+    found: dict[str, Tally] = defaultdict(Tally)
+    for chunk in _chunks(sorted(set(ids))):
+        query = (
+            select(
+                object_refs.c.ref_id,
+                _sighting_objects.c.body,
+                _sighting_objects.c.anonymous,
+                _sighting_objects.c.member_id,
+            )
+            .select_from(
+                object_refs.join(
+                    _sighting_objects, _sighting_objects.c.pk == object_refs.c.object_pk
+                )
+            )
+            .where(
+                object_refs.c.ref_id.in_(chunk),
+                _sighting_objects.c.type == "sighting",
+                _sighting_objects.c.is_latest.is_(True),
+                visible_filter(viewer, _sighting_objects),
+            )
+        )
+        for ref_id, body, anonymous, member_id in conn.execute(query):
+            sighting = orjson.loads(body)
+            seen_at = normalize_timestamp(
+                sighting.get("last_seen") or sighting.get("first_seen") or sighting["modified"]
+            )
+            found[ref_id].add("seen", int(sighting.get("count", 1)), seen_at,
+                              "broker" if anonymous else member_id)  # fmt: skip
+    return found
+
+
+def _when(timestamp: str | None) -> datetime | None:
+    return None if timestamp is None else parse_timestamp(timestamp)
+
+
+def indicator_scores(
+    conn: Connection,
+    viewer: Viewer,
+    pks: Sequence[int],
+    half_lives: dict[str, float],
+    now: datetime | None = None,
+) -> dict[int, dict[str, Any]]:
+    """Object pk -> {"score", "sightings"} for the visible indicators among `pks`."""
+    now = now or datetime.now(UTC)
+    rows = []
+    for chunk in _chunks(sorted(set(pks))):
+        rows += conn.execute(
+            select(objects.c.pk, objects.c.object_id, objects.c.modified, objects.c.body).where(
+                objects.c.pk.in_(chunk),
+                objects.c.type == "indicator",
+                visible_filter(viewer, objects),
+            )
+        ).all()
+    values = {r.pk: observables_of(orjson.loads(r.body)) for r in rows}
+    by_value = tallies_by_value(
+        conn, viewer, sorted({lookup_key(o) for obs in values.values() for o in obs})
+    )
+    by_stix = _stix_sightings(conn, viewer, [r.object_id for r in rows])
+    scores = {}
+    for r in rows:
+        body = orjson.loads(r.body)
+        tally = Tally()
+        for source in [by_stix.get(r.object_id)] + [
+            by_value.get(lookup_key(o)) for o in values[r.pk]
+        ]:
+            if source is None:
+                continue
+            tally.seen += source.seen
+            tally.false_positives += source.false_positives
+            tally.last_seen = max(filter(None, (tally.last_seen, source.last_seen)), default=None)
+            tally.expired_at = max(
+                filter(None, (tally.expired_at, source.expired_at)), default=None
+            )
+            tally.reporters = (tally.reporters or set()) | (source.reporters or set())
+        evidence = Evidence(
+            kind=values[r.pk][0].kind if values[r.pk] else "default",
+            confidence=body.get("confidence"),
+            modified=_when(r.modified) or now,
+            seen=tally.seen,
+            false_positives=tally.false_positives,
+            last_seen=_when(tally.last_seen),
+            expired_at=_when(tally.expired_at),
+        )
+        scores[r.pk] = {"score": score(evidence, now, half_lives), "sightings": tally.as_dict()}
+    return scores
