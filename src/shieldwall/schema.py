@@ -7,4 +7,11 @@ from shieldwall.intel import tables as intel_tables
 from shieldwall.members import tables as members_tables
 from shieldwall.sightings import tables as sightings_tables
 
-__all__ = ["audit_tables", "correlate_tables", "intel_tables", "members_tables", "metadata", "sightings_tables"]
+__all__ = [
+    "audit_tables",
+    "correlate_tables",
+    "intel_tables",
+    "members_tables",
+    "metadata",
+    "sightings_tables",
+]
