@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 
 from shieldwall.db import Database
-from shieldwall.demo import seed
+from shieldwall.demo import DEMO_WARNINGLISTS, seed
 from shieldwall.demo_data import build_demo_dataset
 from shieldwall.markings import SHARING_EXTENSION_ID
 from shieldwall.members import service
@@ -14,7 +14,7 @@ from shieldwall.settings import Settings
 
 def test_demo_seeds_once_and_respects_the_policy(app, client: TestClient) -> None:  # type: ignore[no-untyped-def]
     db: Database = app.state.db
-    settings = Settings(database_url=str(db.url))
+    settings = Settings(database_url=str(db.url), warninglists=DEMO_WARNINGLISTS)
     login = seed(db, settings)
     again = seed(db, settings)  # a second start seeds nothing and hands out a new key
     assert again.key != login.key

@@ -247,9 +247,11 @@ def demo(
     no_serve: Annotated[bool, typer.Option("--no-serve", help="seed only")] = False,
 ) -> None:
     """Seed the SYNTHETIC demo data set (once) and serve it."""
-    from shieldwall.demo import seed
+    from shieldwall.demo import DEMO_WARNINGLISTS, seed
 
-    settings = Settings.from_env(database_url=database, host=host, port=port)
+    settings = Settings.from_env(
+        database_url=database, host=host, port=port, warninglists=DEMO_WARNINGLISTS
+    )
     with _errors_as_messages():
         migrate(settings.database_url)
         db = Database(settings.database_url)

@@ -47,6 +47,12 @@ class Settings:
         "Days for an indicator's score to halve, by observable kind (see sightings/score.py).",
     )
 
+    warninglists: str = _setting(
+        "all",
+        "MISP warning lists whose values never correlate: all, none, list ids (a,b), or all "
+        "minus some (all,-rfc5735).",
+    )
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
         """Read SHIELDWALL_<NAME> variables; explicit overrides win (None means 'not given')."""

@@ -27,7 +27,7 @@ def _free_port() -> int:
 def server(database_url: str) -> Iterator[str]:
     run("init", database_url=database_url)
     port = _free_port()
-    env = {**os.environ, "SHIELDWALL_DATABASE_URL": database_url}
+    env = {**os.environ, "SHIELDWALL_DATABASE_URL": database_url, "SHIELDWALL_WARNINGLISTS": "none"}
     process = subprocess.Popen(
         [sys.executable, "-m", "shieldwall.cli", "serve", "--port", str(port)],
         env=env,

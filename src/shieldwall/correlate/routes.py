@@ -15,6 +15,7 @@ from shieldwall.db import Database
 from shieldwall.errors import Invalid
 from shieldwall.policy import Viewer
 from shieldwall.settings import Settings
+from shieldwall.sightings.benign import warning_lists
 from shieldwall.sightings.score import parse_half_lives
 from shieldwall.web.deps import current_viewer, get_db, get_settings
 
@@ -85,6 +86,7 @@ async def lookup(
             noisy_threshold=settings.noisy_threshold,
             half_lives=parse_half_lives(settings.decay_half_lives),
             min_score=body.min_score,
+            lists=warning_lists(settings.warninglists),
         ),
         db,
         viewer,

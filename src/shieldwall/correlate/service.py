@@ -29,6 +29,7 @@ from shieldwall.intel.tables import objects
 from shieldwall.markings import TLP
 from shieldwall.policy import Viewer, may_see, visible_filter
 from shieldwall.sightings.service import indicator_scores
+from shieldwall.sightings.warninglists import WarningLists
 
 _IN_CHUNK = 2000
 _RANGE_KINDS = {"ipv4": "ipv4-cidr", "ipv6": "ipv6-cidr"}  # an address and the ranges it falls in
@@ -216,6 +217,7 @@ def lookup(
     noisy_threshold: int,
     half_lives: dict[str, float],
     min_score: float | None = None,
+    lists: WarningLists | None = None,
 ) -> list[dict]:
     """For each normalised value: the visible objects that hold it, with their reports, and
     each indicator's score; with `min_score`, indicators scoring less are left out."""
@@ -251,7 +253,11 @@ def lookup(
             }
         noisy = {key} if len(hits) > noisy_threshold else set()
         summary = _summary([] if noisy else hits.values(), reports, noisy, scores)
-        results.append({"kind": item.kind, "value": item.value, **summary})
+        warnings = [
+            {"list": m.list_id, "name": m.list_name, "category": m.category, "matched": m.matched}
+            for m in (lists.match(item.kind, item.value) if lists else ())
+        ]
+        results.append({"kind": item.kind, "value": item.value, "warnings": warnings, **summary})
     return results
 
 

@@ -1,0 +1,667 @@
+"""Correlation benchmark: what the correlation index costs at ingest and what it buys at lookup.
+
+In process, without HTTP (bench/ingest.py measures the server path): for each backend it ingests
+N indicators, 20% of whose values repeat earlier ones, shared by two members, into two fresh
+databases, one with the correlation index and one without; then it times batch lookups of 10,000
+values in the indexed one, measures the index's size and sets a brute-force scan beside it.
+Prints a table and writes bench/out/correlate.json. A measurement, not a test: it exits 0 even
+when a target is missed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import random
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import orjson
+from sqlalchemy import and_, create_engine, select, text
+from sqlalchemy.engine import make_url
+
+from ingest import NAMESPACE, POSTGRES_URL, TLP_GREEN, row
+from shieldwall.correlate import service
+from shieldwall.correlate.index import CorrelationIndex
+from shieldwall.correlate.observables import Observable, lookup_key, normalise
+from shieldwall.correlate.tables import observables
+from shieldwall.db import Database, migrate
+from shieldwall.intel.ingest import Ingestor
+from shieldwall.markings import TLP, Distribution
+from shieldwall.members.service import broker_identity, create_member, create_user, viewer_for_user
+from shieldwall.policy import Role, Viewer
+from shieldwall.settings import Settings
+from shieldwall.sightings.score import DEFAULT_HALF_LIVES, parse_half_lives
+from shieldwall.sightings.service import indicator_scores
+
+OUT = Path(__file__).resolve().parent / "out" / "correlate.json"
+BACKENDS = ("sqlite", "postgresql")
+BATCH = 50_000  # indicators per bundle; each bundle is one ingest transaction
+OVERLAP = 0.2  # share of indicators whose value repeats one used before
+LOOKUPS = 10_000
+LOOKUP_MIX = {"stored": 0.4, "overlapping": 0.2, "miss": 0.4}  # 60% of the values are held
+LOOKUP_RUNS = 3
+BRUTE = 100  # lookups answered by a full scan each, then extrapolated to LOOKUPS
+TARGET_OVERHEAD = 1.30  # ingest time with correlation / without
+TARGET_LOOKUP_MS = 200
+TARGET_SIZE_RATIO = 3.0  # observables table and its indexes / bytes of the values in it
+TARGET_RSS_MB = 1024
+MEMBERS = ("Bench Member A (SYNTHETIC)", "Bench Member B (SYNTHETIC)")
+OBSERVABLE_INDEXES = ("ix_observables_key_hash", "ix_observables_object_pk", "ix_observables_range")
+
+# The four pattern kinds of bench/ingest.py, the value apart so a later indicator can repeat it.
+VALUES: dict[str, Callable[[random.Random], str]] = {
+    "ipv4": lambda r: ".".join(str(r.randint(1, 254)) for _ in range(4)),
+    "domain": lambda r: f"h{r.getrandbits(40):010x}.example",
+    "url": lambda r: f"http://h{r.getrandbits(40):010x}.example/x",
+    "sha256": lambda r: f"{r.getrandbits(256):064x}",
+}
+PATTERNS = {
+    "ipv4": "[ipv4-addr:value = '{}']",
+    "domain": "[domain-name:value = '{}']",
+    "url": "[url:value = '{}']",
+    "sha256": "[file:hashes.'SHA-256' = '{}']",
+}
+
+
+class BackendUnavailable(RuntimeError):
+    """The backend's server cannot be reached: skipped, loudly."""
+
+
+class Corpus:
+    """The indicators of one run, a bundle at a time, and the values they used.
+
+    `patterns` holds each distinct pattern once, in first-use order (a repeat draws from it);
+    `repeated` those drawn again. Dicts, not sets: iteration order must not depend on
+    PYTHONHASHSEED, so that every run asks the same lookups.
+    """
+
+    def __init__(self, seed: int = 1) -> None:
+        self.rng = random.Random(seed)
+        self.patterns: dict[str, None] = {}
+        self.pool: list[str] = []  # the keys of `patterns`, indexable
+        self.repeated: dict[str, None] = {}
+        self.made = 0
+
+    def bundle(self, n: int) -> dict[str, Any]:
+        rng, year_start = self.rng, 1_704_067_200  # 2024-01-01T00:00:00Z
+        objects = []
+        for i in range(self.made, self.made + n):
+            if self.pool and rng.random() < OVERLAP:
+                pattern = self.pool[rng.randrange(len(self.pool))]
+                self.repeated[pattern] = None
+            else:
+                kind = rng.choice(list(PATTERNS))
+                pattern = PATTERNS[kind].format(VALUES[kind](rng))
+                if pattern not in self.patterns:
+                    self.patterns[pattern] = None
+                    self.pool.append(pattern)
+            stamp = time.strftime(
+                "%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(year_start + rng.randrange(31_536_000))
+            )
+            objects.append(
+                {
+                    "type": "indicator",
+                    "spec_version": "2.1",
+                    "id": f"indicator--{uuid.uuid5(NAMESPACE, f'correlate-{i}')}",
+                    "created": stamp,
+                    "modified": stamp,
+                    "name": f"SYNTHETIC correlate bench {i}",
+                    "pattern": pattern,
+                    "pattern_type": "stix",
+                    "valid_from": stamp,
+                    "object_marking_refs": [TLP_GREEN],
+                }
+            )
+        label = f"correlate-bundle-{self.made}"
+        self.made += n
+        return {
+            "type": "bundle",
+            "id": f"bundle--{uuid.uuid5(NAMESPACE, label)}",
+            "objects": objects,
+        }
+
+    def lookup_values(self, n: int) -> list[str]:
+        """n raw values: stored ones, ones several indicators hold, and ones never stored."""
+        rng = random.Random(2)
+        counts = {part: round(share * n) for part, share in LOOKUP_MIX.items()}
+        repeated = list(self.repeated)
+        chosen = rng.sample(self.pool, min(counts["stored"], len(self.pool)))
+        chosen += rng.sample(repeated, min(counts["overlapping"], len(repeated)))
+        misses: dict[str, None] = {}
+        for _ in range(100 * n):  # bounded; a collision with a stored value is very rare
+            if len(chosen) + len(misses) >= n:
+                break
+            kind = rng.choice(list(PATTERNS))
+            pattern = PATTERNS[kind].format(VALUES[kind](rng))
+            if pattern not in self.patterns:
+                misses[pattern] = None
+        chosen += misses
+        rng.shuffle(chosen)
+        return [pattern.split("'")[-2] for pattern in chosen]  # the quoted value is the last one
+
+
+def timed(fn: Callable[[], object]) -> tuple[float, Any]:
+    start = time.perf_counter()
+    result = fn()
+    return time.perf_counter() - start, result
+
+
+def peak_rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+@contextmanager
+def throwaway_urls(backend: str, postgres_url: str, tmp: Path) -> Iterator[dict[str, Any]]:
+    """URLs of two empty databases, "on" and "off", removed afterwards."""
+    if backend == "sqlite":
+        yield {"on": f"sqlite:///{tmp}/on.db", "off": f"sqlite:///{tmp}/off.db"}
+        return
+    admin = create_engine(
+        postgres_url, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 5}
+    )
+    names = {mode: f"bench_{uuid.uuid4().hex[:12]}_{mode}" for mode in ("on", "off")}
+    created: list[str] = []
+    try:
+        with admin.connect() as conn:
+            version = conn.scalar(text("SHOW server_version"))
+            for name in names.values():
+                conn.execute(text(f"CREATE DATABASE {name}"))
+                created.append(name)
+    except Exception as exc:  # any failure to reach it means: skip, loudly
+        _drop(admin, created)
+        raise BackendUnavailable(str(exc).splitlines()[0]) from exc
+    try:
+        base = make_url(postgres_url)
+        yield {
+            "server_version": version,
+            **{
+                mode: base.set(database=name).render_as_string(hide_password=False)
+                for mode, name in names.items()
+            },
+        }
+    finally:
+        _drop(admin, names.values())
+
+
+def _drop(admin: Any, names: Iterable[str]) -> None:
+    """Drop what was created, if the server can still be reached; then let go of it."""
+    names = list(names)
+    try:
+        if not names:
+            return
+        with admin.connect() as conn:
+            for name in names:
+                conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+    except Exception as exc:  # gone since: say what is left behind
+        print(f"!!! could not drop {', '.join(names)}: {str(exc).splitlines()[0]}", file=sys.stderr)
+    finally:
+        admin.dispose()
+
+
+def add_members(db: Database) -> list[Viewer]:
+    """Two members sharing TLP:GREEN with the community, and an analyst of each."""
+    with db.write() as conn:
+        viewers = []
+        for i, name in enumerate(MEMBERS):
+            member_id = create_member(
+                conn,
+                name,
+                "industry",
+                default_tlp=TLP.GREEN,
+                default_distribution=Distribution.COMMUNITY,
+            )
+            user = create_user(conn, f"analyst{i}@bench.example.org", member_id, Role.ANALYST)
+            viewers.append(viewer_for_user(conn, user.user_id))
+    return viewers
+
+
+def ingest_both(
+    dbs: dict[str, Database], n: int, batch: int, broker: str
+) -> tuple[dict[str, list[dict]], Corpus, dict[str, list[Viewer]]]:
+    """Ingest the same bundles with correlation on and off; each bundle by the next member."""
+    ingestors = {
+        "on": Ingestor(dbs["on"], broker, (CorrelationIndex(),)),
+        "off": Ingestor(dbs["off"], broker, ()),
+    }
+    viewers = {mode: add_members(db) for mode, db in dbs.items()}
+    corpus, runs, held = Corpus(), {"on": [], "off": []}, 0
+    for number, start in enumerate(range(0, n, batch)):
+        count = min(batch, n - start)
+        bundle = corpus.bundle(count)
+        # Alternate who goes first: SQLite checkpoints in a background thread after each write.
+        for mode in ("off", "on") if number % 2 == 0 else ("on", "off"):
+            viewer = viewers[mode][number % 2]
+            seconds, result = timed(lambda m=mode, v=viewer, b=bundle: ingestors[m].ingest(v, b))
+            if result.stored != count:
+                raise RuntimeError(f"{mode}: stored {result.stored} of {count}")
+            runs[mode].append(
+                {
+                    "objects": count,
+                    "seconds": round(seconds, 4),
+                    "rate": round(count / seconds, 1),
+                    "store_before": held,
+                }
+            )
+        held += count
+        print(
+            f"  bundle {number + 1}: {held:,} stored; objects/s off "
+            f"{runs['off'][-1]['rate']:,.0f}, on {runs['on'][-1]['rate']:,.0f}",
+            flush=True,
+        )
+    return runs, corpus, viewers
+
+
+def lookup_phases(
+    db: Database, viewer: Viewer, items: list[Observable], half_lives: dict[str, float]
+) -> dict[str, float]:
+    """Seconds of each step service.lookup takes, run one by one on one connection."""
+    keys = [lookup_key(o) for item in items for o in service._with_related(item)]
+    phases = {}
+    with db.read() as conn:
+        phases["exact"], exact = timed(
+            lambda: service._collect(service._exact_hits(conn, viewer, keys))
+        )
+        phases["range"], ranged = timed(lambda: service._range_hits(conn, viewer, items))
+        ids = [h.object_id for hits in exact.values() for h in hits.values()]
+        ids += [r.object_id for r in ranged]
+        phases["reports"], _ = timed(lambda: service._containing_reports(conn, viewer, ids))
+        pks = sorted({pk for hits in exact.values() for pk in hits} | {r.pk for r in ranged})
+        phases["scores"], _ = timed(lambda: indicator_scores(conn, viewer, pks, half_lives))
+    return phases
+
+
+def brute_force(db: Database, viewer: Viewer, items: list[Observable]) -> tuple[float, bool]:
+    """Seconds to answer each item's exact matches by a full scan of observables (SQL, with the
+    policy join, `kind = ? AND value = ?`: no index covers `value`), and whether the answers
+    equal the index's."""
+    with db.read() as conn:
+        start = time.perf_counter()
+        scanned = [
+            {
+                r.pk
+                for r in service._visible_hits(
+                    conn,
+                    viewer,
+                    and_(observables.c.kind == item.kind, observables.c.value == item.value),
+                )
+            }
+            for item in items
+        ]
+        seconds = time.perf_counter() - start
+        indexed = [
+            {r.pk for r in service._exact_hits(conn, viewer, [lookup_key(item)])} for item in items
+        ]
+    return seconds, scanned == indexed
+
+
+def one_scan_with_set(db: Database, items: list[Observable]) -> tuple[float, int]:
+    """Seconds for one pass over every stored (kind, value) matching a set of all asked keys:
+    the best a batch can do without an index (no policy join, no scores)."""
+    wanted = {(o.kind, o.value) for o in items}
+    start = time.perf_counter()
+    with db.read() as conn:
+        query = select(observables.c.kind, observables.c.value, observables.c.object_pk)
+        found = sum(1 for kind, value, _ in conn.execute(query) if (kind, value) in wanted)
+    return time.perf_counter() - start, found
+
+
+def index_size(db: Database, url_off: str) -> dict[str, Any]:
+    """Bytes of the observables table, of its indexes, and of the values stored in it."""
+    with db.read() as conn:
+        if db.is_sqlite:
+            values = conn.scalar(text("SELECT SUM(LENGTH(CAST(value AS BLOB))) FROM observables"))
+            try:
+                sizes = dict(
+                    conn.execute(
+                        text(
+                            "SELECT name, SUM(pgsize) FROM dbstat WHERE name IN "
+                            f"('observables', {', '.join(repr(i) for i in OBSERVABLE_INDEXES)})"
+                            " GROUP BY name"
+                        )
+                    ).all()
+                )
+                table = sizes.pop("observables", 0)
+                return {
+                    "method": "dbstat",
+                    "values": values,
+                    "table": table,
+                    "indexes": sum(sizes.values()),
+                }
+            except Exception:  # no dbstat compiled in: the whole file, with it and without
+                on = _sqlite_bytes(conn)
+        else:
+            values = conn.scalar(text("SELECT SUM(octet_length(value)) FROM observables"))
+            table = conn.scalar(text("SELECT pg_table_size('observables')"))
+            indexes = conn.scalar(text("SELECT pg_indexes_size('observables')"))
+            return {
+                "method": "pg_table_size + pg_indexes_size",
+                "values": values,
+                "table": table,
+                "indexes": indexes,
+            }
+    off = Database(url_off)
+    try:
+        with off.read() as conn:
+            on -= _sqlite_bytes(conn)
+    finally:
+        off.dispose()
+    return {
+        "method": "file size with - without (page_count)",
+        "values": values,
+        "table": on,
+        "indexes": 0,
+    }
+
+
+def _sqlite_bytes(conn: Any) -> int:
+    pages = conn.scalar(text("PRAGMA page_count")) - conn.scalar(text("PRAGMA freelist_count"))
+    return pages * conn.scalar(text("PRAGMA page_size"))
+
+
+def measure_lookups(db: Database, viewer: Viewer, corpus: Corpus) -> dict[str, Any]:
+    settings = Settings()
+    half_lives = parse_half_lives(DEFAULT_HALF_LIVES)
+    values = corpus.lookup_values(LOOKUPS)
+    normalise_s, items = timed(lambda: [normalise("auto", v) for v in values])
+    if any(item is None for item in items):
+        raise RuntimeError("a generated value did not normalise")
+
+    def lookup() -> list[dict]:
+        return service.lookup(
+            db, viewer, items, noisy_threshold=settings.noisy_threshold, half_lives=half_lives
+        )
+
+    runs = []
+    for _ in range(LOOKUP_RUNS):
+        seconds, answers = timed(lookup)
+        runs.append(seconds)
+    phases = lookup_phases(db, viewer, items, half_lives)
+    brute_s, brute_same = brute_force(db, viewer, items[:BRUTE])
+    scan_s, scan_found = one_scan_with_set(db, items)
+    return {
+        "values": len(items),
+        "normalise_seconds": round(normalise_s, 4),
+        "runs": [round(s, 4) for s in runs],
+        "best": min(runs),
+        "median": statistics.median(runs),
+        "matched": sum(1 for a in answers if a["matches"]),
+        "matched_by_both_members": sum(1 for a in answers if a["seen_by_members"] == 2),
+        "expected_held": round((LOOKUP_MIX["stored"] + LOOKUP_MIX["overlapping"]) * LOOKUPS),
+        "phases": {k: round(v, 4) for k, v in phases.items()},
+        "brute_force": {
+            "values": BRUTE,
+            "seconds": round(brute_s, 3),
+            "same_answers": brute_same,
+            "extrapolated": round(brute_s * len(items) / BRUTE, 2),
+        },
+        "one_scan_with_set": {"seconds": round(scan_s, 3), "rows_matched": scan_found},
+    }
+
+
+def run_backend(backend: str, n: int, batch: int, postgres_url: str) -> dict[str, Any]:
+    with (
+        tempfile.TemporaryDirectory(prefix="shieldwall-bench-") as tmp,
+        throwaway_urls(backend, postgres_url, Path(tmp)) as urls,
+    ):
+        dbs = {}
+        for mode in ("on", "off"):
+            migrate(urls[mode])
+            dbs[mode] = Database(urls[mode])
+        try:
+            broker = broker_identity(Settings().broker_name)
+            runs, corpus, viewers = ingest_both(dbs, n, batch, broker)
+            dbs["off"].dispose()
+            if not dbs["on"].is_sqlite:  # as autovacuum would have by now; SQLite's never runs
+                with (
+                    dbs["on"]
+                    .engine.connect()
+                    .execution_options(isolation_level="AUTOCOMMIT") as conn
+                ):
+                    conn.execute(text("ANALYZE"))
+            print(f"{backend}: lookups of {LOOKUPS:,} values ...", flush=True)
+            lookups = measure_lookups(dbs["on"], viewers["on"][0], corpus)
+            print(f"{backend}: index size ...", flush=True)
+            size = index_size(dbs["on"], urls["off"])
+        finally:
+            for db in dbs.values():
+                db.dispose()
+        return {
+            "server_version": urls.get("server_version", sqlite3.sqlite_version),
+            "indicators": n,
+            "distinct_values": len(corpus.pool),
+            "repeated_values": len(corpus.repeated),
+            "ingest": runs,
+            "lookups": lookups,
+            "size": size,
+        }
+
+
+def _total(runs: list[dict]) -> tuple[int, float]:
+    return sum(r["objects"] for r in runs), sum(r["seconds"] for r in runs)
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:,.0f} ms"
+
+
+def table_rows(backends: dict[str, dict]) -> list[dict[str, Any]]:
+    rows = []
+    for backend, result in backends.items():
+        if "ingest" not in result:
+            why = result.get("skipped") or result.get("error")
+            rows.append(row(f"{backend}: NOT MEASURED: {why}"[:100], ok=False))
+            continue
+        totals = {mode: _total(result["ingest"][mode]) for mode in ("off", "on")}
+        for mode in ("off", "on"):
+            count, seconds = totals[mode]
+            what = f"{backend}: ingest {count:,}, correlation {mode}"
+            rows.append(row(what, f"{count / seconds:,.0f}/s", seconds=seconds))
+        overhead = totals["on"][1] / totals["off"][1]
+        rows.append(
+            row(
+                f"{backend}: ingest time on / off",
+                f"{overhead:.3f}x",
+                f"<= {TARGET_OVERHEAD:.2f}x",
+                overhead <= TARGET_OVERHEAD,
+            )
+        )
+        for mode in ("off", "on"):
+            runs = result["ingest"][mode]
+            for place, i in (("first", 0), ("middle", len(runs) // 2), ("last", len(runs) - 1)):
+                run = runs[i]
+                after = run["store_before"] + run["objects"]
+                what = (
+                    f"{backend}: {mode}, {place} bundle {i + 1}/{len(runs)} "
+                    f"(store {run['store_before']:,} -> {after:,})"
+                )
+                rows.append(row(what, f"{run['rate']:,.0f}/s", seconds=run["seconds"]))
+        lk = result["lookups"]
+        ok = lk["median"] < TARGET_LOOKUP_MS / 1000
+        stored = f"{result['indicators']:,} stored"
+        rows.append(
+            row(
+                f"{backend}: lookup {lk['values']:,} values, {stored}, best",
+                ms(lk["best"]),
+                f"< {TARGET_LOOKUP_MS} ms",
+                lk["best"] < TARGET_LOOKUP_MS / 1000,
+                seconds=lk["best"],
+            )
+        )
+        rows.append(
+            row(
+                f"{backend}: lookup {lk['values']:,} values, median of {LOOKUP_RUNS}",
+                ms(lk["median"]),
+                f"< {TARGET_LOOKUP_MS} ms",
+                ok,
+                seconds=lk["median"],
+            )
+        )
+        phases = lk["phases"]
+        for name, label in (
+            ("exact", "exact matches (key_hash index)"),
+            ("range", "address-in-range matches"),
+            ("reports", "containing reports"),
+            ("scores", "indicator scores"),
+        ):
+            rows.append(
+                row(f"{backend}:   of which {label}", ms(phases[name]), seconds=phases[name])
+            )
+        index_only = phases["exact"] + phases["range"]
+        rows.append(
+            row(f"{backend}:   index only (exact + range)", ms(index_only), seconds=index_only)
+        )
+        rows.append(
+            row(
+                f"{backend}: normalise {lk['values']:,} values (before lookup)",
+                ms(lk["normalise_seconds"]),
+                seconds=lk["normalise_seconds"],
+            )
+        )
+        rows.append(
+            row(
+                f"{backend}: values with matches (expected ~{lk['expected_held']:,})",
+                f"{lk['matched']:,}",
+            )
+        )
+        rows.append(
+            row(
+                f"{backend}: values matched in both members' intel",
+                f"{lk['matched_by_both_members']:,}",
+            )
+        )
+        bf = lk["brute_force"]
+        rows.append(
+            row(
+                f"{backend}: brute force, {bf['values']} values, a full scan each",
+                ms(bf["seconds"] / bf["values"]) + "/v",
+                "same answers",
+                bf["same_answers"],
+                seconds=bf["seconds"],
+            )
+        )
+        rows.append(
+            row(
+                f"{backend}: brute force extrapolated to {lk['values']:,} values",
+                f"{bf['extrapolated']:,.1f} s",
+                seconds=bf["extrapolated"],
+            )
+        )
+        ratio = lk["median"] / bf["extrapolated"]
+        rows.append(
+            row(
+                f"{backend}: lookup / brute force",
+                f"{ratio:.5f}x",
+                note=f"{1 / ratio:,.0f} times faster",
+            )
+        )
+        scan = lk["one_scan_with_set"]
+        rows.append(
+            row(
+                f"{backend}: reference: one full scan, all keys in a set",
+                ms(scan["seconds"]),
+                seconds=scan["seconds"],
+            )
+        )
+        size = result["size"]
+        mb = 1024 * 1024
+        rows.append(row(f"{backend}: observables table", f"{size['table'] / mb:,.1f} MB"))
+        rows.append(row(f"{backend}: observables indexes", f"{size['indexes'] / mb:,.1f} MB"))
+        rows.append(row(f"{backend}: values indexed (bytes)", f"{size['values'] / mb:,.1f} MB"))
+        size_ratio = (size["table"] + size["indexes"]) / size["values"]
+        rows.append(
+            row(
+                f"{backend}: (table + indexes) / values",
+                f"{size_ratio:.2f}x",
+                f"< {TARGET_SIZE_RATIO:.2f}x",
+                size_ratio < TARGET_SIZE_RATIO,
+            )
+        )
+    rss = peak_rss_mb()
+    rows.append(
+        row(
+            "bench process peak RSS (VmHWM)",
+            f"{rss:,.0f} MB",
+            f"< {TARGET_RSS_MB:,} MB",
+            rss < TARGET_RSS_MB,
+        )
+    )
+    return rows
+
+
+def print_table(rows: list[dict[str, Any]]) -> None:
+    head = f"{'figure':<64}{'seconds':>9}{'value':>14}"
+    print(f"{head}  {'target':<14}result\n{'-' * (len(head) + 22)}")
+    for r in rows:
+        seconds = f"{r['seconds']:.3f}" if "seconds" in r else ""
+        result = {None: "", True: "PASS", False: "MISS"}[r["ok"]]
+        print(f"{r['what']:<64}{seconds:>9}{r['value']:>14}  {r['target']:<14}{result}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=1_000_000, help="indicators stored in all")
+    parser.add_argument("--batch", type=int, default=BATCH, help="indicators per bundle")
+    parser.add_argument("--backends", default=",".join(BACKENDS), help="comma-separated")
+    parser.add_argument(
+        "--postgres-url",
+        default=os.environ.get("SHIELDWALL_TEST_POSTGRES_URL", POSTGRES_URL),
+        help="a database on the server where throwaway bench_<random> databases are created",
+    )
+    args = parser.parse_args(argv)
+    backends = [b for b in args.backends.split(",") if b]
+    if unknown := set(backends) - set(BACKENDS):
+        parser.error(f"unknown backend(s): {', '.join(sorted(unknown))}")
+    if args.n < args.batch or args.batch < 1:
+        parser.error("--n must be at least --batch")
+
+    print(
+        "In process: Ingestor.ingest on parsed bundles and service.lookup on normalised values, "
+        "no HTTP\n(bench/ingest.py measures the server; HTTP adds the same cost with correlation "
+        "on or off).",
+        flush=True,
+    )
+    results: dict[str, dict] = {}
+    for backend in backends:
+        print(f"{backend}: ingesting {args.n:,} indicators, correlation on and off ...", flush=True)
+        try:
+            results[backend] = run_backend(backend, args.n, args.batch, args.postgres_url)
+        except BackendUnavailable as exc:
+            print(f"\n!!! PostgreSQL UNAVAILABLE at {args.postgres_url}: {exc}", file=sys.stderr)
+            print("!!! the postgresql backend is SKIPPED\n", file=sys.stderr)
+            results[backend] = {"skipped": str(exc)}
+
+    pg_version = results.get("postgresql", {}).get("server_version", "-")
+    env = {
+        "N": args.n,
+        "batch": args.batch,
+        "overlap": OVERLAP,
+        "Python": platform.python_version(),
+        "SQLite": sqlite3.sqlite_version,
+        "PostgreSQL": pg_version,
+        "CPUs": os.cpu_count(),
+    }
+    print("\nShieldwall correlation: " + ", ".join(f"{k} {v}" for k, v in env.items()) + "\n")
+    rows = table_rows(results)
+    print_table(rows)
+    OUT.parent.mkdir(parents=True, exist_ok=True)
+    document = {**env, "backends": results, "rows": rows}
+    OUT.write_bytes(orjson.dumps(document, option=orjson.OPT_INDENT_2))
+    print(f"\nwritten to {OUT}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

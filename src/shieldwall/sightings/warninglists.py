@@ -1,0 +1,533 @@
+"""Known-benign values from the MISP warning lists, indexed for lookups without the network.
+
+The lists ship inside the `pymispwarninglists` package (119 lists, 2.5 million entries). That
+package answers only exact matches quickly, so the list files are read once into:
+
+- names: one 64-bit row per (entry, list) of the string and hostname lists, in a sorted array
+  searched with `bisect`. A row is 56 bits of a BLAKE2s digest of the normalised entry, 7 bits
+  naming the list and 1 bit saying whether the entry also covers subdomains. A domain is looked
+  up once per suffix: a.b.example.com, b.example.com, example.com, com.
+- ranges: per IP version, the CIDR entries cut into elementary segments, each segment listing
+  every entry that covers it, so an address or a CIDR value costs one `bisect`.
+- substrings and regexes: a handful, tried only for the kinds their lists name.
+
+A digest stands in for the text so that 2.4 million names take 19 MB instead of about 250 MB; a
+value shares a digest with some entry by chance about once in 3 * 10^10 lookups. `save` writes
+the built index to one file, which `load_compiled` reads back without parsing 65 MB of JSON.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.util
+import re
+import socket
+import sys
+from array import array
+from bisect import bisect_left, bisect_right
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from hashlib import blake2s
+from itertools import repeat
+from operator import and_, methodcaller, or_
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+from urllib.parse import urlsplit
+
+import orjson
+
+__all__ = ["KNOWN_LISTS", "WarningList", "WarningLists", "WarningMatch", "default_lists_dir"]
+
+IP_KINDS = frozenset({"ipv4", "ipv6", "ipv4-cidr", "ipv6-cidr"})
+# MISP attribute types (`matching_attributes`) -> our observable kinds. A composite type such as
+# `domain|ip` stands for each of its parts, as MISP checks each part of such a value.
+_ATTRIBUTE_KINDS: Mapping[str, frozenset[str]] = MappingProxyType(
+    {
+        **dict.fromkeys(("ip-src", "ip-dst", "ip-src|port", "ip-dst|port"), IP_KINDS),
+        "domain|ip": IP_KINDS | {"domain"},
+        **dict.fromkeys(("domain", "hostname", "hostname|port"), frozenset({"domain"})),
+        **dict.fromkeys(("url", "uri", "link"), frozenset({"url"})),
+        **dict.fromkeys(("email", "email-src", "email-dst", "target-email"), frozenset({"email"})),
+        **dict.fromkeys(("whois-registrant-email", "dns-soa-email"), frozenset({"email"})),
+        **{
+            prefix + digest: frozenset({digest})
+            for digest in ("md5", "sha1", "sha224", "sha256", "sha512", "ssdeep", "tlsh")
+            for prefix in ("", "filename|", "x509-fingerprint-")
+        },
+        "ja3-fingerprint-md5": frozenset({"ja3"}),
+        "AS": frozenset({"asn"}),
+        "mutex": frozenset({"mutex"}),
+        "regkey": frozenset({"registry-key"}),
+        "user-agent": frozenset({"user-agent"}),
+        "phone-number": frozenset({"phone-number"}),
+        "whois-registrant-phone": frozenset({"phone-number"}),
+    }
+)
+_ALL_KINDS = frozenset().union(*_ATTRIBUTE_KINDS.values())
+
+# The shipped lists carry no `category`: MISP keeps one per instance, false_positive by default.
+# These lists name infrastructure that anyone can rent or register under (cloud and CDN ranges,
+# dynamic DNS, shorteners, VPN exits, parking, sinkholes), so a match is context about a value,
+# not a verdict that it is harmless: they are "known"; every other list is "false-positive".
+KNOWN_LISTS = frozenset(
+    {
+        *("akamai", "amazon-aws", "cloudflare", "fastly", "github", "google-gcp", "stackpath"),
+        *("microsoft-azure", "microsoft-azure-china", "microsoft-azure-germany"),
+        *("microsoft-azure-us-gov", "ovh-cluster", "vpn-ipv4", "vpn-ipv6", "sinkholes"),
+        *("dynamic-dns", "url-shortener", "link-in-bio", "lots-project", "public-ipfs-gateways"),
+        *("disposable-email", "parking-domain", "parking-domain-ns"),
+    }
+)
+
+_NAME_TYPES = ("string", "hostname")
+_DIGEST_BITS = 0xFFFF_FFFF_FFFF_FF00
+_NAME_LISTS_MAX = 0x80  # 7 bits of a row
+_CHUNK = 1 << 16  # entries digested at once, to bound the memory a large list takes
+_TOKEN = re.compile(r"[a-z0-9_-]+(?:\.[a-z0-9_-]+)*")
+_SEPARATOR = re.compile(r"[.@/:|?#=&]")
+_REGEX_FLAGS = {"i": re.IGNORECASE, "m": re.MULTILINE, "s": re.DOTALL, "x": re.VERBOSE}
+_FORMAT = b"shieldwall-warninglists/1\n"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class WarningMatch:
+    """One warning list that a value is on, and the entry that put it there."""
+
+    list_name: str
+    list_id: str  # the folder name, e.g. "public-dns-v4"
+    category: str  # "false-positive" or "known"
+    matched: str  # the entry that matched: the CIDR, the domain suffix, the string
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class WarningList:
+    """What is known about one loaded list."""
+
+    list_id: str
+    name: str
+    type: str  # "string", "substring", "hostname", "cidr" or "regex"
+    category: str
+    version: int
+    kinds: frozenset[str]  # the observable kinds it is consulted for
+    size: int  # entries as shipped, including any in `WarningLists.rejected`
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _RangeTable:
+    """The CIDR entries of one IP version; segment i is [bounds[i], bounds[i + 1])."""
+
+    bounds: Sequence[int]
+    seg_offsets: Sequence[int]  # segment i is covered by seg_entries[off[i]:off[i + 1]]
+    seg_entries: Sequence[int]
+    entry_hi: Sequence[int]  # the last address of each entry
+    entry_prefix: Sequence[int]
+    entry_list: Sequence[int]
+    entry_text: tuple[str, ...]
+
+    def containing(self, lo: int, hi: int) -> Iterator[int]:
+        """Entries whose range holds every address from lo to hi."""
+        i = bisect_right(self.bounds, lo) - 1
+        if i >= 0:
+            for entry in self.seg_entries[self.seg_offsets[i] : self.seg_offsets[i + 1]]:
+                if self.entry_hi[entry] >= hi:
+                    yield entry
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class WarningLists:
+    """The loaded, immutable index: build it once with `load` or `load_compiled` and keep it."""
+
+    lists: tuple[WarningList, ...]
+    rejected: tuple[tuple[str, str], ...]  # (list id, entry) that could not be read
+    _name_rows: Sequence[int]
+    _v4: _RangeTable
+    _v6: _RangeTable
+    _tokens: Mapping[str, tuple[int, ...]]  # domain-like substring entries -> their lists
+    _plain_substrings: tuple[tuple[int, str], ...]
+    _regexes: tuple[tuple[int, str, re.Pattern[str]], ...]
+    # Derived from the fields above by `_assemble`:
+    _lists_for: Mapping[str, frozenset[int]]  # kind -> lists consulted for it
+    _name_lists: tuple[int, ...]  # the 7-bit list number in a name row -> list index
+    _token_set: frozenset[str]  # the keys of `_tokens`, for a quicker test
+    _token_max: int
+    _substring_lists: frozenset[int]
+    _regex_lists: frozenset[int]
+
+    @classmethod
+    def load(
+        cls, lists_dir: Path | None = None, *, only: Iterable[str] | None = None
+    ) -> WarningLists:
+        """Read and index the list files: all of them, or the list ids in `only`."""
+        lists_dir = lists_dir or default_lists_dir()
+        available = sorted(p.parent.name for p in lists_dir.glob("*/list.json"))
+        if only is not None:
+            wanted = set(only)
+            if unknown := wanted.difference(available):
+                raise ValueError(f"no such warning lists in {lists_dir}: {sorted(unknown)}")
+            available = [list_id for list_id in available if list_id in wanted]
+        return _build(lists_dir, available)
+
+    @classmethod
+    def load_compiled(cls, path: Path) -> WarningLists:
+        """Read an index written by `save`."""
+        data = Path(path).read_bytes()
+        if not data.startswith(_FORMAT):
+            raise ValueError(f"{path} is not a compiled Shieldwall warning-list index")
+        start = len(_FORMAT) + 8
+        end = start + int.from_bytes(data[len(_FORMAT) : start], "big")
+        state = orjson.loads(data[start:end])
+        if state["byteorder"] != sys.byteorder:
+            raise ValueError(f"{path} was built on a machine of the other byte order")
+        return _assemble(
+            lists=tuple(
+                WarningList(**{**info, "kinds": frozenset(info["kinds"])})
+                for info in state["lists"]
+            ),
+            rejected=tuple((list_id, entry) for list_id, entry in state["rejected"]),
+            name_rows=memoryview(data)[end:].cast("Q"),
+            v4=_range_table_from(state["v4"]),
+            v6=_range_table_from(state["v6"]),
+            tokens={token: tuple(lists) for token, lists in state["tokens"].items()},
+            plain_substrings=tuple((index, entry) for index, entry in state["plain_substrings"]),
+            regexes=tuple((index, source, _regex(source)) for index, source in state["regexes"]),
+        )
+
+    def save(self, path: Path) -> None:
+        """Write the index to one file for `load_compiled`: a JSON header, then the name rows."""
+        state = {
+            "byteorder": sys.byteorder,
+            "lists": [{**dataclasses.asdict(i), "kinds": sorted(i.kinds)} for i in self.lists],
+            "rejected": self.rejected,
+            "v4": _range_table_state(self._v4),
+            "v6": _range_table_state(self._v6),
+            "tokens": dict(self._tokens),
+            "plain_substrings": self._plain_substrings,
+            "regexes": [(index, source) for index, source, _ in self._regexes],
+        }
+        header = orjson.dumps(state)
+        header += b" " * (-(len(_FORMAT) + 8 + len(header)) % 8)  # rows start 8-aligned
+        with Path(path).open("wb") as out:
+            out.write(_FORMAT + len(header).to_bytes(8, "big") + header)
+            out.write(self._name_rows)
+
+    def __len__(self) -> int:
+        return len(self.lists)
+
+    def match(self, kind: str, value: str) -> tuple[WarningMatch, ...]:
+        """Every list that the normalised `value` of observable `kind` is on, one match per list.
+
+        A URL is also looked up by its host, as a domain or an address. An e-mail address is
+        also looked up by its domain, but only in the lists meant for e-mail: a mailbox at a
+        popular provider is not benign because the provider's domain is.
+        """
+        allowed = self._lists_for.get(kind, frozenset())
+        found: dict[int, tuple[int, str]] = {}
+        if kind == "url":
+            self._collect(found, "text", value, allowed)
+            try:
+                host = urlsplit(value).hostname
+            except ValueError:  # "http://[::1/": no host to speak of
+                host = None
+            if host:
+                host_kind = "ipv6" if ":" in host else "ipv4" if host[-1].isdigit() else "domain"
+                host_lists = self._lists_for.get(host_kind, frozenset())
+                # The URL's own substring pass has seen the host already, for the URL lists.
+                self._collect(found, host_kind, host, allowed | host_lists, host_lists - allowed)
+        elif kind == "email":
+            self._collect(found, "text", value, allowed)
+            self._collect(found, "domain", value.rpartition("@")[2], allowed, frozenset())
+        else:
+            self._collect(found, kind, value, allowed)
+        return tuple(
+            WarningMatch(info.name, info.list_id, info.category, matched)
+            for index, (_, matched) in sorted(found.items())
+            for info in (self.lists[index],)
+        )
+
+    def _collect(
+        self,
+        found: dict[int, tuple[int, str]],
+        shape: str,
+        value: str,
+        allowed: frozenset[int],
+        substring_allowed: frozenset[int] | None = None,
+    ) -> None:
+        """Add each allowed list that `value` is on to `found`, keeping its most specific entry."""
+        if not allowed or not value:
+            return
+        if substring_allowed is None:
+            substring_allowed = allowed
+
+        def offer(index: int, specificity: int, matched: str) -> None:
+            if index in allowed and (index not in found or found[index][0] < specificity):
+                found[index] = (specificity, matched)
+
+        text = value.lower()
+        if shape in IP_KINDS and (parsed := _parse_range(value)) is not None:
+            version, lo, hi = parsed
+            table = self._v4 if version == 4 else self._v6
+            for entry in table.containing(lo, hi):
+                offer(table.entry_list[entry], table.entry_prefix[entry], table.entry_text[entry])
+        start = 0
+        while True:  # a.b.example.com, then b.example.com, example.com, com for a domain
+            suffix = text[start:]
+            for index, covers_subdomains in self._names(suffix):
+                if start == 0 or covers_subdomains:
+                    offer(index, len(suffix), suffix)
+            start = text.find(".", start) + 1 if shape == "domain" else 0
+            if not start:
+                break
+        if not self._substring_lists.isdisjoint(substring_allowed):
+            for index, entry in self._substrings_in(text):
+                if index in substring_allowed:
+                    offer(index, len(entry), entry)
+        if not self._regex_lists.isdisjoint(allowed):
+            for index, source, pattern in self._regexes:
+                if index in allowed and pattern.search(value):
+                    offer(index, 0, source)
+
+    def _names(self, text: str) -> list[tuple[int, int]]:
+        """(list index, covers subdomains) for each name-list entry equal to `text`."""
+        rows = self._name_rows
+        digest = _digest(text)
+        i = bisect_left(rows, digest)
+        found = []
+        while i < len(rows) and rows[i] & _DIGEST_BITS == digest:
+            found.append((self._name_lists[rows[i] >> 1 & 0x7F], rows[i] & 1))
+            i += 1
+        return found
+
+    def _substrings_in(self, text: str) -> list[tuple[int, str]]:
+        # A domain-like entry must start and end at a separator: as a plain substring, the way
+        # MISP matches, "tmail.com" (a disposable-mail domain) would flag every hotmail.com.
+        found = [(index, entry) for index, entry in self._plain_substrings if entry in text]
+        cuts = [m.start() for m in _SEPARATOR.finditer(text)]
+        ends = [*cuts, len(text)]
+        for k, start in enumerate((0, *[cut + 1 for cut in cuts])):
+            for end in ends[k:]:  # ends[k] is the first separator at or after start
+                if end - start > self._token_max:
+                    break
+                if end > start and (piece := text[start:end]) in self._token_set:
+                    found.extend((index, piece) for index in self._tokens[piece])
+        return found
+
+
+def default_lists_dir() -> Path:
+    """The folder of lists inside the installed `pymispwarninglists` package."""
+    spec = importlib.util.find_spec("pymispwarninglists")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("pymispwarninglists is not installed")
+    package = Path(next(iter(spec.submodule_search_locations)))
+    return package / "data" / "misp-warninglists" / "lists"
+
+
+def _build(lists_dir: Path, list_ids: Sequence[str]) -> WarningLists:
+    infos: list[WarningList] = []
+    rejected: list[tuple[str, str]] = []
+    rows = array("Q")
+    name_lists = 0
+    ranges: dict[int, list[tuple[int, int, int, str]]] = {4: [], 6: []}
+    tokens: dict[str, list[int]] = {}
+    plain: list[tuple[int, str]] = []
+    regexes: list[tuple[int, str, re.Pattern[str]]] = []
+    for index, list_id in enumerate(list_ids):
+        raw = orjson.loads((lists_dir / list_id / "list.json").read_bytes())
+        kind, entries = raw["type"], list(raw["list"])  # MISP also takes {entry: comment}
+        category = raw.get("category") or ("known" if list_id in KNOWN_LISTS else "false-positive")
+        infos.append(
+            WarningList(
+                list_id=list_id,
+                name=raw["name"],
+                type=kind,
+                category=category.replace("_", "-"),
+                version=int(raw.get("version", 1)),
+                kinds=_kinds(raw.get("matching_attributes") or ()),
+                size=len(entries),
+            )
+        )
+        if kind in _NAME_TYPES:
+            if name_lists == _NAME_LISTS_MAX:
+                raise ValueError(f"more than {_NAME_LISTS_MAX} string and hostname lists")
+            for at in range(0, len(entries), _CHUNK):
+                chunk = entries[at : at + _CHUNK]
+                rows.extend(_name_rows(chunk, name_lists, all_cover=kind == "hostname"))
+            name_lists += 1
+            continue
+        for entry in entries:
+            text = entry.strip().lower()
+            if kind == "cidr" and (parsed := _parse_range(entry)) is not None:
+                ranges[parsed[0]].append((parsed[1], parsed[2], index, entry.strip()))
+            elif kind == "substring" and _TOKEN.fullmatch(text):
+                tokens.setdefault(text, []).append(index)
+            elif kind == "substring" and text:
+                plain.append((index, text))
+            elif kind == "regex" and (pattern := _regex(entry)) is not None:
+                regexes.append((index, entry, pattern))
+            else:
+                rejected.append((list_id, entry))
+    return _assemble(
+        lists=tuple(infos),
+        rejected=tuple(rejected),
+        name_rows=_readonly("Q", sorted(rows)),
+        v4=_range_table(ranges[4], wide=False),
+        v6=_range_table(ranges[6], wide=True),
+        tokens={token: tuple(lists) for token, lists in tokens.items()},
+        plain_substrings=tuple(plain),
+        regexes=tuple(regexes),
+    )
+
+
+def _assemble(
+    *,
+    lists: tuple[WarningList, ...],
+    rejected: tuple[tuple[str, str], ...],
+    name_rows: Sequence[int],
+    v4: _RangeTable,
+    v6: _RangeTable,
+    tokens: dict[str, tuple[int, ...]],
+    plain_substrings: tuple[tuple[int, str], ...],
+    regexes: tuple[tuple[int, str, re.Pattern[str] | None], ...],
+) -> WarningLists:
+    """The index from what `load` and `load_compiled` read, plus what is derived from it."""
+    lists_for: dict[str, set[int]] = {}
+    for index, info in enumerate(lists):
+        for kind in info.kinds:
+            lists_for.setdefault(kind, set()).add(index)
+    compiled = tuple((i, source, p) for i, source, p in regexes if p is not None)
+    return WarningLists(
+        lists=lists,
+        rejected=rejected,
+        _name_rows=name_rows,
+        _v4=v4,
+        _v6=v6,
+        _tokens=MappingProxyType(tokens),
+        _plain_substrings=plain_substrings,
+        _regexes=compiled,
+        _lists_for=MappingProxyType({kind: frozenset(ids) for kind, ids in lists_for.items()}),
+        _name_lists=tuple(i for i, info in enumerate(lists) if info.type in _NAME_TYPES),
+        _token_set=frozenset(tokens),
+        _token_max=max(map(len, tokens), default=0),
+        _substring_lists=frozenset(i for i, info in enumerate(lists) if info.type == "substring"),
+        _regex_lists=frozenset(i for i, _, _ in compiled),
+    )
+
+
+def _name_rows(entries: Sequence[str], number: int, *, all_cover: bool) -> Iterator[int]:
+    """Name-table rows for entries of name list `number`, without a Python call per entry.
+
+    A leading dot means "and its subdomains" in hostname lists (where every entry covers its
+    subdomains); the string lists google and microsoft use it the same way, though MISP
+    compares string entries verbatim and so never matches those.
+    """
+    texts = [text for text in map(str.lower, map(str.strip, entries)) if text.strip(".")]
+    stripped = map(str.encode, map(str.strip, texts, repeat(".")))
+    digests = array("Q")
+    digests.frombytes(b"".join(map(methodcaller("digest"), map(blake2s, stripped))))
+    code = number << 1
+    covers = repeat(code | 1) if all_cover else [code | t.startswith(".") for t in texts]
+    # BLAKE2s gives 32 bytes, four array items; `_digest` takes the first of them.
+    return map(or_, map(and_, digests[::4], repeat(_DIGEST_BITS)), covers)
+
+
+def _digest(text: str) -> int:
+    return int.from_bytes(blake2s(text.encode()).digest()[:8], sys.byteorder) & _DIGEST_BITS
+
+
+def _parse_range(text: str) -> tuple[int, int, int] | None:
+    """(IP version, first address, last address) of an address or a CIDR, host bits ignored."""
+    address, _, prefix = text.strip().partition("/")
+    family, version, bits = (socket.AF_INET6, 6, 128) if ":" in address else (socket.AF_INET, 4, 32)
+    try:
+        lo = int.from_bytes(socket.inet_pton(family, address), "big")
+    except OSError:
+        return None
+    if prefix and not (prefix.isdigit() and int(prefix) <= bits):
+        return None
+    host_bits = (1 << (bits - int(prefix or bits))) - 1
+    return version, lo & ~host_bits, lo | host_bits
+
+
+def _regex(source: str) -> re.Pattern[str] | None:
+    """Compile a PCRE literal such as `/^abuse@/i`; None when Python's `re` cannot take it."""
+    delimiter = source[:1]
+    pattern, found, flags = source[1:].rpartition(delimiter)
+    if not found or delimiter.isalnum() or delimiter.isspace():
+        return None
+    value = 0
+    for flag in flags.replace("g", ""):  # `g`, a JavaScript habit, changes nothing for a search
+        if flag not in _REGEX_FLAGS:
+            return None
+        value |= _REGEX_FLAGS[flag]
+    try:
+        return re.compile(pattern, value)
+    except re.error:
+        return None
+
+
+def _kinds(attributes: Sequence[str]) -> frozenset[str]:
+    if not attributes:  # MISP: a list without matching_attributes applies to every type
+        return _ALL_KINDS
+    return frozenset().union(*(_ATTRIBUTE_KINDS.get(a, frozenset()) for a in attributes))
+
+
+def _readonly(typecode: str, values: Iterable[int]) -> memoryview:
+    return memoryview(array(typecode, values)).toreadonly()
+
+
+def _range_table(ranges: list[tuple[int, int, int, str]], *, wide: bool) -> _RangeTable:
+    """Cut (first, last, list index, text) ranges into segments that each know their entries."""
+    ranges.sort(key=lambda r: (r[0], -r[1]))
+    bounds = sorted({r[0] for r in ranges} | {r[1] + 1 for r in ranges})
+    position = {bound: i for i, bound in enumerate(bounds)}
+    covers: list[list[int]] = [[] for _ in bounds]
+    for entry, (lo, hi, _, _) in enumerate(ranges):
+        for segment in range(position[lo], position[hi + 1]):
+            covers[segment].append(entry)
+    offsets = [0]
+    for cover in covers:
+        offsets.append(offsets[-1] + len(cover))
+    bits = 128 if wide else 32
+    return _range_table_from(
+        {
+            "wide": wide,
+            "bounds": bounds,
+            "seg_offsets": offsets,
+            "seg_entries": [entry for cover in covers for entry in cover],
+            "entry_hi": [r[1] for r in ranges],
+            "entry_prefix": [bits - (r[1] - r[0]).bit_length() for r in ranges],
+            "entry_list": [r[2] for r in ranges],
+            "entry_text": [r[3] for r in ranges],
+        }
+    )
+
+
+def _range_table_from(state: dict[str, Any]) -> _RangeTable:
+    """A range table from plain lists; IPv6 addresses stay Python ints, too wide for arrays."""
+    wide = state["wide"]
+
+    def addresses(values: list[Any]) -> Sequence[int]:
+        if wide:
+            return tuple(int(v, 16) if isinstance(v, str) else v for v in values)
+        return _readonly("Q", values)
+
+    return _RangeTable(
+        bounds=addresses(state["bounds"]),
+        seg_offsets=_readonly("I", state["seg_offsets"]),
+        seg_entries=_readonly("I", state["seg_entries"]),
+        entry_hi=addresses(state["entry_hi"]),
+        entry_prefix=_readonly("B", state["entry_prefix"]),
+        entry_list=_readonly("H", state["entry_list"]),
+        entry_text=tuple(state["entry_text"]),
+    )
+
+
+def _range_table_state(table: _RangeTable) -> dict[str, Any]:
+    """Plain lists for JSON; IPv6 addresses as hex, as JSON numbers stop at 64 bits."""
+    state: dict[str, Any] = {
+        f.name: list(getattr(table, f.name)) for f in dataclasses.fields(table)
+    }
+    state["wide"] = isinstance(table.bounds, tuple)
+    if state["wide"]:
+        state["bounds"] = [format(v, "x") for v in table.bounds]
+        state["entry_hi"] = [format(v, "x") for v in table.entry_hi]
+    return state
