@@ -13,6 +13,7 @@ from shieldwall.db import Database
 from shieldwall.intel import routes as intel_routes
 from shieldwall.intel.ingest import ingestor_for
 from shieldwall.members import routes as members_routes
+from shieldwall.search import routes as search_routes
 from shieldwall.settings import Settings
 from shieldwall.sightings import routes as sightings_routes
 from shieldwall.sightings.score import parse_half_lives
@@ -49,6 +50,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         intel_routes,
         correlate_routes,
         sightings_routes,
+        search_routes,
         audit_routes,
     ):
         capability.register(app)

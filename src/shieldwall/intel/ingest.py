@@ -30,6 +30,7 @@ from shieldwall.members.service import broker_identity
 from shieldwall.members.tables import members
 from shieldwall.policy import Viewer, may_write_intel
 from shieldwall.settings import Settings
+from shieldwall.sightings.benign import benign_of
 
 # STIX 2.1 §6: cyber-observable types. Their ids are usually derived from their values, so several
 # members legitimately send the same id: each member keeps its own copy with its own marking.
@@ -140,7 +141,10 @@ class Ingestor:
 
 def ingestor_for(db: Database, settings: Settings) -> Ingestor:
     """The ingestor an app or a command builds once and uses for every write."""
-    return Ingestor(db, broker_identity(settings.broker_name), (CorrelationIndex(),))
+    from shieldwall.search.index import SearchIndex
+
+    indexes = (CorrelationIndex(benign_of(settings.warninglists)), SearchIndex.for_database(db))
+    return Ingestor(db, broker_identity(settings.broker_name), indexes)
 
 
 def _ingest(ingestor: Ingestor, viewer: Viewer, bundle: Any, source: str) -> IngestResult:

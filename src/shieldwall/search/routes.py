@@ -1,0 +1,52 @@
+"""REST route for search: GET /api/v1/search."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, FastAPI, Query, Response
+from starlette.concurrency import run_in_threadpool
+
+from shieldwall.db import Database
+from shieldwall.intel.routes import _csv, _page_response
+from shieldwall.policy import Viewer
+from shieldwall.search import service
+from shieldwall.settings import Settings
+from shieldwall.web.deps import current_viewer, get_db, get_settings
+
+router = APIRouter(prefix="/api/v1", tags=["search"])
+
+
+@router.get("/search")
+async def search(
+    q: Annotated[
+        str,
+        Query(
+            min_length=1,
+            max_length=8192,
+            description="text mode: words, all required; a trailing * makes the last a prefix "
+            "(lazar*). value mode: one observable value, or a prefix of one with a trailing *",
+        ),
+    ],
+    viewer: Viewer = Depends(current_viewer),
+    db: Database = Depends(get_db),
+    settings: Settings = Depends(get_settings),
+    mode: Literal["text", "value"] = "text",
+    kind: Annotated[
+        str | None, Query(description="value mode: observable kind, e.g. domain, ipv4, sha256")
+    ] = None,
+    type: Annotated[
+        list[str] | None, Query(description="STIX type(s), repeat or comma-separate")
+    ] = None,
+    cursor: str | None = None,
+    limit: Annotated[int | None, Query(ge=1)] = None,
+) -> Response:
+    """Visible objects matching q, in the order this server added them, a page at a time."""
+    s = service.Search(q=q, mode=mode, kind=kind or None, types=_csv(type))
+    size = min(limit or settings.page_size, settings.max_page_size)
+    page = await run_in_threadpool(service.search, db, viewer, s, cursor=cursor, limit=size)
+    return _page_response(page)
+
+
+def register(app: FastAPI) -> None:
+    app.include_router(router)
