@@ -83,7 +83,15 @@ def _exact_hits(conn: Connection, viewer: Viewer, keys: Sequence[str]) -> list[A
 def _range_hits(conn: Connection, viewer: Viewer, items: Sequence[Observable]) -> list[Any]:
     """Ranges that hold an asked-about address, and addresses inside an asked-about range."""
     conditions = []
+    # Most stores hold few ranges or none: asking first spares building thousands of conditions.
+    stored_ranges = {
+        kind
+        for kind in {_RANGE_KINDS[i.kind] for i in items if i.kind in _RANGE_KINDS}
+        if conn.scalar(select(observables.c.low).where(observables.c.kind == kind).limit(1))
+    }
     for item in items:
+        if item.kind in _RANGE_KINDS and _RANGE_KINDS[item.kind] not in stored_ranges:
+            continue
         low, high = address_bounds(item)
         if low is None:
             continue

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 # STIX 2.1 §3.2: RFC 3339, UTC, "Z"; days 29-31 of short months are checked by is_timestamp.
@@ -42,4 +42,4 @@ def normalize_timestamp(value: str) -> str:
 
 def parse_timestamp(stored: str) -> datetime:
     """A normalised timestamp (as normalize_timestamp returns it) as an aware datetime."""
-    return datetime.strptime(stored, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+    return datetime.fromisoformat(stored)  # 3.11 reads the 'Z'; ~20x faster than strptime

@@ -162,6 +162,7 @@ def _chunks(items: Sequence[Any], size: int = _IN_CHUNK) -> Iterable[Sequence[An
 def tallies_by_value(conn: Connection, viewer: Viewer, keys: Sequence[str]) -> dict[str, Tally]:
     """lookup key -> what the viewer may see of its sightings (reported through the API)."""
     hashes = {key_hash(k): k for k in keys}
+    wanted = set(keys)
     found: dict[str, Tally] = defaultdict(Tally)
     for chunk in _chunks(sorted(hashes)):
         query = select(sightings).where(
@@ -169,7 +170,7 @@ def tallies_by_value(conn: Connection, viewer: Viewer, keys: Sequence[str]) -> d
         )
         for r in conn.execute(query):
             key = f"{r.value_kind}:{r.value}"
-            if key in set(keys):
+            if key in wanted:
                 # An anonymous sighting counts as the broker's: its author cannot be singled out.
                 reporter = "broker" if r.anonymous else r.member_id
                 found[key].add(r.kind, r.count, r.seen_at, reporter)
