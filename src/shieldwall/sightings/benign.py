@@ -6,7 +6,7 @@ import functools
 from collections.abc import Callable
 
 from shieldwall.correlate.observables import Observable
-from shieldwall.sightings.warninglists import IP_KINDS, WarningLists, default_lists_dir
+from shieldwall.sightings.warninglists import WarningLists, default_lists_dir
 
 
 def parse_selection(spec: str) -> tuple[str, ...] | None:
@@ -45,9 +45,8 @@ def benign_lists(lists: WarningLists | None, observable: Observable) -> str | No
         return None
     names = sorted(
         m.list_id
-        for m in lists.match(observable.kind, observable.value)
+        for m in lists.exact(observable.kind, observable.value)
         if m.category == "false-positive"
-        and (observable.kind in IP_KINDS or m.matched == observable.value)
     )
     return "|".join(names) or None
 

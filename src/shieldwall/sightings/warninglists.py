@@ -244,6 +244,31 @@ class WarningLists:
             for info in (self.lists[index],)
         )
 
+    def exact(self, kind: str, value: str) -> tuple[WarningMatch, ...]:
+        """The lists that name this very value, or (for an address or range) hold it in a range.
+
+        What ingest asks of every value it stores, so it skips what `match` also does for a
+        person reading a lookup: suffix walks, substring and regex lists.
+        """
+        allowed = self._lists_for.get(kind, frozenset())
+        if not allowed or not value:
+            return ()
+        found: dict[int, str] = {}
+        if kind in IP_KINDS and (parsed := _parse_range(value)) is not None:
+            version, lo, hi = parsed
+            table = self._v4 if version == 4 else self._v6
+            for entry in table.containing(lo, hi):
+                if (index := table.entry_list[entry]) in allowed:
+                    found.setdefault(index, table.entry_text[entry])
+        for index, _ in self._names(value.lower()):
+            if index in allowed:
+                found.setdefault(index, value)
+        return tuple(
+            WarningMatch(info.name, info.list_id, info.category, matched)
+            for index, matched in sorted(found.items())
+            for info in (self.lists[index],)
+        )
+
     def _collect(
         self,
         found: dict[int, tuple[int, str]],
