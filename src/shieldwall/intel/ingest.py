@@ -20,7 +20,7 @@ from sqlalchemy import Connection, Table, func, select, update
 from shieldwall.audit import service as audit
 from shieldwall.correlate.index import CorrelationIndex
 from shieldwall.db import Database, bulk_insert, utc_now
-from shieldwall.errors import Forbidden, Invalid
+from shieldwall.errors import Forbidden, Invalid, ShieldwallError
 from shieldwall.intel import sharing
 from shieldwall.intel.tables import change_log, objects
 from shieldwall.intel.timestamps import normalize_timestamp
@@ -46,6 +46,12 @@ _INSERT_BATCH = 5000  # rows built while the previous batch is written
 _SEARCHED = ("name", "description", "pattern")
 _SEARCH_TEXT_LIMIT = 4000
 _IN_CHUNK = 5000  # ids per IN (...) probe: few round trips, well under any bind limit
+
+
+class NotJSON(ShieldwallError):
+    """The bundle is not even JSON."""
+
+    status = 400
 
 
 class BundleRejected(Invalid):
@@ -136,6 +142,15 @@ class Ingestor:
     def ingest(self, viewer: Viewer, bundle: Any, *, source: str = "api") -> IngestResult:
         """Store every object of `bundle` for `viewer`'s member, or raise BundleRejected."""
         with _gc_paused():
+            return _ingest(self, viewer, bundle, source)
+
+    def ingest_json(self, viewer: Viewer, raw: bytes, *, source: str = "api") -> IngestResult:
+        """The same for a bundle still in its JSON text: parsed with the collector paused too."""
+        with _gc_paused():
+            try:
+                bundle = orjson.loads(raw)
+            except orjson.JSONDecodeError as exc:
+                raise NotJSON(f"the body is not JSON: {exc}") from None
             return _ingest(self, viewer, bundle, source)
 
 

@@ -29,10 +29,6 @@ class PayloadTooLarge(ShieldwallError):
     status = 413
 
 
-class BadJSON(ShieldwallError):
-    status = 400
-
-
 class SanitizeIn(BaseModel):
     text: str = Field(max_length=1_000_000)
     keep: list[str] = []
@@ -53,11 +49,7 @@ async def post_bundle(
     raw = await request.body()
     if len(raw) > settings.max_bundle_bytes:
         raise PayloadTooLarge(f"bundles are limited to {settings.max_bundle_bytes} bytes")
-    try:
-        bundle = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise BadJSON(f"the body is not JSON: {exc}") from None
-    result = await run_in_threadpool(ingestor.ingest, viewer, bundle)
+    result = await run_in_threadpool(ingestor.ingest_json, viewer, raw)
     return result.as_dict()
 
 

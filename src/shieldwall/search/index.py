@@ -36,7 +36,10 @@ def _fold(text: str) -> str:
 
 def words(text: str) -> list[str]:
     """The searchable words of `text`, folded, in order."""
-    return [w for w in _WORD.findall(_fold(text)) if len(w) <= MAX_WORD_CHARS]
+    found = _WORD.findall(_fold(text))
+    if len(text) <= MAX_WORD_CHARS:  # the common case: no word can be too long
+        return found
+    return [w for w in found if len(w) <= MAX_WORD_CHARS]
 
 
 def document_of(obj: dict[str, Any]) -> str | None:
