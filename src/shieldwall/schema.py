@@ -5,6 +5,7 @@ from shieldwall.correlate import tables as correlate_tables
 from shieldwall.db import metadata
 from shieldwall.intel import tables as intel_tables
 from shieldwall.members import tables as members_tables
+from shieldwall.search import tables as search_tables
 from shieldwall.sightings import tables as sightings_tables
 
 __all__ = [
@@ -13,5 +14,6 @@ __all__ = [
     "intel_tables",
     "members_tables",
     "metadata",
+    "search_tables",
     "sightings_tables",
 ]
