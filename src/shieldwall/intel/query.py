@@ -105,9 +105,17 @@ def list_objects(
 ) -> Page:
     """One page in the order objects were added; `next_cursor` resumes after it."""
     after = decode_cursor(cursor) if cursor else 0
-    query = _filtered(viewer, f).where(objects.c.pk > after).order_by(objects.c.pk).limit(limit + 1)
+    query = _filtered(viewer, f).where(objects.c.pk > after).order_by(objects.c.pk)
+    return read_page(db, viewer, query, limit=limit, action="intel.read", detail={})
+
+
+def read_page(
+    db: Database, viewer: Viewer, query: Select[Any], *, limit: int, action: str,
+    detail: dict[str, Any],
+) -> Page:  # fmt: skip
+    """One page of an already policy-filtered, ordered query, recorded as a bulk read."""
     with db.read() as conn:
-        rows = conn.execute(query).all()
+        rows = conn.execute(query.limit(limit + 1)).all()
     more = len(rows) > limit
     rows = rows[:limit]
     page = Page(
@@ -117,16 +125,12 @@ def list_objects(
         contributors=_contributors(viewer, rows),
     )
     if rows:
-        audit.record(
-            db,
-            viewer,
-            "intel.read",
-            {
-                "count": len(rows),
-                "objects": page.object_ids[:100],
-                "objects_digest": audit.digest_of(page.object_ids),
-            },
-        )
+        audit.record(db, viewer, action, {
+            **detail,
+            "count": len(rows),
+            "objects": page.object_ids[:100],
+            "objects_digest": audit.digest_of(page.object_ids),
+        })  # fmt: skip
     return page
 
 

@@ -13,13 +13,12 @@ from typing import Any, Literal
 
 from sqlalchemy import ColumnElement, Select, and_, func, literal_column, or_, select
 
-from shieldwall.audit import service as audit
 from shieldwall.correlate.index import key_hash
 from shieldwall.correlate.observables import KINDS, lookup_key, normalise
 from shieldwall.correlate.tables import observables
 from shieldwall.db import Database
 from shieldwall.errors import Invalid
-from shieldwall.intel.query import _COLUMNS, Page, _contributors, decode_cursor, encode_cursor
+from shieldwall.intel.query import _COLUMNS, Page, decode_cursor, read_page
 from shieldwall.intel.tables import objects
 from shieldwall.policy import Viewer, visible_filter
 from shieldwall.search.index import words
@@ -59,31 +58,10 @@ def search(db: Database, viewer: Viewer, s: Search, *, cursor: str | None, limit
     query = query.where(objects.c.is_latest.is_(True), visible_filter(viewer, objects))
     if s.types:
         query = query.where(objects.c.type.in_(s.types))
-    with db.read() as conn:
-        rows = conn.execute(query.order_by(order).limit(limit + 1)).all()
-    more = len(rows) > limit
-    rows = rows[:limit]
-    page = Page(
-        bodies=[r.body for r in rows],
-        object_ids=[r.object_id for r in rows],
-        next_cursor=encode_cursor(rows[-1].pk) if more else None,
-        contributors=_contributors(viewer, rows),
-    )
-    if rows:
-        audit.record(
-            db,
-            viewer,
-            "intel.search",
-            {
-                "mode": s.mode,
-                "q": s.q[:200],
-                "kind": s.kind,
-                "count": len(rows),
-                "objects": page.object_ids[:100],
-                "objects_digest": audit.digest_of(page.object_ids),
-            },
-        )
-    return page
+    return read_page(
+        db, viewer, query.order_by(order), limit=limit, action="intel.search",
+        detail={"mode": s.mode, "q": s.q[:200], "kind": s.kind},
+    )  # fmt: skip
 
 
 def _check(s: Search) -> None:
