@@ -8,7 +8,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, TypeVar
 
-import orjson
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, SpinnerColumn, TextColumn
@@ -225,12 +224,8 @@ def import_bundle(
                         chunks.append(chunk)
                         progress.advance(task, len(chunk))
                 progress.update(task, description="validating and storing", total=None)
-                try:
-                    bundle = orjson.loads(b"".join(chunks))
-                except orjson.JSONDecodeError as exc:
-                    raise fail(f"{file}: not JSON: {exc}") from None
-                result = ingestor_for(db, settings).ingest(
-                    viewer, bundle, source=f"cli:{file.name}"
+                result = ingestor_for(db, settings).ingest_json(
+                    viewer, b"".join(chunks), source=f"cli:{file.name}"
                 )
         finally:
             db.dispose()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, FastAPI
@@ -81,16 +80,14 @@ async def lookup(
     """Up to 10,000 raw values: each normalised, with the visible objects and reports holding it."""
     items = _normalised(body.values)
     results = await run_in_threadpool(
-        functools.partial(
-            service.lookup,
-            noisy_threshold=settings.noisy_threshold,
-            half_lives=parse_half_lives(settings.decay_half_lives),
-            min_score=body.min_score,
-            lists=warning_lists(settings.warninglists),
-        ),
+        service.lookup,
         db,
         viewer,
         items,
+        noisy_threshold=settings.noisy_threshold,
+        half_lives=parse_half_lives(settings.decay_half_lives),
+        min_score=body.min_score,
+        lists=warning_lists(settings.warninglists),
     )
     return {"results": results}
 

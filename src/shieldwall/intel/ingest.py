@@ -150,7 +150,7 @@ class Ingestor:
             try:
                 bundle = orjson.loads(raw)
             except orjson.JSONDecodeError as exc:
-                raise NotJSON(f"the body is not JSON: {exc}") from None
+                raise NotJSON(f"the bundle is not JSON: {exc}") from None
             return _ingest(self, viewer, bundle, source)
 
 
