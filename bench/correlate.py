@@ -26,22 +26,22 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy import and_, create_engine, select, text
+from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import make_url
 
 from ingest import NAMESPACE, POSTGRES_URL, TLP_GREEN, row
 from shieldwall.correlate import service
-from shieldwall.correlate.index import CorrelationIndex
+from shieldwall.correlate.index import CorrelationIndex, key_hash
 from shieldwall.correlate.observables import Observable, lookup_key, normalise
-from shieldwall.correlate.tables import observables
 from shieldwall.db import Database, migrate
 from shieldwall.intel.ingest import Ingestor
+from shieldwall.intel.tables import objects
 from shieldwall.markings import TLP, Distribution
 from shieldwall.members.service import broker_identity, create_member, create_user, viewer_for_user
-from shieldwall.policy import Role, Viewer
+from shieldwall.policy import Role, Viewer, visible_filter
+from shieldwall.search.tables import observable_values
 from shieldwall.settings import Settings
 from shieldwall.sightings.score import DEFAULT_HALF_LIVES, parse_half_lives
-from shieldwall.sightings.service import indicator_scores
 
 OUT = Path(__file__).resolve().parent / "out" / "correlate.json"
 BACKENDS = ("sqlite", "postgresql")
@@ -53,10 +53,12 @@ LOOKUP_RUNS = 3
 BRUTE = 100  # lookups answered by a full scan each, then extrapolated to LOOKUPS
 TARGET_OVERHEAD = 1.30  # ingest time with correlation / without
 TARGET_LOOKUP_MS = 200
-TARGET_SIZE_RATIO = 3.0  # observables table and its indexes / bytes of the values in it
+TARGET_SIZE_RATIO = 3.0  # observable_keys and its indexes / bytes of the values it indexes
 TARGET_RSS_MB = 1024
 MEMBERS = ("Bench Member A (SYNTHETIC)", "Bench Member B (SYNTHETIC)")
-OBSERVABLE_INDEXES = ("ix_observables_key_hash", "ix_observables_object_pk", "ix_observables_range")
+KEY_INDEXES = (
+    "ix_observable_keys_key_hash", "ix_observable_keys_address", "ix_observable_keys_range"
+)  # fmt: skip
 
 # The four pattern kinds of bench/ingest.py, the value apart so a later indicator can repeat it.
 VALUES: dict[str, Callable[[random.Random], str]] = {
@@ -233,7 +235,8 @@ def ingest_both(
 ) -> tuple[dict[str, list[dict]], Corpus, dict[str, list[Viewer]]]:
     """Ingest the same bundles with correlation on and off; each bundle by the next member."""
     ingestors = {
-        "on": Ingestor(dbs["on"], broker, (CorrelationIndex(),)),
+        # As the app runs it: keys and references, and search's table of values beside them.
+        "on": Ingestor(dbs["on"], broker, (CorrelationIndex(values=True),)),
         "off": Ingestor(dbs["off"], broker, ()),
     }
     viewers = {mode: add_members(db) for mode, db in dbs.items()}
@@ -268,41 +271,45 @@ def lookup_phases(
     db: Database, viewer: Viewer, items: list[Observable], half_lives: dict[str, float]
 ) -> dict[str, float]:
     """Seconds of each step service.lookup takes, run one by one on one connection."""
-    keys = [lookup_key(o) for item in items for o in service._with_related(item)]
+    hashes = [key_hash(lookup_key(o)) for item in items for o in service._with_related(item)]
     phases = {}
     with db.read() as conn:
-        phases["exact"], exact = timed(
-            lambda: service._collect(service._exact_hits(conn, viewer, keys))
+        phases["exact"], exact = timed(lambda: service._exact_rows(conn, viewer, hashes))
+        phases["range"], ranged = timed(lambda: service._range_rows(conn, viewer, items))
+        hits = {r.pk: service._hit(r) for r in exact} | {r.pk: service._hit(r) for _, r in ranged}
+        ids = [h.object_id for h in hits.values()]
+        phases["reports"], (_, stix) = timed(lambda: service._holders_of(conn, viewer, ids))
+        phases["scores"], _ = timed(
+            lambda: service._scores(conn, viewer, hits.values(), half_lives, stix)
         )
-        phases["range"], ranged = timed(lambda: service._range_hits(conn, viewer, items))
-        ids = [h.object_id for hits in exact.values() for h in hits.values()]
-        ids += [r.object_id for r in ranged]
-        phases["reports"], _ = timed(lambda: service._containing_reports(conn, viewer, ids))
-        pks = sorted({pk for hits in exact.values() for pk in hits} | {r.pk for r in ranged})
-        phases["scores"], _ = timed(lambda: indicator_scores(conn, viewer, pks, half_lives))
     return phases
 
 
 def brute_force(db: Database, viewer: Viewer, items: list[Observable]) -> tuple[float, bool]:
-    """Seconds to answer each item's exact matches by a full scan of observables (SQL, with the
-    policy join, `kind = ? AND value = ?`: no index covers `value`), and whether the answers
-    equal the index's."""
+    """Seconds to answer each item's exact matches by a full scan (SQL, with the policy join,
+    `kind = ? AND value = ?` over search's table of values, bypassing its index), and whether
+    the answers equal the index's."""
+    unindexed = observable_values.alias("unindexed")
     with db.read() as conn:
         start = time.perf_counter()
-        scanned = [
-            {
-                r.pk
-                for r in service._visible_hits(
-                    conn,
-                    viewer,
-                    and_(observables.c.kind == item.kind, observables.c.value == item.value),
+        scanned = []
+        for item in items:
+            query = (
+                select(objects.c.pk)
+                .select_from(unindexed.join(objects, objects.c.pk == unindexed.c.object_pk))
+                .where(
+                    unindexed.c.kind == item.kind,
+                    # `value || ''` is no longer the indexed expression: a real scan
+                    (unindexed.c.value + "") == item.value,
+                    objects.c.is_latest.is_(True),
+                    visible_filter(viewer, objects),
                 )
-            }
-            for item in items
-        ]
+            )
+            scanned.append(set(conn.scalars(query)))
         seconds = time.perf_counter() - start
         indexed = [
-            {r.pk for r in service._exact_hits(conn, viewer, [lookup_key(item)])} for item in items
+            {r.pk for r in service._exact_rows(conn, viewer, [key_hash(lookup_key(item))])}
+            for item in items
         ]
     return seconds, scanned == indexed
 
@@ -313,62 +320,49 @@ def one_scan_with_set(db: Database, items: list[Observable]) -> tuple[float, int
     wanted = {(o.kind, o.value) for o in items}
     start = time.perf_counter()
     with db.read() as conn:
-        query = select(observables.c.kind, observables.c.value, observables.c.object_pk)
+        query = select(
+            observable_values.c.kind, observable_values.c.value, observable_values.c.object_pk
+        )
         found = sum(1 for kind, value, _ in conn.execute(query) if (kind, value) in wanted)
     return time.perf_counter() - start, found
 
 
-def index_size(db: Database, url_off: str) -> dict[str, Any]:
-    """Bytes of the observables table, of its indexes, and of the values stored in it."""
+def index_size(db: Database) -> dict[str, Any]:
+    """Bytes of the correlation index (observable_keys and its indexes), of the values it
+    indexes, and, beside them, of search's table of values and its index."""
     with db.read() as conn:
         if db.is_sqlite:
-            values = conn.scalar(text("SELECT SUM(LENGTH(CAST(value AS BLOB))) FROM observables"))
-            try:
-                sizes = dict(
-                    conn.execute(
-                        text(
-                            "SELECT name, SUM(pgsize) FROM dbstat WHERE name IN "
-                            f"('observables', {', '.join(repr(i) for i in OBSERVABLE_INDEXES)})"
-                            " GROUP BY name"
-                        )
-                    ).all()
-                )
-                table = sizes.pop("observables", 0)
-                return {
-                    "method": "dbstat",
-                    "values": values,
-                    "table": table,
-                    "indexes": sum(sizes.values()),
-                }
-            except Exception:  # no dbstat compiled in: the whole file, with it and without
-                on = _sqlite_bytes(conn)
-        else:
-            values = conn.scalar(text("SELECT SUM(octet_length(value)) FROM observables"))
-            table = conn.scalar(text("SELECT pg_table_size('observables')"))
-            indexes = conn.scalar(text("SELECT pg_indexes_size('observables')"))
+            values = conn.scalar(
+                text("SELECT SUM(LENGTH(CAST(value AS BLOB))) FROM observable_values")
+            )
+            names = ("observable_keys", *KEY_INDEXES, "observable_values",
+                     "ix_observable_values_value")  # fmt: skip
+            sizes = dict(
+                conn.execute(
+                    text(
+                        "SELECT name, SUM(pgsize) FROM dbstat WHERE name IN "
+                        f"({', '.join(repr(n) for n in names)}) GROUP BY name"
+                    )
+                ).all()
+            )
             return {
-                "method": "pg_table_size + pg_indexes_size",
+                "method": "dbstat",
                 "values": values,
-                "table": table,
-                "indexes": indexes,
+                "table": sizes.get("observable_keys", 0),
+                "indexes": sum(sizes.get(n, 0) for n in KEY_INDEXES),
+                "search_values": sizes.get("observable_values", 0)
+                + sizes.get("ix_observable_values_value", 0),
             }
-    off = Database(url_off)
-    try:
-        with off.read() as conn:
-            on -= _sqlite_bytes(conn)
-    finally:
-        off.dispose()
-    return {
-        "method": "file size with - without (page_count)",
-        "values": values,
-        "table": on,
-        "indexes": 0,
-    }
-
-
-def _sqlite_bytes(conn: Any) -> int:
-    pages = conn.scalar(text("PRAGMA page_count")) - conn.scalar(text("PRAGMA freelist_count"))
-    return pages * conn.scalar(text("PRAGMA page_size"))
+        values = conn.scalar(text("SELECT SUM(octet_length(value)) FROM observable_values"))
+        return {
+            "method": "pg_table_size + pg_indexes_size",
+            "values": values,
+            "table": conn.scalar(text("SELECT pg_table_size('observable_keys')")),
+            "indexes": conn.scalar(text("SELECT pg_indexes_size('observable_keys')")),
+            "search_values": conn.scalar(
+                text("SELECT pg_total_relation_size('observable_values')")
+            ),
+        }
 
 
 def measure_lookups(db: Database, viewer: Viewer, corpus: Corpus) -> dict[str, Any]:
@@ -434,7 +428,7 @@ def run_backend(backend: str, n: int, batch: int, postgres_url: str) -> dict[str
             print(f"{backend}: lookups of {LOOKUPS:,} values ...", flush=True)
             lookups = measure_lookups(dbs["on"], viewers["on"][0], corpus)
             print(f"{backend}: index size ...", flush=True)
-            size = index_size(dbs["on"], urls["off"])
+            size = index_size(dbs["on"])
         finally:
             for db in dbs.values():
                 db.dispose()
@@ -513,7 +507,7 @@ def table_rows(backends: dict[str, dict]) -> list[dict[str, Any]]:
         for name, label in (
             ("exact", "exact matches (key_hash index)"),
             ("range", "address-in-range matches"),
-            ("reports", "containing reports"),
+            ("reports", "containing reports and STIX sightings"),
             ("scores", "indicator scores"),
         ):
             rows.append(
@@ -577,9 +571,16 @@ def table_rows(backends: dict[str, dict]) -> list[dict[str, Any]]:
         )
         size = result["size"]
         mb = 1024 * 1024
-        rows.append(row(f"{backend}: observables table", f"{size['table'] / mb:,.1f} MB"))
-        rows.append(row(f"{backend}: observables indexes", f"{size['indexes'] / mb:,.1f} MB"))
+        rows.append(row(f"{backend}: observable_keys table", f"{size['table'] / mb:,.1f} MB"))
+        rows.append(row(f"{backend}: observable_keys indexes", f"{size['indexes'] / mb:,.1f} MB"))
         rows.append(row(f"{backend}: values indexed (bytes)", f"{size['values'] / mb:,.1f} MB"))
+        rows.append(
+            row(
+                f"{backend}: beside it, search's values table + index",
+                f"{size['search_values'] / mb:,.1f} MB",
+                note=f"{size['search_values'] / size['values']:.2f}x the values",
+            )
+        )
         size_ratio = (size["table"] + size["indexes"]) / size["values"]
         rows.append(
             row(

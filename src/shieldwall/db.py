@@ -11,8 +11,22 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Engine, MetaData, Table, create_engine, event, text
+from sqlalchemy import (
+    BigInteger,
+    Connection,
+    Engine,
+    MetaData,
+    Table,
+    TableValuedAlias,
+    cast,
+    create_engine,
+    event,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import make_url
+from sqlalchemy.types import TypeEngine
 
 metadata = MetaData(
     naming_convention={
@@ -203,6 +217,21 @@ def bulk_insert(
         thread.join()
     if failures:
         raise failures[0]
+
+
+def value_list(
+    conn: Connection, values: Sequence[Any], type_: TypeEngine[Any] | None = None
+) -> TableValuedAlias:
+    """A one-column table (column `value`) of `values`, sent as a single parameter.
+
+    For joins against thousands of keys: an IN list binds a parameter per value, which SQLAlchemy
+    and the drivers handle one by one; this sends one JSON array (SQLite, json_each) or one array
+    (PostgreSQL, unnest of `type_`, BigInteger unless said) whatever the count.
+    """
+    if conn.dialect.name == "sqlite":
+        return func.json_each(orjson.dumps(list(values)).decode()).table_valued("value")
+    array = ARRAY(type_ if type_ is not None else BigInteger())
+    return func.unnest(cast(list(values), array)).table_valued("value").render_derived()
 
 
 def _ensure_sqlite_folder(url: str) -> None:

@@ -14,13 +14,14 @@ from sqlalchemy import delete, text
 from shieldwall.audit.tables import audit_log
 from shieldwall.correlate import service
 from shieldwall.correlate.observables import normalise, observables_of
-from shieldwall.correlate.tables import object_refs, observables
+from shieldwall.correlate.tables import object_refs, observable_keys
 from shieldwall.db import Database
 from shieldwall.intel.ingest import ingestor_for
 from shieldwall.intel.tables import change_log, objects
 from shieldwall.markings import TLP, Distribution, allows
 from shieldwall.members import service as members
 from shieldwall.policy import Role, may_see
+from shieldwall.search.tables import observable_values
 from shieldwall.settings import Settings
 from tests.factories import bundle, indicator, marked
 
@@ -66,7 +67,14 @@ def test_index_equals_brute_force(
     db: Database, specs: list, viewer_index: int, group_members: set
 ) -> None:
     with db.write() as conn:
-        for table in (observables, object_refs, objects, change_log, audit_log):
+        for table in (
+            observable_keys,
+            observable_values,
+            object_refs,
+            objects,
+            change_log,
+            audit_log,
+        ):
             conn.execute(delete(table))
         conn.execute(text("DELETE FROM search_docs"))  # one table name on both databases
         if not members.list_members(conn):

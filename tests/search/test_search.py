@@ -18,6 +18,7 @@ from tests.factories import STIX_TIME, ApiUser, World, bundle, indicator, report
 import shieldwall.db
 from shieldwall.correlate.index import CorrelationIndex
 from shieldwall.db import Database
+from shieldwall.intel.ingest import Ingestor
 from shieldwall.markings import TLP, Distribution, allows
 from shieldwall.members.service import viewer_for_user
 from shieldwall.policy import Role
@@ -411,24 +412,34 @@ def _alembic(url: str, action: str, revision: str) -> None:
         database.dispose()
 
 
-def test_the_migration_indexes_objects_stored_before_it(world: World, database_url: str) -> None:
+def test_migrations_carry_stored_objects_down_and_up_again(world: World, database_url: str) -> None:
+    """Objects stored at head, the schema taken down to 0002 and up again: 0003 indexes their
+    text, 0004 splits the old observables rows into keys and values, and nothing is lost."""
     a, b = world.member(), world.member()
     alice, bob = world.user(a), world.user(b)
-    world.db.dispose()
-    _alembic(database_url, "downgrade", "0002")
-    db = Database(database_url)
-    from shieldwall.intel.ingest import Ingestor
-
-    with db.read() as conn:
+    with world.db.read() as conn:
         viewer = viewer_for_user(conn, alice.user_id)
     before = [
         described("Bandicoot stealer", "192.0.2.90", tlp="green"),
         described("Bandicoot stealer", "192.0.2.91", tlp="green", distribution="org"),
+        described("Bandicoot loader", "192.0.2.90", tlp="green"),
+        indicator("198.51.100.0/24", tlp="green"),
     ]
-    Ingestor(db, "identity--x", (CorrelationIndex(),)).ingest(viewer, bundle(*before))
-    db.dispose()
+    # No search index: its documents must come from 0003's backfill.
+    Ingestor(world.db, "identity--x", (CorrelationIndex(values=True),)).ingest(
+        viewer, bundle(*before)
+    )
+    world.db.dispose()
+    _alembic(database_url, "downgrade", "0002")
     _alembic(database_url, "upgrade", "head")
     ids = [o["id"] for o in before]
-    assert search(alice, "bandicoot") == ids
-    assert search(bob, "bandicoot") == ids[:1]
-    assert search(bob, "192.0.2.9*", mode="value") == ids[:1]
+    assert search(alice, "bandicoot") == ids[:3]
+    assert search(bob, "bandicoot") == [ids[0], ids[2]]
+    assert search(bob, "192.0.2.9*", mode="value") == [ids[0], ids[2]]
+    assert search(bob, "198.51.100.0/24", mode="value") == [ids[3]]
+    response = bob.get(f"/api/v1/objects/{ids[0]}/correlations")
+    assert response.status_code == 200, response.text
+    assert [m["id"] for m in response.json()["matches"]] == [ids[2]]
+    response = bob.post("/api/v1/lookup", json={"values": ["198.51.100.7"]})
+    assert response.status_code == 200, response.text
+    assert [m["id"] for m in response.json()["results"][0]["matches"]] == [ids[3]]

@@ -7,12 +7,19 @@ import ipaddress
 from collections.abc import Callable
 from typing import Any
 
+from sqlalchemy import Table
+
 from shieldwall.correlate.observables import Observable, lookup_key, observables_of
-from shieldwall.correlate.tables import object_refs, observables
+from shieldwall.correlate.tables import object_refs, observable_keys
+from shieldwall.search.tables import observable_values
 
 # Types whose object_refs say "these objects belong to me".
 CONTAINER_TYPES = frozenset({"report", "grouping", "note", "opinion", "observed-data"})
-_ADDRESS_WIDTH = {"ipv4": 8, "ipv6": 32, "ipv4-cidr": 8, "ipv6-cidr": 32}
+# A version digit, then the address in fixed-width hex: IPv4 and IPv6 never compare equal and
+# each sorts numerically within its version.
+_ADDRESS_FORM = {
+    "ipv4": "4{:08x}", "ipv6": "6{:032x}", "ipv4-cidr": "4{:08x}", "ipv6-cidr": "6{:032x}"
+}  # fmt: skip
 PRIVATE_PREFIX_LENGTH = 5  # hex digits of sha256(lookup key) a private lookup discloses
 
 
@@ -35,51 +42,60 @@ def prefix_range(prefix: str) -> tuple[int, int]:
     return low - (1 << 63), high - (1 << 63)
 
 
-def _hex(number: int, kind: str) -> str:
-    return format(number, f"0{_ADDRESS_WIDTH[kind]}x")
-
-
 def address_bounds(observable: Observable) -> tuple[str | None, str | None]:
-    """Fixed-width hex bounds of an address or range, so containment is a text range query."""
-    if observable.kind not in _ADDRESS_WIDTH:
+    """The bounds of an address or range as sortable text (low == high for an address); None,
+    None for any other kind."""
+    form = _ADDRESS_FORM.get(observable.kind)
+    if form is None:
         return None, None
     if observable.low is not None and observable.high is not None:
-        return _hex(observable.low, observable.kind), _hex(observable.high, observable.kind)
+        return form.format(observable.low), form.format(observable.high)
     number = int(ipaddress.ip_address(observable.value.partition("/")[0]))
-    return _hex(number, observable.kind), _hex(number, observable.kind)
+    return form.format(number), form.format(number)
 
 
-def observable_row(pk: int, observable: Observable, benign: str | None) -> tuple[Any, ...]:
-    """One `observables` row, in OBSERVABLE_COLUMNS order."""
+def key_row(pk: int, observable: Observable, benign: str | None) -> tuple[Any, ...]:
+    """One `observable_keys` row, in KEY_COLUMNS order: `high` only for a range."""
     low, high = address_bounds(observable)
-    return (pk, key_hash(lookup_key(observable)), observable.kind, observable.value, low, high,
-            benign)  # fmt: skip
+    return (pk, key_hash(lookup_key(observable)), benign, low,
+            high if observable.kind.endswith("-cidr") else None)  # fmt: skip
 
 
-OBSERVABLE_COLUMNS = ("object_pk", "key_hash", "kind", "value", "low", "high", "benign")
+KEY_COLUMNS = ("object_pk", "key_hash", "benign", "low", "high")
 REF_COLUMNS = ("object_pk", "ref_id")
+VALUE_COLUMNS = ("object_pk", "kind", "value")
 
 
 class CorrelationIndex:
-    """The observables and report references of each stored object version (an ObjectIndex).
+    """The observable keys and report references of each stored object version (an ObjectIndex).
 
-    `benign_of(observable) -> str | None` names the warning lists a value is on.
+    `benign_of(observable) -> str | None` names the warning lists a value is on. With
+    `values=True` it also fills search's observable_values table: finding an object's values is
+    most of the work, and this way it is done once for both.
     """
 
-    layouts = ((observables, OBSERVABLE_COLUMNS), (object_refs, REF_COLUMNS))
-
-    def __init__(self, benign_of: Callable[[Observable], str | None] | None = None) -> None:
+    def __init__(
+        self, benign_of: Callable[[Observable], str | None] | None = None, *, values: bool = False
+    ) -> None:
         self._benign_of = benign_of
+        self._values = values
+        self.layouts: tuple[tuple[Table, tuple[str, ...]], ...] = (
+            (observable_keys, KEY_COLUMNS),
+            (object_refs, REF_COLUMNS),
+        )
+        if values:
+            self.layouts += ((observable_values, VALUE_COLUMNS),)
 
     def rows(self, pk: int, obj: dict[str, Any]) -> tuple[list[tuple[Any, ...]], ...]:
         benign_of = self._benign_of
-        observable_rows = [
-            observable_row(pk, o, benign_of(o) if benign_of else None) for o in observables_of(obj)
-        ]
+        observables = observables_of(obj)
+        key_rows = [key_row(pk, o, benign_of(o) if benign_of else None) for o in observables]
         refs: list[str] = []
         if obj.get("type") in CONTAINER_TYPES:
             refs = obj.get("object_refs") or []
         elif obj.get("type") == "sighting":  # what it sights, so its indicator's score can count it
             refs = [obj["sighting_of_ref"]]
         ref_rows = [(pk, ref) for ref in dict.fromkeys(refs)]
-        return observable_rows, ref_rows
+        if not self._values:
+            return key_rows, ref_rows
+        return key_rows, ref_rows, [(pk, o.kind, o.value) for o in observables]

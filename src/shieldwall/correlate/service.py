@@ -2,16 +2,23 @@
 
 Every match is an object version the viewer may see; counts ("also seen in N reports", "seen by N
 members") are computed from visible objects only, so they never betray what the viewer may not see.
+
+The index holds 64-bit keys, not values: a match is a stored key equal to an asked one. Two of the
+values ever stored colliding in 64 bits of SHA-256 is about as likely as 1 in 10^6 at ten million
+values, and crafting a value to collide with a given one takes ~2^64 hashes; a collision could
+only pair two objects the viewer may both see anyway.
 """
 
 from __future__ import annotations
 
+import ipaddress
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, and_, or_, select
+import orjson
+from sqlalchemy import Connection, String, and_, case, select
 
 from shieldwall.correlate.index import (
     CONTAINER_TYPES,
@@ -22,18 +29,17 @@ from shieldwall.correlate.index import (
     prefix_range,
 )
 from shieldwall.correlate.observables import Observable, lookup_key, observables_of
-from shieldwall.correlate.tables import object_refs, observables
-from shieldwall.db import Database
+from shieldwall.correlate.tables import object_refs, observable_keys
+from shieldwall.db import Database, value_list
 from shieldwall.errors import Invalid, NotFound
 from shieldwall.intel.tables import objects
 from shieldwall.markings import TLP
 from shieldwall.policy import Viewer, may_see, visible_filter
-from shieldwall.sightings.service import indicator_scores
+from shieldwall.sightings.service import IndicatorRow, Tally, add_stix_sighting, scores_of
 from shieldwall.sightings.warninglists import WarningLists
 
-_IN_CHUNK = 2000
-_RANGE_KINDS = {"ipv4": "ipv4-cidr", "ipv6": "ipv6-cidr"}  # an address and the ranges it falls in
-_reports = objects.alias("reports")
+_keys = observable_keys
+_holders = objects.alias("holders")  # the objects that refer to a hit: reports and sightings
 
 
 @dataclass
@@ -46,142 +52,187 @@ class _Hit:
     tlp: int
     member_id: str
     anonymous: bool
+    modified: str
+    body: str | None  # indicators only: what a score is computed from
     values: set[str] = field(default_factory=set)
 
-
-def _chunks(items: Sequence[Any], size: int = _IN_CHUNK) -> Iterable[Sequence[Any]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
+    def copy(self) -> _Hit:
+        return _Hit(self.pk, self.object_id, self.type, self.tlp, self.member_id, self.anonymous,
+                    self.modified, self.body)  # fmt: skip
 
 
 _HIT_COLUMNS = (
-    observables.c.kind, observables.c.value, observables.c.benign, observables.c.low,
-    observables.c.high, objects.c.pk,
-    objects.c.object_id, objects.c.type, objects.c.tlp, objects.c.member_id, objects.c.anonymous,
+    _keys.c.key_hash, _keys.c.benign, _keys.c.low, _keys.c.high,
+    objects.c.pk, objects.c.object_id, objects.c.type, objects.c.tlp, objects.c.member_id,
+    objects.c.anonymous, objects.c.modified,
+    case((objects.c.type == "indicator", objects.c.body)).label("body"),
 )  # fmt: skip
 
 
-def _visible_hits(conn: Connection, viewer: Viewer, condition: Any) -> list[Any]:
-    query = (
-        select(*_HIT_COLUMNS)
-        .select_from(observables.join(objects, objects.c.pk == observables.c.object_pk))
-        .where(condition, objects.c.is_latest.is_(True), visible_filter(viewer, objects))
+def _hit(row: Any) -> _Hit:
+    return _Hit(row.pk, row.object_id, row.type, row.tlp, row.member_id, row.anonymous,
+                row.modified, row.body)  # fmt: skip
+
+
+def _visible(query: Any, viewer: Viewer) -> Any:
+    return query.where(objects.c.is_latest.is_(True), visible_filter(viewer, objects))
+
+
+def _exact_rows(conn: Connection, viewer: Viewer, hashes: Iterable[int]) -> list[Any]:
+    """Index rows (joined to their visible latest object) whose key is one of `hashes`."""
+    asked = sorted(set(hashes))
+    if not asked:
+        return []
+    wanted = value_list(conn, asked)
+    query = select(*_HIT_COLUMNS).select_from(
+        wanted.join(_keys, _keys.c.key_hash == wanted.c.value).join(
+            objects, objects.c.pk == _keys.c.object_pk
+        )
     )
-    return conn.execute(query).all()
+    return conn.execute(_visible(query, viewer)).all()
 
 
-def _exact_hits(conn: Connection, viewer: Viewer, keys: Sequence[str]) -> list[Any]:
-    hashes = sorted({key_hash(k) for k in keys})
-    wanted = set(keys)
-    rows = []
-    for chunk in _chunks(hashes):
-        rows += _visible_hits(conn, viewer, observables.c.key_hash.in_(chunk))
-    # 64 bits of hash collide almost never; the stored value settles it when they do.
-    return [r for r in rows if f"{r.kind}:{r.value}" in wanted]
+def _stores_ranges(conn: Connection) -> bool:
+    """Most stores hold few ranges or none: asking first spares the range queries."""
+    return conn.scalar(select(_keys.c.low).where(_keys.c.high.isnot(None)).limit(1)) is not None
 
 
-def _range_hits(conn: Connection, viewer: Viewer, items: Sequence[Observable]) -> list[Any]:
-    """Ranges that hold an asked-about address, and addresses inside an asked-about range."""
-    conditions = []
-    # Most stores hold few ranges or none: asking first spares building thousands of conditions.
-    stored_ranges = {
-        kind
-        for kind in {_RANGE_KINDS[i.kind] for i in items if i.kind in _RANGE_KINDS}
-        if conn.scalar(select(observables.c.low).where(observables.c.kind == kind).limit(1))
-    }
-    for item in items:
-        if item.kind in _RANGE_KINDS and _RANGE_KINDS[item.kind] not in stored_ranges:
-            continue
-        low, high = address_bounds(item)
-        if low is None:
-            continue
-        if item.kind in _RANGE_KINDS:
-            conditions.append(
+def _range_rows(conn: Connection, viewer: Viewer, items: Sequence[Observable]) -> list[Any]:
+    """(asked, row) for ranges holding an asked address and for addresses inside an asked range;
+    `asked` is ("address", the address's low bound) or ("range", the range's lookup key)."""
+    addresses = sorted({address_bounds(i)[0] for i in items if i.kind in ("ipv4", "ipv6")})
+    rows: list[Any] = []
+    if addresses and _stores_ranges(conn):
+        wanted = value_list(conn, addresses, String())
+        query = select(*_HIT_COLUMNS, wanted.c.value.label("asked_low")).select_from(
+            wanted.join(
+                _keys,
                 and_(
-                    observables.c.kind == _RANGE_KINDS[item.kind],
-                    observables.c.low <= low,
-                    observables.c.high >= high,
+                    _keys.c.high.isnot(None),
+                    _keys.c.low <= wanted.c.value,
+                    _keys.c.high >= wanted.c.value,
+                ),
+            ).join(objects, objects.c.pk == _keys.c.object_pk)
+        )
+        rows += [(("address", r.asked_low), r) for r in conn.execute(_visible(query, viewer))]
+    for item in items:  # ranges asked about are few: a query each
+        if item.kind.endswith("-cidr"):
+            low, high = address_bounds(item)
+            query = (
+                select(*_HIT_COLUMNS)
+                .select_from(_keys.join(objects, objects.c.pk == _keys.c.object_pk))
+                .where(
+                    _keys.c.low.isnot(None), _keys.c.high.is_(None), _keys.c.low.between(low, high)
                 )
             )
-        else:
-            address_kind = item.kind.removesuffix("-cidr")
-            conditions.append(
-                and_(
-                    observables.c.kind == address_kind,
-                    observables.c.low >= low,
-                    observables.c.low <= high,
-                )
-            )
-    rows = []
-    for chunk in _chunks(conditions, 200):
-        rows += _visible_hits(conn, viewer, or_(*chunk))
+            asked = ("range", lookup_key(item))
+            rows += [(asked, r) for r in conn.execute(_visible(query, viewer))]
     return rows
 
 
-def _containing_reports(
-    conn: Connection, viewer: Viewer, ids: Sequence[str]
-) -> dict[str, set[str]]:
-    """object id -> the visible reports (and other containers) that refer to it."""
-    found: dict[str, set[str]] = defaultdict(set)
-    for chunk in _chunks(sorted(set(ids))):
-        query = (
-            select(object_refs.c.ref_id, _reports.c.object_id)
-            .select_from(object_refs.join(_reports, _reports.c.pk == object_refs.c.object_pk))
-            .where(
-                object_refs.c.ref_id.in_(chunk),
-                _reports.c.type.in_(sorted(CONTAINER_TYPES)),
-                _reports.c.is_latest.is_(True),
-                visible_filter(viewer, _reports),
+def _stored_value(low: str, high: str | None) -> str:
+    """The lookup key of a stored address (high None) or range, from its bounds."""
+    version, number = low[0], int(low[1:], 16)
+    if high is None:
+        return f"ipv{version}:{ipaddress.ip_address(number)}"
+    width = 32 if version == "4" else 128
+    size = int(high[1:], 16) - number + 1
+    return f"ipv{version}-cidr:{ipaddress.ip_network((number, width - size.bit_length() + 1))}"
+
+
+def _holders_of(
+    conn: Connection, viewer: Viewer, ids: Iterable[str]
+) -> tuple[dict[str, set[str]], dict[str, Tally]]:
+    """For each object id: the visible reports (and other containers) that refer to it, and the
+    visible STIX sightings of it — both found through object_refs in one query."""
+    reports: dict[str, set[str]] = defaultdict(set)
+    sightings: dict[str, Tally] = defaultdict(Tally)
+    asked = sorted(set(ids))
+    if not asked:
+        return reports, sightings
+    wanted = value_list(conn, asked, String())
+    query = (
+        select(
+            object_refs.c.ref_id,
+            _holders.c.object_id,
+            _holders.c.type,
+            _holders.c.anonymous,
+            _holders.c.member_id,
+            case((_holders.c.type == "sighting", _holders.c.body)).label("body"),
+        )
+        .select_from(
+            wanted.join(object_refs, object_refs.c.ref_id == wanted.c.value).join(
+                _holders, _holders.c.pk == object_refs.c.object_pk
             )
         )
-        for ref_id, report_id in conn.execute(query):
-            found[ref_id].add(report_id)
-    return found
+        .where(
+            _holders.c.type.in_(sorted(CONTAINER_TYPES | {"sighting"})),
+            _holders.c.is_latest.is_(True),
+            visible_filter(viewer, _holders),
+        )
+    )
+    for ref_id, holder_id, holder_type, anonymous, member_id, body in conn.execute(query):
+        if holder_type == "sighting":
+            add_stix_sighting(sightings, ref_id, body, anonymous, member_id)
+        else:
+            reports[ref_id].add(holder_id)
+    return reports, sightings
 
 
 def _summary(
     hits: Iterable[_Hit],
     reports: dict[str, set[str]],
     noisy: set[str],
-    scores: dict[int, dict[str, Any]] | None = None,
+    scores: dict[int, dict[str, Any]],
 ) -> dict[str, Any]:
-    hits = list(hits)
-    scores = scores or {}
-    # An anonymous contribution counts as the broker's, so a count cannot single out its author.
-    sources = {"broker" if h.anonymous else h.member_id for h in hits}
-    return {
-        "matches": [
+    hits = sorted(hits, key=lambda h: h.pk)
+    seen_in: set[str] = set()
+    matches = []
+    for h in hits:
+        in_reports = reports.get(h.object_id, ())
+        seen_in.update(in_reports)
+        matches.append(
             {
                 "id": h.object_id,
                 "type": h.type,
                 "tlp": TLP(h.tlp).label,
                 "values": sorted(h.values),
-                "reports": sorted(reports.get(h.object_id, ())),
+                "reports": sorted(in_reports),
                 **scores.get(h.pk, {}),
             }
-            for h in sorted(hits, key=lambda h: h.pk)
-        ],
-        "seen_in_reports": len(set().union(*(reports.get(h.object_id, set()) for h in hits))),
+        )
+    # An anonymous contribution counts as the broker's, so a count cannot single out its author.
+    sources = {"broker" if h.anonymous else h.member_id for h in hits}
+    return {
+        "matches": matches,
+        "seen_in_reports": len(seen_in),
         "seen_by_members": len(sources),
         "noisy_values": sorted(noisy),
     }
 
 
-def _collect(rows: Iterable[Any], exclude_id: str | None = None) -> dict[str, dict[int, _Hit]]:
-    """value key asked about -> pk -> hit."""
-    by_value: dict[str, dict[int, _Hit]] = defaultdict(dict)
-    for r in rows:
-        if r.object_id == exclude_id or r.benign:
-            continue
-        key = f"{r.kind}:{r.value}"
-        hit = by_value[key].setdefault(
-            r.pk, _Hit(r.pk, r.object_id, r.type, r.tlp, r.member_id, r.anonymous)
-        )
-        hit.values.add(key)
-    return by_value
+def _scores(
+    conn: Connection,
+    viewer: Viewer,
+    hits: Iterable[_Hit],
+    half_lives: dict[str, float],
+    stix: dict[str, Tally],
+) -> dict[int, dict[str, Any]]:
+    indicators = {
+        h.pk: IndicatorRow(h.pk, h.object_id, h.modified, h.body)
+        for h in hits
+        if h.body is not None
+    }
+    return scores_of(conn, viewer, list(indicators.values()), half_lives, stix=stix)
 
 
-def correlations(db: Database, viewer: Viewer, object_id: str, *, noisy_threshold: int) -> dict:
+def correlations(
+    db: Database,
+    viewer: Viewer,
+    object_id: str,
+    *,
+    noisy_threshold: int,
+) -> dict:
     """Objects that share a value with `object_id`'s latest visible version; NotFound otherwise."""
     with db.read() as conn:
         candidates = conn.execute(
@@ -190,31 +241,33 @@ def correlations(db: Database, viewer: Viewer, object_id: str, *, noisy_threshol
         mine = next((r for r in candidates if may_see(viewer, r._mapping)), None)
         if mine is None:
             raise NotFound("no such object")
-        own = [
-            Observable(r.kind, r.value, *_bounds_as_ints(r))
-            for r in conn.execute(select(observables).where(observables.c.object_pk == mine.pk))
-            if not r.benign
-        ]
-        keys = [lookup_key(o) for o in own]
-        rows = _exact_hits(conn, viewer, keys) + _range_hits(conn, viewer, own)
-        by_value = _collect(rows, exclude_id=object_id)
+        own = observables_of(orjson.loads(mine.body))
+        by_hash = {key_hash(lookup_key(o)): lookup_key(o) for o in own}
+        exact = _exact_rows(conn, viewer, by_hash)
+        # The object's own rows say which of its values are on a warning list.
+        benign = {r.key_hash for r in exact if r.pk == mine.pk and r.benign}
+        own = [o for o in own if key_hash(lookup_key(o)) not in benign]
+        by_value: dict[str, dict[int, _Hit]] = defaultdict(dict)
+        for r in exact:
+            if r.key_hash not in benign:
+                _add(by_value, by_hash[r.key_hash], r, object_id)
+        for _, r in _range_rows(conn, viewer, own):
+            _add(by_value, _stored_value(r.low, r.high), r, object_id)
         noisy = {k for k, hits in by_value.items() if len(hits) > noisy_threshold}
-        hits: dict[int, _Hit] = {}
-        for key, value_hits in by_value.items():
-            if key in noisy:
-                continue
-            for pk, hit in value_hits.items():
-                hits.setdefault(
-                    pk, _Hit(hit.pk, hit.object_id, hit.type, hit.tlp, hit.member_id, hit.anonymous)
-                ).values |= hit.values
-        reports = _containing_reports(conn, viewer, [h.object_id for h in hits.values()])
-    return {"id": object_id, "values": sorted(keys), **_summary(hits.values(), reports, noisy)}
+        hits = _merged({k: v for k, v in by_value.items() if k not in noisy})
+        reports, _ = _holders_of(conn, viewer, [h.object_id for h in hits.values()])
+    keys = sorted(lookup_key(o) for o in own)
+    return {"id": object_id, "values": keys, **_summary(hits.values(), reports, noisy, {})}
 
 
-def _bounds_as_ints(row: Any) -> tuple[int | None, int | None]:
-    if row.kind.endswith("-cidr") and row.low is not None:
-        return int(row.low, 16), int(row.high, 16)
-    return None, None
+def _add(by_value: dict[str, dict[int, _Hit]], key: str, row: Any, exclude_id: str | None) -> None:
+    """Record that `row`'s object holds the value `key` (unless it is excluded or benign)."""
+    if row.object_id == exclude_id or row.benign:
+        return
+    hit = by_value[key].get(row.pk)
+    if hit is None:
+        hit = by_value[key][row.pk] = _hit(row)
+    hit.values.add(key)
 
 
 def lookup(
@@ -229,37 +282,40 @@ def lookup(
 ) -> list[dict]:
     """For each normalised value: the visible objects that hold it, with their reports, and
     each indicator's score; with `min_score`, indicators scoring less are left out."""
-    expanded = [_with_related(item) for item in items]
-    all_keys = [lookup_key(o) for group in expanded for o in group]
+    # What each asked value is looked up by: itself and what it implies (a URL is also its host,
+    # as the index stores it).
+    asked = [[lookup_key(o) for o in _with_related(item)] for item in items]
+    by_hash = {key_hash(k): k for keys in asked for k in keys}
     with db.read() as conn:
-        exact = _collect(_exact_hits(conn, viewer, all_keys))
-        ranged = _range_hits(conn, viewer, items)
-        reports = _containing_reports(
-            conn,
-            viewer,
-            [h.object_id for hits in exact.values() for h in hits.values()]
-            + [r.object_id for r in ranged],
+        exact: dict[str, dict[int, _Hit]] = defaultdict(dict)
+        for r in _exact_rows(conn, viewer, by_hash):
+            _add(exact, by_hash[r.key_hash], r, None)
+        # what was asked -> stored range or address key -> pk -> hit
+        ranged: dict[tuple[str, str], dict[str, dict[int, _Hit]]] = defaultdict(
+            lambda: defaultdict(dict)
         )
-        pks = {pk for hits in exact.values() for pk in hits} | {r.pk for r in ranged}
-        scores = indicator_scores(conn, viewer, sorted(pks), half_lives)
+        for asked_as, r in _range_rows(conn, viewer, items):
+            _add(ranged[asked_as], _stored_value(r.low, r.high), r, None)
+        every_hit = [h for hits in exact.values() for h in hits.values()]
+        every_hit += [h for by_key in ranged.values() for h in _merged(by_key).values()]
+        reports, stix = _holders_of(conn, viewer, [h.object_id for h in every_hit])
+        scores = _scores(conn, viewer, every_hit, half_lives, stix)
     results = []
-    for item, group in zip(items, expanded, strict=True):
-        key = lookup_key(item)
+    for item, keys in zip(items, asked, strict=True):
         hits: dict[int, _Hit] = {}
-        for related_key in (lookup_key(o) for o in group):
-            hits.update(exact.get(related_key, {}))
-        low, high = address_bounds(item)
-        if low is not None:
-            for hit_key, row_hits in _collect(r for r in ranged if _overlaps(r, low, high)).items():
-                if hit_key != key:
-                    hits.update(row_hits)
+        for key in keys:
+            hits.update(exact.get(key, {}))
+        if item.kind in ("ipv4", "ipv6"):
+            hits.update(_merged(ranged.get(("address", address_bounds(item)[0]), {})))
+        elif item.kind.endswith("-cidr"):
+            hits.update(_merged(ranged.get(("range", keys[0]), {})))
         if min_score is not None:
             hits = {
                 pk: h
                 for pk, h in hits.items()
                 if pk not in scores or scores[pk]["score"] >= min_score
             }
-        noisy = {key} if len(hits) > noisy_threshold else set()
+        noisy = {keys[0]} if len(hits) > noisy_threshold else set()
         summary = _summary([] if noisy else hits.values(), reports, noisy, scores)
         warnings = [
             {"list": m.list_id, "name": m.list_name, "category": m.category, "matched": m.matched}
@@ -269,18 +325,20 @@ def lookup(
     return results
 
 
+def _merged(by_key: dict[str, dict[int, _Hit]]) -> dict[int, _Hit]:
+    """One hit per object, holding every value it matched by."""
+    merged: dict[int, _Hit] = {}
+    for value_hits in by_key.values():
+        for pk, hit in value_hits.items():
+            merged.setdefault(pk, hit.copy()).values |= hit.values
+    return merged
+
+
 def _with_related(item: Observable) -> tuple[Observable, ...]:
     """A value and what it implies: a URL is also its host, as the index stores it."""
     if item.kind == "url":
         return observables_of({"type": "url", "value": item.value})
     return (item,)
-
-
-def _overlaps(row: Any, low: str, high: str) -> bool:
-    """An address inside the asked range, or a range holding the asked address (same width)."""
-    return len(row.low) == len(low) and (
-        (row.low >= low and row.low <= high) or (row.low <= low and row.high >= high)
-    )
 
 
 def private_lookup(db: Database, viewer: Viewer, prefixes: Sequence[str]) -> dict[str, list[dict]]:
@@ -299,13 +357,21 @@ def private_lookup(db: Database, viewer: Viewer, prefixes: Sequence[str]) -> dic
     with db.read() as conn:
         for prefix in dict.fromkeys(prefixes):
             low, high = prefix_range(prefix)
-            rows = _visible_hits(conn, viewer, observables.c.key_hash.between(low, high))
-            by_value = _collect(rows)
-            reports = _containing_reports(
+            query = select(*_HIT_COLUMNS, objects.c.body.label("stored_body")).select_from(
+                _keys.join(objects, objects.c.pk == _keys.c.object_pk)
+            )
+            rows = conn.execute(_visible(query.where(_keys.c.key_hash.between(low, high)), viewer))
+            by_value: dict[str, dict[int, _Hit]] = defaultdict(dict)
+            for r in rows:
+                # The index keeps keys only: the value behind one is read from its object.
+                for o in observables_of(orjson.loads(r.stored_body)):
+                    if key_hash(lookup_key(o)) == r.key_hash:
+                        _add(by_value, lookup_key(o), r, None)
+            reports, _ = _holders_of(
                 conn, viewer, [h.object_id for hits in by_value.values() for h in hits.values()]
             )
             for key, hits in by_value.items():
                 answers[prefix].append(
-                    {"digest": key_digest(key), **_summary(hits.values(), reports, set())}
+                    {"digest": key_digest(key), **_summary(hits.values(), reports, set(), {})}
                 )
     return answers

@@ -158,7 +158,8 @@ def ingestor_for(db: Database, settings: Settings) -> Ingestor:
     """The ingestor an app or a command builds once and uses for every write."""
     from shieldwall.search.index import SearchIndex
 
-    indexes = (CorrelationIndex(benign_of(settings.warninglists)), SearchIndex.for_database(db))
+    correlation = CorrelationIndex(benign_of(settings.warninglists), values=True)
+    indexes = (correlation, SearchIndex.for_database(db))
     return Ingestor(db, broker_identity(settings.broker_name), indexes)
 
 

@@ -13,16 +13,20 @@ from typing import Any, Literal
 
 from sqlalchemy import ColumnElement, Select, and_, func, literal_column, or_, select
 
-from shieldwall.correlate.index import key_hash
-from shieldwall.correlate.observables import KINDS, lookup_key, normalise
-from shieldwall.correlate.tables import observables
+from shieldwall.correlate.observables import KINDS, normalise
 from shieldwall.db import Database
 from shieldwall.errors import Invalid
 from shieldwall.intel.query import _COLUMNS, Page, decode_cursor, read_page
 from shieldwall.intel.tables import objects
 from shieldwall.policy import Viewer, visible_filter
 from shieldwall.search.index import words
-from shieldwall.search.tables import FTS_DOCS, PG_DOCS, VALUE_KEY_LENGTH, value_key
+from shieldwall.search.tables import (
+    FTS_DOCS,
+    PG_DOCS,
+    VALUE_KEY_LENGTH,
+    observable_values,
+    value_key,
+)
 
 MIN_PREFIX = 3  # characters before a '*': shorter prefixes would walk most of an index
 MAX_WORDS = 32
@@ -130,16 +134,16 @@ def _value_matches(s: Search, *, sqlite: bool, after: int) -> tuple[Select[Any],
     else:
         condition = _equals(raw, s.kind)
     if s.kind:
-        condition = and_(condition, observables.c.kind == s.kind)
-    holders = select(observables.c.object_pk).where(condition)
+        condition = and_(condition, observable_values.c.kind == s.kind)
+    holders = select(observable_values.c.object_pk).where(condition)
     query = select(*_COLUMNS).where(objects.c.pk.in_(holders), objects.c.pk > after)
     return query, objects.c.pk
 
 
 def _equals(raw: str, kind: str | None) -> ColumnElement[bool]:
-    """The value as normalised (found through key_hash), or exactly as given (through the value
-    index), so a value no rule reads, or one typed in its stored form, is found too."""
-    as_given = and_(value_key == raw[:VALUE_KEY_LENGTH], observables.c.value == raw)
+    """The value as normalised, or exactly as given, so a value no rule reads, or one typed in its
+    stored form, is found too; both through the value index."""
+    as_given = and_(value_key == raw[:VALUE_KEY_LENGTH], observable_values.c.value == raw)
     try:
         observable = normalise(kind or "auto", raw)
     except ValueError as exc:
@@ -147,16 +151,15 @@ def _equals(raw: str, kind: str | None) -> ColumnElement[bool]:
     if observable is None:
         return as_given
     normalised = and_(
-        observables.c.key_hash == key_hash(lookup_key(observable)),
-        # 64 bits of hash collide almost never; the stored value settles it when they do.
-        observables.c.kind == observable.kind,
-        observables.c.value == observable.value,
+        value_key == observable.value[:VALUE_KEY_LENGTH],
+        observable_values.c.value == observable.value,
+        observable_values.c.kind == observable.kind,
     )
     return or_(normalised, as_given)
 
 
 def _starts_with(prefix: str, sqlite: bool) -> ColumnElement[bool]:
-    """A range of ix_observables_value: every key that starts with `prefix`, and no other."""
+    """A range of ix_observable_values_value: every key that starts with `prefix`, and no other."""
     low = prefix[:VALUE_KEY_LENGTH]
     high = _successor(low)
     if sqlite:  # BINARY: UTF-8 byte order, which is code point order
@@ -164,7 +167,7 @@ def _starts_with(prefix: str, sqlite: bool) -> ColumnElement[bool]:
     else:  # text_pattern_ops: code point order whatever the collation
         bounds = [value_key.op("~>=~")(low)] + ([value_key.op("~<~")(high)] if high else [])
     if len(prefix) > VALUE_KEY_LENGTH:
-        bounds.append(func.substr(observables.c.value, 1, len(prefix)) == prefix)
+        bounds.append(func.substr(observable_values.c.value, 1, len(prefix)) == prefix)
     return and_(*bounds)
 
 

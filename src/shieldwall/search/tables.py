@@ -1,9 +1,18 @@
-"""The full-text table (one per dialect, outside `metadata`) and the value index on observables."""
+"""The full-text table (one per dialect, outside `metadata`) and the observable values table."""
 
-from sqlalchemy import BigInteger, Column, Index, MetaData, Table, Text, func, literal_column
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Index,
+    MetaData,
+    Table,
+    Text,
+    func,
+    literal_column,
+)
 from sqlalchemy.dialects.postgresql import TSVECTOR
 
-from shieldwall.correlate.tables import observables
+from shieldwall.db import metadata
 
 # `search_docs` is a different thing on each database, created by raw SQL in migration 0003:
 #   SQLite:     CREATE VIRTUAL TABLE search_docs USING fts5(doc, ...): its rowid *is* the object
@@ -28,13 +37,23 @@ PG_DOCS = Table(
     Column("tsv", TSVECTOR),  # GENERATED ALWAYS AS (to_tsvector('simple', doc)) STORED
 )
 
+# The normalised observable values of each object version, for exact and prefix search by value.
+# The correlation index (correlate/tables.py) holds only their keys; this is search's own copy.
+observable_values = Table(
+    "observable_values",
+    metadata,
+    Column("object_pk", BigInteger, nullable=False),
+    Column("kind", Text, nullable=False),  # one of KINDS, or other:<type>:<path> (unbounded)
+    Column("value", Text, nullable=False),
+)
+
 # Values are indexed by their first VALUE_KEY_LENGTH characters: a PostgreSQL B-tree entry may
 # not pass ~2,700 bytes and observable values (URLs, user agents, verbatim values) have no bound,
 # so indexing `value` itself would make ingest fail on a long one. Queries must use `value_key`
 # itself (same literal constants), or neither database matches the expression to the index.
 VALUE_KEY_LENGTH = 200
 value_key = func.substr(
-    observables.c.value, literal_column("1"), literal_column(str(VALUE_KEY_LENGTH))
+    observable_values.c.value, literal_column("1"), literal_column(str(VALUE_KEY_LENGTH))
 ).label("value_key")
 
 # Prefix search reads this index as a range (key >= p AND key < p with its last character
@@ -43,7 +62,7 @@ value_key = func.substr(
 # uses its operators (~>=~, ~<~); SQLite compares text as bytes (BINARY), the same order.
 # One column, not (kind, value): a search without a kind, the common case, can use it too.
 Index(
-    "ix_observables_value",
+    "ix_observable_values_value",
     value_key,
     postgresql_ops={"value_key": "text_pattern_ops"},
 )

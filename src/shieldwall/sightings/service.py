@@ -10,19 +10,19 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, String, func, select
 
 from shieldwall.audit import service as audit
 from shieldwall.correlate.index import key_hash
 from shieldwall.correlate.observables import lookup_key, normalise, observables_of
 from shieldwall.correlate.tables import object_refs
-from shieldwall.db import Database, utc_now
+from shieldwall.db import Database, utc_now, value_list
 from shieldwall.errors import Forbidden, Invalid
 from shieldwall.intel import sharing
 from shieldwall.intel.ingest import member_context
@@ -35,7 +35,6 @@ from shieldwall.sightings.tables import sightings
 
 SIGHTING_KINDS = ("seen", "false-positive", "expired")
 MAX_COUNT = 999_999_999  # STIX 2.1 sighting.count's bound
-_IN_CHUNK = 2000
 _sighting_objects = objects.alias("sighting_objects")
 
 
@@ -144,6 +143,13 @@ class Tally:
             self.expired_at = max(self.expired_at or seen_at, seen_at)
         self.reporters = (self.reporters or set()) | {reporter}
 
+    def merge(self, other: Tally) -> None:
+        self.seen += other.seen
+        self.false_positives += other.false_positives
+        self.last_seen = max(filter(None, (self.last_seen, other.last_seen)), default=None)
+        self.expired_at = max(filter(None, (self.expired_at, other.expired_at)), default=None)
+        self.reporters = (self.reporters or set()) | (other.reporters or set())
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "seen": self.seen,
@@ -154,64 +160,80 @@ class Tally:
         }
 
 
-def _chunks(items: Sequence[Any], size: int = _IN_CHUNK) -> Iterable[Sequence[Any]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
 def tallies_by_value(conn: Connection, viewer: Viewer, keys: Sequence[str]) -> dict[str, Tally]:
     """lookup key -> what the viewer may see of its sightings (reported through the API)."""
-    hashes = {key_hash(k): k for k in keys}
-    wanted = set(keys)
     found: dict[str, Tally] = defaultdict(Tally)
-    for chunk in _chunks(sorted(hashes)):
-        query = select(sightings).where(
-            sightings.c.key_hash.in_(chunk), visible_filter(viewer, sightings)
-        )
-        for r in conn.execute(query):
-            key = f"{r.value_kind}:{r.value}"
-            if key in wanted:
-                # An anonymous sighting counts as the broker's: its author cannot be singled out.
-                reporter = "broker" if r.anonymous else r.member_id
-                found[key].add(r.kind, r.count, r.seen_at, reporter)
+    if not keys:
+        return found
+    wanted = set(keys)
+    hashes = value_list(conn, sorted({key_hash(k) for k in wanted}))
+    query = (
+        select(sightings)
+        .select_from(hashes.join(sightings, sightings.c.key_hash == hashes.c.value))
+        .where(visible_filter(viewer, sightings))
+    )
+    for r in conn.execute(query):
+        key = f"{r.value_kind}:{r.value}"
+        if key in wanted:
+            # An anonymous sighting counts as the broker's: its author cannot be singled out.
+            reporter = "broker" if r.anonymous else r.member_id
+            found[key].add(r.kind, r.count, r.seen_at, reporter)
     return found
+
+
+def add_stix_sighting(
+    found: dict[str, Tally], ref_id: str, body: str, anonymous: bool, member_id: str
+) -> None:
+    """Count one visible STIX sighting object of `ref_id` into `found`."""
+    sighting = orjson.loads(body)
+    seen_at = normalize_timestamp(
+        sighting.get("last_seen") or sighting.get("first_seen") or sighting["modified"]
+    )
+    found[ref_id].add("seen", int(sighting.get("count", 1)), seen_at,
+                      "broker" if anonymous else member_id)  # fmt: skip
 
 
 def _stix_sightings(conn: Connection, viewer: Viewer, ids: Sequence[str]) -> dict[str, Tally]:
     """indicator id -> the visible STIX sighting objects of it."""
     found: dict[str, Tally] = defaultdict(Tally)
-    for chunk in _chunks(sorted(set(ids))):
-        query = (
-            select(
-                object_refs.c.ref_id,
-                _sighting_objects.c.body,
-                _sighting_objects.c.anonymous,
-                _sighting_objects.c.member_id,
-            )
-            .select_from(
-                object_refs.join(
-                    _sighting_objects, _sighting_objects.c.pk == object_refs.c.object_pk
-                )
-            )
-            .where(
-                object_refs.c.ref_id.in_(chunk),
-                _sighting_objects.c.type == "sighting",
-                _sighting_objects.c.is_latest.is_(True),
-                visible_filter(viewer, _sighting_objects),
+    if not ids:
+        return found
+    wanted = value_list(conn, sorted(set(ids)), String())
+    query = (
+        select(
+            object_refs.c.ref_id,
+            _sighting_objects.c.body,
+            _sighting_objects.c.anonymous,
+            _sighting_objects.c.member_id,
+        )
+        .select_from(
+            wanted.join(object_refs, object_refs.c.ref_id == wanted.c.value).join(
+                _sighting_objects, _sighting_objects.c.pk == object_refs.c.object_pk
             )
         )
-        for ref_id, body, anonymous, member_id in conn.execute(query):
-            sighting = orjson.loads(body)
-            seen_at = normalize_timestamp(
-                sighting.get("last_seen") or sighting.get("first_seen") or sighting["modified"]
-            )
-            found[ref_id].add("seen", int(sighting.get("count", 1)), seen_at,
-                              "broker" if anonymous else member_id)  # fmt: skip
+        .where(
+            _sighting_objects.c.type == "sighting",
+            _sighting_objects.c.is_latest.is_(True),
+            visible_filter(viewer, _sighting_objects),
+        )
+    )
+    for ref_id, body, anonymous, member_id in conn.execute(query):
+        add_stix_sighting(found, ref_id, body, anonymous, member_id)
     return found
 
 
 def _when(timestamp: str | None) -> datetime | None:
     return None if timestamp is None else parse_timestamp(timestamp)
+
+
+@dataclass(frozen=True, slots=True)
+class IndicatorRow:
+    """What a score is computed from: a visible indicator version as stored."""
+
+    pk: int
+    object_id: str
+    modified: str
+    body: str
 
 
 def indicator_scores(
@@ -222,40 +244,47 @@ def indicator_scores(
     now: datetime | None = None,
 ) -> dict[int, dict[str, Any]]:
     """Object pk -> {"score", "sightings"} for the visible indicators among `pks`."""
+    if not pks:
+        return {}
+    wanted = value_list(conn, sorted(set(pks)))
+    rows = conn.execute(
+        select(objects.c.pk, objects.c.object_id, objects.c.modified, objects.c.body)
+        .select_from(wanted.join(objects, objects.c.pk == wanted.c.value))
+        .where(objects.c.type == "indicator", visible_filter(viewer, objects))
+    ).all()
+    indicators = [IndicatorRow(*r) for r in rows]
+    return scores_of(conn, viewer, indicators, half_lives, now=now)
+
+
+def scores_of(
+    conn: Connection,
+    viewer: Viewer,
+    indicators: Sequence[IndicatorRow],
+    half_lives: dict[str, float],
+    *,
+    now: datetime | None = None,
+    stix: dict[str, Tally] | None = None,
+) -> dict[int, dict[str, Any]]:
+    """Object pk -> {"score", "sightings"} for indicators the viewer may see. `stix`: their
+    visible STIX sightings by indicator id, when the caller has read them already."""
     now = now or datetime.now(UTC)
-    rows = []
-    for chunk in _chunks(sorted(set(pks))):
-        rows += conn.execute(
-            select(objects.c.pk, objects.c.object_id, objects.c.modified, objects.c.body).where(
-                objects.c.pk.in_(chunk),
-                objects.c.type == "indicator",
-                visible_filter(viewer, objects),
-            )
-        ).all()
-    values = {r.pk: observables_of(orjson.loads(r.body)) for r in rows}
+    bodies = {r.pk: orjson.loads(r.body) for r in indicators}
+    values = {pk: observables_of(body) for pk, body in bodies.items()}
     by_value = tallies_by_value(
         conn, viewer, sorted({lookup_key(o) for obs in values.values() for o in obs})
     )
-    by_stix = _stix_sightings(conn, viewer, [r.object_id for r in rows])
+    if stix is None:
+        stix = _stix_sightings(conn, viewer, [r.object_id for r in indicators])
     scores = {}
-    for r in rows:
-        body = orjson.loads(r.body)
+    for r in indicators:
+        sources = [stix.get(r.object_id)] + [by_value.get(lookup_key(o)) for o in values[r.pk]]
         tally = Tally()
-        for source in [by_stix.get(r.object_id)] + [
-            by_value.get(lookup_key(o)) for o in values[r.pk]
-        ]:
-            if source is None:
-                continue
-            tally.seen += source.seen
-            tally.false_positives += source.false_positives
-            tally.last_seen = max(filter(None, (tally.last_seen, source.last_seen)), default=None)
-            tally.expired_at = max(
-                filter(None, (tally.expired_at, source.expired_at)), default=None
-            )
-            tally.reporters = (tally.reporters or set()) | (source.reporters or set())
+        for source in sources:
+            if source is not None:
+                tally.merge(source)
         evidence = Evidence(
             kind=values[r.pk][0].kind if values[r.pk] else "default",
-            confidence=body.get("confidence"),
+            confidence=bodies[r.pk].get("confidence"),
             modified=_when(r.modified) or now,
             seen=tally.seen,
             false_positives=tally.false_positives,
