@@ -109,8 +109,10 @@ def app(database_url: str):  # type: ignore[no-untyped-def]
     from shieldwall.settings import Settings
 
     # Test data uses the documentation address ranges, which a warning list names: tests of the
-    # warning lists choose theirs.
-    return create_app(Settings(database_url=database_url, warninglists="none"))
+    # warning lists choose theirs. Test bundles are small, which the server validates in-process
+    # anyway: no worker process per test (tests/intel/test_parallel_validation.py has them).
+    settings = Settings(database_url=database_url, warninglists="none", validation_workers=0)
+    return create_app(settings)
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from starlette.concurrency import run_in_threadpool
 
 from shieldwall.audit import routes as audit_routes
 from shieldwall.correlate import routes as correlate_routes
@@ -25,10 +26,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings.from_env()
     parse_half_lives(settings.decay_half_lives)  # a bad setting stops the start, not a request
     database = Database(settings.database_url)
+    ingestor = ingestor_for(database, settings)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        # The validation workers start with the server, not inside the first large POST.
+        await run_in_threadpool(ingestor.validator.warm_up)
         yield
+        ingestor.close()
         database.dispose()
 
     app = FastAPI(
@@ -43,7 +48,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.db = database
-    app.state.ingestor = ingestor_for(database, settings)
+    app.state.ingestor = ingestor
     errors.install(app)
     for capability in (
         members_routes,

@@ -240,6 +240,9 @@ def _ensure_sqlite_folder(url: str) -> None:
         Path(database).parent.mkdir(parents=True, exist_ok=True)
 
 
+_SQLITE_MMAP_BYTES = 2**31
+
+
 def _configure_sqlite(engine: Engine) -> None:
     """WAL, a busy timeout, foreign keys, and BEGIN emitted by us so writes can BEGIN IMMEDIATE."""
 
@@ -252,6 +255,9 @@ def _configure_sqlite(engine: Engine) -> None:
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA busy_timeout=30000")
         cur.execute("PRAGMA cache_size=-65536")
+        # Reads through a memory map, not a read() per page: a lookup visits thousands of
+        # scattered rows (capped by SQLite's build, usually at 2 GB).
+        cur.execute(f"PRAGMA mmap_size={_SQLITE_MMAP_BYTES}")
         cur.execute("PRAGMA wal_autocheckpoint=0")  # see _Checkpointer
         cur.close()
 

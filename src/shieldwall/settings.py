@@ -36,6 +36,11 @@ class Settings:
         "Largest body POST /api/v1/bundles accepts, in bytes (a parsed bundle takes about ten "
         "times its size in memory).",
     )
+    validation_workers: int = _setting(
+        1,
+        "Worker processes that validate a large bundle while ingest writes it (0: validate in "
+        "the server process first).",
+    )
 
     noisy_threshold: int = _setting(
         50,

@@ -13,6 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from stix2patterns.v21.pattern import Pattern
 
+from shieldwall.correlate import observables as observables_module
+from shieldwall.correlate import values
 from shieldwall.correlate.index import key_digest
 from shieldwall.correlate.observables import (
     _STRING_LITERAL,
@@ -767,3 +769,51 @@ def test_equality_comparisons_match_stix2patterns(pattern: str) -> None:
                 kind = _KIND_OF_PLACE[(object_type, tuple(path))]
                 expected.add((kind, re.sub(r"\\(['\\])", r"\1", literal[1:-1])))
     assert set(pairs(indicator(pattern))) == expected
+
+
+_url_text = st.text(alphabet="abcXYZ019-._~!$&'()*+,;=:@/?#%[] \u00e9", max_size=20)
+
+
+@settings(max_examples=400)
+@given(
+    st.sampled_from(["http", "https", "ftp", "ws", "wss", "HTTP", "gopher"]),
+    st.text(alphabet="abcxyz019-.", min_size=1, max_size=20),
+    st.sampled_from(["", ":80", ":443", ":8080", "user@"]),
+    _url_text,
+)
+def test_the_normal_url_fast_path_agrees_with_full_normalisation(
+    scheme: str, host: str, extra: str, rest: str
+) -> None:
+    """url_and_host returns a URL already in normal form as it is; the answer must be the one
+    the full normalisation (urlsplit, ports, percent-encoding, dot segments) gives."""
+    authority = f"{extra}{host}" if extra.endswith("@") else f"{host}{extra}"
+    raw = f"{scheme}://{authority}/{rest}"
+    fast = values.url_and_host(raw)
+    values._NORMAL_URL, saved = re.compile(r"(?!)"), values._NORMAL_URL  # never matches
+    try:
+        slow = values.url_and_host(raw)
+    finally:
+        values._NORMAL_URL = saved
+    assert fast == slow
+
+
+@settings(max_examples=300)
+@given(
+    st.sampled_from(["ipv4-addr", "ipv6-addr", "domain-name", "url", "file", "email-addr",
+                     "mutex", "x-custom", "true", "autonomous-system"]),
+    st.sampled_from(["value", "name", "key", "number", "hashes.'SHA-256'", "hashes.'MD5'",
+                     "hashes.'x-y'", "false", "other_prop"]),
+    st.text(alphabet="abcAZ019.:/-_@ %\u00e9", max_size=40),
+)  # fmt: skip
+def test_the_common_pattern_path_agrees_with_the_general_one(
+    object_type: str, path: str, value: str
+) -> None:
+    pattern = f"[{object_type}:{path} = '{value}']"
+    obj = {"type": "indicator", "pattern": pattern, "pattern_type": "stix"}
+    fast = observables_of(obj)
+    observables_module._COMMON, saved = re.compile(r"(?!)"), observables_module._COMMON
+    try:
+        general = observables_of(obj)
+    finally:
+        observables_module._COMMON = saved
+    assert fast == general

@@ -25,10 +25,10 @@ from shieldwall.correlate.values import (
     KINDS,
     Observable,
     _address,
-    _url_and_host,
     guess_kind,
     lookup_key,
     normalise,
+    url_and_host,
 )
 from shieldwall.intel import stix_types
 from shieldwall.intel.patterns import _KEY, _OBJECT_TYPE, _WORD_END, _WS
@@ -104,7 +104,7 @@ def _observe(kind: str, fallback: str, value: str, out: list[Observable]) -> Non
         return
     observable: Observable | None
     if kind == "url":
-        pair = _url_and_host(value)
+        pair = url_and_host(value)
         if pair is not None:
             out.append(pair[0])
             if pair[1] is not None:
@@ -150,6 +150,11 @@ _SINGLE = re.compile(
     rf"{_WS}\[{_WS}(?P<type>{_OBJECT_TYPE}){_WS}:{_WS}(?P<path>{_PATH}){_WS}={_WS}"
     rf"(?P<string>{_STRING_LITERAL}){_WS}\]{_WS}"
 )
+# And most of those are written the same way: `[type:value = '...']`, `[file:hashes.'X' = '...']`,
+# single spaces, no escapes. Taken first, in a fifth of the time of _SINGLE; the words the lexer
+# reserves (true, false) are left to _SINGLE, which rejects them.
+_COMMON = re.compile(r"\[([a-z][a-z0-9-]*):([a-z_]+|hashes\.'[A-Za-z0-9-]+') = '([^'\\]*)'\]")
+_RESERVED = frozenset({"true", "false"})
 _COMPONENT = re.compile(rf"(?P<key>{_KEY})|(?P<string>{_STRING_LITERAL})|\[[^\]]*\]")
 _ESCAPE = re.compile(r"\\(['\\])")
 
@@ -174,6 +179,11 @@ def _path_components(path: str) -> tuple[str, ...]:
 
 
 def _pattern_observables(pattern: str, out: list[Observable]) -> None:
+    common = _COMMON.fullmatch(pattern)
+    if common is not None and common[1] not in _RESERVED and common[2] not in _RESERVED:
+        kind, fallback = _rule_for(common[1], _path_components(common[2]))
+        _observe(kind, fallback, common[3], out)
+        return
     # A cheap guess at "one comparison"; when wrong, the scan below still gives the answer.
     if "AND" not in pattern and "OR" not in pattern:
         single = _SINGLE.fullmatch(pattern)

@@ -30,19 +30,27 @@ from shieldwall.correlate.index import (
 )
 from shieldwall.correlate.observables import Observable, lookup_key, observables_of
 from shieldwall.correlate.tables import object_refs, observable_keys
+from shieldwall.correlate.values import url_and_host
 from shieldwall.db import Database, value_list
 from shieldwall.errors import Invalid, NotFound
+from shieldwall.gcpause import gc_paused
 from shieldwall.intel.tables import objects
 from shieldwall.markings import TLP
 from shieldwall.policy import Viewer, may_see, visible_filter
-from shieldwall.sightings.service import IndicatorRow, Tally, add_stix_sighting, scores_of
+from shieldwall.sightings.service import (
+    IndicatorRow,
+    Tally,
+    add_stix_sighting,
+    indicator_facts,
+    scores_of,
+)
 from shieldwall.sightings.warninglists import WarningLists
 
 _keys = observable_keys
 _holders = objects.alias("holders")  # the objects that refer to a hit: reports and sightings
 
 
-@dataclass
+@dataclass(slots=True)
 class _Hit:
     """A visible object version that holds a value being asked about."""
 
@@ -53,25 +61,25 @@ class _Hit:
     member_id: str
     anonymous: bool
     modified: str
-    body: str | None  # indicators only: what a score is computed from
+    facts: str | None  # indicators only: what a score is computed from (indicator_facts)
     values: set[str] = field(default_factory=set)
 
     def copy(self) -> _Hit:
         return _Hit(self.pk, self.object_id, self.type, self.tlp, self.member_id, self.anonymous,
-                    self.modified, self.body)  # fmt: skip
+                    self.modified, self.facts)  # fmt: skip
 
 
 _HIT_COLUMNS = (
     _keys.c.key_hash, _keys.c.benign, _keys.c.low, _keys.c.high,
     objects.c.pk, objects.c.object_id, objects.c.type, objects.c.tlp, objects.c.member_id,
     objects.c.anonymous, objects.c.modified,
-    case((objects.c.type == "indicator", objects.c.body)).label("body"),
+    case((objects.c.type == "indicator", indicator_facts(objects.c.body))).label("facts"),
 )  # fmt: skip
 
 
 def _hit(row: Any) -> _Hit:
-    return _Hit(row.pk, row.object_id, row.type, row.tlp, row.member_id, row.anonymous,
-                row.modified, row.body)  # fmt: skip
+    """The hit of an index row joined to its object (_HIT_COLUMNS order)."""
+    return _Hit(*row[4:12])
 
 
 def _visible(query: Any, viewer: Viewer) -> Any:
@@ -179,28 +187,34 @@ def _holders_of(
     return reports, sightings
 
 
+_TLP_LABELS = {int(tlp): tlp.label for tlp in TLP}
+
+
 def _summary(
     hits: Iterable[_Hit],
     reports: dict[str, set[str]],
     noisy: set[str],
     scores: dict[int, dict[str, Any]],
 ) -> dict[str, Any]:
-    hits = sorted(hits, key=lambda h: h.pk)
+    hits = list(hits)
+    if len(hits) > 1:
+        hits.sort(key=_by_pk)
     seen_in: set[str] = set()
     matches = []
     for h in hits:
-        in_reports = reports.get(h.object_id, ())
-        seen_in.update(in_reports)
-        matches.append(
-            {
-                "id": h.object_id,
-                "type": h.type,
-                "tlp": TLP(h.tlp).label,
-                "values": sorted(h.values),
-                "reports": sorted(in_reports),
-                **scores.get(h.pk, {}),
-            }
-        )
+        match = {
+            "id": h.object_id,
+            "type": h.type,
+            "tlp": _TLP_LABELS[h.tlp],
+            "values": sorted(h.values) if len(h.values) > 1 else list(h.values),
+            "reports": [],
+        }
+        if in_reports := reports.get(h.object_id):
+            seen_in.update(in_reports)
+            match["reports"] = sorted(in_reports)
+        if (score := scores.get(h.pk)) is not None:
+            match.update(score)
+        matches.append(match)
     # An anonymous contribution counts as the broker's, so a count cannot single out its author.
     sources = {"broker" if h.anonymous else h.member_id for h in hits}
     return {
@@ -211,6 +225,10 @@ def _summary(
     }
 
 
+def _by_pk(hit: _Hit) -> int:
+    return hit.pk
+
+
 def _scores(
     conn: Connection,
     viewer: Viewer,
@@ -219,9 +237,9 @@ def _scores(
     stix: dict[str, Tally],
 ) -> dict[int, dict[str, Any]]:
     indicators = {
-        h.pk: IndicatorRow(h.pk, h.object_id, h.modified, h.body)
+        h.pk: IndicatorRow(h.pk, h.object_id, h.modified, h.facts)
         for h in hits
-        if h.body is not None
+        if h.facts is not None
     }
     return scores_of(conn, viewer, list(indicators.values()), half_lives, stix=stix)
 
@@ -262,11 +280,12 @@ def correlations(
 
 def _add(by_value: dict[str, dict[int, _Hit]], key: str, row: Any, exclude_id: str | None) -> None:
     """Record that `row`'s object holds the value `key` (unless it is excluded or benign)."""
-    if row.object_id == exclude_id or row.benign:
+    if row[1] or row[5] == exclude_id:  # benign, object_id (_HIT_COLUMNS order)
         return
-    hit = by_value[key].get(row.pk)
+    hits = by_value[key]
+    hit = hits.get(row[4])  # pk
     if hit is None:
-        hit = by_value[key][row.pk] = _hit(row)
+        hit = hits[row[4]] = _hit(row)
     hit.values.add(key)
 
 
@@ -286,7 +305,7 @@ def lookup(
     # as the index stores it).
     asked = [[lookup_key(o) for o in _with_related(item)] for item in items]
     by_hash = {key_hash(k): k for keys in asked for k in keys}
-    with db.read() as conn:
+    with gc_paused(), db.read() as conn:
         exact: dict[str, dict[int, _Hit]] = defaultdict(dict)
         for r in _exact_rows(conn, viewer, by_hash):
             _add(exact, by_hash[r.key_hash], r, None)
@@ -336,8 +355,8 @@ def _merged(by_key: dict[str, dict[int, _Hit]]) -> dict[int, _Hit]:
 
 def _with_related(item: Observable) -> tuple[Observable, ...]:
     """A value and what it implies: a URL is also its host, as the index stores it."""
-    if item.kind == "url":
-        return observables_of({"type": "url", "value": item.value})
+    if item.kind == "url" and (pair := url_and_host(item.value)) is not None:
+        return pair if pair[1] is not None else (pair[0],)
     return (item,)
 
 

@@ -2,15 +2,13 @@
 
 validate (pure) -> resolve sharing (pure) -> one write transaction: ownership and version checks,
 object rows, the change-log entry and the audit entry. Anything that fails leaves the database as
-it was before the write.
+it was before the write. A large bundle is validated in a worker process (validate_parallel.py)
+while the rest goes on; the transaction commits only once the worker has found no error.
 """
 
 from __future__ import annotations
 
-import gc
-import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -21,10 +19,12 @@ from shieldwall.audit import service as audit
 from shieldwall.correlate.index import CorrelationIndex
 from shieldwall.db import Database, bulk_insert, utc_now
 from shieldwall.errors import Forbidden, Invalid, ShieldwallError
+from shieldwall.gcpause import gc_paused
 from shieldwall.intel import sharing
 from shieldwall.intel.tables import change_log, objects
 from shieldwall.intel.timestamps import normalize_timestamp
-from shieldwall.intel.validate import ObjectError, validate_bundle
+from shieldwall.intel.validate import ObjectError
+from shieldwall.intel.validate_parallel import BundleCheck, BundleValidator
 from shieldwall.markings import TLP, TLP_BY_MARKING_ID, Distribution
 from shieldwall.members.service import broker_identity
 from shieldwall.members.tables import members
@@ -94,32 +94,6 @@ _COLUMNS = (
 )  # fmt: skip
 
 
-_gc_lock = threading.Lock()
-_gc_pausers = 0
-
-
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while any ingest runs.
-
-    A large bundle is millions of small objects that all live until its write ends, and the
-    collector would walk them again and again: 10-20% of ingest time. Ingest makes no cycles.
-    The collector is process-wide, so concurrent ingests share one pause.
-    """
-    global _gc_pausers
-    with _gc_lock:
-        _gc_pausers += 1
-        if _gc_pausers == 1:
-            gc.disable()
-    try:
-        yield
-    finally:
-        with _gc_lock:
-            _gc_pausers -= 1
-            if _gc_pausers == 0:
-                gc.enable()
-
-
 class ObjectIndex(Protocol):
     """Something kept beside each stored object version and written in the same transaction
     (the correlation index, full-text search...)."""
@@ -138,15 +112,20 @@ class Ingestor:
     db: Database
     broker_identity: str
     indexes: tuple[ObjectIndex, ...] = ()
+    validator: BundleValidator = field(default_factory=lambda: BundleValidator(workers=0))
+
+    def close(self) -> None:
+        """Stop the validation workers, if any were started."""
+        self.validator.close()
 
     def ingest(self, viewer: Viewer, bundle: Any, *, source: str = "api") -> IngestResult:
         """Store every object of `bundle` for `viewer`'s member, or raise BundleRejected."""
-        with _gc_paused():
+        with gc_paused():
             return _ingest(self, viewer, bundle, source)
 
     def ingest_json(self, viewer: Viewer, raw: bytes, *, source: str = "api") -> IngestResult:
         """The same for a bundle still in its JSON text: parsed with the collector paused too."""
-        with _gc_paused():
+        with gc_paused():
             try:
                 bundle = orjson.loads(raw)
             except orjson.JSONDecodeError as exc:
@@ -160,15 +139,30 @@ def ingestor_for(db: Database, settings: Settings) -> Ingestor:
 
     correlation = CorrelationIndex(benign_of(settings.warninglists), values=True)
     indexes = (correlation, SearchIndex.for_database(db))
-    return Ingestor(db, broker_identity(settings.broker_name), indexes)
+    validator = BundleValidator(settings.validation_workers)
+    return Ingestor(db, broker_identity(settings.broker_name), indexes, validator)
 
 
 def _ingest(ingestor: Ingestor, viewer: Viewer, bundle: Any, source: str) -> IngestResult:
-    db, broker_identity = ingestor.db, ingestor.broker_identity
     if not may_write_intel(viewer):
         raise Forbidden("this role may not share intel")
-    errors = validate_bundle(bundle)
-    if errors:
+    check = ingestor.validator.start(bundle)
+    try:
+        return _validated_ingest(ingestor, viewer, bundle, source, check)
+    except Exception:
+        # Whatever went wrong, a bundle that breaks the rules is told so: the objects may not
+        # even have had the shape the rest of ingest assumes while the worker was checking them.
+        if errors := check():
+            raise BundleRejected(errors) from None
+        raise
+
+
+def _validated_ingest(
+    ingestor: Ingestor, viewer: Viewer, bundle: Any, source: str, check: BundleCheck
+) -> IngestResult:
+    """Ingest proper; `check` gives the validation errors, and nothing commits before it did."""
+    db, broker_identity = ingestor.db, ingestor.broker_identity
+    if check.done and (errors := check()):
         raise BundleRejected(errors)
     with db.read() as conn:
         defaults, other_identities = member_context(conn, viewer)
@@ -200,6 +194,8 @@ def _ingest(ingestor: Ingestor, viewer: Viewer, bundle: Any, source: str) -> Ing
             change_seq = _store(
                 conn, viewer, new, prepare, ingestor.indexes, superseded, now, source
             )
+        if errors := check():  # waits for the workers; raising here rolls the write back
+            raise BundleRejected(errors)
         return IngestResult(
             change_seq=change_seq,
             stored=len(new),

@@ -254,10 +254,19 @@ def validate_bundle(bundle: Any) -> list[ObjectError]:
     """Bundle-level checks (a dict, type == "bundle", id "bundle--<uuid>", objects a non-empty
     list, no duplicate (id, modified) pairs) then validate_object for each object; returns ALL
     errors (never stops at the first)."""
+    errors, objects = bundle_errors(bundle)
+    if objects is None:
+        return errors
+    found = [e for index, obj in enumerate(objects) for e in validate_object(obj, index)]
+    return errors + with_duplicates(objects, found)
+
+
+def bundle_errors(bundle: Any) -> tuple[list[ObjectError], list[Any] | None]:
+    """The errors of the bundle itself, and its objects when there are any to validate."""
     if type(bundle) is not dict:
         return [
             ObjectError(None, None, None, f"a bundle must be a JSON object, not {show(bundle)}")
-        ]
+        ], None
     errors: list[ObjectError] = []
     bundle_id = bundle.get("id")
     id_text = bundle_id if type(bundle_id) is str else None
@@ -276,18 +285,26 @@ def validate_bundle(bundle: Any) -> list[ObjectError]:
         bundle_error(
             "objects", f"objects must be a non-empty list of STIX objects, not {show(objects)}"
         )
-        return errors
+        return errors, None
+    return errors, objects
 
+
+def with_duplicates(objects: list[Any], found: list[ObjectError]) -> list[ObjectError]:
+    """`found` (validate_object's errors, in object order) with an error added after each object
+    that repeats an earlier one's (id, modified)."""
+    errors: list[ObjectError] = []
+    bad_modified = {e.index for e in found if e.property == "modified"}
     first_seen: dict[tuple[str, str | None], int] = {}
+    position = 0
     for index, obj in enumerate(objects):
-        found = validate_object(obj, index)
-        if found:
-            errors += found
+        while position < len(found) and found[position].index == index:
+            errors.append(found[position])
+            position += 1
         if type(obj) is not dict or type(object_id := obj.get("id")) is not str:
             continue
         version = obj.get("modified")
         if version is not None:
-            if found and any(e.property == "modified" for e in found):
+            if index in bad_modified:
                 continue
             # Versions are told apart as ingest stores them (to the microsecond), not as spelled.
             version = normalize_timestamp(version)
@@ -301,4 +318,4 @@ def validate_bundle(bundle: Any) -> list[ObjectError]:
                     f"object {first} has the same id and modified; send each version once",
                 )
             )
-    return errors
+    return errors + found[position:]
