@@ -13,7 +13,6 @@ from typing import Any
 
 import pytest
 from sqlalchemy import func, select
-from tests.factories import World, bundle, indicator
 
 from shieldwall.intel.tables import objects
 from shieldwall.intel.validate import validate_bundle
@@ -22,6 +21,7 @@ from shieldwall.intel.validate_parallel import (
     PARALLEL_MIN_OBJECTS,
     BundleValidator,
 )
+from tests.factories import World, bundle, indicator
 
 
 @pytest.fixture
