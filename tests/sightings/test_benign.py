@@ -15,9 +15,7 @@ LISTS = "public-dns-v4,rfc1918,tranco"
 
 @pytest.fixture
 def listed(database_url: str):  # type: ignore[no-untyped-def]
-    app = create_app(
-        Settings(database_url=database_url, warninglists=LISTS, validation_workers=0)
-    )
+    app = create_app(Settings(database_url=database_url, warninglists=LISTS, validation_workers=0))
     with TestClient(app) as client:
         yield World(app.state.db, client)
 
