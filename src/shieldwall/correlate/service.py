@@ -197,6 +197,9 @@ def _summary(
     scores: dict[int, dict[str, Any]],
 ) -> dict[str, Any]:
     hits = list(hits)
+    if not hits:
+        return {"matches": [], "seen_in_reports": 0, "seen_by_members": 0,
+                "noisy_values": sorted(noisy)}  # fmt: skip
     if len(hits) > 1:
         hits.sort(key=_by_pk)
     seen_in: set[str] = set()
@@ -324,7 +327,9 @@ def lookup(
         hits: dict[int, _Hit] = {}
         for key in keys:
             hits.update(exact.get(key, {}))
-        if item.kind in ("ipv4", "ipv6"):
+        if not ranged:
+            pass
+        elif item.kind in ("ipv4", "ipv6"):
             hits.update(_merged(ranged.get(("address", address_bounds(item)[0]), {})))
         elif item.kind.endswith("-cidr"):
             hits.update(_merged(ranged.get(("range", keys[0]), {})))
@@ -340,7 +345,9 @@ def lookup(
             {"list": m.list_id, "name": m.list_name, "category": m.category, "matched": m.matched}
             for m in (lists.match(item.kind, item.value) if lists else ())
         ]
-        results.append({"kind": item.kind, "value": item.value, "warnings": warnings, **summary})
+        result = {"kind": item.kind, "value": item.value, "warnings": warnings}
+        result.update(summary)
+        results.append(result)
     return results
 
 

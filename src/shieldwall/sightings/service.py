@@ -227,6 +227,12 @@ def _stix_sightings(conn: Connection, viewer: Viewer, ids: Sequence[str]) -> dic
 _NO_SIGHTINGS = Tally()  # never changed: merges go into a new Tally
 
 
+def _any_sighting(conn: Connection) -> bool:
+    """Whether any sighting was reported through the API at all (one row read, whoever asks):
+    until one is, the values of thousands of indicators need not be looked up."""
+    return conn.scalar(select(sightings.c.id).limit(1)) is not None
+
+
 def _when(timestamp: str | None) -> datetime | None:
     return None if timestamp is None else parse_timestamp(timestamp)
 
@@ -303,9 +309,10 @@ def scores_of(
         pk: observables_of({"type": "indicator", "pattern": pattern, "pattern_type": pattern_type})
         for pk, (_, pattern, pattern_type) in facts.items()
     }
-    by_value = tallies_by_value(
-        conn, viewer, sorted({lookup_key(o) for obs in values.values() for o in obs})
-    )
+    by_value: dict[str, Tally] = {}
+    if _any_sighting(conn):
+        keys = sorted({lookup_key(o) for obs in values.values() for o in obs})
+        by_value = tallies_by_value(conn, viewer, keys)
     if stix is None:
         stix = _stix_sightings(conn, viewer, [r.object_id for r in indicators])
     scores = {}
