@@ -41,6 +41,10 @@ class Settings:
         "Worker processes that validate a large bundle while ingest writes it (0: validate in "
         "the server process first).",
     )
+    cache_dir: str = _setting(
+        "var/cache",
+        "Folder for what is rebuilt when missing: the compiled warning-list index (~20 MB).",
+    )
 
     noisy_threshold: int = _setting(
         50,

@@ -14,8 +14,12 @@ LISTS = "public-dns-v4,rfc1918,tranco"
 
 
 @pytest.fixture
-def listed(database_url: str):  # type: ignore[no-untyped-def]
-    app = create_app(Settings(database_url=database_url, warninglists=LISTS, validation_workers=0))
+def listed(database_url: str, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    cache = str(tmp_path_factory.getbasetemp() / "cache")  # one build for the whole session
+    settings = Settings(
+        database_url=database_url, warninglists=LISTS, validation_workers=0, cache_dir=cache
+    )
+    app = create_app(settings)
     with TestClient(app) as client:
         yield World(app.state.db, client)
 

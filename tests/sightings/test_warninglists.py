@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from shieldwall.sightings.benign import warning_lists
 from shieldwall.sightings.warninglists import WarningLists, WarningMatch, default_lists_dir
 
 # Enough real lists to cover every list type but regex-with-flags; loads in about half a second.
@@ -190,6 +191,35 @@ def test_a_saved_index_loads_back_and_answers_the_same(lists: WarningLists, tmp_
     (tmp_path / "other").write_bytes(b"not an index")
     with pytest.raises(ValueError, match="not a compiled"):
         WarningLists.load_compiled(tmp_path / "other")
+
+
+def test_the_cache_folder_keeps_the_built_index_for_later_processes(tmp_path: Path) -> None:
+    spec = "rfc1918,public-dns-v4"
+    built = warning_lists(spec, str(tmp_path))
+    [cached] = tmp_path.glob("warninglists-*.idx")
+    assert not list(tmp_path.glob("*.partial"))
+    # A later process reads the file instead of the list files.
+    warning_lists.cache_clear()
+    again = warning_lists(spec, str(tmp_path))
+    assert again is not built and again.lists == built.lists
+    assert [m.list_id for m in again.match("ipv4", "8.8.8.8")] == ["public-dns-v4"]
+    # Another selection is another file; a damaged file is rebuilt, not trusted.
+    warning_lists("rfc1918", str(tmp_path))
+    assert len(list(tmp_path.glob("warninglists-*.idx"))) == 2
+    cached.write_bytes(b"damaged")
+    warning_lists.cache_clear()
+    rebuilt = warning_lists(spec, str(tmp_path))
+    assert rebuilt.lists == built.lists
+    assert WarningLists.load_compiled(cached).lists == built.lists
+    warning_lists.cache_clear()
+
+
+def test_a_cache_folder_that_cannot_be_written_only_costs_the_build(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("a file where the folder should be")
+    lists = warning_lists("rfc1918", str(blocker / "cache"))
+    assert [m.list_id for m in lists.match("ipv4", "10.1.2.3")] == ["rfc1918"]
+    warning_lists.cache_clear()
 
 
 # Hand-made lists, for the rules the real ones do not pin down.

@@ -19,19 +19,19 @@ from collections.abc import Iterator
 from typing import Any
 
 from shieldwall.correlate.values import (
-    _HASH_NAMES,
-    _NORMALISERS,
-    _OTHER,
+    HASH_NAMES,
     KINDS,
+    NORMALISERS,
+    OTHER_PREFIX,
     Observable,
-    _address,
     guess_kind,
     lookup_key,
     normalise,
+    parse_address,
     url_and_host,
 )
 from shieldwall.intel import stix_types
-from shieldwall.intel.patterns import _KEY, _OBJECT_TYPE, _WORD_END, _WS
+from shieldwall.intel.patterns import KEY, OBJECT_TYPE, WORD_END, WS
 from shieldwall.markings import SHARING_EXTENSION_ID
 
 # The values' public names are read from here too: one import for callers.
@@ -73,7 +73,7 @@ def _canonical_path(components: tuple[str, ...]) -> str:
 def _rule_for(object_type: str, components: tuple[str, ...]) -> tuple[str, str]:
     """(rule kind, the ``other:`` kind to fall back to) for a value at this place."""
     path = _canonical_path(components)
-    fallback = f"{_OTHER}{object_type}:{path}"
+    fallback = f"{OTHER_PREFIX}{object_type}:{path}"
     kind = _BY_PLACE.get((object_type, path))
     if kind is not None:
         return kind, fallback
@@ -84,7 +84,7 @@ def _rule_for(object_type: str, components: tuple[str, ...]) -> tuple[str, str]:
         return "ja3", fallback
     if len(components) >= 2 and components[-2] == "hashes":
         name = components[-1].upper().replace("-", "").replace("_", "")
-        kind = _HASH_NAMES.get(name)
+        kind = HASH_NAMES.get(name)
         if kind is not None:
             return kind, fallback
     if components[-1].lower() in ("user-agent", "user_agent"):
@@ -112,12 +112,12 @@ def _observe(kind: str, fallback: str, value: str, out: list[Observable]) -> Non
             return
         observable = None
     elif kind == _ADDRESS:
-        observable = _address(value)
+        observable = parse_address(value)
     elif kind == _REFERENCED:
         guessed = guess_kind(value)
-        observable = _NORMALISERS[guessed](value) if guessed in _REFERENCED_KINDS else None
+        observable = NORMALISERS[guessed](value) if guessed in _REFERENCED_KINDS else None
     else:
-        observable = _NORMALISERS[kind](value)
+        observable = NORMALISERS[kind](value)
     out.append(observable if observable is not None else Observable(fallback, value))
 
 
@@ -126,20 +126,20 @@ def _observe(kind: str, fallback: str, value: str, out: list[Observable]) -> Non
 # patterns._STRING, unrolled: the same literals, matched without an alternation per character,
 # which halves the scan of a pattern holding a SHA-256 (a test holds the two to the same answers).
 _STRING_LITERAL = r"'[^'\\]*(?:\\['\\][^'\\]*)*'"
-_INDEX_STEP = rf"{_WS}\[{_WS}(?:[+-]?[0-9]+|\*){_WS}\]"
-_PATH = rf"(?:{_KEY}|{_STRING_LITERAL})(?:{_WS}\.{_WS}(?:{_KEY}|{_STRING_LITERAL})|{_INDEX_STEP})*"
-_OPERATOR = rf"==|=|!=|<>|<=|>=|<|>|(?:LIKE|MATCHES|ISSUBSET|ISSUPERSET|IN){_WORD_END}"
+_INDEX_STEP = rf"{WS}\[{WS}(?:[+-]?[0-9]+|\*){WS}\]"
+_PATH = rf"(?:{KEY}|{_STRING_LITERAL})(?:{WS}\.{WS}(?:{KEY}|{_STRING_LITERAL})|{_INDEX_STEP})*"
+_OPERATOR = rf"==|=|!=|<>|<=|>=|<|>|(?:LIKE|MATCHES|ISSUBSET|ISSUPERSET|IN){WORD_END}"
 # Right-hand sides that are never observables: floats, booleans, t'', h'', b'', IN's sets.
 _OTHER_LITERAL = (
-    rf"[+-]?[0-9]*\.[0-9]+|(?:true|false){_WORD_END}|[htb]{_STRING_LITERAL}"
+    rf"[+-]?[0-9]*\.[0-9]+|(?:true|false){WORD_END}|[htb]{_STRING_LITERAL}"
     rf"|\((?:[^()']|{_STRING_LITERAL})*\)"
 )
 # Finds the comparisons left to right. The later alternatives step over everything else a token
 # at a time, string literals whole, so a comparison is never found inside a quoted value; a quote
 # that opens no literal (never in a valid pattern) ends the scan, which keeps it linear.
 _SCAN = re.compile(
-    rf"(?P<type>{_OBJECT_TYPE}){_WS}:{_WS}(?P<path>{_PATH}){_WS}"
-    rf"(?P<not>NOT{_WORD_END}{_WS})?(?P<op>{_OPERATOR}){_WS}"
+    rf"(?P<type>{OBJECT_TYPE}){WS}:{WS}(?P<path>{_PATH}){WS}"
+    rf"(?P<not>NOT{WORD_END}{WS})?(?P<op>{_OPERATOR}){WS}"
     rf"(?:(?P<string>{_STRING_LITERAL})|(?P<integer>[+-]?[0-9]+)(?![.0-9])|{_OTHER_LITERAL})"
     rf"|{_STRING_LITERAL}|'.*|[a-zA-Z_][a-zA-Z0-9_-]*|.",
     re.DOTALL,
@@ -147,15 +147,15 @@ _SCAN = re.compile(
 # Most patterns in feeds are one equality in one observation expression; this takes them in
 # a third of the time of the scan.
 _SINGLE = re.compile(
-    rf"{_WS}\[{_WS}(?P<type>{_OBJECT_TYPE}){_WS}:{_WS}(?P<path>{_PATH}){_WS}={_WS}"
-    rf"(?P<string>{_STRING_LITERAL}){_WS}\]{_WS}"
+    rf"{WS}\[{WS}(?P<type>{OBJECT_TYPE}){WS}:{WS}(?P<path>{_PATH}){WS}={WS}"
+    rf"(?P<string>{_STRING_LITERAL}){WS}\]{WS}"
 )
 # And most of those are written the same way: `[type:value = '...']`, `[file:hashes.'X' = '...']`,
 # single spaces, no escapes. Taken first, in a fifth of the time of _SINGLE; the words the lexer
 # reserves (true, false) are left to _SINGLE, which rejects them.
 _COMMON = re.compile(r"\[([a-z][a-z0-9-]*):([a-z_]+|hashes\.'[A-Za-z0-9-]+') = '([^'\\]*)'\]")
 _RESERVED = frozenset({"true", "false"})
-_COMPONENT = re.compile(rf"(?P<key>{_KEY})|(?P<string>{_STRING_LITERAL})|\[[^\]]*\]")
+_COMPONENT = re.compile(rf"(?P<key>{KEY})|(?P<string>{_STRING_LITERAL})|\[[^\]]*\]")
 _ESCAPE = re.compile(r"\\(['\\])")
 
 

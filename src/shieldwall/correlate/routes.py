@@ -87,7 +87,7 @@ async def lookup(
         noisy_threshold=settings.noisy_threshold,
         half_lives=parse_half_lives(settings.decay_half_lives),
         min_score=body.min_score,
-        lists=warning_lists(settings.warninglists),
+        lists=warning_lists(settings.warninglists, settings.cache_dir),
     )
     return {"results": results}
 

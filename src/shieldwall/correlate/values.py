@@ -41,7 +41,7 @@ KINDS = frozenset(
         "ja3",
     }
 )
-_OTHER = "other:"
+OTHER_PREFIX = "other:"
 
 
 class Observable(NamedTuple):
@@ -86,7 +86,7 @@ def _ipv6_number(text: str) -> int | None:
         return None
 
 
-def _address(raw: str, version: int | None = None) -> Observable | None:
+def parse_address(raw: str, version: int | None = None) -> Observable | None:
     """An IPv4/IPv6 address or CIDR range of the given IP version (any when None)."""
     text = raw.strip()
     if version != 6 and _CANONICAL_IPV4.fullmatch(text):
@@ -227,7 +227,7 @@ def url_and_host(raw: str) -> tuple[Observable, Observable | None] | None:
         host, _, port = host_port.rpartition(":")
     host_observable: Observable | None
     if host.startswith("[") and host.endswith("]"):
-        host_observable = _address(host[1:-1])
+        host_observable = parse_address(host[1:-1])
         if host_observable is None:
             host = host.lower()
         elif host_observable.kind == "ipv6":
@@ -235,7 +235,7 @@ def url_and_host(raw: str) -> tuple[Observable, Observable | None] | None:
         else:
             host = host_observable.value
     else:
-        host_observable = _address(host, 4) if host[-1:].isdigit() else None
+        host_observable = parse_address(host, 4) if host[-1:].isdigit() else None
         if host_observable is None:
             host = _domain_name(host)
             host_observable = Observable("domain", host) if host else None
@@ -270,7 +270,7 @@ _SSDEEP = re.compile(r"[0-9]+:[0-9A-Za-z/+]*:[0-9A-Za-z/+]*")
 _TLSH = re.compile(r"(?:t1)?[0-9a-f]{70,136}")
 # Hash algorithm names as STIX writes them (§10.7: 'MD5', 'SHA-1', 'SHA-256', 'SHA-512',
 # 'SSDEEP', 'TLSH'), and as feeds misspell them, with "-" and "_" removed and upper-cased.
-_HASH_NAMES = {
+HASH_NAMES = {
     "MD5": "md5",
     "SHA1": "sha1",
     "SHA256": "sha256",
@@ -347,11 +347,11 @@ def _verbatim(kind: str) -> Callable[[str], Observable | None]:
     return rule
 
 
-_NORMALISERS: dict[str, Callable[[str], Observable | None]] = {
-    "ipv4": functools.partial(_address, version=4),
-    "ipv6": functools.partial(_address, version=6),
-    "ipv4-cidr": functools.partial(_address, version=4),
-    "ipv6-cidr": functools.partial(_address, version=6),
+NORMALISERS: dict[str, Callable[[str], Observable | None]] = {
+    "ipv4": functools.partial(parse_address, version=4),
+    "ipv6": functools.partial(parse_address, version=6),
+    "ipv4-cidr": functools.partial(parse_address, version=4),
+    "ipv6-cidr": functools.partial(parse_address, version=6),
     "domain": _domain,
     "url": _url,
     "email": _email,
@@ -391,7 +391,7 @@ def guess_kind(raw: str) -> str | None:
         return None
     if "://" in text:
         return "url"
-    observable = _address(text)
+    observable = parse_address(text)
     if observable is not None:
         return observable.kind
     lowered = text.lower()
@@ -423,9 +423,9 @@ def normalise(kind: str, raw: str) -> Observable | None:
         if guessed is None:
             return None
         kind = guessed
-    if kind.startswith(_OTHER):
+    if kind.startswith(OTHER_PREFIX):
         return Observable(kind, raw) if raw else None
-    normaliser = _NORMALISERS.get(kind)
+    normaliser = NORMALISERS.get(kind)
     if normaliser is None:
         raise ValueError(f"unknown observable kind {kind!r}")
     return normaliser(raw)

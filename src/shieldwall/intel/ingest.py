@@ -137,7 +137,8 @@ def ingestor_for(db: Database, settings: Settings) -> Ingestor:
     """The ingestor an app or a command builds once and uses for every write."""
     from shieldwall.search.index import SearchIndex
 
-    correlation = CorrelationIndex(benign_of(settings.warninglists), values=True)
+    benign = benign_of(settings.warninglists, settings.cache_dir)
+    correlation = CorrelationIndex(benign, values=True)
     indexes = (correlation, SearchIndex.for_database(db))
     validator = BundleValidator(settings.validation_workers)
     return Ingestor(db, broker_identity(settings.broker_name), indexes, validator)

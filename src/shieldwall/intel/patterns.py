@@ -24,7 +24,7 @@ from stix2patterns.validator import run_validator
 # against stix2patterns 2.1.2). All of them are str.isspace(), so the validator's separate
 # "starts with [" check passes too; 0x1c-0x1f are isspace() but lex as InvalidCharacter, and
 # are deliberately absent.
-_WS = "[ \t\n\r\x0b\x0c\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*"
+WS = "[ \t\n\r\x0b\x0c\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*"
 
 # Keywords are case-sensitive in 2.1 and win over identifiers of the same length, so a property
 # called `IN` or an object type called `true` is a syntax error while `in` is fine.
@@ -33,28 +33,28 @@ _KEYWORDS = (
     "|true|false|WITHIN|REPEATS|TIMES"
 )
 # The lexer takes the longest match: `ANDa` is one identifier, not AND followed by `a`.
-_WORD_END = "(?![a-zA-Z0-9_-])"
-_NOT_KEYWORD = f"(?!(?:{_KEYWORDS}){_WORD_END})"
+WORD_END = "(?![a-zA-Z0-9_-])"
+_NOT_KEYWORD = f"(?!(?:{_KEYWORDS}){WORD_END})"
 # objectType: IdentifierWithoutHyphen | IdentifierWithHyphen.
-_OBJECT_TYPE = f"{_NOT_KEYWORD}[a-zA-Z_][a-zA-Z0-9_-]*{_WORD_END}"
+OBJECT_TYPE = f"{_NOT_KEYWORD}[a-zA-Z_][a-zA-Z0-9_-]*{WORD_END}"
 # Path keys: IdentifierWithoutHyphen | StringLiteral (`hashes.SHA-256` is a syntax error).
-_KEY = f"{_NOT_KEYWORD}[a-zA-Z_][a-zA-Z0-9_]*{_WORD_END}"
+KEY = f"{_NOT_KEYWORD}[a-zA-Z_][a-zA-Z0-9_]*{WORD_END}"
 # StringLiteral: only \' and \\ are escapes; any other character, newline included, stands.
 _STRING = r"'(?:[^'\\]|\\['\\])*'"
 # Every one of these takes a StringLiteral on its right (propTestEqual/Order/Like/Regex).
-_OPERATOR = f"==|=|!=|<>|<=|>=|<|>|(?:LIKE|MATCHES){_WORD_END}"
+_OPERATOR = f"==|=|!=|<>|<=|>=|<|>|(?:LIKE|MATCHES){WORD_END}"
 
 _COMPARISON = (
-    f"{_OBJECT_TYPE}{_WS}:{_WS}(?:{_KEY}|{_STRING})"
-    f"(?:{_WS}\\.{_WS}(?:{_KEY}|{_STRING}))*"
-    f"{_WS}(?:{_OPERATOR}){_WS}{_STRING}"
+    f"{OBJECT_TYPE}{WS}:{WS}(?:{KEY}|{_STRING})"
+    f"(?:{WS}\\.{WS}(?:{KEY}|{_STRING}))*"
+    f"{WS}(?:{_OPERATOR}){WS}{_STRING}"
 )
 _FAST_PATTERN = re.compile(
-    f"{_WS}\\[{_WS}{_COMPARISON}(?:{_WS}(?:AND|OR){_WORD_END}{_WS}{_COMPARISON})*{_WS}\\]{_WS}"
+    f"{WS}\\[{WS}{_COMPARISON}(?:{WS}(?:AND|OR){WORD_END}{WS}{_COMPARISON})*{WS}\\]{WS}"
 )
 # Splits a pattern already matched by _FAST_PATTERN into its tokens, in order.
 _TOKEN = re.compile(
-    f"{_WS}(?:(?P<string>{_STRING})|(?P<word>[a-zA-Z_][a-zA-Z0-9_-]*)"
+    f"{WS}(?:(?P<string>{_STRING})|(?P<word>[a-zA-Z_][a-zA-Z0-9_-]*)"
     f"|(?P<punct>==|!=|<>|<=|>=|[=<>:.\\[\\]]))"
 )
 

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import hashlib
+import importlib.metadata
+import os
 from collections.abc import Callable
+from pathlib import Path
 
 from shieldwall.correlate.observables import Observable
 from shieldwall.sightings.warninglists import WarningLists, default_lists_dir
@@ -25,12 +30,33 @@ def parse_selection(spec: str) -> tuple[str, ...] | None:
 
 
 @functools.cache
-def warning_lists(spec: str) -> WarningLists | None:
-    """The lists a setting names, built once per process (about 4 s for all 119)."""
+def warning_lists(spec: str, cache_dir: str | None = None) -> WarningLists | None:
+    """The lists a setting names, once per process.
+
+    Building the index from the list files takes about 4 s for all 119; with `cache_dir`, the
+    built index is kept there (one file per package version and selection, ~20 MB) and read
+    back in a fraction of that by every later process: server, worker or command.
+    """
     only = parse_selection(spec)
     if only == ():
         return None
-    return WarningLists.load(only=only)
+    if cache_dir is None:
+        return WarningLists.load(only=only)
+    selection = ",".join(only) if only is not None else "all"
+    version = importlib.metadata.version("pymispwarninglists")
+    digest = hashlib.sha256(f"{version}|{selection}".encode()).hexdigest()[:16]
+    path = Path(cache_dir) / f"warninglists-{version}-{digest}.idx"
+    try:
+        return WarningLists.load_compiled(path)
+    except (OSError, ValueError):  # not built yet, or unreadable: build it (again)
+        pass
+    lists = WarningLists.load(only=only)
+    with contextlib.suppress(OSError):  # a read-only folder costs only the rebuild next time
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(f"{path.name}.{os.getpid()}.partial")
+        lists.save(partial)
+        os.replace(partial, path)  # whole or not at all, whoever else builds it meanwhile
+    return lists
 
 
 def benign_lists(lists: WarningLists | None, observable: Observable) -> str | None:
@@ -51,7 +77,7 @@ def benign_lists(lists: WarningLists | None, observable: Observable) -> str | No
     return "|".join(names) or None
 
 
-def benign_of(spec: str) -> Callable[[Observable], str | None] | None:
+def benign_of(spec: str, cache_dir: str | None = None) -> Callable[[Observable], str | None] | None:
     """The function the correlation index calls on every value it stores, or None for no lists."""
-    lists = warning_lists(spec)
+    lists = warning_lists(spec, cache_dir)
     return None if lists is None else functools.partial(benign_lists, lists)
