@@ -12,9 +12,11 @@ from shieldwall.members import service
 from shieldwall.settings import Settings
 
 
-def test_demo_seeds_once_and_respects_the_policy(app, client: TestClient) -> None:  # type: ignore[no-untyped-def]
+def test_demo_seeds_once_and_respects_the_policy(app, client: TestClient, tmp_path) -> None:  # type: ignore[no-untyped-def]
     db: Database = app.state.db
-    settings = Settings(database_url=str(db.url), warninglists=DEMO_WARNINGLISTS)
+    settings = Settings(
+        database_url=str(db.url), warninglists=DEMO_WARNINGLISTS, cache_dir=str(tmp_path)
+    )
     login = seed(db, settings)
     again = seed(db, settings)  # a second start seeds nothing and hands out a new key
     assert again.key != login.key
