@@ -12,11 +12,10 @@ from shieldwall.members import service
 from shieldwall.settings import Settings
 
 
-def test_demo_seeds_once_and_respects_the_policy(app, client: TestClient, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_demo_seeds_once_and_respects_the_policy(app, client: TestClient, tmp_path_factory) -> None:  # type: ignore[no-untyped-def]
     db: Database = app.state.db
-    settings = Settings(
-        database_url=str(db.url), warninglists=DEMO_WARNINGLISTS, cache_dir=str(tmp_path)
-    )
+    cache = str(tmp_path_factory.getbasetemp() / "cache")  # one build for the whole session
+    settings = Settings(database_url=str(db.url), warninglists=DEMO_WARNINGLISTS, cache_dir=cache)
     login = seed(db, settings)
     again = seed(db, settings)  # a second start seeds nothing and hands out a new key
     assert again.key != login.key
