@@ -255,9 +255,13 @@ def _facts_sqlite(element: indicator_facts, compiler: Any, **kw: Any) -> str:
 
 @compiles(indicator_facts, "postgresql")
 def _facts_postgresql(element: indicator_facts, compiler: Any, **kw: Any) -> str:
-    body = f"CAST({compiler.process(element.clauses, **kw)} AS json)"
-    fields = ", ".join(f"{body} -> '{name}'" for name in ("confidence", "pattern", "pattern_type"))
-    return f"CAST(json_build_array({fields}) AS text)"
+    # json_to_record reads the body once; `body::json -> 'x'` would read it again for each field.
+    body = compiler.process(element.clauses, **kw)
+    return (
+        "(SELECT CAST(json_build_array(f.confidence, f.pattern, f.pattern_type) AS text) "
+        f"FROM json_to_record(CAST({body} AS json)) "
+        "AS f(confidence json, pattern json, pattern_type json))"
+    )
 
 
 @dataclass(frozen=True, slots=True)
