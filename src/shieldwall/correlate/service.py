@@ -394,24 +394,30 @@ def private_lookup(db: Database, viewer: Viewer, prefixes: Sequence[str]) -> dic
                 f"digits, not {prefix!r}"
             )
     answers: dict[str, list[dict]] = {p: [] for p in prefixes}
-    with db.read() as conn:
-        for prefix in dict.fromkeys(prefixes):
-            low, high = prefix_range(prefix)
-            query = select(*_HIT_COLUMNS, objects.c.body.label("stored_body")).select_from(
-                _keys.join(objects, objects.c.pk == _keys.c.object_pk)
+    lows = {prefix_range(p)[0]: p for p in prefixes}
+    first, last = prefix_range("0" * PRIVATE_PREFIX_LENGTH)
+    span = last - first  # every prefix covers as many keys
+    # prefix -> value key -> pk -> hit
+    found: dict[str, dict[str, dict[int, _Hit]]] = defaultdict(lambda: defaultdict(dict))
+    with gc_paused(), db.read() as conn:
+        _probe_by_probe(conn)
+        wanted = value_list(conn, sorted(lows))
+        key = _keys.c.key_hash
+        in_range = and_(key >= wanted.c.value, key <= wanted.c.value + span)
+        query = select(
+            *_HIT_COLUMNS, wanted.c.value.label("range_start"), objects.c.body.label("stored_body")
+        ).select_from(wanted.join(_keys, in_range).join(objects, objects.c.pk == _keys.c.object_pk))
+        for r in conn.execute(_visible(query, viewer)):
+            # The index keeps keys only: the value behind one is read from its object.
+            for o in observables_of(orjson.loads(r.stored_body)):
+                if key_hash(lookup_key(o)) == r.key_hash:
+                    _add(found[lows[r.range_start]], lookup_key(o), r, None)
+        ids = [h.object_id for by_value in found.values() for hits in by_value.values()
+               for h in hits.values()]  # fmt: skip
+        reports, _ = _holders_of(conn, viewer, ids)
+    for prefix, by_value in found.items():
+        for key, hits in by_value.items():
+            answers[prefix].append(
+                {"digest": key_digest(key), **_summary(hits.values(), reports, set(), {})}
             )
-            rows = conn.execute(_visible(query.where(_keys.c.key_hash.between(low, high)), viewer))
-            by_value: dict[str, dict[int, _Hit]] = defaultdict(dict)
-            for r in rows:
-                # The index keeps keys only: the value behind one is read from its object.
-                for o in observables_of(orjson.loads(r.stored_body)):
-                    if key_hash(lookup_key(o)) == r.key_hash:
-                        _add(by_value, lookup_key(o), r, None)
-            reports, _ = _holders_of(
-                conn, viewer, [h.object_id for hits in by_value.values() for h in hits.values()]
-            )
-            for key, hits in by_value.items():
-                answers[prefix].append(
-                    {"digest": key_digest(key), **_summary(hits.values(), reports, set(), {})}
-                )
     return answers
