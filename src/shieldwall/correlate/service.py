@@ -104,11 +104,13 @@ def _probe_by_probe(conn: Connection) -> None:
     """On PostgreSQL, join a batch of keys to the index a probe at a time, for this transaction.
 
     Thousands of keys against millions of rows: PostgreSQL's planner prefers to walk the whole
-    key index in a merge join (or to hash both tables when its statistics lag a large ingest),
-    which costs seconds where a probe per key costs tens of milliseconds.
+    key index in a merge join, to hash both tables when its statistics lag a large ingest, or,
+    for the private lookup's key ranges, to scan the index table once per range (and to compile
+    that plan with JIT first), which costs seconds where a probe per key or range costs tens of
+    milliseconds.
     """
     if conn.dialect.name == "postgresql":
-        for setting in ("enable_mergejoin", "enable_hashjoin"):
+        for setting in ("enable_mergejoin", "enable_hashjoin", "enable_seqscan", "jit"):
             conn.exec_driver_sql(f"SET LOCAL {setting} = off")
         conn.exec_driver_sql("SET LOCAL max_parallel_workers_per_gather = 0")
 
