@@ -817,3 +817,10 @@ def test_the_common_pattern_path_agrees_with_the_general_one(
     finally:
         observables_module._COMMON = saved
     assert fast == general
+
+
+def test_an_ipv4_mapped_address_is_its_ipv4_host_whatever_kind_was_asked() -> None:
+    host = Observable("ipv4", "0.0.0.0", 0, 0)
+    for kind in ("auto", "ipv4", "ipv6"):
+        assert normalise(kind, "::ffff:0.0.0.0") == host
+    assert normalise("ipv6", "1.2.3.4") is None

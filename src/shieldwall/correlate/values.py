@@ -116,12 +116,13 @@ def parse_address(raw: str, version: int | None = None) -> Observable | None:
             address = ipaddress.ip_address(text)
     except ValueError:
         return None
-    if version is not None and address.version != version:
+    mapped = address.ipv4_mapped if isinstance(address, ipaddress.IPv6Address) else None
+    if version is not None and address.version != version and not (mapped and version == 4):
         return None
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        # ::ffff:a.b.c.d is the IPv4 host a.b.c.d (RFC 4291 §2.5.5.2); Python versions also
-        # disagree on how to print it.
-        address = address.ipv4_mapped
+    if mapped is not None:
+        # ::ffff:a.b.c.d is the IPv4 host a.b.c.d (RFC 4291 §2.5.5.2), whichever version was
+        # asked for; Python versions also disagree on how to print it.
+        address = mapped
     number = int(address)
     return Observable(f"ipv{address.version}", str(address), number, number)
 
