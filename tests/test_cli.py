@@ -113,6 +113,30 @@ def test_errors_are_one_line_and_a_non_zero_exit(database_url: str, tmp_path: Pa
     assert "Traceback" not in rejected.stderr
 
 
+def test_a_large_file_is_validated_by_the_worker_and_stored_whole(
+    database_url: str, tmp_path: Path
+) -> None:
+    """2,500 objects: the command's validation worker checks them (a spawned process, which
+    must start cleanly from `python -m shieldwall.cli`) while the command writes."""
+    run("init", database_url=database_url)
+    run("member", "add", "M", "--kind", "industry", database_url=database_url)
+    run("user", "add", "u@m.example", "--member", "M", "--role", "analyst",
+        database_url=database_url)  # fmt: skip
+    objects = [indicator(f"10.0.{i // 256}.{i % 256}") for i in range(2500)]
+    broken = tmp_path / "broken.json"
+    broken.write_text(json.dumps(bundle(*objects[:-1], {**objects[-1], "pattern": "[nope"})))
+    rejected = run(
+        "import", str(broken), "--user", "u@m.example", database_url=database_url, check=False
+    )
+    assert rejected.returncode != 0 and "bundle rejected" in rejected.stderr
+    assert "Traceback" not in rejected.stderr
+    good = tmp_path / "good.json"
+    good.write_text(json.dumps(bundle(*objects)))
+    stored = run("import", str(good), "--user", "u@m.example", database_url=database_url)
+    assert "stored 2500 objects, 0 already present" in stored.stdout
+    assert "Traceback" not in stored.stderr and "Error" not in stored.stderr
+
+
 @pytest.mark.sqlite_only
 def test_audit_verify_names_the_tampered_entry(database_url: str, tmp_path: Path) -> None:
     import sqlite3

@@ -224,9 +224,13 @@ def import_bundle(
                         chunks.append(chunk)
                         progress.advance(task, len(chunk))
                 progress.update(task, description="validating and storing", total=None)
-                result = ingestor_for(db, settings).ingest_json(
-                    viewer, b"".join(chunks), source=f"cli:{file.name}"
-                )
+                ingestor = ingestor_for(db, settings)
+                try:
+                    result = ingestor.ingest_json(
+                        viewer, b"".join(chunks), source=f"cli:{file.name}"
+                    )
+                finally:
+                    ingestor.close()
         finally:
             db.dispose()
     typer.echo(f"stored {result.stored} objects, {result.unchanged} already present")

@@ -54,9 +54,12 @@ def seed(db: Database, settings: Settings) -> Login:
         }
     dataset = build_demo_dataset(group_ids=group_ids)
     ingestor = ingestor_for(db, settings)
-    for demo_bundle in dataset.bundles:
-        with db.read() as conn:
-            viewer = members.viewer_for_user(conn, user_ids[demo_bundle.user])
-        ingestor.ingest(viewer, demo_bundle.bundle, source="demo")
+    try:
+        for demo_bundle in dataset.bundles:
+            with db.read() as conn:
+                viewer = members.viewer_for_user(conn, user_ids[demo_bundle.user])
+            ingestor.ingest(viewer, demo_bundle.bundle, source="demo")
+    finally:
+        ingestor.close()
     with db.write() as conn:
         return Login(admin.email, members.issue_api_key(conn, user_ids[admin.email]).key)
