@@ -33,7 +33,7 @@ from ingest import NAMESPACE, POSTGRES_URL, TLP_GREEN, row
 from shieldwall.correlate import service
 from shieldwall.correlate.index import CorrelationIndex, key_hash
 from shieldwall.correlate.observables import Observable, lookup_key, normalise
-from shieldwall.db import Database, migrate
+from shieldwall.db import Database, migrate, probe_by_probe
 from shieldwall.intel.ingest import Ingestor
 from shieldwall.intel.tables import objects
 from shieldwall.markings import TLP, Distribution
@@ -284,7 +284,7 @@ def lookup_phases(
     hashes = [key_hash(lookup_key(o)) for item in items for o in service._with_related(item)]
     phases = {}
     with db.read() as conn:
-        service._probe_by_probe(conn)  # as lookup() does
+        probe_by_probe(conn)  # as lookup() does
         phases["exact"], exact = timed(lambda: service._exact_rows(conn, viewer, hashes))
         phases["range"], ranged = timed(lambda: service._range_rows(conn, viewer, items))
         hits = {r.pk: service._hit(r) for r in exact} | {r.pk: service._hit(r) for _, r in ranged}

@@ -31,7 +31,7 @@ from shieldwall.correlate.index import (
 from shieldwall.correlate.observables import Observable, lookup_key, observables_of
 from shieldwall.correlate.tables import object_refs, observable_keys
 from shieldwall.correlate.values import url_and_host
-from shieldwall.db import Database, value_list
+from shieldwall.db import Database, probe_by_probe, value_list
 from shieldwall.errors import Invalid, NotFound
 from shieldwall.gcpause import gc_paused
 from shieldwall.intel.tables import objects
@@ -98,21 +98,6 @@ def _exact_rows(conn: Connection, viewer: Viewer, hashes: Iterable[int]) -> list
         )
     )
     return conn.execute(_visible(query, viewer)).all()
-
-
-def _probe_by_probe(conn: Connection) -> None:
-    """On PostgreSQL, join a batch of keys to the index a probe at a time, for this transaction.
-
-    Thousands of keys against millions of rows: PostgreSQL's planner prefers to walk the whole
-    key index in a merge join, to hash both tables when its statistics lag a large ingest, or,
-    for the private lookup's key ranges, to scan the index table once per range (and to compile
-    that plan with JIT first), which costs seconds where a probe per key or range costs tens of
-    milliseconds.
-    """
-    if conn.dialect.name == "postgresql":
-        for setting in ("enable_mergejoin", "enable_hashjoin", "enable_seqscan", "jit"):
-            conn.exec_driver_sql(f"SET LOCAL {setting} = off")
-        conn.exec_driver_sql("SET LOCAL max_parallel_workers_per_gather = 0")
 
 
 def _stores_ranges(conn: Connection) -> bool:
@@ -324,7 +309,7 @@ def lookup(
     asked = [[lookup_key(o) for o in _with_related(item)] for item in items]
     by_hash = {key_hash(k): k for keys in asked for k in keys}
     with gc_paused(), db.read() as conn:
-        _probe_by_probe(conn)
+        probe_by_probe(conn)
         exact: dict[str, dict[int, _Hit]] = defaultdict(dict)
         for r in _exact_rows(conn, viewer, by_hash):
             _add(exact, by_hash[r.key_hash], r, None)
@@ -402,7 +387,7 @@ def private_lookup(db: Database, viewer: Viewer, prefixes: Sequence[str]) -> dic
     # prefix -> value key -> pk -> hit
     found: dict[str, dict[str, dict[int, _Hit]]] = defaultdict(lambda: defaultdict(dict))
     with gc_paused(), db.read() as conn:
-        _probe_by_probe(conn)
+        probe_by_probe(conn)
         wanted = value_list(conn, sorted(lows))
         key = _keys.c.key_hash
         in_range = and_(key >= wanted.c.value, key <= wanted.c.value + span)

@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import orjson
-from sqlalchemy import Connection, Table, func, select, update
+from sqlalchemy import Connection, String, Table, func, select, update
 
 from shieldwall.audit import service as audit
 from shieldwall.correlate.index import CorrelationIndex
-from shieldwall.db import Database, bulk_insert, utc_now
+from shieldwall.db import Database, bulk_insert, probe_by_probe, utc_now, value_list
 from shieldwall.errors import Forbidden, Invalid, ShieldwallError
 from shieldwall.gcpause import gc_paused
 from shieldwall.intel import sharing
@@ -301,17 +301,18 @@ def _plan_versions(
     existing: dict[tuple[str, str | None], dict[str, Any]] = {}  # key -> {modified: pk}, latest
     owner_errors: list[ObjectError] = []
     owners: dict[str, str] = {}
-    for chunk in _chunks(ids):
-        for pk, object_id, type_, member_id, modified, is_latest in conn.execute(
-            select(
-                objects.c.pk,
-                objects.c.object_id,
-                objects.c.type,
-                objects.c.member_id,
-                objects.c.modified,
-                objects.c.is_latest,
-            ).where(objects.c.object_id.in_(chunk))
-        ):
+    probe_by_probe(conn)
+    wanted = value_list(conn, ids, String())
+    stored = select(
+        objects.c.pk,
+        objects.c.object_id,
+        objects.c.type,
+        objects.c.member_id,
+        objects.c.modified,
+        objects.c.is_latest,
+    ).select_from(wanted.join(objects, objects.c.object_id == wanted.c.value))
+    if ids:
+        for pk, object_id, type_, member_id, modified, is_latest in conn.execute(stored):
             if type_ in SCO_TYPES and member_id != viewer.member_id:
                 continue  # another member's copy of the same observable
             owners[object_id] = member_id
