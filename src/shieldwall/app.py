@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from shieldwall.audit import routes as audit_routes
 from shieldwall.correlate import routes as correlate_routes
 from shieldwall.db import Database
+from shieldwall.exchange import routes as exchange_routes
 from shieldwall.intel import routes as intel_routes
 from shieldwall.intel.ingest import ingestor_for
 from shieldwall.members import routes as members_routes
@@ -56,6 +57,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         correlate_routes,
         sightings_routes,
         search_routes,
+        exchange_routes,
         audit_routes,
     ):
         capability.register(app)

@@ -164,3 +164,12 @@ def test_score_of_an_invisible_or_unknown_object_is_404(world: World) -> None:
         ).status_code
         == 404
     )
+
+
+def test_a_misspelt_field_is_refused_not_taken_for_a_default(world: World) -> None:
+    analyst = world.user(world.member())
+    body = {"sightings": [{"value": "192.0.2.1", "kind": "false-positive"}]}  # "type" is meant
+    response = analyst.post("/api/v1/sightings", json=body)
+    assert response.status_code == 422
+    tally = analyst.get("/api/v1/sightings", params={"value": "192.0.2.1"}).json()
+    assert tally["seen"] == 0 and tally["false_positives"] == 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, FastAPI, Query
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from shieldwall.correlate.observables import lookup_key, normalise
@@ -24,6 +24,9 @@ MAX_SIGHTINGS = 10_000
 
 
 class SightingModel(BaseModel):
+    # A misspelt field ("kind" for "type") must not quietly become a default "seen".
+    model_config = ConfigDict(extra="forbid")
+
     value: str = Field(min_length=1, max_length=8192)
     value_kind: str = "auto"
     type: str = Field("seen", description="seen, false-positive or expired")

@@ -238,9 +238,9 @@ def _when(timestamp: str | None) -> datetime | None:
 
 
 class indicator_facts(FunctionElement[str]):
-    """What a score reads from an indicator's stored body, as a JSON array made by the database:
-    [confidence, pattern, pattern_type]. Lookups score thousands of indicators; parsing whole
-    bodies in Python was most of their time."""
+    """What scores and blocklists read from an indicator's stored body, as a JSON array the
+    database makes: [confidence, pattern, pattern_type, valid_until]. Lookups score thousands of
+    indicators; parsing whole bodies in Python was most of their time."""
 
     type = Text()
     inherit_cache = True
@@ -250,7 +250,7 @@ class indicator_facts(FunctionElement[str]):
 @compiles(indicator_facts, "sqlite")
 def _facts_sqlite(element: indicator_facts, compiler: Any, **kw: Any) -> str:
     body = compiler.process(element.clauses, **kw)
-    return f"json_extract({body}, '$.confidence', '$.pattern', '$.pattern_type')"
+    return f"json_extract({body}, '$.confidence', '$.pattern', '$.pattern_type', '$.valid_until')"
 
 
 @compiles(indicator_facts, "postgresql")
@@ -258,9 +258,9 @@ def _facts_postgresql(element: indicator_facts, compiler: Any, **kw: Any) -> str
     # json_to_record reads the body once; `body::json -> 'x'` would read it again for each field.
     body = compiler.process(element.clauses, **kw)
     return (
-        "(SELECT CAST(json_build_array(f.confidence, f.pattern, f.pattern_type) AS text) "
-        f"FROM json_to_record(CAST({body} AS json)) "
-        "AS f(confidence json, pattern json, pattern_type json))"
+        "(SELECT CAST(json_build_array(f.confidence, f.pattern, f.pattern_type, f.valid_until)"
+        f" AS text) FROM json_to_record(CAST({body} AS json)) "
+        "AS f(confidence json, pattern json, pattern_type json, valid_until json))"
     )
 
 
@@ -311,7 +311,7 @@ def scores_of(
     facts = {r.pk: orjson.loads(r.facts) for r in indicators}
     values = {
         pk: observables_of({"type": "indicator", "pattern": pattern, "pattern_type": pattern_type})
-        for pk, (_, pattern, pattern_type) in facts.items()
+        for pk, (_, pattern, pattern_type, _) in facts.items()
     }
     by_value: dict[str, Tally] = {}
     if _any_sighting(conn):

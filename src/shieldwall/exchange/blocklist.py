@@ -1,0 +1,121 @@
+"""Blocklists: the values of the indicators a viewer may see, one per line, for a firewall, a
+DNS filter or an IDS to load.
+
+Only what an analyst would block: the latest version of each visible indicator that is neither
+revoked nor past its `valid_until`, scoring at least `min_score` when asked, and never a value
+on a false-positive warning list (a resolver, a top site, a private range) unless asked for.
+Read a batch of indicators at a time, so a blocklist of any size streams in flat memory; each
+batch is a bulk read in the audit log, with the indicators it came from.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import orjson
+from sqlalchemy import select
+
+from shieldwall.audit import service as audit
+from shieldwall.correlate.observables import KINDS, Observable, observables_of
+from shieldwall.db import Database
+from shieldwall.errors import Invalid
+from shieldwall.intel.tables import objects
+from shieldwall.intel.timestamps import is_timestamp, normalize_timestamp
+from shieldwall.policy import Viewer, visible_filter
+from shieldwall.sightings.benign import benign_lists
+from shieldwall.sightings.service import IndicatorRow, indicator_facts, scores_of
+from shieldwall.sightings.warninglists import WarningLists
+
+BATCH = 2_000  # indicators read, scored and audited together
+# What blocking devices take; the other kinds (mutexes, registry keys...) are not blocked by value.
+BLOCKABLE = ("ipv4", "ipv6", "ipv4-cidr", "ipv6-cidr", "domain", "url", "email",
+             "md5", "sha1", "sha256", "sha512", "ja3")  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Blocklist:
+    kinds: tuple[str, ...]
+    min_score: float | None = None
+    include_benign: bool = False
+
+
+def check(request: Blocklist) -> None:
+    if not request.kinds:
+        raise Invalid(f"name at least one kind: {', '.join(BLOCKABLE)}")
+    for kind in request.kinds:
+        if kind not in BLOCKABLE:
+            known = "" if kind in KINDS else "unknown kind; "
+            raise Invalid(f"{known}a blocklist holds {', '.join(BLOCKABLE)}, not {kind!r}")
+
+
+def blocklist_lines(
+    db: Database,
+    viewer: Viewer,
+    request: Blocklist,
+    *,
+    half_lives: dict[str, float],
+    lists: WarningLists | None,
+) -> Iterator[str]:
+    """Each value once, in the order its first indicator was added, with a newline."""
+    check(request)
+    now = datetime.now(UTC)
+    today = normalize_timestamp(now.strftime("%Y-%m-%dT%H:%M:%S.%fZ"))
+    written: set[tuple[str, str]] = set()
+    after = 0
+    while True:
+        with db.read() as conn:
+            rows = conn.execute(
+                select(
+                    objects.c.pk,
+                    objects.c.object_id,
+                    objects.c.modified,
+                    indicator_facts(objects.c.body).label("facts"),
+                )
+                .where(
+                    objects.c.type == "indicator",
+                    objects.c.is_latest.is_(True),
+                    objects.c.revoked.is_(False),
+                    objects.c.pk > after,
+                    visible_filter(viewer, objects),
+                )
+                .order_by(objects.c.pk)
+                .limit(BATCH)
+            ).all()
+            if not rows:
+                return
+            after = rows[-1].pk
+            current = [r for r in rows if _still_valid(r.facts, today)]
+            if request.min_score is not None and current:
+                indicators = [IndicatorRow(r.pk, r.object_id, r.modified, r.facts) for r in current]
+                scores = scores_of(conn, viewer, indicators, half_lives, now=now)
+                current = [r for r in current if scores[r.pk]["score"] >= request.min_score]
+        if current:
+            audit.record(db, viewer, "export.blocklist", {
+                "kinds": list(request.kinds), "min_score": request.min_score,
+                "include_benign": request.include_benign, "count": len(current),
+                "objects": [r.object_id for r in current][:100],
+                "objects_digest": audit.digest_of([r.object_id for r in current]),
+            })  # fmt: skip
+        for row in current:
+            for observable in _observables(row.facts):
+                key = (observable.kind, observable.value)
+                if observable.kind not in request.kinds or key in written:
+                    continue
+                written.add(key)
+                if not request.include_benign and benign_lists(lists, observable):
+                    continue
+                yield observable.value + "\n"
+
+
+def _still_valid(facts: str, today: str) -> bool:
+    valid_until = orjson.loads(facts)[3]
+    if not is_timestamp(valid_until):
+        return True
+    return normalize_timestamp(valid_until) > today
+
+
+def _observables(facts: str) -> tuple[Observable, ...]:
+    _, pattern, pattern_type, _ = orjson.loads(facts)
+    return observables_of({"type": "indicator", "pattern": pattern, "pattern_type": pattern_type})

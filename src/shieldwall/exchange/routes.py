@@ -1,0 +1,46 @@
+"""REST routes for exports in the formats other tools read."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, FastAPI, Query
+from fastapi.responses import StreamingResponse
+
+from shieldwall.db import Database
+from shieldwall.exchange.blocklist import BLOCKABLE, Blocklist, blocklist_lines, check
+from shieldwall.policy import Viewer
+from shieldwall.settings import Settings
+from shieldwall.sightings.benign import warning_lists
+from shieldwall.sightings.score import parse_half_lives
+from shieldwall.web.deps import current_viewer, get_db, get_settings
+
+router = APIRouter(prefix="/api/v1/exports", tags=["exports"])
+
+
+@router.get("/blocklist", response_class=StreamingResponse)
+def blocklist(
+    kind: Annotated[list[str], Query(description=f"one or more of: {', '.join(BLOCKABLE)}")],
+    min_score: Annotated[float | None, Query(ge=0, le=100)] = None,
+    include_benign: bool = False,
+    viewer: Viewer = Depends(current_viewer),
+    db: Database = Depends(get_db),
+    settings: Settings = Depends(get_settings),
+) -> StreamingResponse:
+    """The values of the visible, current indicators of the given kinds, one per line: for a
+    firewall, DNS filter or IDS. Values on a false-positive warning list are left out unless
+    `include_benign`; with `min_score`, weaker indicators are too."""
+    request = Blocklist(tuple(dict.fromkeys(kind)), min_score, include_benign)
+    check(request)  # a bad request is a 422 before the first line is sent
+    lines = blocklist_lines(
+        db,
+        viewer,
+        request,
+        half_lives=parse_half_lives(settings.decay_half_lives),
+        lists=warning_lists(settings.warninglists, settings.cache_dir),
+    )
+    return StreamingResponse(lines, media_type="text/plain; charset=utf-8")
+
+
+def register(app: FastAPI) -> None:
+    app.include_router(router)
