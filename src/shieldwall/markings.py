@@ -113,6 +113,8 @@ def cap_distribution(tlp: TLP, wanted: Distribution) -> Distribution:
 
 def tlp_of(marking_refs: list[str] | None) -> TLP | None:
     """The strictest TLP among an object's marking refs, or None when it has none."""
+    if marking_refs and len(marking_refs) == 1:  # the common case, on the ingest hot path
+        return TLP_BY_MARKING_ID.get(marking_refs[0])
     levels = [TLP_BY_MARKING_ID[ref] for ref in marking_refs or () if ref in TLP_BY_MARKING_ID]
     return max(levels) if levels else None
 

@@ -190,7 +190,8 @@ def _validated_ingest(
             def prepare(version: _Version) -> tuple[tuple[Any, ...], dict[str, Any]]:
                 """The stored row of a version, and the object as sent (for the index)."""
                 obj = stix_objects[version.index]
-                return _row(obj, resolved[version.index], viewer, broker_identity, now), obj
+                shared = resolved[version.index]
+                return _row(obj, shared, viewer, broker_identity, now, version.modified), obj
 
             change_seq = _store(
                 conn, viewer, new, prepare, ingestor.indexes, superseded, now, source
@@ -258,11 +259,10 @@ def _identity_errors(
 
 
 def _row(
-    obj: dict[str, Any], s: sharing.Sharing, viewer: Viewer, broker: str, now: str
+    obj: dict[str, Any], s: sharing.Sharing, viewer: Viewer, broker: str, now: str, modified: str
 ) -> tuple[Any, ...]:
-    """The object's column values, in _COLUMNS order."""
+    """The object's column values, in _COLUMNS order; `modified` already normalised."""
     body = obj if obj["type"] == "marking-definition" else sharing.apply(obj, s, broker)
-    modified = body.get("modified")
     created = body.get("created")
     labels = body.get("labels")
     text = " ".join([str(body[k]) for k in _SEARCHED if k in body]).lower()[:_SEARCH_TEXT_LIMIT]
@@ -270,7 +270,7 @@ def _row(
         body["id"],
         body["type"],
         normalize_timestamp(created) if created else None,
-        normalize_timestamp(modified) if modified else "",
+        modified,
         body.get("created_by_ref"),
         int(s.tlp),
         s.distribution.value,

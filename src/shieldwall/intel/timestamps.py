@@ -36,6 +36,8 @@ def normalize_timestamp(value: str) -> str:
     STIX 2.1 §3.2 allows any sub-second precision; stored at microseconds, versions of an object
     sort as text on both databases. Assumes a timestamp is_timestamp accepts.
     """
+    if len(value) == 24 and value[19] == ".":  # milliseconds, by far the most common
+        return f"{value[:23]}000Z"
     whole, _, fraction = value.rstrip("Z").partition(".")
     return f"{whole}.{(fraction + '000000')[:6]}Z"
 
