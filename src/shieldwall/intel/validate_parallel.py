@@ -96,6 +96,8 @@ class BundleValidator:
                 except BrokenProcessPool:  # a worker died (killed, out of memory): start afresh
                     self.close()
                     return _checked_here(bundle)()
+                except Exception:  # whatever broke over there, the answer is found here
+                    return _checked_here(bundle)()
                 answer.append(head + with_duplicates(objects, found))
             return answer[0]
 
