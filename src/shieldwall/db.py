@@ -87,6 +87,7 @@ class Database:
         with self._write_lock, self.engine.connect() as conn:
             if self.is_sqlite:
                 conn.info["begin_immediate"] = True
+                _sqlite_cache(conn, _SQLITE_WRITE_CACHE_KIB)
             try:
                 with conn.begin():
                     if not self.is_sqlite:
@@ -96,6 +97,8 @@ class Database:
                     yield conn
             finally:
                 conn.info.pop("begin_immediate", None)
+                if self.is_sqlite:  # back to the reader's size, freeing what the write used
+                    _sqlite_cache(conn, _SQLITE_CACHE_KIB)
         if self._checkpointer:
             self._checkpointer.poke()
 
@@ -255,6 +258,17 @@ def _ensure_sqlite_folder(url: str) -> None:
 
 
 _SQLITE_MMAP_BYTES = 2**31
+_SQLITE_CACHE_KIB = 64 * 1024
+# A write's page cache, allocated as used and given back after it: a large bundle dirties pages
+# all over the random-order indexes (ids, keys, values), and a smaller cache spills them
+# mid-transaction (at a million stored objects, 64 MB cost a quarter of the ingest rate). Only
+# writes, one at a time, get it, so a pool of connections never holds 256 MB each.
+_SQLITE_WRITE_CACHE_KIB = 256 * 1024
+
+
+def _sqlite_cache(conn: Connection, kib: int) -> None:
+    # On the driver's connection: through SQLAlchemy the PRAGMA would open the transaction.
+    conn.connection.driver_connection.execute(f"PRAGMA cache_size=-{kib}")
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -268,10 +282,7 @@ def _configure_sqlite(engine: Engine) -> None:
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA busy_timeout=30000")
-        # 256 MB (allocated as used): a large bundle dirties pages all over the random-order
-        # indexes (ids, keys, values), and a smaller cache spills them mid-transaction; at a
-        # million stored objects, 64 MB cost a quarter of the ingest rate.
-        cur.execute("PRAGMA cache_size=-262144")
+        cur.execute(f"PRAGMA cache_size=-{_SQLITE_CACHE_KIB}")
         # Reads through a memory map, not a read() per page: a lookup visits thousands of
         # scattered rows (capped by SQLite's build, usually at 2 GB).
         cur.execute(f"PRAGMA mmap_size={_SQLITE_MMAP_BYTES}")
