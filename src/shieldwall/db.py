@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -36,6 +37,11 @@ metadata = MetaData(
         "pk": "pk_%(table_name)s",
     }
 )
+
+# On PostgreSQL, statistics are refreshed in the background once writes have stored this many
+# objects since the last refresh (autovacuum waits for 10% of a table, and up to a minute).
+ANALYZE_AFTER_ROWS = 20_000
+ANALYZED_TABLES = ("objects", "observable_keys", "observable_values", "object_refs", "search_docs")
 
 # Every write on PostgreSQL takes this transaction-level advisory lock, so writes commit in the
 # order they were numbered: change-log readers (stream, federation) never skip a late commit.
@@ -74,7 +80,18 @@ class Database:
         # One writer per process; across processes BEGIN IMMEDIATE (SQLite) or the advisory lock
         # (PostgreSQL) takes over.
         self._write_lock = threading.Lock()
-        self._checkpointer = _Checkpointer(self.engine) if self.is_sqlite else None
+        engine = self.engine
+        if self.is_sqlite:
+            self._housekeeper = _Housekeeper(
+                "sqlite-checkpoint",
+                lambda: _sqlite_checkpoint(engine, "PASSIVE"),
+                lambda: _sqlite_checkpoint(engine, "TRUNCATE"),
+            )
+        else:
+            self._housekeeper = _Housekeeper(
+                "postgresql-analyze", lambda: _postgresql_analyze(engine)
+            )
+        self._rows_since_analyze = 0
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
@@ -99,26 +116,45 @@ class Database:
                 conn.info.pop("begin_immediate", None)
                 if self.is_sqlite:  # back to the reader's size, freeing what the write used
                     _sqlite_cache(conn, _SQLITE_CACHE_KIB)
-        if self._checkpointer:
-            self._checkpointer.poke()
+        if self.is_sqlite:
+            self._housekeeper.poke()
+
+    def wrote_many(self, rows: int) -> None:
+        """Say that a write just stored `rows` objects: on PostgreSQL, enough of them since the
+        last refresh (ANALYZE_AFTER_ROWS) refresh the planner's statistics in the background."""
+        if self.is_sqlite:
+            return
+        self._rows_since_analyze += rows
+        if self._rows_since_analyze >= ANALYZE_AFTER_ROWS:
+            self._rows_since_analyze = 0
+            self._housekeeper.poke()
+
+    def housekeeping_done(self, timeout: float = 60) -> bool:
+        """Wait until background housekeeping asked for so far has run."""
+        return self._housekeeper.wait(timeout)
 
     def dispose(self) -> None:
-        if self._checkpointer:
-            self._checkpointer.close()
+        self._housekeeper.close()
         self.engine.dispose()
 
 
-class _Checkpointer:
-    """Copies SQLite's write-ahead log back into the database file off the write path.
+class _Housekeeper:
+    """Runs `work` on a background thread after writes, off the write path; `final` on close.
 
-    SQLite's automatic checkpoint runs inside the commit of whichever write crosses its
-    threshold, which adds most of a second to a large ingest; here a background thread does it
-    after each write instead (PASSIVE: it never blocks readers or writers).
+    SQLite: its automatic checkpoint runs inside the commit of whichever write crosses its
+    threshold, which adds most of a second to a large ingest; here the write-ahead log is copied
+    back after each write instead (PASSIVE: never blocks readers or writers). PostgreSQL: after
+    a large write, statistics are refreshed at once rather than when autovacuum next looks (up
+    to a minute): until then the planner takes a table of a million rows for an empty one.
     """
 
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
+    def __init__(
+        self, name: str, work: Callable[[], None], final: Callable[[], None] | None = None
+    ) -> None:
+        self._name, self._work, self._final = name, work, final
         self._wake = threading.Event()
+        self._progress = threading.Condition()
+        self._asked = self._done = 0  # pokes so far, and how many of them the work has covered
         self._closing = False
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
@@ -126,18 +162,17 @@ class _Checkpointer:
     def poke(self) -> None:
         with self._start_lock:
             if self._thread is None and not self._closing:
-                self._thread = threading.Thread(
-                    target=self._run, name="sqlite-checkpoint", daemon=True
-                )
+                self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
                 self._thread.start()
+        with self._progress:
+            self._asked += 1
         self._wake.set()
 
-    def _checkpoint(self, mode: str) -> None:
-        raw = self._engine.raw_connection()
-        try:
-            raw.driver_connection.execute(f"PRAGMA wal_checkpoint({mode})")  # type: ignore[union-attr]
-        finally:
-            raw.close()
+    def wait(self, timeout: float = 60) -> bool:
+        """Until the work asked for so far has run (for tests and tools)."""
+        with self._progress:
+            asked = self._asked
+            return self._progress.wait_for(lambda: self._done >= asked, timeout)
 
     def _run(self) -> None:
         while True:
@@ -145,15 +180,35 @@ class _Checkpointer:
             if self._closing:
                 return
             self._wake.clear()
-            self._checkpoint("PASSIVE")
+            with self._progress:
+                covering = self._asked
+            with contextlib.suppress(Exception):  # housekeeping: the next write tries again
+                self._work()
+            with self._progress:
+                self._done = covering
+                self._progress.notify_all()
 
     def close(self) -> None:
         with self._start_lock:
             self._closing = True
         self._wake.set()
-        if self._thread is not None:
+        if self._thread is not None:  # only after work was ever asked for
             self._thread.join()
-            self._checkpoint("TRUNCATE")
+            if self._final is not None:
+                self._final()
+
+
+def _sqlite_checkpoint(engine: Engine, mode: str) -> None:
+    raw = engine.raw_connection()
+    try:
+        raw.driver_connection.execute(f"PRAGMA wal_checkpoint({mode})")  # type: ignore[union-attr]
+    finally:
+        raw.close()
+
+
+def _postgresql_analyze(engine: Engine) -> None:
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.exec_driver_sql(f"ANALYZE {', '.join(ANALYZED_TABLES)}")
 
 
 def bulk_insert(

@@ -181,7 +181,27 @@ def _validated_ingest(
         if not (obj["type"] == "marking-definition" and obj["id"] in TLP_BY_MARKING_ID)
     ]
     skipped_markings = len(stix_objects) - len(versions)
-    now = utc_now()
+    result = _write(ingestor, viewer, stix_objects, resolved, versions, source, check)
+    db.wrote_many(result.stored)  # on PostgreSQL, statistics catch up after large writes
+    return IngestResult(
+        change_seq=result.change_seq,
+        stored=result.stored,
+        unchanged=result.unchanged + skipped_markings,
+        stored_ids=result.stored_ids,
+    )
+
+
+def _write(
+    ingestor: Ingestor,
+    viewer: Viewer,
+    stix_objects: Sequence[dict[str, Any]],
+    resolved: Sequence[sharing.Sharing],
+    versions: list[_Version],
+    source: str,
+    check: BundleCheck,
+) -> IngestResult:
+    """The write transaction of an ingest."""
+    db, broker_identity, now = ingestor.db, ingestor.broker_identity, utc_now()
     with db.write() as conn:
         new, superseded, unchanged = _plan_versions(conn, viewer, versions)
         change_seq = None
@@ -201,7 +221,7 @@ def _validated_ingest(
         return IngestResult(
             change_seq=change_seq,
             stored=len(new),
-            unchanged=unchanged + skipped_markings,
+            unchanged=unchanged,
             stored_ids=tuple(v.object_id for v in new),
         )
 
