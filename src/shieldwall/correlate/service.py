@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, String, and_, case, select
+from sqlalchemy import Connection, String, and_, case, null, select
 
 from shieldwall.correlate.index import (
     CONTAINER_TYPES,
@@ -75,6 +75,10 @@ _HIT_COLUMNS = (
     objects.c.anonymous, objects.c.modified,
     case((objects.c.type == "indicator", indicator_facts(objects.c.body))).label("facts"),
 )  # fmt: skip
+
+
+# The same columns for answers that carry no scores: the facts are not worth extracting.
+_UNSCORED_HIT_COLUMNS = (*_HIT_COLUMNS[:-1], null().label("facts"))
 
 
 def _hit(row: Any) -> _Hit:
@@ -328,11 +332,9 @@ def lookup(
         hits: dict[int, _Hit] = {}
         for key in keys:
             hits.update(exact.get(key, {}))
-        if not ranged:
-            pass
-        elif item.kind in ("ipv4", "ipv6"):
+        if ranged and item.kind in ("ipv4", "ipv6"):
             hits.update(_merged(ranged.get(("address", address_bounds(item)[0]), {})))
-        elif item.kind.endswith("-cidr"):
+        elif ranged and item.kind.endswith("-cidr"):
             hits.update(_merged(ranged.get(("range", keys[0]), {})))
         if min_score is not None:
             hits = {
@@ -392,7 +394,9 @@ def private_lookup(db: Database, viewer: Viewer, prefixes: Sequence[str]) -> dic
         key = _keys.c.key_hash
         in_range = and_(key >= wanted.c.value, key <= wanted.c.value + span)
         query = select(
-            *_HIT_COLUMNS, wanted.c.value.label("range_start"), objects.c.body.label("stored_body")
+            *_UNSCORED_HIT_COLUMNS,
+            wanted.c.value.label("range_start"),
+            objects.c.body.label("stored_body"),
         ).select_from(wanted.join(_keys, in_range).join(objects, objects.c.pk == _keys.c.object_pk))
         for r in conn.execute(_visible(query, viewer)):
             # The index keeps keys only: the value behind one is read from its object.

@@ -13,19 +13,20 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import orjson
 from sqlalchemy import select
 
 from shieldwall.audit import service as audit
-from shieldwall.correlate.observables import KINDS, Observable, observables_of
+from shieldwall.correlate.observables import KINDS
 from shieldwall.db import Database
 from shieldwall.errors import Invalid
 from shieldwall.intel.tables import objects
 from shieldwall.intel.timestamps import is_timestamp, normalize_timestamp
 from shieldwall.policy import Viewer, visible_filter
 from shieldwall.sightings.benign import benign_lists
-from shieldwall.sightings.service import IndicatorRow, indicator_facts, scores_of
+from shieldwall.sightings.service import IndicatorRow, indicator_facts, scores_of, values_of
 from shieldwall.sightings.warninglists import WarningLists
 
 BATCH = 2_000  # indicators read, scored and audited together
@@ -88,7 +89,8 @@ def blocklist_lines(
             if not rows:
                 return
             after = rows[-1].pk
-            current = [r for r in rows if _still_valid(r.facts, today)]
+            facts = {r.pk: orjson.loads(r.facts) for r in rows}
+            current = [r for r in rows if _still_valid(facts[r.pk], today)]
             if request.min_score is not None and current:
                 indicators = [IndicatorRow(r.pk, r.object_id, r.modified, r.facts) for r in current]
                 scores = scores_of(conn, viewer, indicators, half_lives, now=now)
@@ -101,7 +103,7 @@ def blocklist_lines(
                 "objects_digest": audit.digest_of([r.object_id for r in current]),
             })  # fmt: skip
         for row in current:
-            for observable in _observables(row.facts):
+            for observable in values_of(facts[row.pk]):
                 key = hash((observable.kind, observable.value))
                 if observable.kind not in request.kinds or key in written:
                     continue
@@ -111,13 +113,8 @@ def blocklist_lines(
                 yield observable.value + "\n"
 
 
-def _still_valid(facts: str, today: str) -> bool:
-    valid_until = orjson.loads(facts)[3]
+def _still_valid(facts: list[Any], today: str) -> bool:
+    valid_until = facts[3]
     if not is_timestamp(valid_until):
         return True
     return normalize_timestamp(valid_until) > today
-
-
-def _observables(facts: str) -> tuple[Observable, ...]:
-    _, pattern, pattern_type, _ = orjson.loads(facts)
-    return observables_of({"type": "indicator", "pattern": pattern, "pattern_type": pattern_type})

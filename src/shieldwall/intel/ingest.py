@@ -9,7 +9,7 @@ while the rest goes on; the transaction commits only once the worker has found n
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 import orjson
@@ -183,12 +183,7 @@ def _validated_ingest(
     skipped_markings = len(stix_objects) - len(versions)
     result = _write(ingestor, viewer, stix_objects, resolved, versions, source, check)
     db.wrote_many(result.stored)  # on PostgreSQL, statistics catch up after large writes
-    return IngestResult(
-        change_seq=result.change_seq,
-        stored=result.stored,
-        unchanged=result.unchanged + skipped_markings,
-        stored_ids=result.stored_ids,
-    )
+    return replace(result, unchanged=result.unchanged + skipped_markings)
 
 
 def _write(

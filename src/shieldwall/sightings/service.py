@@ -22,7 +22,7 @@ from sqlalchemy.sql.functions import FunctionElement
 
 from shieldwall.audit import service as audit
 from shieldwall.correlate.index import key_hash
-from shieldwall.correlate.observables import lookup_key, normalise, observables_of
+from shieldwall.correlate.observables import Observable, lookup_key, normalise, observables_of
 from shieldwall.correlate.tables import object_refs
 from shieldwall.db import Database, utc_now, value_list
 from shieldwall.errors import Forbidden, Invalid
@@ -264,6 +264,12 @@ def _facts_postgresql(element: indicator_facts, compiler: Any, **kw: Any) -> str
     )
 
 
+def values_of(facts: Sequence[Any]) -> tuple[Observable, ...]:
+    """An indicator's observable values, from its parsed indicator_facts."""
+    _, pattern, pattern_type, _ = facts
+    return observables_of({"type": "indicator", "pattern": pattern, "pattern_type": pattern_type})
+
+
 @dataclass(frozen=True, slots=True)
 class IndicatorRow:
     """What a score is computed from: a visible indicator version as stored."""
@@ -309,10 +315,7 @@ def scores_of(
     visible STIX sightings by indicator id, when the caller has read them already."""
     now = now or datetime.now(UTC)
     facts = {r.pk: orjson.loads(r.facts) for r in indicators}
-    values = {
-        pk: observables_of({"type": "indicator", "pattern": pattern, "pattern_type": pattern_type})
-        for pk, (_, pattern, pattern_type, _) in facts.items()
-    }
+    values = {pk: values_of(parsed) for pk, parsed in facts.items()}
     by_value: dict[str, Tally] = {}
     if _any_sighting(conn):
         keys = sorted({lookup_key(o) for obs in values.values() for o in obs})
