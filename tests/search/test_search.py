@@ -13,12 +13,14 @@ from typing import Any
 import pytest
 from alembic import command
 from alembic.config import Config
+from sqlalchemy import select
 from tests.factories import STIX_TIME, ApiUser, World, bundle, indicator, report, stix_id
 
 import shieldwall.db
 from shieldwall.correlate.index import CorrelationIndex
 from shieldwall.db import Database
 from shieldwall.intel.ingest import Ingestor
+from shieldwall.intel.tables import objects
 from shieldwall.markings import TLP, Distribution, allows
 from shieldwall.members.service import viewer_for_user
 from shieldwall.policy import Role
@@ -414,7 +416,8 @@ def _alembic(url: str, action: str, revision: str) -> None:
 
 def test_migrations_carry_stored_objects_down_and_up_again(world: World, database_url: str) -> None:
     """Objects stored at head, the schema taken down to 0002 and up again: 0003 indexes their
-    text, 0004 splits the old observables rows into keys and values, and nothing is lost."""
+    text, 0004 splits the old observables rows into keys and values, 0005 fills in confidences,
+    and nothing is lost."""
     a, b = world.member(), world.member()
     alice, bob = world.user(a), world.user(b)
     with world.db.read() as conn:
@@ -423,7 +426,7 @@ def test_migrations_carry_stored_objects_down_and_up_again(world: World, databas
         described("Bandicoot stealer", "192.0.2.90", tlp="green"),
         described("Bandicoot stealer", "192.0.2.91", tlp="green", distribution="org"),
         described("Bandicoot loader", "192.0.2.90", tlp="green"),
-        indicator("198.51.100.0/24", tlp="green"),
+        indicator("198.51.100.0/24", tlp="green") | {"confidence": 90},
     ]
     # No search index: its documents must come from 0003's backfill.
     Ingestor(world.db, "identity--x", (CorrelationIndex(values=True),)).ingest(
@@ -442,4 +445,11 @@ def test_migrations_carry_stored_objects_down_and_up_again(world: World, databas
     assert [m["id"] for m in response.json()["matches"]] == [ids[2]]
     response = bob.post("/api/v1/lookup", json={"values": ["198.51.100.7"]})
     assert response.status_code == 200, response.text
-    assert [m["id"] for m in response.json()["results"][0]["matches"]] == [ids[3]]
+    (match,) = response.json()["results"][0]["matches"]
+    assert match["id"] == ids[3]
+    # 0005 reads each stored confidence back out of its body; the index rows carried over do not
+    # say which value is first, so the score reads the pattern for its kind: the same score.
+    own = bob.get(f"/api/v1/objects/{ids[3]}/score").json()["score"]
+    assert abs(match["score"] - own) <= 0.1
+    with world.db.read() as conn:
+        assert conn.scalar(select(objects.c.confidence).where(objects.c.object_id == ids[3])) == 90

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from shieldwall.correlate.tables import observable_keys
 from shieldwall.policy import Role
 from shieldwall.sightings.score import DEFAULT_HALF_LIVES, Evidence, parse_half_lives, score
 from tests.factories import World, indicator
@@ -173,3 +174,37 @@ def test_a_misspelt_field_is_refused_not_taken_for_a_default(world: World) -> No
     assert response.status_code == 422
     tally = analyst.get("/api/v1/sightings", params={"value": "192.0.2.1"}).json()
     assert tally["seen"] == 0 and tally["false_positives"] == 0
+
+
+def test_a_lookup_scores_an_indicator_by_its_first_value_whichever_value_matched(
+    world: World,
+) -> None:
+    """An indicator decays by the kind of its first value. The index row of that value says so;
+    a lookup that matched another value, or rows written before they said (migration 0005),
+    must give the indicator's own score all the same."""
+    analyst = world.user(world.member())
+    sha256 = "a" * 64
+    sixty_days_ago = (datetime.now(UTC) - timedelta(days=60)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    ind = indicator("203.0.113.77", tlp="green") | {
+        "pattern": f"[ipv4-addr:value = '203.0.113.77'] OR [file:hashes.'SHA-256' = '{sha256}']",
+        "created": sixty_days_ago,
+        "modified": sixty_days_ago,
+        "valid_from": sixty_days_ago,
+        "confidence": 80,
+    }
+    assert analyst.share(ind).status_code == 201
+    own = analyst.get(f"/api/v1/objects/{ind['id']}/score").json()["score"]
+    # 80 halved twice as an address (30 days), not 80 * 0.89 as a file hash (365 days)
+    assert 19.5 <= own <= 20.5
+
+    def looked_up(value: str) -> float:
+        response = analyst.post("/api/v1/lookup", json={"values": [value]})
+        assert response.status_code == 200, response.text
+        (match,) = response.json()["results"][0]["matches"]
+        return match["score"]
+
+    assert abs(looked_up("203.0.113.77") - own) <= 0.1
+    assert abs(looked_up(sha256) - own) <= 0.1
+    with world.db.write() as conn:
+        conn.execute(observable_keys.update().values(is_first=None))
+    assert abs(looked_up(sha256) - own) <= 0.1

@@ -54,14 +54,14 @@ def address_bounds(observable: Observable) -> tuple[str | None, str | None]:
     return form.format(number), form.format(number)
 
 
-def key_row(pk: int, observable: Observable, benign: str | None) -> tuple[Any, ...]:
+def key_row(pk: int, observable: Observable, benign: str | None, first: bool) -> tuple[Any, ...]:
     """One `observable_keys` row, in KEY_COLUMNS order: `high` only for a range."""
     low, high = address_bounds(observable)
     return (pk, key_hash(lookup_key(observable)), benign, low,
-            high if observable.kind.endswith("-cidr") else None)  # fmt: skip
+            high if observable.kind.endswith("-cidr") else None, first)  # fmt: skip
 
 
-KEY_COLUMNS = ("object_pk", "key_hash", "benign", "low", "high")
+KEY_COLUMNS = ("object_pk", "key_hash", "benign", "low", "high", "is_first")
 REF_COLUMNS = ("object_pk", "ref_id")
 VALUE_COLUMNS = ("object_pk", "kind", "value")
 
@@ -89,7 +89,10 @@ class CorrelationIndex:
     def rows(self, pk: int, obj: dict[str, Any]) -> tuple[list[tuple[Any, ...]], ...]:
         benign_of = self._benign_of
         observables = observables_of(obj)
-        key_rows = [key_row(pk, o, benign_of(o) if benign_of else None) for o in observables]
+        key_rows = [
+            key_row(pk, o, benign_of(o) if benign_of else None, i == 0)
+            for i, o in enumerate(observables)
+        ]
         refs: list[str] = []
         if obj.get("type") in CONTAINER_TYPES:
             refs = obj.get("object_refs") or []

@@ -14,11 +14,11 @@ from __future__ import annotations
 import ipaddress
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, NamedTuple
 
 import orjson
-from sqlalchemy import Connection, String, and_, case, null, select
+from sqlalchemy import Connection, String, and_, case, select
 
 from shieldwall.correlate.index import (
     CONTAINER_TYPES,
@@ -41,7 +41,6 @@ from shieldwall.sightings.service import (
     IndicatorRow,
     Tally,
     add_stix_sighting,
-    indicator_facts,
     scores_of,
 )
 from shieldwall.sightings.warninglists import WarningLists
@@ -61,29 +60,29 @@ class _Hit:
     member_id: str
     anonymous: bool
     modified: str
-    facts: str | None  # indicators only: what a score is computed from (indicator_facts)
-    values: set[str] = field(default_factory=set)
-
-    def copy(self) -> _Hit:
-        return _Hit(self.pk, self.object_id, self.type, self.tlp, self.member_id, self.anonymous,
-                    self.modified, self.facts)  # fmt: skip
+    confidence: int | None
+    kind: str | None = None  # the kind of its first value, once an index row says which it is
 
 
 _HIT_COLUMNS = (
-    _keys.c.key_hash, _keys.c.benign, _keys.c.low, _keys.c.high,
+    _keys.c.key_hash, _keys.c.benign, _keys.c.low, _keys.c.high, _keys.c.is_first,
     objects.c.pk, objects.c.object_id, objects.c.type, objects.c.tlp, objects.c.member_id,
-    objects.c.anonymous, objects.c.modified,
-    case((objects.c.type == "indicator", indicator_facts(objects.c.body))).label("facts"),
+    objects.c.anonymous, objects.c.modified, objects.c.confidence,
 )  # fmt: skip
 
 
-# The same columns for answers that carry no scores: the facts are not worth extracting.
-_UNSCORED_HIT_COLUMNS = (*_HIT_COLUMNS[:-1], null().label("facts"))
-
-
-def _hit(row: Any) -> _Hit:
-    """The hit of an index row joined to its object (_HIT_COLUMNS order)."""
-    return _Hit(*row[4:12])
+def _take(hits: dict[int, _Hit], row: Any, kind: str, exclude_id: str | None = None) -> int | None:
+    """Record the object of an index row (_HIT_COLUMNS order) that holds a value of `kind`, once
+    per object, and return its pk; None when the value is benign there or the object excluded."""
+    if row[1] or row[6] == exclude_id:  # benign, object_id
+        return None
+    pk = row[5]
+    hit = hits.get(pk)
+    if hit is None:
+        hit = hits[pk] = _Hit(*row[5:13])
+    if row[4]:  # is_first
+        hit.kind = kind
+    return pk
 
 
 def _visible(query: Any, viewer: Viewer) -> Any:
@@ -195,45 +194,42 @@ _TLP_LABELS = {int(tlp): tlp.label for tlp in TLP}
 
 
 def _summary(
-    hits: Iterable[_Hit],
+    matched: dict[int, list[str]],
+    hits: dict[int, _Hit],
     reports: dict[str, set[str]],
     noisy: set[str],
     scores: dict[int, dict[str, Any]],
 ) -> dict[str, Any]:
-    hits = list(hits)
-    if not hits:
+    """The answer about some values: `matched` is object pk -> the values it matched by."""
+    if not matched:
         return {"matches": [], "seen_in_reports": 0, "seen_by_members": 0,
                 "noisy_values": sorted(noisy)}  # fmt: skip
-    if len(hits) > 1:
-        hits.sort(key=_by_pk)
-    seen_in: set[str] = set()
     matches = []
-    for h in hits:
+    seen_in: set[str] = set()
+    sources: set[str] = set()
+    for pk in sorted(matched):
+        hit, values = hits[pk], matched[pk]
+        in_reports = reports.get(hit.object_id)
         match = {
-            "id": h.object_id,
-            "type": h.type,
-            "tlp": _TLP_LABELS[h.tlp],
-            "values": sorted(h.values) if len(h.values) > 1 else list(h.values),
-            "reports": [],
+            "id": hit.object_id,
+            "type": hit.type,
+            "tlp": _TLP_LABELS[hit.tlp],
+            "values": sorted(set(values)) if len(values) > 1 else values,
+            "reports": sorted(in_reports) if in_reports else [],
         }
-        if in_reports := reports.get(h.object_id):
+        if in_reports:
             seen_in.update(in_reports)
-            match["reports"] = sorted(in_reports)
-        if (score := scores.get(h.pk)) is not None:
+        if (score := scores.get(pk)) is not None:
             match.update(score)
         matches.append(match)
-    # An anonymous contribution counts as the broker's, so a count cannot single out its author.
-    sources = {"broker" if h.anonymous else h.member_id for h in hits}
+        # An anonymous contribution counts as the broker's: a count cannot single out its author.
+        sources.add("broker" if hit.anonymous else hit.member_id)
     return {
         "matches": matches,
         "seen_in_reports": len(seen_in),
         "seen_by_members": len(sources),
         "noisy_values": sorted(noisy),
     }
-
-
-def _by_pk(hit: _Hit) -> int:
-    return hit.pk
 
 
 def _scores(
@@ -243,12 +239,21 @@ def _scores(
     half_lives: dict[str, float],
     stix: dict[str, Tally],
 ) -> dict[int, dict[str, Any]]:
-    indicators = {
-        h.pk: IndicatorRow(h.pk, h.object_id, h.modified, h.facts)
+    indicators = [
+        IndicatorRow(h.pk, h.object_id, h.modified, h.confidence, h.kind)
         for h in hits
-        if h.facts is not None
-    }
-    return scores_of(conn, viewer, list(indicators.values()), half_lives, stix=stix)
+        if h.type == "indicator"
+    ]
+    return scores_of(conn, viewer, indicators, half_lives, stix=stix)
+
+
+def _by_object(held_by: dict[str, set[int]], keys: Iterable[str]) -> dict[int, list[str]]:
+    """Object pk -> which of `keys` it holds, from value key -> the objects holding it."""
+    matched: dict[int, list[str]] = {}
+    for key in keys:
+        for pk in held_by.get(key, ()):
+            matched.setdefault(pk, []).append(key)
+    return matched
 
 
 def correlations(
@@ -267,33 +272,27 @@ def correlations(
         if mine is None:
             raise NotFound("no such object")
         own = observables_of(orjson.loads(mine.body))
-        by_hash = {key_hash(lookup_key(o)): lookup_key(o) for o in own}
+        by_hash = {key_hash(lookup_key(o)): o for o in own}
         exact = _exact_rows(conn, viewer, by_hash)
         # The object's own rows say which of its values are on a warning list.
         benign = {r.key_hash for r in exact if r.pk == mine.pk and r.benign}
         own = [o for o in own if key_hash(lookup_key(o)) not in benign]
-        by_value: dict[str, dict[int, _Hit]] = defaultdict(dict)
+        hits: dict[int, _Hit] = {}
+        held_by: dict[str, set[int]] = defaultdict(set)
         for r in exact:
             if r.key_hash not in benign:
-                _add(by_value, by_hash[r.key_hash], r, object_id)
+                asked = by_hash[r.key_hash]
+                if (pk := _take(hits, r, asked.kind, object_id)) is not None:
+                    held_by[lookup_key(asked)].add(pk)
         for _, r in _range_rows(conn, viewer, own):
-            _add(by_value, _stored_value(r.low, r.high), r, object_id)
-        noisy = {k for k, hits in by_value.items() if len(hits) > noisy_threshold}
-        hits = _merged({k: v for k, v in by_value.items() if k not in noisy})
-        reports, _ = _holders_of(conn, viewer, [h.object_id for h in hits.values()])
+            key = _stored_value(r.low, r.high)
+            if (pk := _take(hits, r, key.partition(":")[0], object_id)) is not None:
+                held_by[key].add(pk)
+        noisy = {key for key, pks in held_by.items() if len(pks) > noisy_threshold}
+        matched = _by_object(held_by, sorted(held_by.keys() - noisy))
+        reports, _ = _holders_of(conn, viewer, [hits[pk].object_id for pk in matched])
     keys = sorted(lookup_key(o) for o in own)
-    return {"id": object_id, "values": keys, **_summary(hits.values(), reports, noisy, {})}
-
-
-def _add(by_value: dict[str, dict[int, _Hit]], key: str, row: Any, exclude_id: str | None) -> None:
-    """Record that `row`'s object holds the value `key` (unless it is excluded or benign)."""
-    if row[1] or row[5] == exclude_id:  # benign, object_id (_HIT_COLUMNS order)
-        return
-    hits = by_value[key]
-    hit = hits.get(row[4])  # pk
-    if hit is None:
-        hit = hits[row[4]] = _hit(row)
-    hit.values.add(key)
+    return {"id": object_id, "values": keys, **_summary(matched, hits, reports, noisy, {})}
 
 
 def lookup(
@@ -310,57 +309,83 @@ def lookup(
     each indicator's score; with `min_score`, indicators scoring less are left out."""
     # What each asked value is looked up by: itself and what it implies (a URL is also its host,
     # as the index stores it).
-    asked = [[lookup_key(o) for o in _with_related(item)] for item in items]
-    by_hash = {key_hash(k): k for keys in asked for k in keys}
-    with gc_paused(), db.read() as conn:
-        probe_by_probe(conn)
-        exact: dict[str, dict[int, _Hit]] = defaultdict(dict)
-        for r in _exact_rows(conn, viewer, by_hash):
-            _add(exact, by_hash[r.key_hash], r, None)
-        # what was asked -> stored range or address key -> pk -> hit
-        ranged: dict[tuple[str, str], dict[str, dict[int, _Hit]]] = defaultdict(
-            lambda: defaultdict(dict)
-        )
-        for asked_as, r in _range_rows(conn, viewer, items):
-            _add(ranged[asked_as], _stored_value(r.low, r.high), r, None)
-        every_hit = [h for hits in exact.values() for h in hits.values()]
-        every_hit += [h for by_key in ranged.values() for h in _merged(by_key).values()]
-        reports, stix = _holders_of(conn, viewer, [h.object_id for h in every_hit])
-        scores = _scores(conn, viewer, every_hit, half_lives, stix)
-    results = []
-    for item, keys in zip(items, asked, strict=True):
-        hits: dict[int, _Hit] = {}
-        for key in keys:
-            hits.update(exact.get(key, {}))
-        if ranged and item.kind in ("ipv4", "ipv6"):
-            hits.update(_merged(ranged.get(("address", address_bounds(item)[0]), {})))
-        elif ranged and item.kind.endswith("-cidr"):
-            hits.update(_merged(ranged.get(("range", keys[0]), {})))
-        if min_score is not None:
-            hits = {
-                pk: h
-                for pk, h in hits.items()
-                if pk not in scores or scores[pk]["score"] >= min_score
-            }
-        noisy = {keys[0]} if len(hits) > noisy_threshold else set()
-        summary = _summary([] if noisy else hits.values(), reports, noisy, scores)
-        warnings = [
-            {"list": m.list_id, "name": m.list_name, "category": m.category, "matched": m.matched}
-            for m in (lists.match(item.kind, item.value) if lists else ())
+    asked = [[(lookup_key(o), o.kind) for o in _with_related(item)] for item in items]
+    by_hash = {key_hash(key): (key, kind) for keys in asked for key, kind in keys}
+    # Answers are built with the collector paused too: they are tens of thousands of objects.
+    with gc_paused():
+        with db.read() as conn:
+            probe_by_probe(conn)
+            hits: dict[int, _Hit] = {}
+            exact: dict[str, set[int]] = defaultdict(set)
+            for r in _exact_rows(conn, viewer, by_hash):
+                key, kind = by_hash[r[0]]
+                if (pk := _take(hits, r, kind)) is not None:
+                    exact[key].add(pk)
+            # what was asked -> stored range or address key -> the objects holding it
+            ranged: dict[tuple[str, str], dict[str, set[int]]] = defaultdict(
+                lambda: defaultdict(set)
+            )
+            for asked_as, r in _range_rows(conn, viewer, items):
+                key = _stored_value(r.low, r.high)
+                if (pk := _take(hits, r, key.partition(":")[0])) is not None:
+                    ranged[asked_as][key].add(pk)
+            reports, stix = _holders_of(conn, viewer, [h.object_id for h in hits.values()])
+            scores = _scores(conn, viewer, hits.values(), half_lives, stix)
+        found = _Found(exact, ranged, hits, reports, scores)
+        return [
+            _answer(item, keys, found, lists, noisy_threshold=noisy_threshold, min_score=min_score)
+            for item, keys in zip(items, asked, strict=True)
         ]
-        result = {"kind": item.kind, "value": item.value, "warnings": warnings}
-        result.update(summary)
-        results.append(result)
-    return results
 
 
-def _merged(by_key: dict[str, dict[int, _Hit]]) -> dict[int, _Hit]:
-    """One hit per object, holding every value it matched by."""
-    merged: dict[int, _Hit] = {}
-    for value_hits in by_key.values():
-        for pk, hit in value_hits.items():
-            merged.setdefault(pk, hit.copy()).values |= hit.values
-    return merged
+class _Found(NamedTuple):
+    """What a lookup found for all the values asked."""
+
+    exact: dict[str, set[int]]  # value key -> the objects holding it
+    ranged: dict[tuple[str, str], dict[str, set[int]]]  # asked -> stored range or address -> pks
+    hits: dict[int, _Hit]
+    reports: dict[str, set[str]]
+    scores: dict[int, dict[str, Any]]
+
+
+def _answer(
+    item: Observable,
+    keys: list[tuple[str, str]],
+    found: _Found,
+    lists: WarningLists | None,
+    *,
+    noisy_threshold: int,
+    min_score: float | None,
+) -> dict[str, Any]:
+    """The answer about one asked value, from what the lookup found for them all."""
+    ranged, scores = found.ranged, found.scores
+    matched = _by_object(found.exact, [key for key, _ in keys])
+    if ranged:
+        if item.kind in ("ipv4", "ipv6"):
+            by_key = ranged.get(("address", address_bounds(item)[0]), {})
+        elif item.kind.endswith("-cidr"):
+            by_key = ranged.get(("range", keys[0][0]), {})
+        else:
+            by_key = {}
+        for pk, values in _by_object(by_key, by_key).items():
+            matched.setdefault(pk, []).extend(values)
+    if min_score is not None:
+        matched = {
+            pk: values
+            for pk, values in matched.items()
+            if pk not in scores or scores[pk]["score"] >= min_score
+        }
+    noisy = {keys[0][0]} if len(matched) > noisy_threshold else set()
+    warnings = [
+        {"list": m.list_id, "name": m.list_name, "category": m.category, "matched": m.matched}
+        for m in (lists.match(item.kind, item.value) if lists else ())
+    ]
+    return {
+        "kind": item.kind,
+        "value": item.value,
+        "warnings": warnings,
+        **_summary({} if noisy else matched, found.hits, found.reports, noisy, scores),
+    }
 
 
 def _with_related(item: Observable) -> tuple[Observable, ...]:
@@ -382,33 +407,34 @@ def private_lookup(db: Database, viewer: Viewer, prefixes: Sequence[str]) -> dic
                 f"a private lookup prefix is {PRIVATE_PREFIX_LENGTH} lower-case hex "
                 f"digits, not {prefix!r}"
             )
-    answers: dict[str, list[dict]] = {p: [] for p in prefixes}
     lows = {prefix_range(p)[0]: p for p in prefixes}
     first, last = prefix_range("0" * PRIVATE_PREFIX_LENGTH)
     span = last - first  # every prefix covers as many keys
-    # prefix -> value key -> pk -> hit
-    found: dict[str, dict[str, dict[int, _Hit]]] = defaultdict(lambda: defaultdict(dict))
+    hits: dict[int, _Hit] = {}
+    # prefix -> value key -> the objects holding it
+    found: dict[str, dict[str, set[int]]] = defaultdict(lambda: defaultdict(set))
     with gc_paused(), db.read() as conn:
         probe_by_probe(conn)
         wanted = value_list(conn, sorted(lows))
-        key = _keys.c.key_hash
-        in_range = and_(key >= wanted.c.value, key <= wanted.c.value + span)
+        hashed = _keys.c.key_hash
+        in_range = and_(hashed >= wanted.c.value, hashed <= wanted.c.value + span)
         query = select(
-            *_UNSCORED_HIT_COLUMNS,
+            *_HIT_COLUMNS,
             wanted.c.value.label("range_start"),
             objects.c.body.label("stored_body"),
         ).select_from(wanted.join(_keys, in_range).join(objects, objects.c.pk == _keys.c.object_pk))
         for r in conn.execute(_visible(query, viewer)):
             # The index keeps keys only: the value behind one is read from its object.
             for o in observables_of(orjson.loads(r.stored_body)):
-                if key_hash(lookup_key(o)) == r.key_hash:
-                    _add(found[lows[r.range_start]], lookup_key(o), r, None)
-        ids = [h.object_id for by_value in found.values() for hits in by_value.values()
-               for h in hits.values()]  # fmt: skip
-        reports, _ = _holders_of(conn, viewer, ids)
+                key = lookup_key(o)
+                if key_hash(key) == r.key_hash and (pk := _take(hits, r, o.kind)) is not None:
+                    found[lows[r.range_start]][key].add(pk)
+        reports, _ = _holders_of(conn, viewer, [h.object_id for h in hits.values()])
+    answers: dict[str, list[dict]] = {p: [] for p in prefixes}
     for prefix, by_value in found.items():
-        for key, hits in by_value.items():
+        for value_key, pks in by_value.items():
+            matched = {pk: [value_key] for pk in pks}
             answers[prefix].append(
-                {"digest": key_digest(key), **_summary(hits.values(), reports, set(), {})}
+                {"digest": key_digest(value_key), **_summary(matched, hits, reports, set(), {})}
             )
     return answers

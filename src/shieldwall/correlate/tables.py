@@ -1,7 +1,7 @@
 """The correlation index: the key of every observable value each object version yields, and the
 references reports make to other objects."""
 
-from sqlalchemy import BigInteger, Column, Index, String, Table, Text
+from sqlalchemy import BigInteger, Boolean, Column, Index, String, Table, Text
 
 from shieldwall.db import metadata
 
@@ -21,6 +21,9 @@ observable_keys = Table(
     # "address inside range" is a text range query on either database; `high` for ranges only.
     Column("low", String(33)),
     Column("high", String(33)),
+    # Whether this is the object's first value, whose kind sets an indicator's decay; NULL on rows
+    # written before migration 0005 (then the score reads the pattern).
+    Column("is_first", Boolean),
     Index("ix_observable_keys_key_hash", "key_hash"),
 )
 

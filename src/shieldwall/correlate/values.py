@@ -392,9 +392,12 @@ def guess_kind(raw: str) -> str | None:
         return None
     if "://" in text:
         return "url"
-    observable = parse_address(text)
-    if observable is not None:
-        return observable.kind
+    # An address has a colon (IPv6) or starts with a digit and has a dot (IPv4): the rest need
+    # not pay for ipaddress raising on them.
+    if ":" in text or ("." in text and text[0].isdigit()):
+        observable = parse_address(text)
+        if observable is not None:
+            return observable.kind
     lowered = text.lower()
     if _HEX.fullmatch(lowered):
         return _HEX_LENGTHS.get(len(text), "tlsh" if len(text) == 70 else None)

@@ -91,8 +91,12 @@ def blocklist_lines(
             after = rows[-1].pk
             facts = {r.pk: orjson.loads(r.facts) for r in rows}
             current = [r for r in rows if _still_valid(facts[r.pk], today)]
+            values = {r.pk: values_of(facts[r.pk]) for r in current}
             if request.min_score is not None and current:
-                indicators = [IndicatorRow(r.pk, r.object_id, r.modified, r.facts) for r in current]
+                indicators = [
+                    IndicatorRow(r.pk, r.object_id, r.modified, facts[r.pk][0], values=values[r.pk])
+                    for r in current
+                ]
                 scores = scores_of(conn, viewer, indicators, half_lives, now=now)
                 current = [r for r in current if scores[r.pk]["score"] >= request.min_score]
         if current:
@@ -103,7 +107,7 @@ def blocklist_lines(
                 "objects_digest": audit.digest_of([r.object_id for r in current]),
             })  # fmt: skip
         for row in current:
-            for observable in values_of(facts[row.pk]):
+            for observable in values[row.pk]:
                 key = hash((observable.kind, observable.value))
                 if observable.kind not in request.kinds or key in written:
                     continue

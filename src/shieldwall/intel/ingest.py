@@ -90,7 +90,7 @@ class _Version:
 _COLUMNS = (
     "object_id", "type", "created", "modified", "created_by", "tlp", "distribution",
     "sharing_group_id", "member_id", "anonymous", "date_added", "revoked", "labels",
-    "search_text", "body",
+    "search_text", "body", "confidence",
 )  # fmt: skip
 
 
@@ -297,6 +297,7 @@ def _row(
         "|" + "|".join(labels) + "|" if labels else None,
         text or None,
         orjson.dumps(body).decode(),
+        confidence if type(confidence := body.get("confidence")) is int else None,
     )
 
 

@@ -38,6 +38,7 @@ objects = Table(
     Column("labels", Text),  # '|a|b|' so one LIKE finds a label
     Column("search_text", Text),  # name, description and pattern, lower case, for free text
     Column("body", Text, nullable=False),  # the object as served, JSON
+    Column("confidence", SmallInteger),  # the object's own, 0-100: what its score starts from
     Index("ix_objects_object_id", "object_id", "modified"),
     Index("ix_objects_type", "type", "pk"),
     # Filters on rare values would otherwise walk the table; a bulk write appends to the end of

@@ -16,8 +16,8 @@ observable kinds of shieldwall.correlate.observables ("ipv4", "domain", "sha256"
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 DEFAULT_HALF_LIVES = (
     "ipv4=30,ipv6=30,ipv4-cidr=45,ipv6-cidr=45,url=60,domain=90,email=120,ja3=180,"
@@ -43,9 +43,8 @@ def parse_half_lives(text: str) -> dict[str, float]:
     return half_lives
 
 
-@dataclass(frozen=True, slots=True)
-class Evidence:
-    """What the viewer may see about one indicator."""
+class Evidence(NamedTuple):
+    """What the viewer may see about one indicator (a tuple: lookups make thousands)."""
 
     kind: str  # observable kind of the indicator's first value
     confidence: int | None
@@ -58,14 +57,17 @@ class Evidence:
 
 def score(evidence: Evidence, now: datetime, half_lives: Mapping[str, float]) -> float:
     """The score, rounded to one decimal."""
-    if evidence.expired_at is not None and evidence.expired_at >= evidence.modified:
+    kind, confidence, modified, seen, false_positives, last_seen, expired_at = evidence
+    if expired_at is not None and expired_at >= modified:
         return 0.0
-    confidence = DEFAULT_CONFIDENCE if evidence.confidence is None else evidence.confidence
+    if confidence is None:
+        confidence = DEFAULT_CONFIDENCE
     base = min(max(confidence, 0), 100) / 100
-    belief = base + (1 - base) * (1 - _SIGHTING_WEIGHT ** max(evidence.seen, 0))
-    newest = max(evidence.modified, evidence.last_seen or evidence.modified)
+    belief = base + (1 - base) * (1 - _SIGHTING_WEIGHT**seen) if seen > 0 else base
+    newest = last_seen if last_seen is not None and last_seen > modified else modified
     age_days = max((now - newest).total_seconds(), 0) / 86400
-    half_life = half_lives.get(evidence.kind, half_lives["default"])
-    decay = 0.5 ** (age_days / half_life)
-    value = 100 * belief * decay * _FALSE_POSITIVE_WEIGHT ** max(evidence.false_positives, 0)
+    decay = 0.5 ** (age_days / half_lives.get(kind, half_lives["default"]))
+    value = 100 * belief * decay
+    if false_positives > 0:
+        value *= _FALSE_POSITIVE_WEIGHT**false_positives
     return round(value, 1)

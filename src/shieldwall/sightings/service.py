@@ -224,9 +224,6 @@ def _stix_sightings(conn: Connection, viewer: Viewer, ids: Sequence[str]) -> dic
     return found
 
 
-_NO_SIGHTINGS = Tally()  # never changed: merges go into a new Tally
-
-
 def _any_sighting(conn: Connection) -> bool:
     """Whether any sighting was reported through the API at all (one row read, whoever asks):
     until one is, the values of thousands of indicators need not be looked up."""
@@ -277,7 +274,9 @@ class IndicatorRow:
     pk: int
     object_id: str
     modified: str
-    facts: str  # indicator_facts of its body
+    confidence: int | None
+    kind: str | None = None  # the kind of its first value, when the caller knows it
+    values: tuple[Observable, ...] | None = None  # all its values, when the caller has them
 
 
 def indicator_scores(
@@ -292,14 +291,26 @@ def indicator_scores(
         return {}
     wanted = value_list(conn, sorted(set(pks)))
     rows = conn.execute(
-        select(
-            objects.c.pk, objects.c.object_id, objects.c.modified, indicator_facts(objects.c.body)
-        )
+        select(objects.c.pk, objects.c.object_id, objects.c.modified, objects.c.confidence)
         .select_from(wanted.join(objects, objects.c.pk == wanted.c.value))
         .where(objects.c.type == "indicator", visible_filter(viewer, objects))
     ).all()
     indicators = [IndicatorRow(*r) for r in rows]
     return scores_of(conn, viewer, indicators, half_lives, now=now)
+
+
+def _values_by_pk(conn: Connection, pks: Sequence[int]) -> dict[int, tuple[Observable, ...]]:
+    """The observable values of these indicators, read from their patterns (the caller has
+    checked that the viewer may see them)."""
+    if not pks:
+        return {}
+    wanted = value_list(conn, sorted(set(pks)))
+    rows = conn.execute(
+        select(objects.c.pk, indicator_facts(objects.c.body)).select_from(
+            wanted.join(objects, objects.c.pk == wanted.c.value)
+        )
+    )
+    return {pk: values_of(orjson.loads(facts)) for pk, facts in rows}
 
 
 def scores_of(
@@ -314,32 +325,45 @@ def scores_of(
     """Object pk -> {"score", "sightings"} for indicators the viewer may see. `stix`: their
     visible STIX sightings by indicator id, when the caller has read them already."""
     now = now or datetime.now(UTC)
-    facts = {r.pk: orjson.loads(r.facts) for r in indicators}
-    values = {pk: values_of(parsed) for pk, parsed in facts.items()}
     by_value: dict[str, Tally] = {}
-    if _any_sighting(conn):
+    # An indicator's values are read from its pattern only when needed: to find the sightings
+    # reported of them, or the kind of its first value when the caller does not know it.
+    sighted = _any_sighting(conn)
+    values = {r.pk: r.values for r in indicators if r.values is not None}
+    values |= _values_by_pk(
+        conn, [r.pk for r in indicators if r.values is None and (sighted or r.kind is None)]
+    )
+    if sighted:
         keys = sorted({lookup_key(o) for obs in values.values() for o in obs})
         by_value = tallies_by_value(conn, viewer, keys)
     if stix is None:
         stix = _stix_sightings(conn, viewer, [r.object_id for r in indicators])
+    no_sightings = Tally().as_dict()
     scores = {}
     for r in indicators:
+        kind = r.kind
+        if kind is None:
+            first = values.get(r.pk)
+            kind = first[0].kind if first else "default"
         tally = None
         if by_value or stix:  # most stores have far fewer sightings than indicators
-            sources = [stix.get(r.object_id)] + [by_value.get(lookup_key(o)) for o in values[r.pk]]
+            sources = [stix.get(r.object_id)]
+            sources += [by_value.get(lookup_key(o)) for o in values.get(r.pk, ())]
             for source in sources:
                 if source is not None:
                     tally = tally or Tally()
                     tally.merge(source)
-        tally = tally or _NO_SIGHTINGS
         evidence = Evidence(
-            kind=values[r.pk][0].kind if values[r.pk] else "default",
-            confidence=facts[r.pk][0],
+            kind=kind,
+            confidence=r.confidence,
             modified=_when(r.modified) or now,
-            seen=tally.seen,
-            false_positives=tally.false_positives,
-            last_seen=_when(tally.last_seen),
-            expired_at=_when(tally.expired_at),
+            seen=tally.seen if tally else 0,
+            false_positives=tally.false_positives if tally else 0,
+            last_seen=_when(tally.last_seen) if tally else None,
+            expired_at=_when(tally.expired_at) if tally else None,
         )
-        scores[r.pk] = {"score": score(evidence, now, half_lives), "sightings": tally.as_dict()}
+        scores[r.pk] = {
+            "score": score(evidence, now, half_lives),
+            "sightings": tally.as_dict() if tally else dict(no_sightings),
+        }
     return scores

@@ -83,6 +83,7 @@ _NAME_TYPES = ("string", "hostname")
 _DIGEST_BITS = 0xFFFF_FFFF_FFFF_FF00
 _NAME_LISTS_MAX = 0x80  # 7 bits of a row
 _CHUNK = 1 << 16  # entries digested at once, to bound the memory a large list takes
+_FENCE = 256
 _TOKEN = re.compile(r"[a-z0-9_-]+(?:\.[a-z0-9_-]+)*")
 _SEPARATOR = re.compile(r"[.@/:|?#=&]")
 _REGEX_FLAGS = {"i": re.IGNORECASE, "m": re.MULTILINE, "s": re.DOTALL, "x": re.VERBOSE}
@@ -149,7 +150,9 @@ class WarningLists:
     _lists_for: Mapping[str, frozenset[int]]  # kind -> lists consulted for it
     _name_lists: tuple[int, ...]  # the 7-bit list number in a name row -> list index
     _token_set: frozenset[str]  # the keys of `_tokens`, for a quicker test
+    _token_heads: frozenset[str]  # each token's first dot-separated part
     _token_max: int
+    _name_fences: list[int]  # every _FENCE-th name row: a list bisects faster than an array
     _substring_lists: frozenset[int]
     _regex_lists: frozenset[int]
 
@@ -315,7 +318,10 @@ class WarningLists:
         """(list index, covers subdomains) for each name-list entry equal to `text`."""
         rows = self._name_rows
         digest = _digest(text)
-        i = bisect_left(rows, digest)
+        # The fences narrow 2.5 million rows to 256 first.
+        fence = bisect_left(self._name_fences, digest)
+        lo, hi = max(0, (fence - 1) * _FENCE), min(len(rows), fence * _FENCE)
+        i = bisect_left(rows, digest, lo, hi)
         found = []
         while i < len(rows) and rows[i] & _DIGEST_BITS == digest:
             found.append((self._name_lists[rows[i] >> 1 & 0x7F], rows[i] & 1))
@@ -329,11 +335,17 @@ class WarningLists:
         cuts = [m.start() for m in _SEPARATOR.finditer(text)]
         ends = [*cuts, len(text)]
         for k, start in enumerate((0, *[cut + 1 for cut in cuts])):
-            for end in ends[k:]:  # ends[k] is the first separator at or after start
+            # ends[k] is the first separator at or after start: no token starts with this part
+            # unless it is one of the tokens' first parts.
+            if text[start : ends[k]] not in self._token_heads:
+                continue
+            for end in ends[k:]:
                 if end - start > self._token_max:
                     break
                 if end > start and (piece := text[start:end]) in self._token_set:
                     found.extend((index, piece) for index in self._tokens[piece])
+                if end < len(text) and text[end] != ".":
+                    break  # tokens hold no other separator: no longer piece can be one
         return found
 
 
@@ -431,7 +443,9 @@ def _assemble(
         _lists_for=MappingProxyType({kind: frozenset(ids) for kind, ids in lists_for.items()}),
         _name_lists=tuple(i for i, info in enumerate(lists) if info.type in _NAME_TYPES),
         _token_set=frozenset(tokens),
+        _token_heads=frozenset(token.partition(".")[0] for token in tokens),
         _token_max=max(map(len, tokens), default=0),
+        _name_fences=list(name_rows[::_FENCE]),
         _substring_lists=frozenset(i for i, info in enumerate(lists) if info.type == "substring"),
         _regex_lists=frozenset(i for i, _, _ in compiled),
     )
