@@ -1,11 +1,11 @@
 """Correlation benchmark: what the correlation index costs at ingest and what it buys at lookup.
 
 In process, without HTTP (bench/ingest.py measures the server path): for each backend it ingests
-N indicators, 20% of whose values repeat earlier ones, shared by two members, into two fresh
-databases, one with the correlation index and one without; then it times batch lookups of 10,000
-values in the indexed one, measures the index's size and sets a brute-force scan beside it.
-Prints a table and writes bench/out/correlate.json. A measurement, not a test: it exits 0 even
-when a target is missed.
+N indicators, 20% of whose values repeat earlier ones, shared by two members, into fresh
+databases without and with the correlation index; then it times batch lookups of 10,000 values
+in the indexed one, in process and through the API from a new process, measures the index's size
+and sets a brute-force scan beside it. Prints a table and writes bench/out/correlate.json. A
+measurement, not a test: it exits 0 even when a target is missed.
 """
 
 from __future__ import annotations
