@@ -206,5 +206,5 @@ def test_a_lookup_scores_an_indicator_by_its_first_value_whichever_value_matched
     assert abs(looked_up("203.0.113.77") - own) <= 0.1
     assert abs(looked_up(sha256) - own) <= 0.1
     with world.db.write() as conn:
-        conn.execute(observable_keys.update().values(is_first=None))
+        conn.execute(observable_keys.update().values(not_first=True))
     assert abs(looked_up(sha256) - own) <= 0.1

@@ -57,11 +57,11 @@ def address_bounds(observable: Observable) -> tuple[str | None, str | None]:
 def key_row(pk: int, observable: Observable, benign: str | None, first: bool) -> tuple[Any, ...]:
     """One `observable_keys` row, in KEY_COLUMNS order: `high` only for a range."""
     low, high = address_bounds(observable)
-    return (pk, key_hash(lookup_key(observable)), benign, low,
-            high if observable.kind.endswith("-cidr") else None, first)  # fmt: skip
+    high = high if observable.kind.endswith("-cidr") else None
+    return pk, key_hash(lookup_key(observable)), benign, low, high, None if first else True
 
 
-KEY_COLUMNS = ("object_pk", "key_hash", "benign", "low", "high", "is_first")
+KEY_COLUMNS = ("object_pk", "key_hash", "benign", "low", "high", "not_first")
 REF_COLUMNS = ("object_pk", "ref_id")
 VALUE_COLUMNS = ("object_pk", "kind", "value")
 

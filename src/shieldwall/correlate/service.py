@@ -65,7 +65,7 @@ class _Hit:
 
 
 _HIT_COLUMNS = (
-    _keys.c.key_hash, _keys.c.benign, _keys.c.low, _keys.c.high, _keys.c.is_first,
+    _keys.c.key_hash, _keys.c.benign, _keys.c.low, _keys.c.high, _keys.c.not_first,
     objects.c.pk, objects.c.object_id, objects.c.type, objects.c.tlp, objects.c.member_id,
     objects.c.anonymous, objects.c.modified, objects.c.confidence,
 )  # fmt: skip
@@ -80,7 +80,7 @@ def _take(hits: dict[int, _Hit], row: Any, kind: str, exclude_id: str | None = N
     hit = hits.get(pk)
     if hit is None:
         hit = hits[pk] = _Hit(*row[5:13])
-    if row[4]:  # is_first
+    if row[4] is None:  # not_first: NULL on the object's first value
         hit.kind = kind
     return pk
 

@@ -21,9 +21,10 @@ observable_keys = Table(
     # "address inside range" is a text range query on either database; `high` for ranges only.
     Column("low", String(33)),
     Column("high", String(33)),
-    # Whether this is the object's first value, whose kind sets an indicator's decay; NULL on rows
-    # written before migration 0005 (then the score reads the pattern).
-    Column("is_first", Boolean),
+    # NULL on the object's first value, whose kind sets an indicator's decay; TRUE on the others
+    # and on rows from before migration 0005, which do not say (then the score reads the pattern).
+    # NULL, not FALSE: on PostgreSQL a boolean would pad each 40-byte row to 48 bytes.
+    Column("not_first", Boolean),
     Index("ix_observable_keys_key_hash", "key_hash"),
 )
 
