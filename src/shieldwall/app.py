@@ -18,6 +18,7 @@ from shieldwall.members import routes as members_routes
 from shieldwall.search import routes as search_routes
 from shieldwall.settings import Settings
 from shieldwall.sightings import routes as sightings_routes
+from shieldwall.sightings.matcher import WarningMatcher
 from shieldwall.sightings.score import parse_half_lives
 from shieldwall.web import errors
 
@@ -28,6 +29,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     parse_half_lives(settings.decay_half_lives)  # a bad setting stops the start, not a request
     database = Database(settings.database_url)
     ingestor = ingestor_for(database, settings)
+    matcher = WarningMatcher(settings.warninglists, settings.cache_dir, settings.lookup_helpers)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -35,6 +37,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await run_in_threadpool(ingestor.validator.warm_up)
         yield
         ingestor.close()
+        matcher.close()
         database.dispose()
 
     app = FastAPI(
@@ -50,6 +53,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.db = database
     app.state.ingestor = ingestor
+    app.state.matcher = matcher
     errors.install(app)
     for capability in (
         members_routes,

@@ -41,6 +41,11 @@ class Settings:
         "Worker processes that validate a large bundle while ingest writes it (0: validate in "
         "the server process first).",
     )
+    lookup_helpers: int = _setting(
+        1,
+        "Helper processes that match a large lookup's values against the warning lists while "
+        "the lookup reads the database (0: match in the server process).",
+    )
     cache_dir: str = _setting(
         "var/cache",
         "Folder for what is rebuilt when missing: the compiled warning-list index (~20 MB).",

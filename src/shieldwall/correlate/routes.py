@@ -15,9 +15,9 @@ from shieldwall.db import Database
 from shieldwall.errors import Invalid
 from shieldwall.policy import Viewer
 from shieldwall.settings import Settings
-from shieldwall.sightings.benign import warning_lists
+from shieldwall.sightings.matcher import WarningMatcher
 from shieldwall.sightings.score import parse_half_lives
-from shieldwall.web.deps import current_viewer, get_db, get_settings
+from shieldwall.web.deps import current_viewer, get_db, get_matcher, get_settings
 
 router = APIRouter(prefix="/api/v1", tags=["correlation"])
 MAX_LOOKUP_VALUES = 10_000
@@ -77,6 +77,7 @@ async def lookup(
     viewer: Viewer = Depends(current_viewer),
     db: Database = Depends(get_db),
     settings: Settings = Depends(get_settings),
+    matcher: WarningMatcher = Depends(get_matcher),
 ) -> Response:
     """Up to 10,000 raw values: each normalised, with the visible objects and reports holding it."""
     half_lives = parse_half_lives(settings.decay_half_lives)
@@ -85,14 +86,15 @@ async def lookup(
         # All of it off the event loop: normalising 10,000 values and serialising their answer
         # (orjson: the stdlib's encoder took 70 ms of a 4 MB one) are CPU work as much as the
         # lookup is.
+        items = _normalised(body.values)
         results = service.lookup(
             db,
             viewer,
-            _normalised(body.values),
+            items,
             noisy_threshold=settings.noisy_threshold,
             half_lives=half_lives,
             min_score=body.min_score,
-            lists=warning_lists(settings.warninglists, settings.cache_dir),
+            warnings=matcher.start(items),
         )
         return orjson.dumps({"results": results})
 

@@ -11,6 +11,7 @@ from shieldwall.intel.ingest import Ingestor
 from shieldwall.members.service import authenticate
 from shieldwall.policy import Viewer
 from shieldwall.settings import Settings
+from shieldwall.sightings.matcher import WarningMatcher
 
 
 def get_db(request: Request) -> Database:
@@ -23,6 +24,10 @@ def get_settings(request: Request) -> Settings:
 
 def get_ingestor(request: Request) -> Ingestor:
     return request.app.state.ingestor
+
+
+def get_matcher(request: Request) -> WarningMatcher:
+    return request.app.state.matcher
 
 
 async def current_viewer(request: Request) -> Viewer:
