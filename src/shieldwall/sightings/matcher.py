@@ -105,10 +105,11 @@ class WarningMatcher:
             ready = self._ready
             if ready is None or not ready.done():
                 return None
-            if ready.exception() is not None:
-                self.helpers = 0  # it would only fail again: match here from now on
-                return None
-            return self._pool
+            if ready.exception() is None:
+                return self._pool
+            self.helpers = 0  # it would only fail again: match here from now on
+        self._reset()
+        return None
 
     def _reset(self) -> None:
         with self._lock:
