@@ -224,6 +224,9 @@ def _stix_sightings(conn: Connection, viewer: Viewer, ids: Sequence[str]) -> dic
     return found
 
 
+_NO_SIGHTINGS = Tally()  # never changed: merges go into a new Tally
+
+
 def _any_sighting(conn: Connection) -> bool:
     """Whether any sighting was reported through the API at all (one row read, whoever asks):
     until one is, the values of thousands of indicators need not be looked up."""
@@ -338,7 +341,6 @@ def scores_of(
         by_value = tallies_by_value(conn, viewer, keys)
     if stix is None:
         stix = _stix_sightings(conn, viewer, [r.object_id for r in indicators])
-    no_sightings = Tally().as_dict()
     scores = {}
     for r in indicators:
         kind = r.kind
@@ -353,17 +355,15 @@ def scores_of(
                 if source is not None:
                     tally = tally or Tally()
                     tally.merge(source)
+        tally = tally or _NO_SIGHTINGS
         evidence = Evidence(
             kind=kind,
             confidence=r.confidence,
             modified=_when(r.modified) or now,
-            seen=tally.seen if tally else 0,
-            false_positives=tally.false_positives if tally else 0,
-            last_seen=_when(tally.last_seen) if tally else None,
-            expired_at=_when(tally.expired_at) if tally else None,
+            seen=tally.seen,
+            false_positives=tally.false_positives,
+            last_seen=_when(tally.last_seen),
+            expired_at=_when(tally.expired_at),
         )
-        scores[r.pk] = {
-            "score": score(evidence, now, half_lives),
-            "sightings": tally.as_dict() if tally else dict(no_sightings),
-        }
+        scores[r.pk] = {"score": score(evidence, now, half_lives), "sightings": tally.as_dict()}
     return scores

@@ -335,8 +335,8 @@ class WarningLists:
         cuts = [m.start() for m in _SEPARATOR.finditer(text)]
         ends = [*cuts, len(text)]
         for k, start in enumerate((0, *[cut + 1 for cut in cuts])):
-            # ends[k] is the first separator at or after start: no token starts with this part
-            # unless it is one of the tokens' first parts.
+            # ends[k] is the first separator at or after start, so a token starting here would
+            # begin with text[start : ends[k]] as its first dot-separated part.
             if text[start : ends[k]] not in self._token_heads:
                 continue
             for end in ends[k:]:
