@@ -15,7 +15,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 
 from shieldwall.correlate.observables import Observable
 from shieldwall.sightings.benign import warning_lists
-from shieldwall.sightings.warninglists import WarningLists, WarningMatch
+from shieldwall.sightings.warninglists import WarningMatch
 
 HELPER_MIN_VALUES = 500  # below this, the round trip to the helper costs more than it saves
 
@@ -30,10 +30,8 @@ def _load(spec: str, cache_dir: str | None) -> None:
 def _match_all(spec: str, cache_dir: str | None, pairs: list[tuple[str, str]]) -> Matches:
     """In the helper (or here): each (kind, value)'s matches."""
     lists = warning_lists(spec, cache_dir)
-    return _matched(lists, pairs) if lists is not None else [()] * len(pairs)
-
-
-def _matched(lists: WarningLists, pairs: Sequence[tuple[str, str]]) -> Matches:
+    if lists is None:
+        return [()] * len(pairs)
     return [lists.match(kind, value) for kind, value in pairs]
 
 
@@ -84,10 +82,7 @@ class WarningMatcher:
             ready.result(timeout)
 
     def close(self) -> None:
-        with self._lock:
-            pool, self._pool, self._ready = self._pool, None, None
-        if pool is not None:
-            pool.shutdown(cancel_futures=True)
+        self._reset(wait=True)
 
     def _ready_pool(self) -> ProcessPoolExecutor | None:
         """The helper pool once the lists are loaded in it; None until then (and for good when
@@ -111,8 +106,9 @@ class WarningMatcher:
         self._reset()
         return None
 
-    def _reset(self) -> None:
+    def _reset(self, *, wait: bool = False) -> None:
+        """Drop the helper: waiting for it on close, not when a request found it broken."""
         with self._lock:
             pool, self._pool, self._ready = self._pool, None, None
         if pool is not None:
-            pool.shutdown(wait=False, cancel_futures=True)
+            pool.shutdown(wait=wait, cancel_futures=True)
