@@ -211,6 +211,41 @@ def _postgresql_analyze(engine: Engine) -> None:
         conn.exec_driver_sql(f"ANALYZE {', '.join(ANALYZED_TABLES)}")
 
 
+class _SQLiteBatchInsert:
+    """One table's rows in as ONE statement per batch: `INSERT ... SELECT ... FROM json_each(?)`.
+
+    executemany releases and retakes the GIL for every row, and the writer thread and the thread
+    building the next batch then spend their time waiting on each other; one statement keeps
+    SQLite working, GIL-free, for the whole batch. Each `value ->> i` costs SQLite a lookup in the
+    row's JSON, so a column holding the same value in every row of the batch (the member, the
+    TLP, a NULL: most of an ingest's columns) is bound once as a parameter instead: that halves
+    the cost of an objects batch.
+    """
+
+    def __init__(self, table: str, columns: Sequence[str]) -> None:
+        self.head = f"INSERT INTO {table} ({', '.join(columns)}) SELECT "
+        self.sql: dict[tuple[bool, ...], str] = {}  # by which columns are bound once
+
+    def execute(self, dbapi_conn: Any, rows: list[tuple[Any, ...]]) -> None:
+        columns = list(zip(*rows, strict=True))
+        same = tuple(c.count(c[0]) == len(c) for c in columns)
+        if (sql := self.sql.get(same)) is None:
+            selected, bound, varying = [], 1, 0
+            for constant in same:
+                if constant:
+                    bound += 1
+                    selected.append(f"?{bound}")
+                else:
+                    selected.append(f"value ->> {varying}")
+                    varying += 1
+            sql = self.sql[same] = f"{self.head}{', '.join(selected)} FROM json_each(?1)"
+        varying = [c for c, constant in zip(columns, same, strict=True) if not constant]
+        # With no column varying (one row, or identical ones) each row is an empty array.
+        payload = list(zip(*varying, strict=True)) if varying else [()] * len(rows)
+        parameters = [c[0] for c, constant in zip(columns, same, strict=True) if constant]
+        dbapi_conn.execute(sql, (orjson.dumps(payload).decode(), *parameters))
+
+
 def bulk_insert(
     conn: Connection,
     layouts: Sequence[tuple[Table, Sequence[str]]],
@@ -227,30 +262,22 @@ def bulk_insert(
     """
     dbapi_conn: Any = conn.connection.driver_connection
     sqlite = conn.dialect.name == "sqlite"
-    # On SQLite a whole batch goes in as one statement over one JSON array: executemany releases
-    # and retakes the GIL for every row, and the two threads then spend their time waiting on
-    # each other; one statement keeps SQLite working, GIL-free, for the whole batch.
-    statements = [
-        f"INSERT INTO {table.name} ({', '.join(cols)}) "
-        f"SELECT {', '.join(f'value ->> {i}' for i in range(len(cols)))} FROM json_each(?)"
-        if sqlite
-        else f"COPY {table.name} ({', '.join(cols)}) FROM STDIN"
-        for table, cols in layouts
-    ]
+    inserts = [_SQLiteBatchInsert(table.name, cols) for table, cols in layouts]
+    copies = [f"COPY {table.name} ({', '.join(cols)}) FROM STDIN" for table, cols in layouts]
 
-    def write_one(statement: str, rows: list[tuple[Any, ...]]) -> None:
+    def write_one(slot: int, rows: list[tuple[Any, ...]]) -> None:
         if not rows:
             return
         if sqlite:
-            dbapi_conn.execute(statement, (orjson.dumps(rows).decode(),))
+            inserts[slot].execute(dbapi_conn, rows)
             return
-        with dbapi_conn.cursor() as cursor, cursor.copy(statement) as copy:
+        with dbapi_conn.cursor() as cursor, cursor.copy(copies[slot]) as copy:
             for row in rows:
                 copy.write_row(row)
 
     def write(batch: Sequence[list[tuple[Any, ...]]]) -> None:
-        for statement, rows in zip(statements, batch, strict=True):
-            write_one(statement, rows)
+        for slot, rows in enumerate(batch):
+            write_one(slot, rows)
 
     pending: queue.Queue[Sequence[list[tuple[Any, ...]]] | None] = queue.Queue(maxsize=2)
     failures: list[BaseException] = []
