@@ -302,7 +302,7 @@ def lookup_phases(
         phases["range"], ranged = timed(lambda: service._range_rows(conn, viewer, items))
         hits: dict[int, Any] = {}
         for r in exact:
-            service._take(hits, r, kinds[r.key_hash])
+            service._take(hits, r, kinds[r[0]])
         for _, r in ranged:
             service._take(hits, r, service._stored_value(r.low, r.high).partition(":")[0])
         ids = [h.object_id for h in hits.values()]
@@ -336,7 +336,7 @@ def brute_force(db: Database, viewer: Viewer, items: list[Observable]) -> tuple[
             scanned.append(set(conn.scalars(query)))
         seconds = time.perf_counter() - start
         indexed = [
-            {r.pk for r in service._exact_rows(conn, viewer, [key_hash(lookup_key(item))])}
+            {r[5] for r in service._exact_rows(conn, viewer, [key_hash(lookup_key(item))])}
             for item in items
         ]
     return seconds, scanned == indexed

@@ -10,6 +10,7 @@ from starlette.concurrency import run_in_threadpool
 
 from shieldwall.audit import routes as audit_routes
 from shieldwall.correlate import routes as correlate_routes
+from shieldwall.correlate.helper import LookupHelper
 from shieldwall.db import Database
 from shieldwall.exchange import routes as exchange_routes
 from shieldwall.intel import routes as intel_routes
@@ -18,7 +19,6 @@ from shieldwall.members import routes as members_routes
 from shieldwall.search import routes as search_routes
 from shieldwall.settings import Settings
 from shieldwall.sightings import routes as sightings_routes
-from shieldwall.sightings.matcher import WarningMatcher
 from shieldwall.sightings.score import parse_half_lives
 from shieldwall.web import errors
 
@@ -29,7 +29,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     parse_half_lives(settings.decay_half_lives)  # a bad setting stops the start, not a request
     database = Database(settings.database_url)
     ingestor = ingestor_for(database, settings)
-    matcher = WarningMatcher(settings.warninglists, settings.cache_dir, settings.lookup_helpers)
+    lookup_helper = LookupHelper(database, settings.lookup_helpers)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -37,7 +37,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await run_in_threadpool(ingestor.validator.warm_up)
         yield
         ingestor.close()
-        matcher.close()
+        lookup_helper.close()
         database.dispose()
 
     app = FastAPI(
@@ -53,7 +53,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.db = database
     app.state.ingestor = ingestor
-    app.state.matcher = matcher
+    app.state.lookup_helper = lookup_helper
     errors.install(app)
     for capability in (
         members_routes,

@@ -43,8 +43,8 @@ class Settings:
     )
     lookup_helpers: int = _setting(
         1,
-        "Helper processes that match a large lookup's values against the warning lists while "
-        "the lookup reads the database (0: match in the server process).",
+        "Helper processes that answer part of a large lookup's values while the server "
+        "answers the rest (0: answer all of it in the server process).",
     )
     cache_dir: str = _setting(
         "var/cache",

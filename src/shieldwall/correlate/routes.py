@@ -4,32 +4,34 @@ from __future__ import annotations
 
 from typing import Annotated
 
-import orjson
 from fastapi import APIRouter, Depends, FastAPI, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StringConstraints
 from starlette.concurrency import run_in_threadpool
 
 from shieldwall.correlate import service
+from shieldwall.correlate.helper import LookupHelper, LookupSettings
 from shieldwall.correlate.observables import Observable, normalise
 from shieldwall.db import Database
 from shieldwall.errors import Invalid
+from shieldwall.gcpause import gc_paused
 from shieldwall.policy import Viewer
 from shieldwall.settings import Settings
-from shieldwall.sightings.matcher import WarningMatcher
-from shieldwall.sightings.score import parse_half_lives
-from shieldwall.web.deps import current_viewer, get_db, get_matcher, get_settings
+from shieldwall.web.deps import current_viewer, get_db, get_lookup_helper, get_settings
 
 router = APIRouter(prefix="/api/v1", tags=["correlation"])
 MAX_LOOKUP_VALUES = 10_000
 
 
+RawValue = Annotated[str, StringConstraints(min_length=1, max_length=8192)]
+
+
 class LookupValue(BaseModel):
-    value: str = Field(min_length=1, max_length=8192)
+    value: RawValue
     kind: str = "auto"
 
 
 class LookupIn(BaseModel):
-    values: Annotated[list[str | LookupValue], Field(max_length=MAX_LOOKUP_VALUES)]
+    values: Annotated[list[RawValue | LookupValue], Field(max_length=MAX_LOOKUP_VALUES)]
     min_score: float | None = Field(None, ge=0, le=100, description="leave out weaker indicators")
 
 
@@ -53,15 +55,15 @@ async def correlations(
 def _normalised(values: list[str | LookupValue]) -> list[Observable]:
     items, errors = [], []
     for index, entry in enumerate(values):
-        wanted = entry if isinstance(entry, LookupValue) else LookupValue(value=entry)
+        kind, value = ("auto", entry) if isinstance(entry, str) else (entry.kind, entry.value)
         try:
-            observable = normalise(wanted.kind, wanted.value)
+            observable = normalise(kind, value)
         except ValueError as exc:
             observable, reason = None, str(exc)
         else:
             reason = "no rule recognises it; give its kind"
         if observable is None:
-            errors.append({"index": index, "value": wanted.value[:200], "message": reason})
+            errors.append({"index": index, "value": value[:200], "message": reason})
         else:
             items.append(observable)
     if errors:
@@ -75,28 +77,19 @@ def _normalised(values: list[str | LookupValue]) -> list[Observable]:
 async def lookup(
     body: LookupIn,
     viewer: Viewer = Depends(current_viewer),
-    db: Database = Depends(get_db),
     settings: Settings = Depends(get_settings),
-    matcher: WarningMatcher = Depends(get_matcher),
+    helper: LookupHelper = Depends(get_lookup_helper),
 ) -> Response:
     """Up to 10,000 raw values: each normalised, with the visible objects and reports holding it."""
-    half_lives = parse_half_lives(settings.decay_half_lives)
 
     def answer() -> bytes:
         # All of it off the event loop: normalising 10,000 values and serialising their answer
         # (orjson: the stdlib's encoder took 70 ms of a 4 MB one) are CPU work as much as the
-        # lookup is.
-        items = _normalised(body.values)
-        results = service.lookup(
-            db,
-            viewer,
-            items,
-            noisy_threshold=settings.noisy_threshold,
-            half_lives=half_lives,
-            min_score=body.min_score,
-            warnings=matcher.start(items),
-        )
-        return orjson.dumps({"results": results})
+        # lookup is. None of it makes cycles for the collector to look for.
+        with gc_paused():
+            items = _normalised(body.values)
+            results = helper.answer(LookupSettings.of(settings), viewer, items, body.min_score)
+        return b'{"results":' + results + b"}"
 
     return Response(await run_in_threadpool(answer), media_type="application/json")
 

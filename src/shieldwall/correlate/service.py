@@ -31,7 +31,7 @@ from shieldwall.correlate.index import (
 from shieldwall.correlate.observables import Observable, lookup_key, observables_of
 from shieldwall.correlate.tables import object_refs, observable_keys
 from shieldwall.correlate.values import url_and_host
-from shieldwall.db import Database, probe_by_probe, value_list
+from shieldwall.db import Database, plain_rows, probe_by_probe, value_list
 from shieldwall.errors import Invalid, NotFound
 from shieldwall.gcpause import gc_paused
 from shieldwall.intel.tables import objects
@@ -89,8 +89,9 @@ def _visible(query: Any, viewer: Viewer) -> Any:
     return query.where(objects.c.is_latest.is_(True), visible_filter(viewer, objects))
 
 
-def _exact_rows(conn: Connection, viewer: Viewer, hashes: Iterable[int]) -> list[Any]:
-    """Index rows (joined to their visible latest object) whose key is one of `hashes`."""
+def _exact_rows(conn: Connection, viewer: Viewer, hashes: Iterable[int]) -> Sequence[Any]:
+    """Index rows (joined to their visible latest object; _HIT_COLUMNS, as the driver returns
+    them) whose key is one of `hashes`."""
     asked = sorted(set(hashes))
     if not asked:
         return []
@@ -100,7 +101,7 @@ def _exact_rows(conn: Connection, viewer: Viewer, hashes: Iterable[int]) -> list
             objects, objects.c.pk == _keys.c.object_pk
         )
     )
-    return conn.execute(_visible(query, viewer)).all()
+    return plain_rows(conn, _visible(query, viewer))
 
 
 def _stores_ranges(conn: Connection) -> bool:
@@ -275,13 +276,13 @@ def correlations(
         by_hash = {key_hash(lookup_key(o)): o for o in own}
         exact = _exact_rows(conn, viewer, by_hash)
         # The object's own rows say which of its values are on a warning list.
-        benign = {r.key_hash for r in exact if r.pk == mine.pk and r.benign}
+        benign = {r[0] for r in exact if r[5] == mine.pk and r[1]}  # key_hash, pk, benign
         own = [o for o in own if key_hash(lookup_key(o)) not in benign]
         hits: dict[int, _Hit] = {}
         held_by: dict[str, set[int]] = defaultdict(set)
         for r in exact:
-            if r.key_hash not in benign:
-                asked = by_hash[r.key_hash]
+            if r[0] not in benign:
+                asked = by_hash[r[0]]
                 if (pk := _take(hits, r, asked.kind, object_id)) is not None:
                     held_by[lookup_key(asked)].add(pk)
         for _, r in _range_rows(conn, viewer, own):
@@ -309,7 +310,7 @@ def lookup(
     each indicator's score; with `min_score`, indicators scoring less are left out.
 
     `warnings` gives each value's warning-list matches, in order. It is called once the
-    database has answered, so that matching started elsewhere (sightings.matcher) overlaps it.
+    database has answered, so that matching started elsewhere (correlate.helper) overlaps it.
     """
     # What each asked value is looked up by: itself and what it implies (a URL is also its host,
     # as the index stores it).

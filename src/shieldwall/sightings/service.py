@@ -224,9 +224,6 @@ def _stix_sightings(conn: Connection, viewer: Viewer, ids: Sequence[str]) -> dic
     return found
 
 
-_NO_SIGHTINGS = Tally()  # never changed: merges go into a new Tally
-
-
 def _any_sighting(conn: Connection) -> bool:
     """Whether any sighting was reported through the API at all (one row read, whoever asks):
     until one is, the values of thousands of indicators need not be looked up."""
@@ -342,6 +339,7 @@ def scores_of(
     if stix is None:
         stix = _stix_sightings(conn, viewer, [r.object_id for r in indicators])
     scores = {}
+    unsighted = Tally().as_dict()  # shared by every unsighted indicator's answer: never changed
     for r in indicators:
         kind = r.kind
         if kind is None:
@@ -355,15 +353,19 @@ def scores_of(
                 if source is not None:
                     tally = tally or Tally()
                     tally.merge(source)
-        tally = tally or _NO_SIGHTINGS
-        evidence = Evidence(
-            kind=kind,
-            confidence=r.confidence,
-            modified=_when(r.modified) or now,
-            seen=tally.seen,
-            false_positives=tally.false_positives,
-            last_seen=_when(tally.last_seen),
-            expired_at=_when(tally.expired_at),
-        )
-        scores[r.pk] = {"score": score(evidence, now, half_lives), "sightings": tally.as_dict()}
+        modified = _when(r.modified) or now
+        if tally is None:  # most indicators: the evidence is the indicator alone
+            evidence, seen = Evidence(kind, r.confidence, modified), unsighted
+        else:
+            evidence = Evidence(
+                kind=kind,
+                confidence=r.confidence,
+                modified=modified,
+                seen=tally.seen,
+                false_positives=tally.false_positives,
+                last_seen=_when(tally.last_seen),
+                expired_at=_when(tally.expired_at),
+            )
+            seen = tally.as_dict()
+        scores[r.pk] = {"score": score(evidence, now, half_lives), "sightings": seen}
     return scores

@@ -5,13 +5,13 @@ from __future__ import annotations
 from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
+from shieldwall.correlate.helper import LookupHelper
 from shieldwall.db import Database
 from shieldwall.errors import Forbidden, Unauthorized
 from shieldwall.intel.ingest import Ingestor
 from shieldwall.members.service import authenticate
 from shieldwall.policy import Viewer
 from shieldwall.settings import Settings
-from shieldwall.sightings.matcher import WarningMatcher
 
 
 def get_db(request: Request) -> Database:
@@ -26,8 +26,8 @@ def get_ingestor(request: Request) -> Ingestor:
     return request.app.state.ingestor
 
 
-def get_matcher(request: Request) -> WarningMatcher:
-    return request.app.state.matcher
+def get_lookup_helper(request: Request) -> LookupHelper:
+    return request.app.state.lookup_helper
 
 
 async def current_viewer(request: Request) -> Viewer:

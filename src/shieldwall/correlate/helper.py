@@ -1,0 +1,186 @@
+"""Large lookups answered by two processes: about half of the values here, the rest in a helper.
+
+Answering a 10,000-value lookup is mostly Python (answers, scores, warning-list matching) around
+the database's work, and Python runs one thread at a time. So a helper process answers a part of
+the values whole (database, scores, warning lists, serialising) on the other core, while this
+process answers the rest. (This process also normalised every value first, to refuse a lookup
+with an unreadable one before anything is looked up.) Each part is read in a transaction of its
+own: a write that commits between the two shows in one part's answers and not in the other's,
+as it would in two lookups made a moment apart. Every answer goes through the same
+`service.lookup`, so through the same policy, whichever process gives it.
+"""
+
+from __future__ import annotations
+
+import functools
+import multiprocessing
+import threading
+from collections.abc import Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from typing import NamedTuple
+
+import orjson
+
+from shieldwall.correlate import service
+from shieldwall.correlate.observables import Observable
+from shieldwall.db import Database
+from shieldwall.gcpause import gc_paused
+from shieldwall.policy import Viewer
+from shieldwall.settings import Settings
+from shieldwall.sightings.benign import warning_lists
+from shieldwall.sightings.score import parse_half_lives
+from shieldwall.sightings.warninglists import WarningMatch
+
+HELPER_MIN_VALUES = 500  # below this, the round trip to the helper costs more than it saves
+# The helper's part, a little less than half: it also unpacks its values and packs its answers.
+HELPER_SHARE = 0.45
+
+
+class LookupSettings(NamedTuple):
+    """What answering a lookup needs to know, in a form a helper process can be sent."""
+
+    database_url: str
+    warninglists: str
+    cache_dir: str | None
+    noisy_threshold: int
+    half_lives: dict[str, float]
+
+    @classmethod
+    def of(cls, settings: Settings) -> LookupSettings:
+        return cls(
+            settings.database_url,
+            settings.warninglists,
+            settings.cache_dir,
+            settings.noisy_threshold,
+            parse_half_lives(settings.decay_half_lives),
+        )
+
+
+@functools.cache
+def _database(url: str) -> Database:
+    """In the helper: its own connection pool, opened once."""
+    return Database(url)
+
+
+def _load(job: LookupSettings) -> None:
+    """In the helper: the lists and the database, ready before the first values arrive."""
+    warning_lists(job.warninglists, job.cache_dir)
+    with _database(job.database_url).read():
+        pass
+
+
+def answers_json(
+    job: LookupSettings,
+    viewer: Viewer,
+    items: Sequence[Observable],
+    min_score: float | None,
+    db: Database | None = None,
+) -> bytes:
+    """The JSON array of the answers about `items` (here, or in the helper without `db`)."""
+    lists = warning_lists(job.warninglists, job.cache_dir)
+
+    def matches() -> list[tuple[WarningMatch, ...]]:
+        return [lists.match(i.kind, i.value) for i in items] if lists else [()] * len(items)
+
+    with gc_paused():  # tens of thousands of objects, and no cycles among them
+        results = service.lookup(
+            db if db is not None else _database(job.database_url),
+            viewer,
+            items,
+            noisy_threshold=job.noisy_threshold,
+            half_lives=job.half_lives,
+            min_score=min_score,
+            warnings=matches,
+        )
+        return orjson.dumps(results)
+
+
+def _joined(first: bytes, second: bytes) -> bytes:
+    """Two JSON arrays as one, without parsing either."""
+    if first == b"[]":
+        return second
+    if second == b"[]":
+        return first
+    return first[:-1] + b"," + second[1:]
+
+
+class LookupHelper:
+    """Answers lookups; those of HELPER_MIN_VALUES values or more in part in `helpers` helper
+    processes (0: always all of it here).
+
+    The helper starts on the first large lookup, which does not wait for it: until the helper has
+    loaded the warning lists and opened the database, and whenever anything goes wrong over
+    there, the whole lookup is answered here. A server that never gets a large lookup never pays
+    for the helper (~60 MB of warning lists, plus its database pages).
+    """
+
+    def __init__(self, db: Database, helpers: int = 1) -> None:
+        self._db, self.helpers = db, helpers
+        self._pool: ProcessPoolExecutor | None = None
+        self._ready: Future[None] | None = None
+        self._lock = threading.Lock()
+
+    def answer(
+        self,
+        job: LookupSettings,
+        viewer: Viewer,
+        items: Sequence[Observable],
+        min_score: float | None,
+    ) -> bytes:
+        """The JSON array of the answers about `items`, in their order."""
+        here = functools.partial(answers_json, job, viewer, min_score=min_score, db=self._db)
+        pool = self._ready_pool(job) if len(items) >= HELPER_MIN_VALUES else None
+        if pool is None:
+            return here(items)
+        cut = len(items) - int(len(items) * HELPER_SHARE)
+        try:
+            future = pool.submit(answers_json, job, viewer, items[cut:], min_score)
+        except Exception:  # shut down or broken meanwhile
+            self._reset()
+            return here(items)
+        mine = here(items[:cut])
+        try:
+            theirs = future.result()
+        except Exception:  # the helper died or failed: start it afresh, answer from here
+            self._reset()
+            theirs = here(items[cut:])
+        return _joined(mine, theirs)
+
+    def warm_up(self, job: LookupSettings, timeout: float = 120) -> None:
+        """Start the helper and wait until it is ready (for tests and tools)."""
+        self._ready_pool(job)
+        ready = self._ready
+        if ready is not None:
+            ready.result(timeout)
+
+    def close(self) -> None:
+        self._reset(wait=True)
+
+    def _ready_pool(self, job: LookupSettings) -> ProcessPoolExecutor | None:
+        """The helper pool once it is ready; None until then (and for good when it could not
+        get ready)."""
+        with self._lock:
+            if self.helpers < 1:
+                return None
+            if self._pool is None:
+                # spawn, not fork: the server has threads (and database connections) that a
+                # forked child would inherit in whatever state they were.
+                self._pool = ProcessPoolExecutor(
+                    self.helpers, mp_context=multiprocessing.get_context("spawn")
+                )
+                self._ready = self._pool.submit(_load, job)
+            ready = self._ready
+            if ready is None or not ready.done():
+                return None
+            if ready.exception() is None:
+                return self._pool
+            self.helpers = 0  # it would only fail again: answer here from now on
+        self._reset()
+        return None
+
+    def _reset(self, *, wait: bool = False) -> None:
+        """Drop the helper: waiting for it on close, not when a request found it broken."""
+        with self._lock:
+            pool, self._pool, self._ready = self._pool, None, None
+        if pool is not None:
+            pool.shutdown(wait=wait, cancel_futures=True)
