@@ -19,16 +19,18 @@ from sqlalchemy import (
     MetaData,
     Row,
     Table,
-    TableValuedAlias,
+    Text,
     cast,
     create_engine,
     event,
     func,
+    literal,
+    select,
     text,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import JSON
 from sqlalchemy.engine import make_url
-from sqlalchemy.sql.expression import Executable
+from sqlalchemy.sql.expression import Executable, FromClause
 from sqlalchemy.types import TypeEngine
 
 metadata = MetaData(
@@ -308,17 +310,23 @@ def bulk_insert(
 
 def value_list(
     conn: Connection, values: Sequence[Any], type_: TypeEngine[Any] | None = None
-) -> TableValuedAlias:
+) -> FromClause:
     """A one-column table (column `value`) of `values`, sent as a single parameter.
 
     For joins against thousands of keys: an IN list binds a parameter per value, which SQLAlchemy
-    and the drivers handle one by one; this sends one JSON array (SQLite, json_each) or one array
-    (PostgreSQL, unnest of `type_`, BigInteger unless said) whatever the count.
+    and the drivers handle one by one; this sends one JSON array whatever the count (SQLite:
+    json_each; PostgreSQL: json_array_elements_text, each element cast to `type_`, BigInteger
+    unless said). An array parameter would do on PostgreSQL, but psycopg adapts it element by
+    element: 22 ms for 10,000 strings, where the server reads the same JSON text in 3.
     """
+    array = orjson.dumps(list(values)).decode()
     if conn.dialect.name == "sqlite":
-        return func.json_each(orjson.dumps(list(values)).decode()).table_valued("value")
-    array = ARRAY(type_ if type_ is not None else BigInteger())
-    return func.unnest(cast(list(values), array)).table_valued("value").render_derived()
+        return func.json_each(array).table_valued("value")
+    elements = func.json_array_elements_text(cast(literal(array, Text()), JSON)).table_valued(
+        "value"
+    )
+    as_type = cast(elements.c.value, type_ if type_ is not None else BigInteger())
+    return select(as_type.label("value")).select_from(elements).subquery()
 
 
 def plain_rows(conn: Connection, query: Executable) -> list[Row[Any]]:

@@ -19,6 +19,7 @@ the built index to one file, which `load_compiled` reads back without parsing 65
 from __future__ import annotations
 
 import dataclasses
+import functools
 import importlib.util
 import re
 import socket
@@ -235,7 +236,7 @@ class WarningLists:
                 host_kind = "ipv6" if ":" in host else "ipv4" if host[-1].isdigit() else "domain"
                 host_lists = self._lists_for.get(host_kind, frozenset())
                 # The URL's own substring pass has seen the host already, for the URL lists.
-                self._collect(found, host_kind, host, allowed | host_lists, host_lists - allowed)
+                self._collect(found, host_kind, host, *_host_lists(allowed, host_lists))
         elif kind == "email":
             self._collect(found, "text", value, allowed)
             self._collect(found, "domain", value.rpartition("@")[2], allowed, frozenset())
@@ -347,6 +348,15 @@ class WarningLists:
                 if end < len(text) and text[end] != ".":
                     break  # tokens hold no other separator: no longer piece can be one
         return found
+
+
+@functools.cache
+def _host_lists(
+    url_lists: frozenset[int], host_lists: frozenset[int]
+) -> tuple[frozenset[int], frozenset[int]]:
+    """The lists a URL's host is looked up in, and those of them it is searched for substrings
+    in; once per pair of selections, not per URL (two set operations cost more than a match)."""
+    return url_lists | host_lists, host_lists - url_lists
 
 
 def default_lists_dir() -> Path:
