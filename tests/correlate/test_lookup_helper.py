@@ -155,3 +155,23 @@ def test_no_helper_when_none_is_wanted(
         _ask(world.user(world.member()), MANY)
         assert app.state.lookup_helper._pool is None
     assert here_counts == [len(MANY), len(MANY)]
+
+
+def test_unreadable_values_in_either_part_are_all_named(
+    served: tuple[FastAPI, dict[str, Any]],
+) -> None:
+    app, world = served
+    helper: LookupHelper = app.state.lookup_helper
+    helper.warm_up(LookupSettings.of(app.state.settings))
+    pool = helper._pool
+    last = len(MANY) - 2  # in the helper's part
+    for wrong in ([3, last], [last], [3]):
+        values: list[Any] = list(MANY)
+        for index in wrong:
+            values[index] = {"kind": "ipv4", "value": f"not an address {index}"}
+        response = world["alice"].post("/api/v1/lookup", json={"values": values})
+        assert response.status_code == 422, response.text
+        details = response.json()["error"]["details"]
+        assert [d["index"] for d in details] == wrong
+        assert [d["value"] for d in details] == [f"not an address {i}" for i in wrong]
+    assert helper._pool is pool  # a client's mistake is not the helper's failure

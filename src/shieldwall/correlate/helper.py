@@ -22,8 +22,9 @@ from typing import NamedTuple
 import orjson
 
 from shieldwall.correlate import service
-from shieldwall.correlate.observables import Observable
+from shieldwall.correlate.observables import Observable, normalise
 from shieldwall.db import Database
+from shieldwall.errors import Invalid
 from shieldwall.gcpause import gc_paused
 from shieldwall.policy import Viewer
 from shieldwall.settings import Settings
@@ -67,6 +68,40 @@ def _load(job: LookupSettings) -> None:
     warning_lists(job.warninglists, job.cache_dir)
     with _database(job.database_url).read():
         pass
+
+
+def normalised(entries: Sequence[tuple[str, str]]) -> list[Observable]:
+    """The observables that (raw value, kind) entries stand for; Invalid, naming every entry
+    that cannot be read, if any cannot."""
+    items, errors = [], []
+    for index, (value, kind) in enumerate(entries):
+        try:
+            observable = normalise(kind, value)
+        except ValueError as exc:
+            observable, reason = None, str(exc)
+        else:
+            reason = "no rule recognises it; give its kind"
+        if observable is None:
+            errors.append({"index": index, "value": value[:200], "message": reason})
+        else:
+            items.append(observable)
+    if errors:
+        raise Invalid(
+            f"{len(errors)} value(s) could not be read; nothing was looked up", details=errors
+        )
+    return items
+
+
+def _answers_of_entries(
+    job: LookupSettings, viewer: Viewer, entries: Sequence[tuple[str, str]], min_score: float | None
+) -> bytes | None:
+    """In the helper: the answers about raw entries; None when one cannot be read (the server,
+    which says which, normalises them all again)."""
+    try:
+        items = normalised(entries)
+    except Invalid:
+        return None
+    return answers_json(job, viewer, items, min_score)
 
 
 def answers_json(
@@ -124,26 +159,34 @@ class LookupHelper:
         self,
         job: LookupSettings,
         viewer: Viewer,
-        items: Sequence[Observable],
+        entries: Sequence[tuple[str, str]],
         min_score: float | None,
     ) -> bytes:
-        """The JSON array of the answers about `items`, in their order."""
+        """The JSON array of the answers about (raw value, kind) entries, in their order;
+        Invalid, naming every entry that cannot be read, if any cannot."""
         here = functools.partial(answers_json, job, viewer, min_score=min_score, db=self._db)
-        pool = self._ready_pool(job) if len(items) >= HELPER_MIN_VALUES else None
+        pool = self._ready_pool(job) if len(entries) >= HELPER_MIN_VALUES else None
         if pool is None:
-            return here(items)
-        cut = len(items) - int(len(items) * HELPER_SHARE)
-        try:
-            future = pool.submit(answers_json, job, viewer, items[cut:], min_score)
+            return here(normalised(entries))
+        cut = len(entries) - int(len(entries) * HELPER_SHARE)
+        try:  # the helper normalises its part itself, while this process normalises the rest
+            future = pool.submit(_answers_of_entries, job, viewer, entries[cut:], min_score)
         except Exception:  # shut down or broken meanwhile
             self._reset()
-            return here(items)
-        mine = here(items[:cut])
+            return here(normalised(entries))
+        try:
+            items = normalised(entries[:cut])
+        except Invalid:
+            normalised(entries)  # raises, naming every unreadable entry of both parts
+            raise
+        mine = here(items)
         try:
             theirs = future.result()
         except Exception:  # the helper died or failed: start it afresh, answer from here
             self._reset()
-            theirs = here(items[cut:])
+            theirs = here(normalised(entries)[cut:])
+        if theirs is None:  # an entry of the helper's part cannot be read: say which
+            normalised(entries)
         return _joined(mine, theirs)
 
     def warm_up(self, job: LookupSettings, timeout: float = 120) -> None:
