@@ -14,7 +14,12 @@ from fastapi.testclient import TestClient
 
 from shieldwall.app import create_app
 from shieldwall.correlate import service
-from shieldwall.correlate.helper import HELPER_MIN_VALUES, LookupHelper, LookupSettings
+from shieldwall.correlate.helper import (
+    HELPER_MIN_VALUES,
+    HELPER_SHARE,
+    LookupHelper,
+    LookupSettings,
+)
 from shieldwall.settings import Settings
 from tests.factories import World, indicator, report
 
@@ -99,6 +104,7 @@ def test_the_helper_answers_its_part_as_this_process_would(
     app.state.lookup_helper.warm_up(LookupSettings.of(app.state.settings))
     answers = _ask(alice, MANY)
     assert 0 < sum(here_counts) < len(MANY)  # this process answered only its part
+    assert app.state.lookup_helper.share != HELPER_SHARE  # the next split follows the timings
     by_value = {a["value"]: a for a in answers}
     # What alice must NOT see first: bob's organisation-only indicator, in either part.
     assert all(not a["matches"] for a in answers if a["value"] == ORG_ONLY)
@@ -175,3 +181,14 @@ def test_unreadable_values_in_either_part_are_all_named(
         assert [d["index"] for d in details] == wrong
         assert [d["value"] for d in details] == [f"not an address {i}" for i in wrong]
     assert helper._pool is pool  # a client's mistake is not the helper's failure
+
+
+def test_the_split_follows_how_fast_each_side_answered(db: Any) -> None:
+    helper = LookupHelper(db)
+    assert helper.share == HELPER_SHARE
+    for _ in range(30):  # the helper took twice as long per value: it should get a third
+        helper._rebalance(6000, 0.12, 4000, 0.16)
+    assert helper.share == pytest.approx(1 / 3, abs=0.01)
+    for _ in range(30):  # however slow it is, it keeps a part, and this process too
+        helper._rebalance(9000, 0.01, 1000, 10.0)
+    assert helper.share == pytest.approx(0.1)

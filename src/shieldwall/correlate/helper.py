@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 import multiprocessing
 import threading
+import time
 from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import NamedTuple
@@ -33,7 +34,8 @@ from shieldwall.sightings.score import parse_half_lives
 from shieldwall.sightings.warninglists import WarningMatch
 
 HELPER_MIN_VALUES = 500  # below this, the round trip to the helper costs more than it saves
-# The helper's part, a little less than half: it also unpacks its values and packs its answers.
+# The helper's first part, a little less than half: it also unpacks its values and packs its
+# answers. Later parts follow how fast each side answered (LookupHelper._rebalance).
 HELPER_SHARE = 0.45
 
 
@@ -151,6 +153,7 @@ class LookupHelper:
 
     def __init__(self, db: Database, helpers: int = 1) -> None:
         self._db, self.helpers = db, helpers
+        self.share = HELPER_SHARE  # of a large lookup's values, answered by the helper
         self._pool: ProcessPoolExecutor | None = None
         self._ready: Future[None] | None = None
         self._lock = threading.Lock()
@@ -168,9 +171,11 @@ class LookupHelper:
         pool = self._ready_pool(job) if len(entries) >= HELPER_MIN_VALUES else None
         if pool is None:
             return here(normalised(entries))
-        cut = len(entries) - int(len(entries) * HELPER_SHARE)
+        cut = len(entries) - int(len(entries) * self.share)
+        start, helper_done = time.perf_counter(), []
         try:  # the helper normalises its part itself, while this process normalises the rest
             future = pool.submit(_answers_of_entries, job, viewer, entries[cut:], min_score)
+            future.add_done_callback(lambda _: helper_done.append(time.perf_counter()))
         except Exception:  # shut down or broken meanwhile
             self._reset()
             return here(normalised(entries))
@@ -180,6 +185,7 @@ class LookupHelper:
             normalised(entries)  # raises, naming every unreadable entry of both parts
             raise
         mine = here(items)
+        mine_done = time.perf_counter()
         try:
             theirs = future.result()
         except Exception:  # the helper died or failed: start it afresh, answer from here
@@ -187,7 +193,16 @@ class LookupHelper:
             theirs = here(normalised(entries)[cut:])
         if theirs is None:  # an entry of the helper's part cannot be read: say which
             normalised(entries)
+        elif helper_done:
+            self._rebalance(cut, mine_done - start, len(entries) - cut, helper_done[0] - start)
         return _joined(mine, theirs)
+
+    def _rebalance(self, mine: int, my_seconds: float, theirs: int, their_seconds: float) -> None:
+        """Move the split towards where both sides would have finished together, at the rates
+        per value each side just showed (which differ by database, machine and load)."""
+        my_rate, their_rate = my_seconds / mine, their_seconds / theirs
+        balanced = my_rate / (my_rate + their_rate)
+        self.share = min(max(0.7 * self.share + 0.3 * balanced, 0.1), 0.9)
 
     def warm_up(self, job: LookupSettings, timeout: float = 120) -> None:
         """Start the helper and wait until it is ready (for tests and tools)."""
