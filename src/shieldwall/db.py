@@ -96,6 +96,7 @@ class Database:
                 "postgresql-analyze", lambda: _postgresql_analyze(engine)
             )
         self._rows_since_analyze = 0
+        self._rows_lock = threading.Lock()  # ingests that finish together count all their rows
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
@@ -128,9 +129,12 @@ class Database:
         last refresh (ANALYZE_AFTER_ROWS) refresh the planner's statistics in the background."""
         if self.is_sqlite:
             return
-        self._rows_since_analyze += rows
-        if self._rows_since_analyze >= ANALYZE_AFTER_ROWS:
-            self._rows_since_analyze = 0
+        with self._rows_lock:
+            self._rows_since_analyze += rows
+            due = self._rows_since_analyze >= ANALYZE_AFTER_ROWS
+            if due:
+                self._rows_since_analyze = 0
+        if due:
             self._housekeeper.poke()
 
     def housekeeping_done(self, timeout: float = 60) -> bool:

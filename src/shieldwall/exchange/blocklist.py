@@ -37,18 +37,20 @@ BLOCKABLE = ("ipv4", "ipv6", "ipv4-cidr", "ipv6-cidr", "domain", "url", "email",
 
 @dataclass(frozen=True, slots=True)
 class Blocklist:
+    """What a blocklist holds. A request for no kind, or for one not blocked by value, is
+    refused when it is made: a streamed answer could no longer say so."""
+
     kinds: tuple[str, ...]
     min_score: float | None = None
     include_benign: bool = False
 
-
-def check(request: Blocklist) -> None:
-    if not request.kinds:
-        raise Invalid(f"name at least one kind: {', '.join(BLOCKABLE)}")
-    for kind in request.kinds:
-        if kind not in BLOCKABLE:
-            known = "" if kind in KINDS else "unknown kind; "
-            raise Invalid(f"{known}a blocklist holds {', '.join(BLOCKABLE)}, not {kind!r}")
+    def __post_init__(self) -> None:
+        if not self.kinds:
+            raise Invalid(f"name at least one kind: {', '.join(BLOCKABLE)}")
+        for kind in self.kinds:
+            if kind not in BLOCKABLE:
+                known = "" if kind in KINDS else "unknown kind; "
+                raise Invalid(f"{known}a blocklist holds {', '.join(BLOCKABLE)}, not {kind!r}")
 
 
 def blocklist_lines(
@@ -60,7 +62,6 @@ def blocklist_lines(
     lists: WarningLists | None,
 ) -> Iterator[str]:
     """Each value once, in the order its first indicator was added, with a newline."""
-    check(request)
     now = datetime.now(UTC)
     today = normalize_timestamp(now.strftime("%Y-%m-%dT%H:%M:%S.%fZ"))
     # Each value once: its 64-bit hash is remembered, not the value, so a blocklist of millions

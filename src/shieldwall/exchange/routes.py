@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, FastAPI, Query
 from fastapi.responses import StreamingResponse
 
 from shieldwall.db import Database
-from shieldwall.exchange.blocklist import BLOCKABLE, Blocklist, blocklist_lines, check
+from shieldwall.exchange.blocklist import BLOCKABLE, Blocklist, blocklist_lines
 from shieldwall.policy import Viewer
 from shieldwall.settings import Settings
 from shieldwall.sightings.benign import warning_lists
@@ -30,8 +30,7 @@ def blocklist(
     """The values of the visible, current indicators of the given kinds, one per line: for a
     firewall, DNS filter or IDS. Values on a false-positive warning list are left out unless
     `include_benign`; with `min_score`, weaker indicators are too."""
-    request = Blocklist(tuple(dict.fromkeys(kind)), min_score, include_benign)
-    check(request)  # a bad request is a 422 before the first line is sent
+    request = Blocklist(tuple(dict.fromkeys(kind)), min_score, include_benign)  # 422 if bad
     lines = blocklist_lines(
         db,
         viewer,
