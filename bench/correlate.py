@@ -52,6 +52,7 @@ OVERLAP = 0.2  # share of indicators whose value repeats one used before
 LOOKUPS = 10_000
 LOOKUP_MIX = {"stored": 0.4, "overlapping": 0.2, "miss": 0.4}  # 60% of the values are held
 LOOKUP_RUNS = 3
+API_LOOKUP_RUNS = 7  # after a cold first one: the target is judged on their median
 BRUTE = 100  # lookups answered by a full scan each, then extrapolated to LOOKUPS
 TARGET_OVERHEAD = 1.30  # ingest time with correlation / without
 TARGET_LOOKUP_MS = 200
@@ -481,7 +482,7 @@ print(json.dumps(seconds))
 
 
 def lookups_in_a_fresh_process(db: Database, viewer: Viewer, values: list[str]) -> list[float]:
-    """Seconds of each of LOOKUP_RUNS + 1 lookups through the API in a new process (the first
+    """Seconds of each of API_LOOKUP_RUNS + 1 lookups through the API in a new process (the first
     one cold)."""
     with tempfile.NamedTemporaryFile("wb", suffix=".json") as file:
         file.write(orjson.dumps(values))
@@ -489,7 +490,7 @@ def lookups_in_a_fresh_process(db: Database, viewer: Viewer, values: list[str]) 
         url = db.engine.url.render_as_string(hide_password=False)
         done = subprocess.run(
             [sys.executable, "-c", _FRESH_LOOKUPS, url, viewer.user_id, file.name,
-             str(LOOKUP_RUNS + 1)],
+             str(API_LOOKUP_RUNS + 1)],
             capture_output=True, text=True, check=True, timeout=600,
         )  # fmt: skip
     return orjson.loads(done.stdout)
@@ -578,36 +579,27 @@ def table_rows(backends: dict[str, dict]) -> list[dict[str, Any]]:
                 )
                 rows.append(row(what, f"{run['rate']:,.0f}/s", seconds=run["seconds"]))
         lk = result["lookups"]
-        ok = lk["median"] < TARGET_LOOKUP_MS / 1000
         stored = f"{result['indicators']:,} stored"
-        rows.append(
-            row(
-                f"{backend}: lookup {lk['values']:,} values, {stored}, service, best",
-                ms(lk["best"]),
-                f"< {TARGET_LOOKUP_MS} ms",
-                lk["best"] < TARGET_LOOKUP_MS / 1000,
-                seconds=lk["best"],
-            )
-        )
         warm = lk["fresh_process_runs"][1:]
+        api = statistics.median(warm)
         rows.append(
             row(
-                f"{backend}: the same through the API (POST /api/v1/lookup, raw values), "
-                f"fresh process, best of {len(warm)} after a cold one",
-                ms(min(warm)),
+                f"{backend}: lookup {lk['values']:,} values, {stored}, API (POST /api/v1/lookup, "
+                f"raw values), fresh process, median of {len(warm)} after a cold one",
+                ms(api),
                 f"< {TARGET_LOOKUP_MS} ms",
-                min(warm) * 1000 < TARGET_LOOKUP_MS,
-                seconds=min(warm),
+                api * 1000 < TARGET_LOOKUP_MS,
+                seconds=api,
                 note=f"cold first: {ms(lk['fresh_process_runs'][0])}",
             )
         )
+        rows.append(row(f"{backend}:   the same, best of {len(warm)}", ms(min(warm))))
         rows.append(
             row(
-                f"{backend}: lookup {lk['values']:,} values, service, median of {LOOKUP_RUNS}",
-                ms(lk["median"]),
-                f"< {TARGET_LOOKUP_MS} ms",
-                ok,
-                seconds=lk["median"],
+                f"{backend}: lookup {lk['values']:,} values, service in the bench process, "
+                f"best / median of {LOOKUP_RUNS}",
+                f"{ms(lk['best'])} / {ms(lk['median'])}",
+                seconds=lk["best"],
             )
         )
         phases = lk["phases"]
