@@ -96,5 +96,9 @@ def test_lookup_rejects_values_it_cannot_read(world: World) -> None:
     )
     assert response.status_code == 422
     assert response.json()["error"]["details"][0]["index"] == 1
+    for empty_or_long in ("", "x" * 8193):  # a plain string is held to a value's limits too
+        response = a.post("/api/v1/lookup", json={"values": ["198.51.100.1", empty_or_long]})
+        assert response.status_code == 422, response.text
+        assert "error" in response.json()
     too_many = a.post("/api/v1/lookup", json={"values": ["198.51.100.1"] * 10_001})
     assert too_many.status_code == 422

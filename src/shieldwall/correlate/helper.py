@@ -1,13 +1,13 @@
 """Large lookups answered by two processes: about half of the values here, the rest in a helper.
 
-Answering a 10,000-value lookup is mostly Python (answers, scores, warning-list matching) around
-the database's work, and Python runs one thread at a time. So a helper process answers a part of
-the values whole (database, scores, warning lists, serialising) on the other core, while this
-process answers the rest. (This process also normalised every value first, to refuse a lookup
-with an unreadable one before anything is looked up.) Each part is read in a transaction of its
-own: a write that commits between the two shows in one part's answers and not in the other's,
-as it would in two lookups made a moment apart. Every answer goes through the same
-`service.lookup`, so through the same policy, whichever process gives it.
+Answering a 10,000-value lookup is mostly Python (normalising, answers, scores, warning-list
+matching) around the database's work, and Python runs one thread at a time. So a helper process
+answers a part of the values whole on the other core, while this process answers the rest. Each
+part is read in a transaction of its own: a write that commits between the two shows in one
+part's answers and not in the other's, as it would in two lookups made a moment apart. Every
+answer goes through the same `service.lookup`, so through the same policy, whichever process
+gives it; and a lookup with an unreadable value is refused whole, naming every such value,
+whichever part holds it.
 """
 
 from __future__ import annotations
@@ -191,10 +191,11 @@ class LookupHelper:
         except Exception:  # the helper died or failed: start it afresh, answer from here
             self._reset()
             theirs = here(normalised(entries)[cut:])
-        if theirs is None:  # an entry of the helper's part cannot be read: say which
-            normalised(entries)
-        elif helper_done:
-            self._rebalance(cut, mine_done - start, len(entries) - cut, helper_done[0] - start)
+        else:
+            if theirs is None:  # an entry of the helper's part cannot be read
+                normalised(entries)  # raises, naming it
+            if helper_done:  # (the callback may run a moment after result() returns)
+                self._rebalance(cut, mine_done - start, len(entries) - cut, helper_done[0] - start)
         return _joined(mine, theirs)
 
     def _rebalance(self, mine: int, my_seconds: float, theirs: int, their_seconds: float) -> None:
