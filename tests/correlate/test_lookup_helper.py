@@ -20,6 +20,7 @@ from shieldwall.correlate.helper import (
     LookupHelper,
     LookupSettings,
 )
+from shieldwall.db import Database
 from shieldwall.settings import Settings
 from tests.factories import World, indicator, report
 
@@ -192,3 +193,11 @@ def test_the_split_follows_how_fast_each_side_answered(db: Any) -> None:
     for _ in range(30):  # however slow it is, it keeps a part, and this process too
         helper._rebalance(9000, 0.01, 1000, 10.0)
     assert helper.share == pytest.approx(0.1)
+
+
+def test_no_helper_for_a_database_only_this_process_has() -> None:
+    memory = Database("sqlite://")
+    try:
+        assert LookupHelper(memory).helpers == 0
+    finally:
+        memory.dispose()

@@ -21,6 +21,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from typing import NamedTuple
 
 import orjson
+from sqlalchemy.engine import make_url
 
 from shieldwall.correlate import service
 from shieldwall.correlate.observables import Observable, normalise
@@ -152,7 +153,9 @@ class LookupHelper:
     """
 
     def __init__(self, db: Database, helpers: int = 1) -> None:
-        self._db, self.helpers = db, helpers
+        # An in-memory SQLite database exists in this process alone: a helper would see another.
+        in_memory = db.is_sqlite and make_url(db.url).database in (None, "", ":memory:")
+        self._db, self.helpers = db, 0 if in_memory else helpers
         self.share = HELPER_SHARE  # of a large lookup's values, answered by the helper
         self._pool: ProcessPoolExecutor | None = None
         self._ready: Future[None] | None = None
