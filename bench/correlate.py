@@ -30,7 +30,7 @@ import orjson
 from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import make_url
 
-from ingest import NAMESPACE, POSTGRES_URL, TLP_GREEN, row
+from ingest import NAMESPACE, POSTGRES_URL, TLP_GREEN, row, server_version
 from shieldwall.correlate import service
 from shieldwall.correlate.index import CorrelationIndex, key_hash
 from shieldwall.correlate.observables import Observable, lookup_key, normalise
@@ -204,7 +204,7 @@ def throwaway_urls(backend: str, postgres_url: str, tmp: Path) -> Iterator[dict[
     created: list[str] = []
     try:
         with admin.connect() as conn:
-            version = conn.scalar(text("SHOW server_version"))
+            version = server_version(conn)
             for name in names.values():
                 conn.execute(text(f"CREATE DATABASE {name}"))
                 created.append(name)

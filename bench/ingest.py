@@ -259,6 +259,12 @@ def serve_and_share(url: str, payloads: list[tuple[int, bytes]], tmp: Path) -> d
                 server.wait()
 
 
+def server_version(conn: Any) -> str:
+    """The server's version and its buffer cache, which decides how many reads a lookup makes."""
+    buffers = conn.scalar(text("SHOW shared_buffers"))
+    return f"{conn.scalar(text('SHOW server_version'))}, shared_buffers {buffers}"
+
+
 def run_backend(backend: str, payloads: list, postgres_url: str) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="shieldwall-bench-") as tmp:
         if backend == "sqlite":
@@ -269,7 +275,7 @@ def run_backend(backend: str, payloads: list, postgres_url: str) -> dict[str, An
         name = f"bench_{uuid.uuid4().hex[:12]}"
         try:
             with admin.connect() as conn:
-                version = conn.scalar(text("SHOW server_version"))
+                version = server_version(conn)
                 conn.execute(text(f"CREATE DATABASE {name}"))
         except Exception as exc:  # any failure to reach it means: skip, loudly
             admin.dispose()
