@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import signal
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -201,3 +202,18 @@ def test_no_helper_for_a_database_only_this_process_has() -> None:
         assert LookupHelper(memory).helpers == 0
     finally:
         memory.dispose()
+
+
+def test_large_lookups_at_the_same_time_each_get_their_own_answers(
+    served: tuple[FastAPI, dict[str, Any]],
+) -> None:
+    app, world = served
+    app.state.lookup_helper.warm_up(LookupSettings.of(app.state.settings))
+    expected = _ask(world["alice"], MANY)
+    # Different values in each, so that answers crossing between them would show.
+    others = [v for v in MANY if v != SHARED] + [SHARED]
+    expected_others = _ask(world["alice"], others)
+    with ThreadPoolExecutor(4) as pool:
+        asked = [pool.submit(_ask, world["alice"], v) for v in (MANY, others, MANY, others)]
+        answers = [future.result() for future in asked]
+    assert answers == [expected, expected_others, expected, expected_others]
