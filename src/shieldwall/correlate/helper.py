@@ -32,7 +32,6 @@ from shieldwall.policy import Viewer
 from shieldwall.settings import Settings
 from shieldwall.sightings.benign import warning_lists
 from shieldwall.sightings.score import parse_half_lives
-from shieldwall.sightings.warninglists import WarningMatch
 
 HELPER_MIN_VALUES = 500  # below this, the round trip to the helper costs more than it saves
 # The helper's first part, a little less than half: it also unpacks its values and packs its
@@ -115,11 +114,6 @@ def answers_json(
     db: Database | None = None,
 ) -> bytes:
     """The JSON array of the answers about `items` (here, or in the helper without `db`)."""
-    lists = warning_lists(job.warninglists, job.cache_dir)
-
-    def matches() -> list[tuple[WarningMatch, ...]]:
-        return [lists.match(i.kind, i.value) for i in items] if lists else [()] * len(items)
-
     with gc_paused():  # tens of thousands of objects, and no cycles among them
         results = service.lookup(
             db if db is not None else _database(job.database_url),
@@ -128,7 +122,7 @@ def answers_json(
             noisy_threshold=job.noisy_threshold,
             half_lives=job.half_lives,
             min_score=min_score,
-            warnings=matches,
+            lists=warning_lists(job.warninglists, job.cache_dir),
         )
         return orjson.dumps(results)
 

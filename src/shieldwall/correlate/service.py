@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -43,7 +43,7 @@ from shieldwall.sightings.service import (
     add_stix_sighting,
     scores_of,
 )
-from shieldwall.sightings.warninglists import WarningMatch
+from shieldwall.sightings.warninglists import WarningLists
 
 _keys = observable_keys
 _holders = objects.alias("holders")  # the objects that refer to a hit: reports and sightings
@@ -304,14 +304,10 @@ def lookup(
     noisy_threshold: int,
     half_lives: dict[str, float],
     min_score: float | None = None,
-    warnings: Callable[[], Sequence[tuple[WarningMatch, ...]]] | None = None,
+    lists: WarningLists | None = None,
 ) -> list[dict]:
     """For each normalised value: the visible objects that hold it, with their reports, and
-    each indicator's score; with `min_score`, indicators scoring less are left out.
-
-    `warnings` gives each value's warning-list matches, in order. It is called once the
-    database has answered, so that matching started elsewhere (correlate.helper) overlaps it.
-    """
+    each indicator's score; with `min_score`, indicators scoring less are left out."""
     # What each asked value is looked up by: itself and what it implies (a URL is also its host,
     # as the index stores it).
     asked = [[(lookup_key(o), o.kind) for o in _with_related(item)] for item in items]
@@ -337,10 +333,9 @@ def lookup(
             reports, stix = _holders_of(conn, viewer, [h.object_id for h in hits.values()])
             scores = _scores(conn, viewer, hits.values(), half_lives, stix)
         found = _Found(exact, ranged, hits, reports, scores)
-        matches = warnings() if warnings is not None else [()] * len(items)
         return [
-            _answer(item, keys, found, listed, noisy_threshold=noisy_threshold, min_score=min_score)
-            for item, keys, listed in zip(items, asked, matches, strict=True)
+            _answer(item, keys, found, lists, noisy_threshold=noisy_threshold, min_score=min_score)
+            for item, keys in zip(items, asked, strict=True)
         ]
 
 
@@ -358,7 +353,7 @@ def _answer(
     item: Observable,
     keys: list[tuple[str, str]],
     found: _Found,
-    listed: Sequence[WarningMatch],
+    lists: WarningLists | None,
     *,
     noisy_threshold: int,
     min_score: float | None,
@@ -384,7 +379,7 @@ def _answer(
     noisy = {keys[0][0]} if len(matched) > noisy_threshold else set()
     warnings = [
         {"list": m.list_id, "name": m.list_name, "category": m.category, "matched": m.matched}
-        for m in listed
+        for m in (lists.match(item.kind, item.value) if lists else ())
     ]
     return {
         "kind": item.kind,
