@@ -92,6 +92,33 @@ def test_a_url_is_matched_by_its_host(lists: WarningLists) -> None:
     # dynamic-dns names no URL attribute, but a URL on such a host is on such a host.
     assert "dynamic-dns" in ids(lists.match("url", "https://c2.duckdns.org/gate.php"))
     assert not lists.match("url", "https://login.example-phish.xyz/google.com")
+    # Hosts behind a user, a port, upper case or nothing at all are found all the same.
+    for url in (
+        "https://c2.duckdns.org",
+        "https://c2.duckdns.org?q=1",
+        "https://user@c2.duckdns.org:8443/gate.php",
+        "HTTPS://C2.DUCKDNS.ORG/gate.php",
+    ):
+        assert "dynamic-dns" in ids(lists.match("url", url)), url
+
+
+def test_the_presence_bitmap_never_hides_a_listed_name(lists: WarningLists) -> None:
+    """The bitmap only spares bisecting: with every bit set (always bisect), the answers are the
+    same, for listed names, their subdomains and names on no list."""
+    bisecting = dataclasses.replace(lists, _name_presence=b"\xff" * len(lists._name_presence))
+    rng = random.Random(7)
+    values = [("domain", "google.com"), ("domain", "x.y.duckdns.org"), ("md5", EMPTY_MD5)]
+    values += [("sha256", EMPTY_SHA256), ("email", "x@mailinator.com")]
+    values += [("domain", f"h{rng.getrandbits(40):010x}.example") for _ in range(300)]
+    tranco = json.loads((default_lists_dir() / "tranco10k" / "list.json").read_bytes())["list"]
+    values += [("domain", f"{rng.choice(['', 'www.', 'a.b.'])}{name}") for name in tranco[:500]]
+    values += [("url", f"https://{name}/x") for name in tranco[500:700]]
+    flagged = 0
+    for kind, value in values:
+        expected = bisecting.match(kind, value)
+        assert lists.match(kind, value) == expected, (kind, value)
+        flagged += bool(expected)
+    assert flagged >= 700  # the listed names were really asked about
 
 
 def test_a_cidr_value_matches_only_when_it_lies_inside_a_listed_range(
@@ -188,9 +215,14 @@ def test_a_saved_index_loads_back_and_answers_the_same(lists: WarningLists, tmp_
     ]
     for kind, value in values:
         assert again.match(kind, value) == lists.match(kind, value), (kind, value)
+    assert bytes(again._name_presence) == bytes(lists._name_presence)
     (tmp_path / "other").write_bytes(b"not an index")
     with pytest.raises(ValueError, match="not a compiled"):
         WarningLists.load_compiled(tmp_path / "other")
+    # An index of the first format, without the presence bitmap, is built again, not misread.
+    (tmp_path / "old").write_bytes(b"shieldwall-warninglists/1\n" + bytes(16))
+    with pytest.raises(ValueError, match="not a compiled"):
+        WarningLists.load_compiled(tmp_path / "old")
 
 
 def test_the_cache_folder_keeps_the_built_index_for_later_processes(tmp_path: Path) -> None:
