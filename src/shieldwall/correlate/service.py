@@ -31,7 +31,7 @@ from shieldwall.correlate.index import (
 from shieldwall.correlate.observables import Observable, lookup_key, observables_of
 from shieldwall.correlate.tables import object_refs, observable_keys
 from shieldwall.correlate.values import url_and_host
-from shieldwall.db import Database, plain_rows, probe_by_probe, value_list
+from shieldwall.db import Database, one_of, plain_rows, probe_by_probe, value_list
 from shieldwall.errors import Invalid, NotFound
 from shieldwall.gcpause import gc_paused
 from shieldwall.intel.tables import objects
@@ -95,12 +95,16 @@ def _exact_rows(conn: Connection, viewer: Viewer, hashes: Iterable[int]) -> Sequ
     asked = sorted(set(hashes))
     if not asked:
         return []
-    wanted = value_list(conn, asked)
-    query = select(*_HIT_COLUMNS).select_from(
-        wanted.join(_keys, _keys.c.key_hash == wanted.c.value).join(
-            objects, objects.c.pk == _keys.c.object_pk
+    joined = _keys.join(objects, objects.c.pk == _keys.c.object_pk)
+    if conn.dialect.name == "sqlite":  # it probes per key either way, ~10% faster from a join
+        wanted = value_list(conn, asked)
+        query = select(*_HIT_COLUMNS).select_from(
+            wanted.join(joined, _keys.c.key_hash == wanted.c.value)
         )
-    )
+    else:
+        query = (
+            select(*_HIT_COLUMNS).select_from(joined).where(one_of(conn, _keys.c.key_hash, asked))
+        )
     return plain_rows(conn, _visible(query, viewer))
 
 
