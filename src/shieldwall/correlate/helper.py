@@ -96,14 +96,14 @@ def normalised(entries: Sequence[tuple[str, str]]) -> list[Observable]:
 
 def _answers_of_entries(
     job: LookupSettings, viewer: Viewer, entries: Sequence[tuple[str, str]], min_score: float | None
-) -> bytes | None:
-    """In the helper: the answers about raw entries; None when one cannot be read (the server,
-    which says which, normalises them all again)."""
+) -> tuple[bytes | None, float]:
+    """In the helper: the answers about raw entries, None when one cannot be read (the server,
+    which says which, normalises them all again); and when they were ready (time.monotonic)."""
     try:
         items = normalised(entries)
     except Invalid:
-        return None
-    return answers_json(job, viewer, items, min_score)
+        return None, time.monotonic()
+    return answers_json(job, viewer, items, min_score), time.monotonic()
 
 
 def answers_json(
@@ -170,10 +170,9 @@ class LookupHelper:
         if pool is None:
             return here(normalised(entries))
         cut = len(entries) - int(len(entries) * self.share)
-        start, helper_done = time.perf_counter(), []
+        start = time.monotonic()
         try:  # the helper normalises its part itself, while this process normalises the rest
             future = pool.submit(_answers_of_entries, job, viewer, entries[cut:], min_score)
-            future.add_done_callback(lambda _: helper_done.append(time.perf_counter()))
         except Exception:  # shut down or broken meanwhile
             self._reset()
             return here(normalised(entries))
@@ -183,17 +182,18 @@ class LookupHelper:
             normalised(entries)  # raises, naming every unreadable entry of both parts
             raise
         mine = here(items)
-        mine_done = time.perf_counter()
+        mine_done = time.monotonic()
         try:
-            theirs = future.result()
+            theirs, their_done = future.result()
         except Exception:  # the helper died or failed: start it afresh, answer from here
             self._reset()
-            theirs = here(normalised(entries)[cut:])
-        else:
-            if theirs is None:  # an entry of the helper's part cannot be read
-                normalised(entries)  # raises, naming it
-            if helper_done:  # (the callback may run a moment after result() returns)
-                self._rebalance(cut, mine_done - start, len(entries) - cut, helper_done[0] - start)
+            return _joined(mine, here(normalised(entries)[cut:]))
+        if theirs is None:  # an entry of the helper's part cannot be read
+            normalised(entries)  # raises, naming it
+        # When the helper says it finished, not when this process heard of it: that waits for
+        # this process's threads to let go of the interpreter lock, and would make the helper
+        # look slower than it is.
+        self._rebalance(cut, mine_done - start, len(entries) - cut, their_done - start)
         return _joined(mine, theirs)
 
     def _rebalance(self, mine: int, my_seconds: float, theirs: int, their_seconds: float) -> None:

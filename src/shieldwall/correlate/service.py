@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -116,9 +116,9 @@ def _stores_ranges(conn: Connection) -> bool:
 def _range_rows(conn: Connection, viewer: Viewer, items: Sequence[Observable]) -> list[Any]:
     """(asked, row) for ranges holding an asked address and for addresses inside an asked range;
     `asked` is ("address", the address's low bound) or ("range", the range's lookup key)."""
-    addresses = sorted({address_bounds(i)[0] for i in items if i.kind in ("ipv4", "ipv6")})
     rows: list[Any] = []
-    if addresses and _stores_ranges(conn):
+    if any(i.kind in ("ipv4", "ipv6") for i in items) and _stores_ranges(conn):
+        addresses = sorted({address_bounds(i)[0] for i in items if i.kind in ("ipv4", "ipv6")})
         wanted = value_list(conn, addresses, String())
         query = select(*_HIT_COLUMNS, wanted.c.value.label("asked_low")).select_from(
             wanted.join(
@@ -202,7 +202,7 @@ def _summary(
     matched: dict[int, list[str]],
     hits: dict[int, _Hit],
     reports: dict[str, set[str]],
-    noisy: set[str],
+    noisy: Collection[str],
     scores: dict[int, dict[str, Any]],
 ) -> dict[str, Any]:
     """The answer about some values: `matched` is object pk -> the values it matched by."""
@@ -363,8 +363,12 @@ def _answer(
     min_score: float | None,
 ) -> dict[str, Any]:
     """The answer about one asked value, from what the lookup found for them all."""
-    ranged, scores = found.ranged, found.scores
-    matched = _by_object(found.exact, [key for key, _ in keys])
+    ranged, scores, exact = found.ranged, found.scores, found.exact
+    if len(keys) == 1:  # most values (a URL is two: itself and its host)
+        key = keys[0][0]
+        matched = {pk: [key] for pk in exact[key]} if key in exact else {}
+    else:
+        matched = _by_object(exact, [key for key, _ in keys])
     if ranged:
         if item.kind in ("ipv4", "ipv6"):
             by_key = ranged.get(("address", address_bounds(item)[0]), {})
@@ -380,7 +384,7 @@ def _answer(
             for pk, values in matched.items()
             if pk not in scores or scores[pk]["score"] >= min_score
         }
-    noisy = {keys[0][0]} if len(matched) > noisy_threshold else set()
+    noisy = (keys[0][0],) if len(matched) > noisy_threshold else ()
     warnings = [
         {"list": m.list_id, "name": m.list_name, "category": m.category, "matched": m.matched}
         for m in (lists.match(item.kind, item.value) if lists else ())
