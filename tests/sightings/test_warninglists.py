@@ -219,7 +219,11 @@ def test_a_saved_index_loads_back_and_answers_the_same(lists: WarningLists, tmp_
     (tmp_path / "other").write_bytes(b"not an index")
     with pytest.raises(ValueError, match="not a compiled"):
         WarningLists.load_compiled(tmp_path / "other")
-    # An index of the first format, without the presence bitmap, is built again, not misread.
+    # A file cut short is refused, and so is one of the first format (without the bitmap).
+    whole = (tmp_path / "warninglists.idx").read_bytes()
+    (tmp_path / "short").write_bytes(whole[:-1000])
+    with pytest.raises(ValueError, match="damaged"):
+        WarningLists.load_compiled(tmp_path / "short")
     (tmp_path / "old").write_bytes(b"shieldwall-warninglists/1\n" + bytes(16))
     with pytest.raises(ValueError, match="not a compiled"):
         WarningLists.load_compiled(tmp_path / "old")

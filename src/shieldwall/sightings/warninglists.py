@@ -91,6 +91,7 @@ _FENCE = 256
 # A digest's bit in the presence bitmap: its first 26 bits, 2^26 bits in all. With 2.4 million
 # names, 1 in 28 digests of values on no list still finds its bit set and bisects.
 _PRESENCE_SHIFT = 64 - 26
+_PRESENCE_BYTES = 1 << (64 - _PRESENCE_SHIFT - 3)
 _TOKEN = re.compile(r"[a-z0-9_-]+(?:\.[a-z0-9_-]+)*")
 _SEPARATOR = re.compile(r"[.@/:|?#=&]")
 # A URL's host when it has no user, port or brackets, as urlsplit(url).hostname gives it: the
@@ -193,6 +194,10 @@ class WarningLists:
         rows_end = end + 8 * state["name_rows"]
         if state["byteorder"] != sys.byteorder:
             raise ValueError(f"{path} was built on a machine of the other byte order")
+        if len(data) != rows_end + _PRESENCE_BYTES:
+            raise ValueError(
+                f"{path} is damaged: {len(data)} bytes, not {rows_end + _PRESENCE_BYTES}"
+            )
         return _assemble(
             lists=tuple(
                 WarningList(**{**info, "kinds": frozenset(info["kinds"])})
@@ -516,7 +521,7 @@ def _name_rows(entries: Sequence[str], number: int, *, all_cover: bool) -> Itera
 
 def _presence(rows: Iterable[int]) -> bytes:
     """The presence bitmap of name rows (see _PRESENCE_SHIFT)."""
-    bitmap = bytearray(1 << (64 - _PRESENCE_SHIFT - 3))
+    bitmap = bytearray(_PRESENCE_BYTES)
     for bit in {row >> _PRESENCE_SHIFT for row in rows}:
         bitmap[bit >> 3] |= 1 << (bit & 7)
     return bytes(bitmap)
