@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
 from shieldwall.correlate.tables import observable_keys
-from shieldwall.db import Database, bulk_insert, one_of, value_list
+from shieldwall.db import Database, bulk_insert, one_of, probe_by_probe, value_list
 
 KEYS = [-(2**63), -5, 0, 7, 2**62, 2**63 - 1]
 
@@ -38,3 +39,16 @@ def test_one_of_selects_the_rows_whose_key_is_asked(db: Database) -> None:
             wanted.join(observable_keys, observable_keys.c.key_hash == wanted.c.value)
         )
         assert sorted(conn.scalars(joined)) == pks(asked)
+
+
+def test_probe_by_probe_holds_for_its_transaction_only(db: Database) -> None:
+    settings = ("enable_mergejoin", "enable_hashjoin", "enable_seqscan", "jit")
+    if db.is_sqlite:
+        pytest.skip("PostgreSQL's planner settings; SQLite probes anyway")
+    with db.read() as conn:
+        probe_by_probe(conn)
+        shown = [conn.exec_driver_sql(f"SHOW {name}").scalar() for name in settings]
+        assert shown == ["off"] * len(settings)
+        assert conn.exec_driver_sql("SHOW max_parallel_workers_per_gather").scalar() == "0"
+    with db.read() as conn:
+        assert conn.exec_driver_sql("SHOW enable_seqscan").scalar() == "on"

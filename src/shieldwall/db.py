@@ -377,10 +377,12 @@ def probe_by_probe(conn: Connection) -> None:
     ranges, to scan a table once per range (and to compile that plan with JIT first): seconds
     where a probe per value costs tens of milliseconds. SQLite probes anyway.
     """
-    if conn.dialect.name == "postgresql":
-        for setting in ("enable_mergejoin", "enable_hashjoin", "enable_seqscan", "jit"):
-            conn.exec_driver_sql(f"SET LOCAL {setting} = off")
-        conn.exec_driver_sql("SET LOCAL max_parallel_workers_per_gather = 0")
+    if conn.dialect.name == "postgresql":  # in one round trip
+        conn.exec_driver_sql(
+            "SET LOCAL enable_mergejoin = off; SET LOCAL enable_hashjoin = off; "
+            "SET LOCAL enable_seqscan = off; SET LOCAL jit = off; "
+            "SET LOCAL max_parallel_workers_per_gather = 0"
+        )
 
 
 def _ensure_sqlite_folder(url: str) -> None:
