@@ -48,7 +48,7 @@ class Settings:
     )
     cache_dir: str = _setting(
         "var/cache",
-        "Folder for what is rebuilt when missing: the compiled warning-list index (~20 MB).",
+        "Folder for what is rebuilt when missing: the compiled warning-list index (~37 MB).",
     )
 
     noisy_threshold: int = _setting(

@@ -143,7 +143,7 @@ class LookupHelper:
     The helper starts on the first large lookup, which does not wait for it: until the helper has
     loaded the warning lists and opened the database, and whenever anything goes wrong over
     there, the whole lookup is answered here. A server that never gets a large lookup never pays
-    for the helper (here ~110 MB of its own: interpreter, warning lists, connection; the SQLite
+    for the helper (here ~120 MB of its own: interpreter, warning lists, connection; the SQLite
     file pages it maps are the operating system's cache, shared with the server).
     """
 

@@ -33,8 +33,8 @@ def parse_selection(spec: str) -> tuple[str, ...] | None:
 def warning_lists(spec: str, cache_dir: str | None = None) -> WarningLists | None:
     """The lists a setting names, once per process.
 
-    Building the index from the list files takes about 4 s for all 119; with `cache_dir`, the
-    built index is kept there (one file per package version and selection, ~20 MB) and read
+    Building the index from the list files takes about 5 s for all 119; with `cache_dir`, the
+    built index is kept there (one file per package version and selection, ~37 MB) and read
     back in a fraction of that by every later process: server, worker or command.
     """
     only = parse_selection(spec)
