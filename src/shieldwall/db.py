@@ -42,10 +42,12 @@ metadata = MetaData(
     }
 )
 
-# On PostgreSQL, statistics are refreshed in the background once writes have stored this many
-# objects since the last refresh (autovacuum waits for 10% of a table, and up to a minute).
-ANALYZE_AFTER_ROWS = 20_000
-ANALYZED_TABLES = ("objects", "observable_keys", "observable_values", "object_refs", "search_docs")
+# On PostgreSQL, once writes have stored this many objects since it last ran, the tables are
+# vacuumed and analysed in the background (autovacuum waits for 10-20% of a table, and up to a
+# minute): fresh statistics for the planner, and new pages marked all-visible, which lets a
+# lookup read the objects' covering primary key alone (migration 0006).
+VACUUM_AFTER_ROWS = 20_000
+VACUUMED_TABLES = ("objects", "observable_keys", "observable_values", "object_refs", "search_docs")
 
 # Every write on PostgreSQL takes this transaction-level advisory lock, so writes commit in the
 # order they were numbered: change-log readers (stream, federation) never skip a late commit.
@@ -93,9 +95,9 @@ class Database:
             )
         else:
             self._housekeeper = _Housekeeper(
-                "postgresql-analyze", lambda: _postgresql_analyze(engine)
+                "postgresql-vacuum", lambda: _postgresql_vacuum(engine)
             )
-        self._rows_since_analyze = 0
+        self._rows_since_vacuum = 0
         self._rows_lock = threading.Lock()  # ingests that finish together count all their rows
 
     @contextmanager
@@ -126,14 +128,14 @@ class Database:
 
     def wrote_many(self, rows: int) -> None:
         """Say that a write just stored `rows` objects: on PostgreSQL, enough of them since the
-        last refresh (ANALYZE_AFTER_ROWS) refresh the planner's statistics in the background."""
+        last time (VACUUM_AFTER_ROWS) vacuum and analyse the tables in the background."""
         if self.is_sqlite:
             return
         with self._rows_lock:
-            self._rows_since_analyze += rows
-            due = self._rows_since_analyze >= ANALYZE_AFTER_ROWS
+            self._rows_since_vacuum += rows
+            due = self._rows_since_vacuum >= VACUUM_AFTER_ROWS
             if due:
-                self._rows_since_analyze = 0
+                self._rows_since_vacuum = 0
         if due:
             self._housekeeper.poke()
 
@@ -152,8 +154,9 @@ class _Housekeeper:
     SQLite: its automatic checkpoint runs inside the commit of whichever write crosses its
     threshold, which adds most of a second to a large ingest; here the write-ahead log is copied
     back after each write instead (PASSIVE: never blocks readers or writers). PostgreSQL: after
-    a large write, statistics are refreshed at once rather than when autovacuum next looks (up
-    to a minute): until then the planner takes a table of a million rows for an empty one.
+    a large write, VACUUM (ANALYZE) runs at once rather than when autovacuum next looks (up to a
+    minute, if it is on at all): until then the planner takes a table of a million rows for an
+    empty one, and lookups read every object they find from the table, not the index.
     """
 
     def __init__(
@@ -214,9 +217,9 @@ def _sqlite_checkpoint(engine: Engine, mode: str) -> None:
         raw.close()
 
 
-def _postgresql_analyze(engine: Engine) -> None:
+def _postgresql_vacuum(engine: Engine) -> None:
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.exec_driver_sql(f"ANALYZE {', '.join(ANALYZED_TABLES)}")
+        conn.exec_driver_sql(f"VACUUM (ANALYZE) {', '.join(VACUUMED_TABLES)}")
 
 
 class _SQLiteBatchInsert:

@@ -6,6 +6,7 @@ from sqlalchemy import (
     Column,
     Index,
     Integer,
+    PrimaryKeyConstraint,
     SmallInteger,
     String,
     Table,
@@ -14,14 +15,20 @@ from sqlalchemy import (
 
 from shieldwall.db import metadata
 
+# What a lookup reads of each object it finds: the policy's columns and those its answer shows.
+# On PostgreSQL the primary key's entries carry them (migration 0006), so that a lookup reads the
+# index and not a gigabyte of bodies; SQLite's table is its primary key's b-tree already.
+LOOKUP_COLUMNS = (
+    "is_latest", "tlp", "distribution", "sharing_group_id", "member_id", "anonymous", "type",
+    "confidence", "modified", "object_id",
+)  # fmt: skip
+
 # One row per stored object version. `pk` is assigned by ingest under the write lock, so the rows
 # of one accepted write are contiguous and pk order is the order objects were added.
 objects = Table(
     "objects",
     metadata,
-    Column(
-        "pk", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False
-    ),
+    Column("pk", BigInteger().with_variant(Integer, "sqlite"), autoincrement=False),
     Column("object_id", String(300), nullable=False),
     Column("type", String(250), nullable=False),
     Column("created", String(32)),
@@ -39,6 +46,7 @@ objects = Table(
     Column("search_text", Text),  # name, description and pattern, lower case, for free text
     Column("body", Text, nullable=False),  # the object as served, JSON
     Column("confidence", SmallInteger),  # the object's own, 0-100: what its score starts from
+    PrimaryKeyConstraint("pk", postgresql_include=LOOKUP_COLUMNS),
     Index("ix_objects_object_id", "object_id", "modified"),
     Index("ix_objects_type", "type", "pk"),
     # Filters on rare values would otherwise walk the table; a bulk write appends to the end of
