@@ -99,11 +99,12 @@ def _answers_of_entries(
 ) -> tuple[bytes | None, float]:
     """In the helper: the answers about raw entries, None when one cannot be read (the server,
     which says which, normalises them all again); and when they were ready (time.monotonic)."""
-    try:
-        items = normalised(entries)
-    except Invalid:
-        return None, time.monotonic()
-    return answers_json(job, viewer, items, min_score), time.monotonic()
+    with gc_paused():  # as the server pauses it over its own part
+        try:
+            items = normalised(entries)
+        except Invalid:
+            return None, time.monotonic()
+        return answers_json(job, viewer, items, min_score), time.monotonic()
 
 
 def answers_json(
