@@ -169,6 +169,15 @@ class Corpus:
         return [pattern.split("'")[-2] for pattern in chosen]  # the quoted value is the last one
 
 
+def machine_reference() -> float:
+    """Seconds of a fixed pure-Python loop: taken beside the API lookups, it shows whether the
+    machine (2 shared cores here, whose speed varies by a third from run to run) was slow."""
+    start, total = time.perf_counter(), 0
+    for i in range(3_000_000):
+        total += i
+    return time.perf_counter() - start
+
+
 def timed(fn: Callable[[], object]) -> tuple[float, Any]:
     start = time.perf_counter()
     result = fn()
@@ -420,7 +429,9 @@ def measure_lookups(db: Database, viewer: Viewer, corpus: Corpus) -> dict[str, A
         seconds, answers = timed(lookup)
         runs.append(seconds)
     sample_memory()
+    reference = [machine_reference()]
     fresh = lookups_in_a_fresh_process(db, viewer, values)
+    reference.append(machine_reference())
     phases = lookup_phases(db, viewer, items, half_lives)
     phases["warnings"], _ = timed(lambda: [lists.match(i.kind, i.value) for i in items])
     brute_s, brute_same = brute_force(db, viewer, items[:BRUTE])
@@ -435,6 +446,7 @@ def measure_lookups(db: Database, viewer: Viewer, corpus: Corpus) -> dict[str, A
         "matched_by_both_members": sum(1 for a in answers if a["seen_by_members"] == 2),
         "expected_held": round((LOOKUP_MIX["stored"] + LOOKUP_MIX["overlapping"]) * LOOKUPS),
         "fresh_process_runs": fresh,
+        "machine_reference_seconds": [round(s, 4) for s in reference],
         "phases": {k: round(v, 4) for k, v in phases.items()},
         "brute_force": {
             "values": BRUTE,
@@ -596,6 +608,13 @@ def table_rows(backends: dict[str, dict]) -> list[dict[str, Any]]:
             )
         )
         rows.append(row(f"{backend}:   the same, best of {len(warm)}", ms(min(warm))))
+        before, after = lk["machine_reference_seconds"]
+        rows.append(
+            row(
+                f"{backend}:   machine reference before / after (a Python loop)",
+                f"{before * 1000:.0f} / {after * 1000:.0f} ms",
+            )
+        )
         service = f"{backend}: lookup {lk['values']:,} values, service in the bench process"
         rows.append(row(f"{service}, best of {LOOKUP_RUNS}", ms(lk["best"]), seconds=lk["best"]))
         rows.append(row(f"{backend}:   the same, median", ms(lk["median"]), seconds=lk["median"]))
