@@ -10,7 +10,7 @@ package answers only exact matches quickly, so the list files are read once into
   misses, so a bitmap of the digests' first 26 bits (8 MB) answers most of them before any
   bisecting: a digest whose bit is clear is in no list.
 - ranges: per IP version, the CIDR entries cut into elementary segments, each segment listing
-  every entry that covers it, so an address or a CIDR value costs one `bisect`.
+  every entry that covers it, so an address or a CIDR value costs one `bisect` (cidr_ranges).
 - substrings and regexes: a handful, tried only for the kinds their lists name.
 
 A digest stands in for the text so that 2.4 million names take 19 MB instead of about 250 MB; a
@@ -25,20 +25,20 @@ import dataclasses
 import functools
 import importlib.util
 import re
-import socket
 import sys
 from array import array
-from bisect import bisect_left, bisect_right
+from bisect import bisect_left
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from hashlib import blake2s
 from itertools import repeat
 from operator import and_, methodcaller, or_
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
 from urllib.parse import urlsplit
 
 import orjson
+
+from shieldwall.sightings.cidr_ranges import RangeTable, parse_range, readonly
 
 __all__ = ["KNOWN_LISTS", "WarningList", "WarningLists", "WarningMatch", "default_lists_dir"]
 
@@ -125,35 +125,14 @@ class WarningList:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
-class _RangeTable:
-    """The CIDR entries of one IP version; segment i is [bounds[i], bounds[i + 1])."""
-
-    bounds: Sequence[int]
-    seg_offsets: Sequence[int]  # segment i is covered by seg_entries[off[i]:off[i + 1]]
-    seg_entries: Sequence[int]
-    entry_hi: Sequence[int]  # the last address of each entry
-    entry_prefix: Sequence[int]
-    entry_list: Sequence[int]
-    entry_text: tuple[str, ...]
-
-    def containing(self, lo: int, hi: int) -> Iterator[int]:
-        """Entries whose range holds every address from lo to hi."""
-        i = bisect_right(self.bounds, lo) - 1
-        if i >= 0:
-            for entry in self.seg_entries[self.seg_offsets[i] : self.seg_offsets[i + 1]]:
-                if self.entry_hi[entry] >= hi:
-                    yield entry
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
 class WarningLists:
     """The loaded, immutable index: build it once with `load` or `load_compiled` and keep it."""
 
     lists: tuple[WarningList, ...]
     rejected: tuple[tuple[str, str], ...]  # (list id, entry) that could not be read
     _name_rows: Sequence[int]
-    _v4: _RangeTable
-    _v6: _RangeTable
+    _v4: RangeTable
+    _v6: RangeTable
     _tokens: Mapping[str, tuple[int, ...]]  # domain-like substring entries -> their lists
     _plain_substrings: tuple[tuple[int, str], ...]
     _regexes: tuple[tuple[int, str, re.Pattern[str]], ...]
@@ -206,8 +185,8 @@ class WarningLists:
             rejected=tuple((list_id, entry) for list_id, entry in state["rejected"]),
             name_rows=memoryview(data)[end:rows_end].cast("Q"),
             name_presence=memoryview(data)[rows_end:].toreadonly(),
-            v4=_range_table_from(state["v4"]),
-            v6=_range_table_from(state["v6"]),
+            v4=RangeTable.from_state(state["v4"]),
+            v6=RangeTable.from_state(state["v6"]),
             tokens={token: tuple(lists) for token, lists in state["tokens"].items()},
             plain_substrings=tuple((index, entry) for index, entry in state["plain_substrings"]),
             regexes=tuple((index, source, _regex(source)) for index, source in state["regexes"]),
@@ -221,8 +200,8 @@ class WarningLists:
             "name_rows": len(self._name_rows),
             "lists": [{**dataclasses.asdict(i), "kinds": sorted(i.kinds)} for i in self.lists],
             "rejected": self.rejected,
-            "v4": _range_table_state(self._v4),
-            "v6": _range_table_state(self._v6),
+            "v4": self._v4.state(),
+            "v6": self._v6.state(),
             "tokens": dict(self._tokens),
             "plain_substrings": self._plain_substrings,
             "regexes": [(index, source) for index, source, _ in self._regexes],
@@ -283,7 +262,7 @@ class WarningLists:
         if not allowed or not value:
             return ()
         found: dict[int, str] = {}
-        if kind in IP_KINDS and (parsed := _parse_range(value)) is not None:
+        if kind in IP_KINDS and (parsed := parse_range(value)) is not None:
             version, lo, hi = parsed
             table = self._v4 if version == 4 else self._v6
             for entry in table.containing(lo, hi):
@@ -312,7 +291,7 @@ class WarningLists:
         if substring_allowed is None:
             substring_allowed = allowed
         text = value.lower()
-        if shape in IP_KINDS and (parsed := _parse_range(value)) is not None:
+        if shape in IP_KINDS and (parsed := parse_range(value)) is not None:
             version, lo, hi = parsed
             table = self._v4 if version == 4 else self._v6
             for entry in table.containing(lo, hi):
@@ -441,7 +420,7 @@ def _build(lists_dir: Path, list_ids: Sequence[str]) -> WarningLists:
             continue
         for entry in entries:
             text = entry.strip().lower()
-            if kind == "cidr" and (parsed := _parse_range(entry)) is not None:
+            if kind == "cidr" and (parsed := parse_range(entry)) is not None:
                 ranges[parsed[0]].append((parsed[1], parsed[2], index, entry.strip()))
             elif kind == "substring" and _TOKEN.fullmatch(text):
                 tokens.setdefault(text, []).append(index)
@@ -454,9 +433,9 @@ def _build(lists_dir: Path, list_ids: Sequence[str]) -> WarningLists:
     return _assemble(
         lists=tuple(infos),
         rejected=tuple(rejected),
-        name_rows=_readonly("Q", sorted(rows)),
-        v4=_range_table(ranges[4], wide=False),
-        v6=_range_table(ranges[6], wide=True),
+        name_rows=readonly("Q", sorted(rows)),
+        v4=RangeTable.build(ranges[4], wide=False),
+        v6=RangeTable.build(ranges[6], wide=True),
         tokens={token: tuple(lists) for token, lists in tokens.items()},
         plain_substrings=tuple(plain),
         regexes=tuple(regexes),
@@ -468,8 +447,8 @@ def _assemble(
     lists: tuple[WarningList, ...],
     rejected: tuple[tuple[str, str], ...],
     name_rows: Sequence[int],
-    v4: _RangeTable,
-    v6: _RangeTable,
+    v4: RangeTable,
+    v6: RangeTable,
     tokens: dict[str, tuple[int, ...]],
     plain_substrings: tuple[tuple[int, str], ...],
     regexes: tuple[tuple[int, str, re.Pattern[str] | None], ...],
@@ -531,20 +510,6 @@ def _digest(text: str) -> int:
     return int.from_bytes(blake2s(text.encode()).digest()[:8], sys.byteorder) & _DIGEST_BITS
 
 
-def _parse_range(text: str) -> tuple[int, int, int] | None:
-    """(IP version, first address, last address) of an address or a CIDR, host bits ignored."""
-    address, _, prefix = text.strip().partition("/")
-    family, version, bits = (socket.AF_INET6, 6, 128) if ":" in address else (socket.AF_INET, 4, 32)
-    try:
-        lo = int.from_bytes(socket.inet_pton(family, address), "big")
-    except OSError:
-        return None
-    if prefix and not (prefix.isdigit() and int(prefix) <= bits):
-        return None
-    host_bits = (1 << (bits - int(prefix or bits))) - 1
-    return version, lo & ~host_bits, lo | host_bits
-
-
 def _regex(source: str) -> re.Pattern[str] | None:
     """Compile a PCRE literal such as `/^abuse@/i`; None when Python's `re` cannot take it."""
     delimiter = source[:1]
@@ -566,66 +531,3 @@ def _kinds(attributes: Sequence[str]) -> frozenset[str]:
     if not attributes:  # MISP: a list without matching_attributes applies to every type
         return _ALL_KINDS
     return frozenset().union(*(_ATTRIBUTE_KINDS.get(a, frozenset()) for a in attributes))
-
-
-def _readonly(typecode: str, values: Iterable[int]) -> memoryview:
-    return memoryview(array(typecode, values)).toreadonly()
-
-
-def _range_table(ranges: list[tuple[int, int, int, str]], *, wide: bool) -> _RangeTable:
-    """Cut (first, last, list index, text) ranges into segments that each know their entries."""
-    ranges.sort(key=lambda r: (r[0], -r[1]))
-    bounds = sorted({r[0] for r in ranges} | {r[1] + 1 for r in ranges})
-    position = {bound: i for i, bound in enumerate(bounds)}
-    covers: list[list[int]] = [[] for _ in bounds]
-    for entry, (lo, hi, _, _) in enumerate(ranges):
-        for segment in range(position[lo], position[hi + 1]):
-            covers[segment].append(entry)
-    offsets = [0]
-    for cover in covers:
-        offsets.append(offsets[-1] + len(cover))
-    bits = 128 if wide else 32
-    return _range_table_from(
-        {
-            "wide": wide,
-            "bounds": bounds,
-            "seg_offsets": offsets,
-            "seg_entries": [entry for cover in covers for entry in cover],
-            "entry_hi": [r[1] for r in ranges],
-            "entry_prefix": [bits - (r[1] - r[0]).bit_length() for r in ranges],
-            "entry_list": [r[2] for r in ranges],
-            "entry_text": [r[3] for r in ranges],
-        }
-    )
-
-
-def _range_table_from(state: dict[str, Any]) -> _RangeTable:
-    """A range table from plain lists; IPv6 addresses stay Python ints, too wide for arrays."""
-    wide = state["wide"]
-
-    def addresses(values: list[Any]) -> Sequence[int]:
-        if wide:
-            return tuple(int(v, 16) if isinstance(v, str) else v for v in values)
-        return _readonly("Q", values)
-
-    return _RangeTable(
-        bounds=addresses(state["bounds"]),
-        seg_offsets=_readonly("I", state["seg_offsets"]),
-        seg_entries=_readonly("I", state["seg_entries"]),
-        entry_hi=addresses(state["entry_hi"]),
-        entry_prefix=_readonly("B", state["entry_prefix"]),
-        entry_list=_readonly("H", state["entry_list"]),
-        entry_text=tuple(state["entry_text"]),
-    )
-
-
-def _range_table_state(table: _RangeTable) -> dict[str, Any]:
-    """Plain lists for JSON; IPv6 addresses as hex, as JSON numbers stop at 64 bits."""
-    state: dict[str, Any] = {
-        f.name: list(getattr(table, f.name)) for f in dataclasses.fields(table)
-    }
-    state["wide"] = isinstance(table.bounds, tuple)
-    if state["wide"]:
-        state["bounds"] = [format(v, "x") for v in table.bounds]
-        state["entry_hi"] = [format(v, "x") for v in table.entry_hi]
-    return state
