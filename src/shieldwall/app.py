@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
+from shieldwall.api import errors
 from shieldwall.audit import routes as audit_routes
 from shieldwall.correlate import routes as correlate_routes
 from shieldwall.correlate.helper import LookupHelper
@@ -20,7 +21,6 @@ from shieldwall.search import routes as search_routes
 from shieldwall.settings import Settings
 from shieldwall.sightings import routes as sightings_routes
 from shieldwall.sightings.score import parse_half_lives
-from shieldwall.web import errors
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

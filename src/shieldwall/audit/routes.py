@@ -7,10 +7,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, FastAPI, Query
 from starlette.concurrency import run_in_threadpool
 
+from shieldwall.api.deps import admin_viewer, get_db
 from shieldwall.audit import service
 from shieldwall.db import Database
 from shieldwall.policy import Viewer
-from shieldwall.web.deps import admin_viewer, get_db
 
 router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
 

@@ -8,13 +8,13 @@ from fastapi import APIRouter, Depends, FastAPI, Response
 from pydantic import BaseModel, Field, StringConstraints
 from starlette.concurrency import run_in_threadpool
 
+from shieldwall.api.deps import current_viewer, get_db, get_lookup_helper, get_settings
 from shieldwall.correlate import service
 from shieldwall.correlate.helper import LookupHelper, LookupSettings
 from shieldwall.db import Database
 from shieldwall.gcpause import gc_paused
 from shieldwall.policy import Viewer
 from shieldwall.settings import Settings
-from shieldwall.web.deps import current_viewer, get_db, get_lookup_helper, get_settings
 
 router = APIRouter(prefix="/api/v1", tags=["correlation"])
 MAX_LOOKUP_VALUES = 10_000

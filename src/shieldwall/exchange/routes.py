@@ -7,13 +7,13 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, FastAPI, Query
 from fastapi.responses import StreamingResponse
 
+from shieldwall.api.deps import current_viewer, get_db, get_settings
 from shieldwall.db import Database
 from shieldwall.exchange.blocklist import BLOCKABLE, Blocklist, blocklist_lines
 from shieldwall.policy import Viewer
 from shieldwall.settings import Settings
 from shieldwall.sightings.benign import warning_lists
 from shieldwall.sightings.score import parse_half_lives
-from shieldwall.web.deps import current_viewer, get_db, get_settings
 
 router = APIRouter(prefix="/api/v1/exports", tags=["exports"])
 

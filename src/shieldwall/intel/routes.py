@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
+from shieldwall.api.deps import current_viewer, get_db, get_ingestor, get_settings
 from shieldwall.db import Database
 from shieldwall.errors import Invalid, ShieldwallError
 from shieldwall.intel import query
@@ -18,7 +19,6 @@ from shieldwall.intel.timestamps import is_timestamp
 from shieldwall.markings import TLP, sharing_extension_definition, tlp_marking_definitions
 from shieldwall.policy import Viewer
 from shieldwall.settings import Settings
-from shieldwall.web.deps import current_viewer, get_db, get_ingestor, get_settings
 
 router = APIRouter(prefix="/api/v1", tags=["intel"])
 

@@ -8,13 +8,13 @@ from fastapi import APIRouter, Depends, FastAPI
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
+from shieldwall.api.deps import admin_viewer, current_viewer, get_db
 from shieldwall.audit import service as audit
 from shieldwall.db import Database
 from shieldwall.errors import Forbidden, Invalid, NotFound
 from shieldwall.markings import TLP, Distribution
 from shieldwall.members import service
 from shieldwall.policy import Role, Viewer, may_grant_role, may_manage_member
-from shieldwall.web.deps import admin_viewer, current_viewer, get_db
 
 router = APIRouter(prefix="/api/v1", tags=["members"])
 

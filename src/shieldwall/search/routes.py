@@ -7,12 +7,12 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, FastAPI, Query, Response
 from starlette.concurrency import run_in_threadpool
 
+from shieldwall.api.deps import current_viewer, get_db, get_settings
 from shieldwall.db import Database
 from shieldwall.intel.routes import _csv, _page_response
 from shieldwall.policy import Viewer
 from shieldwall.search import service
 from shieldwall.settings import Settings
-from shieldwall.web.deps import current_viewer, get_db, get_settings
 
 router = APIRouter(prefix="/api/v1", tags=["search"])
 

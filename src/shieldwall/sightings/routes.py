@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, FastAPI, Query
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
+from shieldwall.api.deps import current_viewer, get_db, get_settings
 from shieldwall.correlate.observables import lookup_key, normalise
 from shieldwall.db import Database
 from shieldwall.errors import Invalid, NotFound
@@ -17,7 +18,6 @@ from shieldwall.policy import Viewer
 from shieldwall.settings import Settings
 from shieldwall.sightings import service
 from shieldwall.sightings.score import parse_half_lives
-from shieldwall.web.deps import current_viewer, get_db, get_settings
 
 router = APIRouter(prefix="/api/v1", tags=["sightings"])
 MAX_SIGHTINGS = 10_000
