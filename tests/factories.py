@@ -14,6 +14,7 @@ from shieldwall.db import Database
 from shieldwall.markings import SHARING_EXTENSION_ID, TLP, Distribution
 from shieldwall.members import service
 from shieldwall.policy import Role
+from shieldwall.settings import Settings
 
 _counter = itertools.count(1)
 STIX_TIME = "2026-01-15T10:00:00.000Z"
@@ -44,8 +45,18 @@ class ApiUser:
     def share(self, *objects: dict[str, Any]) -> Any:
         return self.post("/api/v1/bundles", json=bundle(*objects))
 
-    def object_ids(self, **params: Any) -> set[str]:
-        """Every object id this user can list (follows the cursor to the end)."""
+    def platform_identity_ids(self) -> set[str]:
+        """The identities the platform writes (every member's and the broker's), which every
+        user sees beside what members shared."""
+        response = self.get("/api/v1/members")
+        assert response.status_code == 200, response.text
+        return {m["identity_id"] for m in response.json()["members"]} | {
+            service.broker_identity(Settings().broker_name)
+        }
+
+    def object_ids(self, *, include_platform: bool = False, **params: Any) -> set[str]:
+        """Every object id this user can list (follows the cursor to the end), without the
+        platform's identities unless asked."""
         ids: set[str] = set()
         cursor = None
         while True:
@@ -56,7 +67,7 @@ class ApiUser:
             ids |= {o["id"] for o in data["objects"]}
             cursor = data["next"]
             if not cursor:
-                return ids
+                return ids if include_platform else ids - self.platform_identity_ids()
 
 
 class World:

@@ -15,6 +15,7 @@ from shieldwall.correlate.helper import LookupHelper
 from shieldwall.db import Database
 from shieldwall.exchange import routes as exchange_routes
 from shieldwall.intel import routes as intel_routes
+from shieldwall.intel.identities import platform_identities
 from shieldwall.intel.ingest import ingestor_for
 from shieldwall.members import routes as members_routes
 from shieldwall.search import routes as search_routes
@@ -35,6 +36,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         # The validation workers start with the server, not inside the first large POST.
         await run_in_threadpool(ingestor.validator.warm_up)
+        await run_in_threadpool(platform_identities, database, settings)
         yield
         ingestor.close()
         lookup_helper.close()

@@ -101,14 +101,60 @@ def allows(tlp: TLP, distribution: Distribution) -> bool:
 
 
 def cap_distribution(tlp: TLP, wanted: Distribution) -> Distribution:
-    """A member's default distribution narrowed to what `tlp` allows.
+    """`wanted` narrowed to what `tlp` allows.
 
-    Used only where the object asked for no distribution at all: an explicit request that the
-    TLP does not allow is rejected by ingest, never narrowed.
+    Used only where the object asked for no distribution itself (a member's default, a previous
+    version's, a report's): an explicit request that the TLP does not allow is rejected by
+    ingest, never narrowed.
     """
     if allows(tlp, wanted):
         return wanted
     return Distribution.FEDERATION if allows(tlp, Distribution.FEDERATION) else Distribution.ORG
+
+
+class ForbiddenPair(RuntimeError):
+    """A row about to be stored holds a TLP/distribution pair the rules forbid: a bug upstream,
+    never the sender's fault (ingest rejects or narrows before it gets here)."""
+
+
+def check_stored_pair(tlp: TLP, distribution: Distribution, sharing_group_id: str | None) -> None:
+    """Raise ForbiddenPair unless a row may hold this marking, distribution and group.
+
+    Called where rows are built for every table that carries the policy's columns, so that no
+    code path, present or future, can store what the policy would have to second-guess.
+    """
+    if not allows(tlp, distribution):
+        raise ForbiddenPair(f"TLP:{tlp.label.upper()} with distribution {distribution.value!r}")
+    if (distribution is Distribution.GROUP) != (sharing_group_id is not None):
+        raise ForbiddenPair(f"distribution {distribution.value!r} with group {sharing_group_id!r}")
+
+
+def tlp_of_definition(definition: dict) -> TLP | None:
+    """The TLP level a marking-definition object stands for, or None when it is not a TLP marking.
+
+    Reads the TLP 2.0 extension (`tlp_2_0`), STIX 2.1's own `definition_type: "tlp"` with
+    `{"tlp": level}`, and the spellings other platforms write (`"TLP"`, `{"TLP": "TLP:RED"}`).
+    Raises ValueError for a definition that says it is TLP but names no level we can read:
+    such a marking is never taken for less than it says.
+    """
+    extension = (definition.get("extensions") or {}).get(TLP2_EXTENSION_ID)
+    if isinstance(extension, dict) and "tlp_2_0" in extension:
+        level = extension["tlp_2_0"]
+        if not isinstance(level, str):
+            raise ValueError(f"tlp_2_0 must name a TLP level, not {level!r}")
+        return TLP.parse(level)
+    kind = definition.get("definition_type")
+    if not isinstance(kind, str) or kind.strip().lower() != "tlp":
+        return None
+    body = definition.get("definition")
+    levels = (
+        [v for k, v in body.items() if isinstance(k, str) and k.lower() == "tlp"]
+        if isinstance(body, dict)
+        else []
+    )
+    if len(levels) != 1 or not isinstance(levels[0], str):
+        raise ValueError('a TLP marking definition must hold {"tlp": level}')
+    return TLP.parse(levels[0])
 
 
 def tlp_of(marking_refs: list[str] | None) -> TLP | None:

@@ -51,6 +51,11 @@ def test_lookups_read_the_covering_key_and_see_only_what_the_policy_allows(
     org_only = indicator(ORG_ONLY, tlp="amber", distribution="org")
     grouped = indicator(GROUP_ONLY, tlp="amber", distribution="group", group=group)
     assert bob.share(shared, org_only, grouped).status_code == 201
+    # Enough other objects that the planner probes the matches' keys rather than walking the
+    # whole table, as it does at any real size (the platform's identities alone tip a table of
+    # a handful of rows).
+    filler = [indicator(f"198.51.{n // 250}.{n % 250}") for n in range(500)]
+    assert alice.share(*filler).status_code == 201
     # Housekeeping's VACUUM marks the pages all-visible, as it does after large writes.
     world.db.wrote_many(shieldwall.db.VACUUM_AFTER_ROWS)
     assert world.db.housekeeping_done()

@@ -14,7 +14,9 @@ from tests.factories import STIX_TIME, ApiUser, World, bundle, indicator, report
 
 def _count(world: World) -> int:
     with world.db.read() as conn:
-        return conn.scalar(select(func.count()).select_from(objects))
+        return conn.scalar(
+            select(func.count()).select_from(objects).where(objects.c.type != "identity")
+        )
 
 
 def _get(user: ApiUser, object_id: str, **params: str) -> list[dict]:
@@ -249,7 +251,8 @@ def test_a_crash_mid_write_leaves_the_database_as_before(
         analyst.share(indicator(), indicator())
     assert _count(world) == 1
     with world.db.read() as conn:
-        assert conn.scalar(select(func.count()).select_from(change_log)) == 1
+        ingests = select(func.count()).select_from(change_log).where(change_log.c.action == "ingest")
+        assert conn.scalar(ingests) == 1
 
 
 def test_tlp_marking_definitions_in_a_bundle_are_recognised_not_stored(world: World) -> None:

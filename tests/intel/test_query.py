@@ -39,7 +39,7 @@ def test_added_after_splits_two_writes(world: World) -> None:
 
         from shieldwall.intel.tables import change_log
 
-        at = conn.scalar(select(change_log.c.at))
+        at = conn.scalar(select(change_log.c.at).where(change_log.c.action == "ingest"))
     second = indicator("198.51.100.21")
     analyst.share(second)
     assert analyst.object_ids(added_after=at) == {second["id"]}
@@ -53,7 +53,7 @@ def test_cursor_pages_are_stable_while_intel_arrives(world: World) -> None:
     cursor = None
     pages = 0
     while True:
-        params = {"limit": 10, **({"cursor": cursor} if cursor else {})}
+        params = {"type": "indicator", "limit": 10, **({"cursor": cursor} if cursor else {})}
         data = analyst.get("/api/v1/objects", params=params).json()
         seen += [o["id"] for o in data["objects"]]
         pages += 1

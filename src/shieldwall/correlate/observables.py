@@ -204,6 +204,26 @@ def _pattern_observables(pattern: str, out: list[Observable]) -> None:
             _observe(kind, fallback, integer, out)
 
 
+def pattern_comparisons(pattern: str) -> Iterator[tuple[str, str, str]]:
+    """(value rule, object type, value) of each equality comparison with a string literal: the
+    values `observables_of` reads from a pattern, before normalising. For the validator, which
+    refuses values that could not be written safely where they end up (a blocklist line)."""
+    common = _COMMON.fullmatch(pattern)
+    if common is not None and common[1] not in _RESERVED and common[2] not in _RESERVED:
+        yield _rule_for(common[1], _path_components(common[2]))[0], common[1], common[3]
+        return
+    for object_type, path, negated, operator, literal, _ in _SCAN.findall(pattern):
+        if object_type and literal and not negated and operator in ("=", "=="):
+            rule = _rule_for(object_type, _path_components(path))[0]
+            yield rule, object_type, _unescape(literal)
+
+
+def value_rule(object_type: str, path: tuple[str, ...]) -> str:
+    """The rule a value at this place of an object goes by: a kind (`domain`, `url`...),
+    `address`, `referenced` (a `_ref.value`, whatever it refers to), or an `other:` kind."""
+    return _rule_for(object_type, path)[0]
+
+
 # --- cyber observable objects -----------------------------------------------------------------
 
 # The properties that say which thing an SCO is: mostly its STIX 2.1 ID contributing properties

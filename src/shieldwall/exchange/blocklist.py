@@ -6,6 +6,12 @@ revoked nor past its `valid_until`, scoring at least `min_score` when asked, and
 on a false-positive warning list (a resolver, a top site, a private range) unless asked for.
 Read a batch of indicators at a time, so a blocklist of any size streams in flat memory; each
 batch is a bulk read in the audit log, with the indicators it came from.
+
+A domain blocklist holds the domains shared as domains: the host of a shared URL is one
+compromised page's server, often a shared host, and blocking it would block far more than was
+shared (`include_url_hosts` asks for them too). Every line is one value: a value that could break
+a line (a control or white-space character, from before ingest refused them) is never written as
+it is — a URL's is percent-encoded, any other value is left out.
 """
 
 from __future__ import annotations
@@ -14,16 +20,24 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
 
 import orjson
 from sqlalchemy import select
 
 from shieldwall.audit import service as audit
-from shieldwall.correlate.observables import KINDS
+from shieldwall.correlate.observables import (
+    KINDS,
+    Observable,
+    guess_kind,
+    normalise,
+    pattern_comparisons,
+)
 from shieldwall.db import Database
 from shieldwall.errors import Invalid
 from shieldwall.intel.tables import objects
 from shieldwall.intel.timestamps import is_timestamp, normalize_timestamp
+from shieldwall.intel.validate_values import UNSAFE
 from shieldwall.policy import Viewer, visible_filter
 from shieldwall.sightings.benign import benign_lists
 from shieldwall.sightings.service import IndicatorRow, indicator_facts, scores_of, values_of
@@ -43,6 +57,7 @@ class Blocklist:
     kinds: tuple[str, ...]
     min_score: float | None = None
     include_benign: bool = False
+    include_url_hosts: bool = False
 
     def __post_init__(self) -> None:
         if not self.kinds:
@@ -107,15 +122,49 @@ def blocklist_lines(
                 "objects": [r.object_id for r in current][:100],
                 "objects_digest": audit.digest_of([r.object_id for r in current]),
             })  # fmt: skip
+        only_shared_domains = "domain" in request.kinds and not request.include_url_hosts
         for row in current:
+            domains = _shared_as_domains(facts[row.pk]) if only_shared_domains else None
             for observable in values[row.pk]:
+                if observable.kind not in request.kinds:
+                    continue
+                if domains is not None and observable.kind == "domain" and (
+                    observable.value not in domains
+                ):
+                    continue  # the host of a URL, not a domain that was shared
                 key = hash((observable.kind, observable.value))
-                if observable.kind not in request.kinds or key in written:
+                if key in written:
                     continue
                 written.add(key)
                 if not request.include_benign and benign_lists(lists, observable):
                     continue
-                yield observable.value + "\n"
+                line = _line(observable)
+                if line is not None:
+                    yield line
+
+
+def _shared_as_domains(facts: list[Any]) -> set[str]:
+    """The domains an indicator's pattern compares a domain to (not the hosts of its URLs)."""
+    _, pattern, pattern_type, _ = facts
+    if pattern_type not in (None, "stix") or type(pattern) is not str:
+        return set()
+    found = set()
+    for rule, _, value in pattern_comparisons(pattern):
+        if rule == "domain" or (rule == "referenced" and guess_kind(value) == "domain"):
+            domain = normalise("domain", value)
+            if domain is not None:
+                found.add(domain.value)
+    return found
+
+
+def _line(observable: Observable) -> str | None:
+    """The blocklist line of a value, or None for one that would not stay one line."""
+    value = observable.value
+    if UNSAFE.search(value) is None:
+        return value + "\n"
+    if observable.kind == "url":
+        return UNSAFE.sub(lambda m: quote(m[0], safe=""), value) + "\n"
+    return None
 
 
 def _still_valid(facts: list[Any], today: str) -> bool:

@@ -23,14 +23,20 @@ def blocklist(
     kind: Annotated[list[str], Query(description=f"one or more of: {', '.join(BLOCKABLE)}")],
     min_score: Annotated[float | None, Query(ge=0, le=100)] = None,
     include_benign: bool = False,
+    include_url_hosts: Annotated[
+        bool, Query(description="with kind=domain, also the hosts of shared URLs")
+    ] = False,
     viewer: Viewer = Depends(current_viewer),
     db: Database = Depends(get_db),
     settings: Settings = Depends(get_settings),
 ) -> StreamingResponse:
     """The values of the visible, current indicators of the given kinds, one per line: for a
     firewall, DNS filter or IDS. Values on a false-positive warning list are left out unless
-    `include_benign`; with `min_score`, weaker indicators are too."""
-    request = Blocklist(tuple(dict.fromkeys(kind)), min_score, include_benign)  # 422 if bad
+    `include_benign`; with `min_score`, weaker indicators are too. A domain list holds domains
+    shared as domains, and the hosts of shared URLs only with `include_url_hosts`."""
+    request = Blocklist(  # 422 if bad
+        tuple(dict.fromkeys(kind)), min_score, include_benign, include_url_hosts
+    )
     lines = blocklist_lines(
         db,
         viewer,

@@ -9,7 +9,7 @@ while the rest goes on; the transaction commits only once the worker has found n
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import orjson
@@ -21,27 +21,22 @@ from shieldwall.db import Database, bulk_insert, probe_by_probe, utc_now, value_
 from shieldwall.errors import Forbidden, Invalid, ShieldwallError
 from shieldwall.gcpause import gc_paused
 from shieldwall.intel import sharing
+from shieldwall.intel.reference import kept_per_member
+from shieldwall.intel.sharing_context import (
+    MemberContext,
+    member_context,
+    stored_marking_levels,
+)
 from shieldwall.intel.tables import change_log, objects
 from shieldwall.intel.timestamps import normalize_timestamp
 from shieldwall.intel.validate import ObjectError
 from shieldwall.intel.validate_parallel import BundleCheck, BundleValidator
-from shieldwall.markings import TLP, TLP_BY_MARKING_ID, Distribution
+from shieldwall.markings import TLP, TLP_BY_MARKING_ID, Distribution, check_stored_pair
 from shieldwall.members.service import broker_identity
-from shieldwall.members.tables import members
 from shieldwall.policy import Viewer, may_write_intel
 from shieldwall.settings import Settings
 from shieldwall.sightings.benign import benign_of
 
-# STIX 2.1 §6: cyber-observable types. Their ids are usually derived from their values, so several
-# members legitimately send the same id: each member keeps its own copy with its own marking.
-SCO_TYPES = frozenset(
-    {
-        "artifact", "autonomous-system", "directory", "domain-name", "email-addr",
-        "email-message", "file", "ipv4-addr", "ipv6-addr", "mac-addr", "mutex",
-        "network-traffic", "process", "software", "url", "user-account",
-        "windows-registry-key", "x509-certificate",
-    }
-)  # fmt: skip
 _INSERT_BATCH = 5000  # rows built while the previous batch is written
 _SEARCHED = ("name", "description", "pattern")
 _SEARCH_TEXT_LIMIT = 4000
@@ -113,6 +108,7 @@ class Ingestor:
     broker_identity: str
     indexes: tuple[ObjectIndex, ...] = ()
     validator: BundleValidator = field(default_factory=lambda: BundleValidator(workers=0))
+    broker_name: str = ""  # the name the broker's identity goes by (Settings.broker_name)
 
     def close(self) -> None:
         """Stop the validation workers, if any were started."""
@@ -141,7 +137,9 @@ def ingestor_for(db: Database, settings: Settings) -> Ingestor:
     correlation = CorrelationIndex(benign, values=True)
     indexes = (correlation, SearchIndex.for_database(db))
     validator = BundleValidator(settings.validation_workers)
-    return Ingestor(db, broker_identity(settings.broker_name), indexes, validator)
+    return Ingestor(
+        db, broker_identity(settings.broker_name), indexes, validator, settings.broker_name
+    )
 
 
 def _ingest(ingestor: Ingestor, viewer: Viewer, bundle: Any, source: str) -> IngestResult:
@@ -150,6 +148,8 @@ def _ingest(ingestor: Ingestor, viewer: Viewer, bundle: Any, source: str) -> Ing
     check = ingestor.validator.start(bundle)
     try:
         return _validated_ingest(ingestor, viewer, bundle, source, check)
+    except BundleRejected:
+        raise
     except Exception:
         # Whatever went wrong, a bundle that breaks the rules is told so: the objects may not
         # even have had the shape the rest of ingest assumes while the worker was checking them.
@@ -162,51 +162,60 @@ def _validated_ingest(
     ingestor: Ingestor, viewer: Viewer, bundle: Any, source: str, check: BundleCheck
 ) -> IngestResult:
     """Ingest proper; `check` gives the validation errors, and nothing commits before it did."""
-    db, broker_identity = ingestor.db, ingestor.broker_identity
-    if check.done and (errors := check()):
-        raise BundleRejected(errors)
+    db = ingestor.db
+    stix_objects = bundle.get("objects") if type(bundle) is dict else None
+    if type(stix_objects) is not list:
+        raise BundleRejected(check())  # not even a list of objects: the validator says why
     with db.read() as conn:
-        defaults, other_identities = member_context(conn, viewer)
-    stix_objects = bundle["objects"]
-    resolved, errors = sharing.resolve(stix_objects, viewer, defaults)
-    errors += _identity_errors(
-        stix_objects, resolved, defaults, other_identities | {broker_identity}
-    )
-    if errors:
-        raise BundleRejected(errors)
-    # The TLP marking definitions are the platform's own (GET /api/v1/definitions): not stored.
-    versions = [
-        _Version(i, obj["id"], normalize_timestamp(obj["modified"]) if obj.get("modified") else "")
-        for i, obj in enumerate(stix_objects)
-        if not (obj["type"] == "marking-definition" and obj["id"] in TLP_BY_MARKING_ID)
-    ]
-    skipped_markings = len(stix_objects) - len(versions)
-    result = _write(ingestor, viewer, stix_objects, resolved, versions, source, check)
+        context = member_context(conn, viewer, ingestor.broker_identity, ingestor.broker_name)
+        levels, marking_errors = sharing.marking_levels(
+            stix_objects, lambda ids: stored_marking_levels(conn, viewer, ids)
+        )
+    result = _write(ingestor, viewer, stix_objects, context, levels, marking_errors, source, check)
     db.wrote_many(result.stored)  # on PostgreSQL, statistics catch up after large writes
-    return replace(result, unchanged=result.unchanged + skipped_markings)
+    return result
 
 
 def _write(
     ingestor: Ingestor,
     viewer: Viewer,
-    stix_objects: Sequence[dict[str, Any]],
-    resolved: Sequence[sharing.Sharing],
-    versions: list[_Version],
+    stix_objects: Sequence[Any],
+    context: MemberContext,
+    levels: sharing.MarkingLevels,
+    marking_errors: list[ObjectError],
     source: str,
     check: BundleCheck,
 ) -> IngestResult:
-    """The write transaction of an ingest."""
-    db, broker_identity, now = ingestor.db, ingestor.broker_identity, utc_now()
+    """The write transaction of an ingest: read what is stored of the bundle's objects, resolve
+    their sharing against it, and store the new versions, or reject the whole with every error."""
+    db, now = ingestor.db, utc_now()
+    skipped, errors = _platform_objects(stix_objects, context)
+    versions = [
+        _Version(i, *version)
+        for i, obj in enumerate(stix_objects)
+        if i not in skipped and (version := sharing.version_of(obj)) is not None
+    ]
     with db.write() as conn:
-        new, superseded, unchanged = _plan_versions(conn, viewer, versions)
+        stored = _stored_versions(conn, viewer, versions)
+        resolved, sharing_errors = sharing.resolve(
+            stix_objects, viewer, context.defaults, levels, stored.history
+        )
+        errors += marking_errors + stored.owner_errors + sharing_errors
+        errors += _creator_errors(stix_objects, resolved, context)
+        if errors:
+            # Every error in one answer: the validator's too (it may still be running).
+            raise BundleRejected(_merged(errors, check()))
+        new, superseded, unchanged = _plan_versions(stored, versions)
         change_seq = None
         if new:
+            broker = context.broker_identity or ingestor.broker_identity
+            creator = context.defaults.identity_id
 
             def prepare(version: _Version) -> tuple[tuple[Any, ...], dict[str, Any]]:
                 """The stored row of a version, and the object as sent (for the index)."""
                 obj = stix_objects[version.index]
                 shared = resolved[version.index]
-                return _row(obj, shared, viewer, broker_identity, now, version.modified), obj
+                return _row(obj, shared, viewer, creator, broker, now, version.modified), obj
 
             change_seq = _store(
                 conn, viewer, new, prepare, ingestor.indexes, superseded, now, source
@@ -216,68 +225,66 @@ def _write(
         return IngestResult(
             change_seq=change_seq,
             stored=len(new),
-            unchanged=unchanged,
+            unchanged=unchanged + len(skipped),
             stored_ids=tuple(v.object_id for v in new),
         )
 
 
-def member_context(conn: Connection, viewer: Viewer) -> tuple[sharing.MemberDefaults, set[str]]:
-    rows = conn.execute(
-        select(
-            members.c.id,
-            members.c.identity_id,
-            members.c.default_tlp,
-            members.c.default_distribution,
-        )
-    ).all()
-    mine = next(r for r in rows if r.id == viewer.member_id)
-    defaults = sharing.MemberDefaults(
-        member_id=mine.id,
-        identity_id=mine.identity_id,
-        tlp=TLP(mine.default_tlp),
-        distribution=Distribution(mine.default_distribution),
-    )
-    return defaults, {r.identity_id for r in rows if r.id != viewer.member_id}
+def _merged(*error_lists: Sequence[ObjectError]) -> list[ObjectError]:
+    """Errors from several checks, each once, in bundle order (bundle-level ones first)."""
+    seen: set[ObjectError] = set()
+    merged = [e for errors in error_lists for e in errors if not (e in seen or seen.add(e))]
+    return sorted(merged, key=lambda e: -1 if e.index is None else e.index)
 
 
-def _identity_errors(
-    stix_objects: Sequence[dict[str, Any]],
-    resolved: Sequence[sharing.Sharing],
-    defaults: sharing.MemberDefaults,
-    foreign_identities: set[str],
+def _platform_objects(
+    stix_objects: Sequence[Any], context: MemberContext
+) -> tuple[set[int], list[ObjectError]]:
+    """Objects the platform keeps itself and so does not store from a bundle: the TLP marking
+    definitions, and the identities of members and of the broker (skipped when they say what the
+    platform says, rejected otherwise: nobody may speak as another member or as the broker)."""
+    skipped: set[int] = set()
+    errors: list[ObjectError] = []
+    for index, obj in enumerate(stix_objects):
+        if type(obj) is not dict:
+            continue
+        object_id = obj.get("id")
+        if obj.get("type") == "marking-definition" and object_id in TLP_BY_MARKING_ID:
+            skipped.add(index)
+        elif type(object_id) is str and object_id in context.reserved_identities:
+            name = context.reserved_identities[object_id]
+            skipped.add(index)  # not stored either way; a different one is refused besides
+            if obj.get("name") != name:
+                errors.append(ObjectError(index, object_id, "id", (
+                    f"{object_id} is the identity the platform keeps for {name!r}; only the "
+                    "platform writes it (leave it out of the bundle, or send it unchanged)"
+                )))  # fmt: skip
+    return skipped, errors
+
+
+def _creator_errors(
+    stix_objects: Sequence[Any], resolved: Sequence[sharing.Sharing], context: MemberContext
 ) -> list[ObjectError]:
-    """A member may not speak as another member (or the broker), and an anonymous contribution
-    may not carry its contributor's identity."""
+    """A member may not speak as another member (or the broker)."""
+    foreign = context.foreign_identities
     errors = []
     for index, (obj, s) in enumerate(zip(stix_objects, resolved, strict=True)):
-        creator = obj.get("created_by_ref")
-        if creator in foreign_identities and not s.anonymous:
-            errors.append(
-                ObjectError(
-                    index,
-                    obj["id"],
-                    "created_by_ref",
-                    "created_by_ref names the identity of another member",
-                )
-            )
-        if s.anonymous and obj["id"] == defaults.identity_id:
-            errors.append(
-                ObjectError(
-                    index,
-                    obj["id"],
-                    "id",
-                    "an anonymous contribution must not "
-                    "include the contributing member's own identity",
-                )
-            )
+        creator = obj.get("created_by_ref") if type(obj) is dict else None
+        if creator in foreign and not s.anonymous:
+            errors.append(ObjectError(
+                index, obj["id"], "created_by_ref",
+                "created_by_ref names the identity of another member or of the broker",
+            ))  # fmt: skip
     return errors
 
 
 def _row(
-    obj: dict[str, Any], s: sharing.Sharing, viewer: Viewer, broker: str, now: str, modified: str
-) -> tuple[Any, ...]:
+    obj: dict[str, Any], s: sharing.Sharing, viewer: Viewer, creator: str, broker: str, now: str,
+    modified: str,
+) -> tuple[Any, ...]:  # fmt: skip
     """The object's column values, in _COLUMNS order; `modified` already normalised."""
-    body = obj if obj["type"] == "marking-definition" else sharing.apply(obj, s, broker)
+    check_stored_pair(s.tlp, s.distribution, s.sharing_group_id)
+    body = obj if obj["type"] == "marking-definition" else sharing.apply(obj, s, creator, broker)
     created = body.get("created")
     labels = body.get("labels")
     text = " ".join([str(body[k]) for k in _SEARCHED if k in body]).lower()[:_SEARCH_TEXT_LIMIT]
@@ -306,58 +313,71 @@ def _chunks(items: Sequence[str], size: int = _IN_CHUNK) -> Iterable[Sequence[st
         yield items[start : start + size]
 
 
-def _plan_versions(
-    conn: Connection, viewer: Viewer, versions: list[_Version]
-) -> tuple[list[_Version], list[int], int]:
-    """Which rows are new versions, which stored rows stop being the latest, how many are repeats.
+@dataclass(slots=True)
+class _Stored:
+    """What is stored of the objects a bundle sends, as the sharing member's write sees it."""
 
-    A version is (id, modified); for observables also the member, since each member keeps its own.
+    # object id -> the member's own stored versions: {"versions": {modified: pk}, "latest": ...}
+    existing: dict[str, dict[str, Any]]
+    history: dict[str, list[tuple[str, sharing.Sharing]]]  # object id -> (modified, sharing)
+    owner_errors: list[ObjectError]
+
+
+def _stored_versions(conn: Connection, viewer: Viewer, versions: list[_Version]) -> _Stored:
+    """The member's stored versions of the bundle's objects, with their sharing (what a new
+    version inherits), and an error for each id that belongs to another member.
+
+    Each member keeps its own copy of observables and public reference objects (reference.py);
+    any other id belongs to the member that first shared it.
     """
     ids = sorted({v.object_id for v in versions})
-    existing: dict[tuple[str, str | None], dict[str, Any]] = {}  # key -> {modified: pk}, latest
-    owner_errors: list[ObjectError] = []
+    existing: dict[str, dict[str, Any]] = {}
+    history: dict[str, list[tuple[str, sharing.Sharing]]] = {}
     owners: dict[str, str] = {}
-    probe_by_probe(conn)
-    wanted = value_list(conn, ids, String())
-    stored = select(
-        objects.c.pk,
-        objects.c.object_id,
-        objects.c.type,
-        objects.c.member_id,
-        objects.c.modified,
-        objects.c.is_latest,
-    ).select_from(wanted.join(objects, objects.c.object_id == wanted.c.value))
     if ids:
-        for pk, object_id, type_, member_id, modified, is_latest in conn.execute(stored):
-            if type_ in SCO_TYPES and member_id != viewer.member_id:
-                continue  # another member's copy of the same observable
-            owners[object_id] = member_id
-            entry = existing.setdefault((object_id, member_id), {"versions": {}, "latest": None})
-            entry["versions"][modified] = pk
-            if is_latest:
-                entry["latest"] = (modified, pk)
-    for r in versions:
-        owner = owners.get(r.object_id)
-        if owner is not None and owner != viewer.member_id:
-            # The id is told only to someone who already holds it; STIX ids are random UUIDs.
-            owner_errors.append(
-                ObjectError(
-                    r.index,
-                    r.object_id,
-                    "id",
-                    "this id belongs to an object shared by another "
-                    "member; objects of other creators cannot be overwritten",
-                )
-            )
-    if owner_errors:
-        raise BundleRejected(owner_errors)
+        probe_by_probe(conn)
+        wanted = value_list(conn, ids, String())
+        c = objects.c
+        stored = select(
+            c.pk, c.object_id, c.member_id, c.modified, c.is_latest, c.tlp, c.distribution,
+            c.sharing_group_id, c.anonymous,
+        ).select_from(wanted.join(objects, c.object_id == wanted.c.value))  # fmt: skip
+        for row in conn.execute(stored):
+            if row.member_id != viewer.member_id:
+                if not kept_per_member(row.object_id):
+                    owners[row.object_id] = row.member_id
+                continue  # another member's copy of the same observable or reference object
+            entry = existing.setdefault(row.object_id, {"versions": {}, "latest": None})
+            entry["versions"][row.modified] = row.pk
+            if row.is_latest:
+                entry["latest"] = (row.modified, row.pk)
+            history.setdefault(row.object_id, []).append((
+                row.modified,
+                sharing.Sharing(TLP(row.tlp), Distribution(row.distribution),
+                                row.sharing_group_id, row.anonymous),
+            ))  # fmt: skip
+    for chain in history.values():
+        chain.sort(key=lambda entry: entry[0])
+    # The id is told only to someone who already holds it; STIX ids are random UUIDs.
+    taken = "this id belongs to an object shared by another member; objects of other creators "
+    taken += "cannot be overwritten"
+    owner_errors = [
+        ObjectError(v.index, v.object_id, "id", taken) for v in versions if v.object_id in owners
+    ]
+    return _Stored(existing, history, owner_errors)
 
+
+def _plan_versions(
+    stored: _Stored, versions: list[_Version]
+) -> tuple[list[_Version], list[int], int]:
+    """Which versions are new, which stored rows stop being the latest, how many are repeats."""
+    existing = stored.existing
     new_rows: list[_Version] = []
     unchanged = 0
     newest: dict[str, str] = {}  # object_id -> newest modified among stored and new versions
     superseded: list[int] = []
     for r in versions:
-        entry = existing.get((r.object_id, viewer.member_id))
+        entry = existing.get(r.object_id)
         if entry and r.modified in entry["versions"]:
             unchanged += 1
             continue
@@ -370,7 +390,7 @@ def _plan_versions(
     for r in new_rows:
         r.is_latest = newest.get(r.object_id) == r.modified
     for object_id, modified in newest.items():
-        entry = existing.get((object_id, viewer.member_id))
+        entry = existing.get(object_id)
         if entry and entry["latest"] and entry["latest"][0] != modified:
             superseded.append(entry["latest"][1])
     return new_rows, superseded, unchanged

@@ -174,7 +174,11 @@ def get_object(db: Database, viewer: Viewer, object_id: str, *, all_versions: bo
             if may_see(viewer, r._mapping)
         ]
     if not all_versions:
-        rows = [r for r in rows if r.is_latest][:1]
+        # Observables and public reference objects may have a copy per member (reference.py):
+        # the viewer's own, else the newest.
+        latest = [r for r in rows if r.is_latest]
+        latest.sort(key=lambda r: (r.member_id == viewer.member_id, r.modified, r.pk))
+        rows = latest[-1:]
     if not rows:
         raise NotFound("no such object")
     return Page(

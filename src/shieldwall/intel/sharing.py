@@ -1,18 +1,29 @@
 """Resolve each object's marking, distribution, sharing group and anonymity before it is stored.
 
-Rules (DESIGN.md, access rules): an object with no TLP takes its member's default TLP; one with no
-distribution takes the member's default distribution, narrowed to what its TLP allows (it asked
-for nothing, so nothing is refused); an object that explicitly asks for more than its TLP allows
-is rejected. A report's objects in the same bundle inherit the report's marking, distribution and
-anonymity unless they carry stricter ones.
+The rules (README, "Sharing rules"), in the order they apply:
+1. What an object says of itself. Its TLP is the strictest found anywhere on it: object markings
+   and granular markings, whether the marking is TLP 2.0's, STIX 2.1's TLP 1.0 definitions, or a
+   definition in the bundle or already shared that says it is TLP. A marking reference that
+   cannot be read is rejected, never ignored: we never read less strictly than was written.
+2. What a new version does not say, it keeps from its member's version before it: the marking,
+   the distribution with its sharing group, and anonymity. Widening takes an explicit marking and
+   distribution; anonymity never changes from one version to the next.
+3. What is still unsaid comes from the member's defaults, the distribution narrowed to what the
+   TLP allows.
+4. The objects a report refers to in the same bundle inherit its marking, distribution and
+   anonymity unless they carry stricter ones, the distribution narrowed to what each object's
+   TLP allows.
+An explicit request that the TLP does not allow is rejected; what was inherited is narrowed.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import bisect
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from shieldwall.intel.timestamps import is_timestamp, normalize_timestamp
 from shieldwall.intel.validate import ObjectError
 from shieldwall.markings import (
     DISTRIBUTION_REACH,
@@ -23,6 +34,7 @@ from shieldwall.markings import (
     allows,
     cap_distribution,
     tlp_of,
+    tlp_of_definition,
 )
 from shieldwall.policy import Viewer, may_share_with_group
 
@@ -53,9 +65,136 @@ class Sharing:
         return ext
 
 
-def _explicit(obj: dict[str, Any]) -> tuple[TLP | None, dict[str, Any]]:
-    ext = (obj.get("extensions") or {}).get(SHARING_EXTENSION_ID) or {}
-    return tlp_of(obj.get("object_marking_refs")), ext
+@dataclass(frozen=True, slots=True)
+class Asked:
+    """What one thing shared says of its own sharing; None where it says nothing."""
+
+    tlp: TLP | None = None
+    distribution: Distribution | None = None
+    group_id: str | None = None
+    anonymous: bool | None = None
+
+
+# --- markings: what TLP each marking reference stands for --------------------------------------
+
+# A marking-definition id mapped to its TLP, or to None for a marking that is not TLP (a
+# statement, PAP...). An id missing from the map is one nobody could tell us about.
+MarkingLevels = Mapping[str, "TLP | None"]
+_UNKNOWN = object()
+
+
+def marking_references(objects: Iterable[Any]) -> set[str]:
+    """Every marking-definition id the objects name, in object or granular markings."""
+    found: set[str] = set()
+    for obj in objects:
+        if type(obj) is not dict:
+            continue
+        refs = obj.get("object_marking_refs")
+        if type(refs) is list:
+            found.update(ref for ref in refs if type(ref) is str)
+        granular = obj.get("granular_markings")
+        if type(granular) is list:
+            found.update(
+                g["marking_ref"]
+                for g in granular
+                if type(g) is dict and type(g.get("marking_ref")) is str
+            )
+    return found
+
+
+def marking_levels(
+    objects: Sequence[Any], stored: Callable[[set[str]], Mapping[str, TLP | None]]
+) -> tuple[dict[str, TLP | None], list[ObjectError]]:
+    """The TLP of every marking the objects name: the well-known ones, the definitions in the
+    bundle, and `stored(ids)` for the rest (the definitions already shared that the sharer may
+    see). Errors for definitions in the bundle that say they are TLP but name no readable level."""
+    levels: dict[str, TLP | None] = dict(TLP_BY_MARKING_ID)
+    errors: list[ObjectError] = []
+    for index, obj in enumerate(objects):
+        if type(obj) is not dict or obj.get("type") != "marking-definition":
+            continue
+        marking_id = obj.get("id")
+        if type(marking_id) is not str or marking_id in TLP_BY_MARKING_ID:
+            continue
+        try:
+            level = tlp_of_definition(obj)
+        except ValueError as exc:
+            errors.append(ObjectError(index, marking_id, "definition", str(exc)))
+            level = TLP.RED  # unreadable: taken at its strictest until the sender fixes it
+        keep_strictest(levels, marking_id, level)
+    wanted = marking_references(objects) - levels.keys()
+    if wanted:
+        levels.update(stored(wanted))
+    return levels, errors
+
+
+def keep_strictest(levels: dict[str, TLP | None], marking_id: str, level: TLP | None) -> None:
+    """Record `level` for a marking of which several definitions were found: the strictest TLP
+    wins, and a TLP one wins over one that is not TLP."""
+    previous = levels.get(marking_id)
+    if level is None:
+        levels.setdefault(marking_id, None)
+    else:
+        levels[marking_id] = level if previous is None else max(previous, level)
+
+
+def _tlp_asked(obj: dict[str, Any], levels: MarkingLevels) -> tuple[TLP | None, list[tuple]]:
+    """The strictest TLP anywhere on `obj`, with a problem per marking reference nobody defined."""
+    refs = obj.get("object_marking_refs")
+    granular = obj.get("granular_markings")
+    if granular is None and type(refs) is list and len(refs) == 1:  # the hot path
+        level = TLP_BY_MARKING_ID.get(refs[0])
+        if level is not None:
+            return level, []
+    found: list[TLP] = []
+    problems: list[tuple[str, str]] = []
+    named: list[tuple[str, Any]] = []
+    if type(refs) is list:
+        named += [(f"object_marking_refs[{i}]", ref) for i, ref in enumerate(refs)]
+    if type(granular) is list:
+        named += [
+            (f"granular_markings[{i}].marking_ref", g.get("marking_ref"))
+            for i, g in enumerate(granular)
+            if type(g) is dict and "marking_ref" in g
+        ]
+    for where, ref in named:
+        if type(ref) is not str:
+            continue  # the validator reports it
+        level = levels.get(ref, _UNKNOWN)
+        if level is _UNKNOWN:
+            problems.append((
+                where,
+                f"{ref} is neither a TLP marking nor a marking definition in this bundle or "
+                "already shared: send its definition in the bundle, so that its TLP (if it is "
+                "one) is not missed",
+            ))  # fmt: skip
+        elif level is not None:
+            found.append(level)  # type: ignore[arg-type]
+    return (max(found) if found else None), problems
+
+
+def asked_of(obj: dict[str, Any], levels: MarkingLevels) -> tuple[Asked, list[tuple[str, str]]]:
+    """What `obj` asks for itself, and (property, message) for markings that cannot be read."""
+    tlp, problems = _tlp_asked(obj, levels)
+    ext = (obj.get("extensions") or {}).get(SHARING_EXTENSION_ID)
+    if type(ext) is not dict:
+        return Asked(tlp), problems
+    raw = ext.get("distribution")
+    distribution = Distribution(raw) if raw in _DISTRIBUTIONS else None
+    group = ext.get("sharing_group")
+    anonymous = ext.get("anonymous")
+    return Asked(
+        tlp=tlp,
+        distribution=distribution,
+        group_id=group if type(group) is str and distribution is Distribution.GROUP else None,
+        anonymous=anonymous if type(anonymous) is bool else None,
+    ), problems
+
+
+_DISTRIBUTIONS = frozenset(d.value for d in Distribution)
+
+
+# --- one thing shared --------------------------------------------------------------------------
 
 
 def _describe(tlp: TLP, distribution: Distribution) -> str:
@@ -66,104 +205,218 @@ def _describe(tlp: TLP, distribution: Distribution) -> str:
     )
 
 
+def _narrowed(
+    tlp: TLP, distribution: Distribution, group: str | None
+) -> tuple[Distribution, str | None]:
+    capped = cap_distribution(tlp, distribution)
+    return capped, (group if capped is Distribution.GROUP else None)
+
+
 def resolve_one(
-    tlp: TLP | None,
-    distribution: Distribution | None,
-    group_id: str | None,
-    anonymous: bool,
+    asked: Asked,
     viewer: Viewer,
     defaults: MemberDefaults,
+    prior: Sharing | None = None,
 ) -> tuple[Sharing, list[tuple[str, str]]]:
-    """The sharing of one thing a member shares (an object, a sighting), applying the defaults;
-    with (`marking` | `sharing_group`, message) problems when it asks for what is not allowed."""
-    problems = []
-    explicit_tlp = tlp is not None
-    tlp = defaults.tlp if tlp is None else tlp
-    if distribution is None:
-        distribution = cap_distribution(tlp, defaults.distribution)
-    elif not allows(tlp, distribution):
-        problems.append((
-            "marking",
-            _describe(tlp, distribution)
-            + ("" if explicit_tlp else " (no TLP was given, so the member's default applies)"),
-        ))  # fmt: skip
-    if group_id is not None and not may_share_with_group(viewer, group_id):
-        problems.append(
-            (
+    """The sharing of one thing a member shares (an object, a sighting): what it asks, else what
+    `prior` (its version before) had, else the member's defaults; with (`marking` |
+    `sharing_group` | `anonymous`, message) problems when it asks for what is not allowed."""
+    problems: list[tuple[str, str]] = []
+    tlp = asked.tlp if asked.tlp is not None else prior.tlp if prior is not None else defaults.tlp
+    if asked.distribution is not None:
+        distribution, group = asked.distribution, asked.group_id
+        if not allows(tlp, distribution):
+            if asked.tlp is not None:
+                hint = ""
+            elif prior is not None:
+                hint = " (no TLP was given, so the previous version's applies)"
+            else:
+                hint = " (no TLP was given, so the member's default applies)"
+            problems.append(("marking", _describe(tlp, distribution) + hint))
+        if group is not None and not may_share_with_group(viewer, group):
+            problems.append((
                 "sharing_group",
-                f"sharing group {group_id} does not exist or this member is not in it",
-            )
-        )
-    return Sharing(tlp, distribution, group_id, anonymous), problems
+                f"sharing group {group} does not exist or this member is not in it",
+            ))  # fmt: skip
+    elif prior is not None:
+        distribution, group = _narrowed(tlp, prior.distribution, prior.sharing_group_id)
+    else:
+        distribution, group = _narrowed(tlp, defaults.distribution, None)
+    if prior is None:
+        anonymous = bool(asked.anonymous)
+    else:
+        anonymous = prior.anonymous
+        if asked.anonymous is not None and asked.anonymous is not prior.anonymous:
+            problems.append(("anonymous", _ANONYMITY_FIXED))
+    return Sharing(tlp, distribution, group, anonymous), problems
 
+
+_ANONYMITY_FIXED = (
+    "an object's anonymity is set by its first version and kept by every later one: earlier "
+    "versions would otherwise name (or contradict) its contributor; share a new object instead"
+)
+
+
+# --- a whole bundle ----------------------------------------------------------------------------
+
+# A member's stored versions of one object: (normalised modified, sharing), oldest first.
+History = Mapping[str, Sequence[tuple[str, Sharing]]]
 
 _PROPERTY_OF = {
     "marking": "object_marking_refs",
     "sharing_group": f"extensions.{SHARING_EXTENSION_ID}.sharing_group",
+    "anonymous": f"extensions.{SHARING_EXTENSION_ID}.anonymous",
 }
 
 
+def version_of(obj: Any) -> tuple[str, str] | None:
+    """(id, normalised modified, '' without one) of an object, None when it has no usable id."""
+    if type(obj) is not dict or type(obj.get("id")) is not str:
+        return None
+    modified = obj.get("modified")
+    if modified is None:
+        return obj["id"], ""
+    return (obj["id"], normalize_timestamp(modified)) if is_timestamp(modified) else None
+
+
+def _prior(chain: list[tuple[str, Sharing]], modified: str) -> Sharing | None:
+    """The version a new one inherits from: the same version when re-sent, else the nearest
+    before it, else (a version older than all stored ones, arriving late) the nearest after."""
+    if not chain:
+        return None
+    at = bisect.bisect_left(chain, modified, key=lambda entry: entry[0])
+    if at < len(chain) and chain[at][0] == modified:
+        return chain[at][1]
+    return chain[at - 1][1] if at > 0 else chain[0][1]
+
+
 def resolve(
-    objects: Sequence[dict[str, Any]], viewer: Viewer, defaults: MemberDefaults
+    objects: Sequence[Any],
+    viewer: Viewer,
+    defaults: MemberDefaults,
+    levels: MarkingLevels,
+    history: History | None = None,
 ) -> tuple[list[Sharing], list[ObjectError]]:
-    """One Sharing per object, in order, or the errors that reject the bundle."""
+    """One Sharing per object, in order, and the errors that reject the bundle.
+
+    `history` holds the member's stored versions of the objects the bundle sends again. Objects
+    that are not even JSON objects get a placeholder: the validator rejects them.
+    """
+    history = history or {}
+    n = len(objects)
+    asked: list[Asked] = []
     errors: list[ObjectError] = []
-    own: list[Sharing] = []
-    explicit_tlp: list[bool] = []
-    explicit_distribution: list[bool] = []
     for index, obj in enumerate(objects):
-        tlp, ext = _explicit(obj)
-        distribution = Distribution(ext["distribution"]) if "distribution" in ext else None
-        explicit_tlp.append(tlp is not None)
-        explicit_distribution.append(distribution is not None)
-        sharing, problems = resolve_one(
-            tlp, distribution, ext.get("sharing_group"), bool(ext.get("anonymous", False)),
-            viewer, defaults,
-        )  # fmt: skip
-        own.append(sharing)
-        errors += [ObjectError(index, obj.get("id"), _PROPERTY_OF[p], m) for p, m in problems]
-    if errors:
-        return own, errors
-    return _inherit_from_reports(objects, own, explicit_tlp, explicit_distribution), []
+        if type(obj) is not dict:
+            asked.append(Asked())
+            continue
+        own, problems = asked_of(obj, levels)
+        asked.append(own)
+        errors += [ObjectError(index, obj.get("id"), where, m) for where, m in problems]
+
+    versions = [version_of(obj) for obj in objects]
+    order = sorted((i for i in range(n) if versions[i] is not None), key=lambda i: versions[i])
+    chains_in_bundle: dict[str, int] = {}
+    for i in order:
+        object_id = versions[i][0]  # type: ignore[index]
+        chains_in_bundle[object_id] = chains_in_bundle.get(object_id, 0) + 1
+    referrers = _referrers(objects)
+    repeated = any(count > 1 for count in chains_in_bundle.values())
+
+    resolved: list[Sharing | None] = [None] * n
+    problems_of: dict[int, list[tuple[str, str]]] = {}
+    # One pass is enough for most bundles; a report, or several versions of one object, may
+    # tighten what another object inherits: repeat until nothing changes (each pass can only
+    # make a sharing stricter, so this ends).
+    for _ in range(n + 2):
+        changed = False
+        chains: dict[str, list[tuple[str, Sharing]]] = {}
+        for i in order:
+            object_id, modified = versions[i]  # type: ignore[misc]
+            chain = chains.get(object_id)
+            if chain is None:
+                chain = chains[object_id] = list(history.get(object_id, ()))
+            prior = _prior(chain, modified)
+            base, problems = resolve_one(asked[i], viewer, defaults, prior)
+            given = (asked[i].tlp is not None or prior is not None,
+                     asked[i].distribution is not None or prior is not None)  # fmt: skip
+            final = base
+            for report in referrers.get(i, ()):
+                report_sharing = resolved[report]
+                if report_sharing is None:
+                    continue
+                final, problem = _within_report(final, report_sharing, given, prior)
+                given = (True, True)  # what one report gave is the floor for the next
+                if problem:
+                    problems.append(problem)
+            problems_of[i] = problems
+            if final != resolved[i]:
+                resolved[i], changed = final, True
+            at = bisect.bisect_left(chain, modified, key=lambda entry: entry[0])
+            if not (at < len(chain) and chain[at][0] == modified):
+                chain.insert(at, (modified, final))
+        if not changed or not (referrers or repeated):
+            break
+    for i, obj in enumerate(objects):
+        if resolved[i] is None:  # no usable id: the validator rejects it
+            resolved[i], problems_of[i] = resolve_one(asked[i], viewer, defaults)
+        object_id = obj.get("id") if type(obj) is dict else None
+        errors += [
+            ObjectError(i, object_id, _PROPERTY_OF[what], message)
+            for what, message in problems_of.get(i, ())
+        ]
+    return resolved, errors  # type: ignore[return-value]
 
 
-def _stricter(a: Sharing, b: Sharing, *, a_tlp: bool, a_dist: bool) -> Sharing:
-    """`a` (an object's own sharing) tightened by `b` (a report that refers to it)."""
-    tlp = max(a.tlp, b.tlp) if a_tlp else b.tlp
-    if a_dist and DISTRIBUTION_REACH[a.distribution] <= DISTRIBUTION_REACH[b.distribution]:
-        distribution, group = a.distribution, a.sharing_group_id
-    else:
-        distribution, group = b.distribution, b.sharing_group_id
-    return Sharing(tlp, distribution, group, a.anonymous or b.anonymous)
-
-
-def _inherit_from_reports(
-    objects: Sequence[dict[str, Any]],
-    own: list[Sharing],
-    explicit_tlp: list[bool],
-    explicit_distribution: list[bool],
-) -> list[Sharing]:
-    index_of = {obj["id"]: i for i, obj in enumerate(objects)}
+def _referrers(objects: Sequence[Any]) -> dict[int, list[int]]:
+    """For each object a report in the bundle refers to (every version of it in the bundle), the
+    reports that refer to it."""
+    indexes_of: dict[str, list[int]] = {}
+    for index, obj in enumerate(objects):
+        if type(obj) is dict and type(obj.get("id")) is str:
+            indexes_of.setdefault(obj["id"], []).append(index)
     referrers: dict[int, list[int]] = {}
     for report_index, obj in enumerate(objects):
-        if obj["type"] == "report":
-            for ref in obj.get("object_refs", ()):
-                i = index_of.get(ref)
-                if i is not None and i != report_index:
+        if type(obj) is not dict or obj.get("type") != "report":
+            continue
+        refs = obj.get("object_refs")
+        for ref in refs if type(refs) is list else ():
+            for i in indexes_of.get(ref, ()) if type(ref) is str else ():
+                if i != report_index:
                     referrers.setdefault(i, []).append(report_index)
-    resolved = list(own)
-    for i, reports in referrers.items():
-        sharing, tlp_set, distribution_set = own[i], explicit_tlp[i], explicit_distribution[i]
-        for report_index in reports:
-            sharing = _stricter(sharing, own[report_index], a_tlp=tlp_set, a_dist=distribution_set)
-            tlp_set = distribution_set = True  # what one report gave is the floor for the next
-        resolved[i] = sharing
-    return resolved
+    return referrers
 
 
-def apply(obj: dict[str, Any], sharing: Sharing, broker_identity: str) -> dict[str, Any]:
+def _within_report(
+    own: Sharing, report: Sharing, given: tuple[bool, bool], prior: Sharing | None
+) -> tuple[Sharing, tuple[str, str] | None]:
+    """`own` (an object's sharing) tightened by a report in the same bundle that refers to it."""
+    tlp_given, distribution_given = given
+    tlp = max(own.tlp, report.tlp) if tlp_given else report.tlp
+    reach = DISTRIBUTION_REACH
+    if distribution_given and reach[own.distribution] <= reach[report.distribution]:
+        distribution, group = own.distribution, own.sharing_group_id
+    else:
+        distribution, group = report.distribution, report.sharing_group_id
+    distribution, group = _narrowed(tlp, distribution, group)
+    problem = None
+    anonymous = own.anonymous or report.anonymous
+    if prior is not None and anonymous is not prior.anonymous:
+        anonymous = prior.anonymous
+        problem = (
+            "anonymous",
+            "an anonymous report refers to this object, which was shared under its member's "
+            "name: " + _ANONYMITY_FIXED,
+        )
+    return Sharing(tlp, distribution, group, anonymous), problem
+
+
+def apply(
+    obj: dict[str, Any], sharing: Sharing, creator_identity: str, broker_identity: str
+) -> dict[str, Any]:
     """The object as it will be stored and served: marking and sharing extension made explicit,
-    and the broker as creator of an anonymous contribution."""
+    and its creator named (the member's identity when it named none, the broker's when the
+    contribution is anonymous)."""
     out = dict(obj)
     refs = list(obj.get("object_marking_refs") or ())
     if tlp_of(refs) is not sharing.tlp:
@@ -172,6 +425,9 @@ def apply(obj: dict[str, Any], sharing: Sharing, broker_identity: str) -> dict[s
     extensions = dict(obj.get("extensions") or {})
     extensions[SHARING_EXTENSION_ID] = sharing.extension()
     out["extensions"] = extensions
-    if sharing.anonymous and ("created_by_ref" in obj or "created" in obj):  # SDOs and SROs
-        out["created_by_ref"] = broker_identity
+    if "created" in obj:  # SDOs and SROs; observables (STIX 2.1 §6) name no creator
+        if sharing.anonymous:
+            out["created_by_ref"] = broker_identity
+        elif "created_by_ref" not in obj:
+            out["created_by_ref"] = creator_identity
     return out

@@ -71,3 +71,21 @@ change_log = Table(
     Column("last_pk", BigInteger),
     Column("count", Integer, nullable=False),
 )
+
+# One row per object version a write removed (retention, erasure of a forged platform identity...),
+# under the change-log entry that removed it: with the policy's columns, so that a reader of the
+# change log (stream, federation) hears of a removal only when it could see what was removed.
+removed_objects = Table(
+    "removed_objects",
+    metadata,
+    Column("seq", BigInteger, nullable=False),  # change_log.seq
+    Column("pk", BigInteger, nullable=False),
+    Column("object_id", String(300), nullable=False),
+    Column("modified", String(32), nullable=False),
+    Column("tlp", SmallInteger, nullable=False),
+    Column("distribution", String(20), nullable=False),
+    Column("sharing_group_id", String(36)),
+    Column("member_id", String(36), nullable=False),
+    Column("anonymous", Boolean, nullable=False),
+    Index("ix_removed_objects_seq", "seq"),
+)

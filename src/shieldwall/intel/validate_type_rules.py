@@ -17,6 +17,7 @@ from shieldwall.intel.validate_properties import (
     string,
     with_article,
 )
+from shieldwall.intel.validate_values import observable_value_problems, pattern_value_problems
 
 Rule = Callable[[dict[str, Any], Problems], None]
 
@@ -30,8 +31,11 @@ _SCO_COMMON = frozenset(
 def _indicator(obj: dict[str, Any], out: Problems) -> None:
     pattern = obj.get("pattern")
     if obj.get("pattern_type") == "stix" and type(pattern) is str:
-        for message in pattern_errors(pattern):
+        errors = pattern_errors(pattern)
+        for message in errors:
             out.append(("pattern", f"pattern is not a valid STIX 2.1 pattern: {message}"))
+        if not errors:
+            pattern_value_problems(pattern, out)
 
 
 def _location(obj: dict[str, Any], out: Problems) -> None:
@@ -57,6 +61,11 @@ def _malware_analysis(obj: dict[str, Any], out: Problems) -> None:
 
 
 def _observed_data(obj: dict[str, Any], out: Problems) -> None:
+    embedded = obj.get("objects")
+    if type(embedded) is dict:  # deprecated since 2.1 (§4.14), still sent by older tools
+        for key, sco in embedded.items():
+            if type(sco) is dict:
+                observable_value_problems(sco, out, prefix=f"objects.{key}.")
     if "object_refs" in obj and "objects" in obj:
         out.append(("objects", "objects (deprecated) must not be used together with object_refs"))
     elif "object_refs" not in obj and "objects" not in obj:
@@ -159,6 +168,7 @@ def _email_message(obj: dict[str, Any], out: Problems) -> None:
 
 
 def _artifact(obj: dict[str, Any], out: Problems) -> None:
+    observable_value_problems(obj, out)
     if "payload_bin" in obj and "url" in obj:
         out.append(("url", "url must not be given together with payload_bin"))
     if "url" in obj and "hashes" not in obj:
@@ -196,6 +206,9 @@ TYPE_RULES: dict[str, Rule] = {
     "extension-definition": _extension_definition,
     "email-message": _email_message,
     "artifact": _artifact,
+    "domain-name": observable_value_problems,
+    "email-addr": observable_value_problems,
+    "url": observable_value_problems,
     "file": _file,
     "network-traffic": _network_traffic,
     "process": _own_property,

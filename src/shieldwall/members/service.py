@@ -13,6 +13,7 @@ from sqlalchemy import Connection, func, select
 
 from shieldwall.db import Database, utc_now
 from shieldwall.errors import Conflict, Invalid, NotFound
+from shieldwall.intel.identities import publish_member
 from shieldwall.markings import TLP, Distribution
 from shieldwall.members.tables import (
     api_keys,
@@ -89,6 +90,7 @@ def create_member(
             created_at=utc_now(),
         )
     )
+    publish_member(conn, member_id)  # its STIX identity, which every member may read
     return member_id
 
 

@@ -27,10 +27,10 @@ from shieldwall.correlate.tables import object_refs
 from shieldwall.db import Database, utc_now, value_list
 from shieldwall.errors import Forbidden, Invalid
 from shieldwall.intel import sharing
-from shieldwall.intel.ingest import member_context
+from shieldwall.intel.sharing_context import member_context
 from shieldwall.intel.tables import change_log, objects
 from shieldwall.intel.timestamps import is_timestamp, normalize_timestamp, parse_timestamp
-from shieldwall.markings import TLP, Distribution
+from shieldwall.markings import TLP, Distribution, check_stored_pair
 from shieldwall.policy import Viewer, may_write_intel, visible_filter
 from shieldwall.sightings.score import Evidence, score
 from shieldwall.sightings.tables import sightings
@@ -72,12 +72,12 @@ def _parse(entry: SightingIn, viewer: Viewer, defaults: sharing.MemberDefaults,
         return None, [*problems, str(exc)]
     if (distribution is Distribution.GROUP) != (entry.sharing_group is not None):
         problems.append("sharing_group is required with distribution 'group' and only then")
-    shared, sharing_problems = sharing.resolve_one(
-        tlp, distribution, entry.sharing_group, entry.anonymous, viewer, defaults
-    )
+    asked = sharing.Asked(tlp, distribution, entry.sharing_group, entry.anonymous)
+    shared, sharing_problems = sharing.resolve_one(asked, viewer, defaults)
     problems += [message for _, message in sharing_problems]
     if problems or observable is None:
         return None, problems
+    check_stored_pair(shared.tlp, shared.distribution, shared.sharing_group_id)
     return {
         "id": str(uuid.uuid4()),
         "key_hash": key_hash(lookup_key(observable)),
@@ -102,7 +102,7 @@ def record(db: Database, viewer: Viewer, entries: Sequence[SightingIn]) -> int:
     if not entries:
         raise Invalid("no sightings given")
     with db.read() as conn:
-        defaults, _ = member_context(conn, viewer)
+        defaults = member_context(conn, viewer).defaults
     now = utc_now()
     rows, errors = [], []
     for index, entry in enumerate(entries):
