@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import re
+import uuid
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
@@ -13,13 +14,22 @@ from urllib.parse import urlsplit
 import pymispgalaxies
 import pytest
 import stix2
+from fastapi.testclient import TestClient
 
+from shieldwall.db import Database
+from shieldwall.demo import seed
 from shieldwall.demo_data import (
+    DEMO_NAMESPACE,
+    DemoBundle,
     DemoDataset,
+    DemoMember,
+    DemoUser,
     build_demo_dataset,
     group_placeholder_id,
     member_identity_id,
 )
+from shieldwall.members import service
+from shieldwall.settings import Settings
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 SHARING = "extension-definition--c56d41b5-3fe7-441e-af12-498adb577219"
@@ -249,7 +259,11 @@ def test_ids_are_well_formed_unique_and_resolve(dataset: DemoDataset) -> None:
             assert ID.match(obj["id"]).group(1) == obj["type"]
             if obj["type"] == "relationship":
                 assert {obj["source_ref"], obj["target_ref"]} <= in_bundle
-            if obj["type"] not in SCO_TYPES:
+            if obj["type"] in SCO_TYPES:
+                continue
+            if obj["extensions"][SHARING]["anonymous"]:  # the server names the broker
+                assert "created_by_ref" not in obj, obj["id"]
+            else:
                 assert obj["created_by_ref"] == member_identity_id(b.member)
 
 
@@ -352,3 +366,106 @@ def test_observable_ids_are_the_stix_deterministic_ones(dataset: DemoDataset) ->
         if obj["type"] in SCO_TYPES:
             bare = {k: v for k, v in obj.items() if k not in {"id", "extensions"}}
             assert stix2.parse(bare, allow_custom=True)["id"] == obj["id"]
+
+
+# --- anonymous contributions reveal nothing about their contributor -----------------------------
+
+
+def contributor_traces(member: DemoMember, users: tuple[DemoUser, ...]) -> list[re.Pattern[str]]:
+    """What would name `member`: its name (with or without the SYNTHETIC prefix, spelt as a slug
+    too), its users' addresses and their domain, its STIX identity, its country's ISO code and
+    name (from the same MISP cluster the demo reads countries from)."""
+    country = next(
+        v["value"]
+        for v in cluster_values("country")
+        if v.get("meta", {}).get("ISO") == member.country
+    )
+    bare = member.name.removeprefix("SYNTHETIC ")
+    slug = bare.lower().replace(" ", "-")
+    words = [member.name, bare, slug, member_identity_id(member.name), country]
+    words += [u.email for u in users if u.member == member.name]
+    patterns = [re.compile(re.escape(w), re.IGNORECASE) for w in words]
+    # The two-letter code only as a word of its own, in capitals: "DE" but not "defence".
+    patterns.append(re.compile(rf"(?<![A-Za-z0-9]){member.country}(?![A-Za-z0-9])"))
+    return patterns
+
+
+def traces_in(text: str, patterns: list[re.Pattern[str]]) -> list[str]:
+    return [m[0] for p in patterns for m in p.finditer(text)]
+
+
+def anonymous_bundles(dataset: DemoDataset) -> list[DemoBundle]:
+    return [
+        b for b in dataset.bundles if b.bundle["objects"][0]["extensions"][SHARING]["anonymous"]
+    ]
+
+
+@pytest.mark.parametrize("seed", [7, 8, 9, 10, 11])
+def test_an_anonymous_contribution_names_nothing_of_its_contributor(seed: int) -> None:
+    """Description, labels, external references, names, ids: nothing in an anonymous bundle
+    says, or lets anyone recompute, which member shared it."""
+    dataset = build_demo_dataset(seed=seed, now=NOW)
+    members = {m.name: m for m in dataset.members}
+    (anonymous,) = anonymous_bundles(dataset)
+    member = members[anonymous.member]
+    patterns = contributor_traces(member, dataset.users)
+    for obj in anonymous.bundle["objects"]:
+        assert traces_in(json.dumps(obj, ensure_ascii=False), patterns) == [], obj["id"]
+        assert "created_by_ref" not in obj
+        assert obj["extensions"][SHARING]["anonymous"] is True
+    assert traces_in(anonymous.bundle["id"], patterns) == []
+    # Ids are uuid5s of public inputs: none may be recomputed from any member's name.
+    index = dataset.bundles.index(anonymous)
+    types = {o["type"] for o in anonymous.bundle["objects"]} | {"bundle"}
+    for other in dataset.members:
+        keys = [f"{seed}:{t}:{other.name}:{index}" for t in types]
+        keys += [f"{k}:{n}" for k in keys for n in range(len(anonymous.bundle["objects"]))]
+        derived = {f"{k.split(':')[1]}--{uuid.uuid5(DEMO_NAMESPACE, k)}" for k in keys}
+        ids = {o["id"] for o in anonymous.bundle["objects"]} | {anonymous.bundle["id"]}
+        assert not ids & derived, other.name
+    # Nor does the report's sector point at the contributor's own.
+    report = anonymous.bundle["objects"][0]
+    assert not any(f"Sector: {s}." in report["description"] for s in member.sectors)
+    assert not any(f" {s} sector" in report["name"] for s in member.sectors)
+
+
+def test_the_contributor_of_an_anonymous_report_is_unknown_to_every_other_member(
+    app, client: TestClient
+) -> None:  # type: ignore[no-untyped-def]
+    """The demo seeded through the real services: every anonymous object, read as an analyst of
+    each other member that may see it, shows the broker and nothing of the contributor."""
+    db: Database = app.state.db
+    settings = Settings(database_url=str(db.url), warninglists="none", validation_workers=0)
+    seed(db, settings)
+    dataset = build_demo_dataset()
+    members = {m.name: m for m in dataset.members}
+    (anonymous,) = anonymous_bundles(dataset)
+    contributor = members[anonymous.member]
+    patterns = contributor_traces(contributor, dataset.users)
+    with db.read() as conn:
+        member_ids = {m["name"]: m["id"] for m in service.list_members(conn)}
+    patterns.append(re.compile(re.escape(member_ids[contributor.name])))
+    broker = service.broker_identity(settings.broker_name)
+    expected = {o["id"] for o in anonymous.bundle["objects"]}
+    seen_by = 0
+    for other in dataset.members:
+        if other.name == contributor.name:
+            continue
+        analyst = next(u for u in dataset.users if u.member == other.name and u.role == "analyst")
+        with db.write() as conn:
+            key = service.issue_api_key(conn, service.user_by_email(conn, analyst.email)["id"]).key
+        headers = {"Authorization": f"Bearer {key}"}
+        page = client.get("/api/v1/objects", params={"id": sorted(expected)}, headers=headers)
+        assert page.status_code == 200, page.text
+        body = page.json()
+        assert body["contributors"] == {}
+        for obj in body["objects"]:
+            assert obj["extensions"][SHARING]["anonymous"] is True
+            assert traces_in(json.dumps(obj, ensure_ascii=False), patterns) == [], obj["id"]
+            if "created" in obj:  # SDOs and SROs name a creator: the broker
+                assert obj["created_by_ref"] == broker
+        for obj in body["objects"]:
+            one = client.get(f"/api/v1/objects/{obj['id']}", headers=headers)
+            assert traces_in(one.text, patterns) == []
+        seen_by += bool(body["objects"])
+    assert seen_by >= 2  # a community report: the check ran for several members

@@ -100,6 +100,8 @@ _MEMBERS: tuple[tuple[str, str, str, tuple[str, ...], tuple[str, ...]], ...] = (
      ("malware-analysis", "forensics")),
 )  # fmt: skip
 
+_MEMBER_SECTORS = {name: sectors for name, _, _, sectors, _ in _MEMBERS}
+
 _GROUPS: tuple[DemoGroup, ...] = (
     DemoGroup(ALLIANCE_EU_GROUP, (ALLIANCE, EU_CERT)),
     DemoGroup(SECTOR_GROUP, (GRID, CLOUD, DEFENCE, CERT_PL)),
@@ -379,7 +381,11 @@ class _BundleBuilder:
         rng, ref, theme = self.rng, _reference(), _THEMES[plan.theme]
         published = self.now - timedelta(days=3 * (len(_PLANS) - index), minutes=rng.randrange(600))
         group_id = self.group_ids[plan.group] if plan.group else None
-        creator = member_identity_id(plan.member)
+        # An anonymous contribution must not say who made it, not even through its ids: ids
+        # derived from the member's name could be recomputed from this public module, so they
+        # come from the plan's position alone; no created_by_ref, so the server names the broker.
+        creator = None if plan.anonymous else member_identity_id(plan.member)
+        owner = "anonymous" if plan.anonymous else plan.member
         objects: list[dict[str, Any]] = []
         counter = iter(range(1_000_000))
 
@@ -391,19 +397,21 @@ class _BundleBuilder:
             if group_id is not None:
                 ext["sharing_group"] = group_id
             ext["anonymous"] = plan.anonymous
-            return {
+            props: dict[str, Any] = {
                 "spec_version": "2.1",
                 "created": _timestamp(created),
                 "modified": _timestamp(created),
-                "created_by_ref": creator,
                 "object_marking_refs": [tlp.marking_id],
                 "labels": ["synthetic"],
                 "extensions": {SHARING_EXTENSION_ID: ext},
             }
+            if creator is not None:
+                props["created_by_ref"] = creator
+            return props
 
         def sdo(type_: str, tlp: TLP = plan.tlp, **props: Any) -> str:
             created = published - timedelta(minutes=rng.randrange(30, 360))
-            obj = {"type": type_, "id": self._id(type_, plan.member, index, next(counter))}
+            obj = {"type": type_, "id": self._id(type_, owner, index, next(counter))}
             obj |= common(tlp, created) | props
             objects.append(obj)
             return obj["id"]
@@ -418,7 +426,9 @@ class _BundleBuilder:
             sdo("relationship", tlp, relationship_type=kind, source_ref=source, target_ref=target)
 
         actor = ref.actors[rng.choice(theme.actors)]
-        target = rng.choice(theme.targets)
+        # Nor through the sector it reports on, when that is the contributor's own.
+        sectors = _MEMBER_SECTORS[plan.member] if plan.anonymous else ()
+        target = rng.choice([t for t in theme.targets if t not in sectors])
         actor_id = sdo("threat-actor", **_actor_props(actor))
         attributed = actor_id
         if group := _INTRUSION_SETS.get(actor.name):
@@ -452,17 +462,18 @@ class _BundleBuilder:
         self.seen.append(seen)
 
         title = f"SYNTHETIC {theme.title}: {target} sector, linked to {actor.name}"
-        report = {"type": "report", "id": self._id("report", plan.member, index)}
+        shared_by = "via the community broker" if plan.anonymous else f"by {plan.member}"
+        report = {"type": "report", "id": self._id("report", owner, index)}
         report |= common(plan.tlp, published) | {
             "name": title,
-            "description": f"{_SYNTHETIC_NOTE} Sector: {target}. Shared by {plan.member}.",
+            "description": f"{_SYNTHETIC_NOTE} Sector: {target}. Shared {shared_by}.",
             "report_types": ["threat-report"],
             "published": _timestamp(published),
             "object_refs": [o["id"] for o in objects],
         }
         bundle = {
             "type": "bundle",
-            "id": self._id("bundle", plan.member, index),
+            "id": self._id("bundle", owner, index),
             "objects": [report, *objects],
         }
         user = f"analyst@{_domain(plan.member)}"
