@@ -19,7 +19,7 @@ def test_demo_seeds_once_and_respects_the_policy(app, client: TestClient, tmp_pa
     login = seed(db, settings)
     again = seed(db, settings)  # a second start seeds nothing and hands out a new key
     assert again.key != login.key
-    admin = {"Authorization": f"Bearer {login.key}"}
+    admin = {"Authorization": f"Bearer {again.key}"}
     reports = client.get("/api/v1/objects", params={"type": "report", "limit": 1000}, headers=admin)
     all_reports = reports.json()["objects"]
     assert all_reports and all(r["name"].startswith("SYNTHETIC") for r in all_reports)
@@ -41,3 +41,30 @@ def test_demo_seeds_once_and_respects_the_policy(app, client: TestClient, tmp_pa
         key = service.issue_api_key(conn, user_id).key
     seen = client.get(f"/api/v1/objects/{report['id']}", headers={"Authorization": f"Bearer {key}"})
     assert seen.status_code == 404
+
+
+def test_each_start_revokes_the_admin_key_printed_before(
+    app, client: TestClient, tmp_path_factory
+) -> None:  # type: ignore[no-untyped-def]
+    db: Database = app.state.db
+    cache = str(tmp_path_factory.getbasetemp() / "cache")
+    settings = Settings(database_url=str(db.url), warninglists=DEMO_WARNINGLISTS, cache_dir=cache)
+    keys = [seed(db, settings).key, seed(db, settings).key]
+    analyst = next(u for u in build_demo_dataset().users if u.role != "admin")
+    with db.write() as conn:  # a key another demo user made meanwhile
+        theirs = service.issue_api_key(conn, service.user_by_email(conn, analyst.email)["id"]).key
+    keys.append(seed(db, settings).key)
+
+    def me(key: str) -> int:
+        return client.get("/api/v1/me", headers={"Authorization": f"Bearer {key}"}).status_code
+
+    # The keys printed by earlier starts no longer open anything...
+    assert [me(old) for old in keys[:-1]] == [401, 401]
+    # ...the one on the screen does, and other users' keys are not the demo's to revoke.
+    assert me(keys[-1]) == 200 and me(theirs) == 200
+    rotations = client.get(
+        "/api/v1/audit",
+        params={"action": "api_key.rotate"},
+        headers={"Authorization": f"Bearer {keys[-1]}"},
+    ).json()["entries"]
+    assert [e["detail"]["revoked"] for e in rotations] == [1, 1, 1]

@@ -1,13 +1,22 @@
-"""Seed the SYNTHETIC demo data set through the same services every client uses."""
+"""Seed the SYNTHETIC demo data set through the same services every client uses.
+
+Every start prints an admin API key. Keys are stored only as hashes, so the one printed last time
+cannot be printed again: each start mints a new one and revokes the demo admin's earlier keys,
+so that restarting the demo leaves exactly one admin key that works, the one on the screen.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from shieldwall.db import Database
+from sqlalchemy import Connection, update
+
+from shieldwall.audit import service as audit
+from shieldwall.db import Database, utc_now
 from shieldwall.demo_data import build_demo_dataset, member_identity_id
 from shieldwall.intel.ingest import ingestor_for
 from shieldwall.members import service as members
+from shieldwall.members.tables import api_keys
 from shieldwall.policy import Role
 from shieldwall.settings import Settings
 
@@ -22,14 +31,28 @@ class Login:
     key: str
 
 
+def _new_admin_key(conn: Connection, email: str, user_id: str) -> Login:
+    """A new key for the demo admin, its earlier ones revoked, all in the caller's transaction
+    and audited. (members/service.py has no key revocation of its own yet; it belongs there.)"""
+    revoked = conn.execute(
+        update(api_keys)
+        .where(api_keys.c.user_id == user_id, api_keys.c.revoked_at.is_(None))
+        .values(revoked_at=utc_now())
+    ).rowcount
+    new = members.issue_api_key(conn, user_id)
+    audit.append(conn, None, "api_key.rotate", {"user": email, "revoked": revoked, "via": "demo"})
+    return Login(email, new.key)
+
+
 def seed(db: Database, settings: Settings) -> Login:
-    """Create the demo members, users, groups and reports once; always return a fresh admin key."""
+    """Create the demo members, users, groups and reports once; every call returns a new admin
+    key and revokes the admin's earlier ones."""
     dataset = build_demo_dataset()
     admin = next(u for u in dataset.users if u.role == Role.ADMIN.value)
     with db.write() as conn:
         if members.list_members(conn):
             user_id = members.user_by_email(conn, admin.email)["id"]
-            return Login(admin.email, members.issue_api_key(conn, user_id).key)
+            return _new_admin_key(conn, admin.email, user_id)
         member_ids = {
             m.name: members.create_member(
                 conn,
@@ -62,4 +85,4 @@ def seed(db: Database, settings: Settings) -> Login:
     finally:
         ingestor.close()
     with db.write() as conn:
-        return Login(admin.email, members.issue_api_key(conn, user_ids[admin.email]).key)
+        return _new_admin_key(conn, admin.email, user_ids[admin.email])

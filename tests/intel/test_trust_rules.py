@@ -455,3 +455,17 @@ def test_a_stored_value_that_would_break_a_line_is_never_written_as_it_is(world:
     urls = north.get("/api/v1/exports/blocklist", params={"kind": "url"}).text.splitlines()
     assert urls and "google.com" not in urls
     assert not any(UNSAFE.search(line) for line in urls)
+
+
+def test_created_by_takes_a_member_id_or_name_and_never_finds_anonymous_intel(
+    world: World,
+) -> None:
+    north, south = _pair(world)
+    named = marked(indicator("198.51.100.50"), tlp="green")
+    hidden = marked(indicator("198.51.100.51"), tlp="green", anonymous=True)
+    north.share(named, hidden)
+    for creator in ("CERT North", north.member_id):
+        assert south.object_ids(created_by=creator) == {named["id"]}
+    broker = broker_identity(Settings().broker_name)
+    assert south.object_ids(created_by=broker) == {hidden["id"]}
+    assert south.object_ids(created_by="No Such Member") == set()

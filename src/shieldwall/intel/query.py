@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Select, select
+from sqlalchemy import Connection, Select, or_, select
 
 from shieldwall.audit import service as audit
 from shieldwall.db import Database
@@ -16,6 +16,7 @@ from shieldwall.errors import Invalid, NotFound
 from shieldwall.intel.tables import change_log, objects
 from shieldwall.intel.timestamps import normalize_timestamp
 from shieldwall.markings import TLP
+from shieldwall.members.tables import members
 from shieldwall.policy import Viewer, may_know_contributor, may_see, visible_filter
 
 _COLUMNS = (
@@ -75,7 +76,16 @@ def _filtered(viewer: Viewer, f: ObjectFilter) -> Select[Any]:
     if f.ids:
         query = query.where(c.object_id.in_(f.ids))
     if f.created_by:
-        query = query.where(c.created_by == f.created_by)
+        # A member's id or name stands for its identity; anonymous contributions carry the
+        # broker's, so naming a member never finds what it shared anonymously.
+        creator = select(members.c.identity_id).where(
+            or_(members.c.id == f.created_by, members.c.name == f.created_by)
+        )
+        query = query.where(
+            or_(c.created_by == f.created_by, c.created_by.in_(creator))
+            if not f.created_by.startswith("identity--")
+            else c.created_by == f.created_by
+        )
     if f.tlp:
         query = query.where(c.tlp.in_([int(t) for t in f.tlp]))
     if f.label:

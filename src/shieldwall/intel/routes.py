@@ -80,7 +80,9 @@ async def list_objects(
         list[str] | None, Query(description="STIX type(s), repeat or comma-separate")
     ] = None,
     id: Annotated[list[str] | None, Query(description="object id(s)")] = None,
-    created_by: str | None = None,
+    created_by: Annotated[
+        str | None, Query(description="creator: an identity id, or a member's id or name")
+    ] = None,
     tlp: Annotated[
         list[str] | None, Query(description="TLP level(s): clear, green, amber, amber+strict, red")
     ] = None,
