@@ -422,7 +422,7 @@ def measure_lookups(db: Database, viewer: Viewer, corpus: Corpus) -> dict[str, A
             noisy_threshold=settings.noisy_threshold,
             half_lives=half_lives,
             lists=lists,
-        )
+        ).results
 
     runs = []
     for _ in range(LOOKUP_RUNS):

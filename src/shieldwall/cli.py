@@ -1,16 +1,27 @@
-"""The `shieldwall` command: thin wrappers over library functions."""
+"""The `shieldwall` command: thin wrappers over library functions.
+
+Every command finds its database by the one rule in settings.py (--database, else
+$SHIELDWALL_DATABASE_URL, else the per-user default). `init`, `serve` and `demo` create it; every
+other command opens only a database that exists and holds Shieldwall's tables, and otherwise says
+which database it looked for, and where that came from, instead of creating an empty one.
+"""
 
 from __future__ import annotations
 
+import importlib.metadata
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import closing, contextmanager
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
+import orjson
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, SpinnerColumn, TextColumn
+from rich.table import Table
+from sqlalchemy import inspect
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from shieldwall.audit import service as audit
@@ -19,18 +30,28 @@ from shieldwall.errors import ShieldwallError
 from shieldwall.markings import TLP, Distribution
 from shieldwall.members import service as members
 from shieldwall.policy import Role
-from shieldwall.settings import Settings
+from shieldwall.settings import Settings, database_source
 
+if TYPE_CHECKING:  # imported where used: most commands never look anything up
+    from shieldwall.correlate.client import LookupReport
+    from shieldwall.correlate.helper import Options
+
+# rich_markup_mode=None: a usage error is click's one "Error: ..." line, not a drawn box.
 app = typer.Typer(
     help="Shieldwall: threat-intel sharing for a cyber-defence partnership.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    rich_markup_mode=None,
 )
-member_app = typer.Typer(help="Members of the partnership.", no_args_is_help=True)
-user_app = typer.Typer(help="Users and their API keys.", no_args_is_help=True)
-group_app = typer.Typer(help="Sharing groups.", no_args_is_help=True)
-audit_app = typer.Typer(help="The audit log.", no_args_is_help=True)
+member_app = typer.Typer(
+    help="Members of the partnership.", no_args_is_help=True, rich_markup_mode=None
+)
+user_app = typer.Typer(
+    help="Users and their API keys.", no_args_is_help=True, rich_markup_mode=None
+)
+group_app = typer.Typer(help="Sharing groups.", no_args_is_help=True, rich_markup_mode=None)
+audit_app = typer.Typer(help="The audit log.", no_args_is_help=True, rich_markup_mode=None)
 app.add_typer(member_app, name="member")
 app.add_typer(user_app, name="user")
 app.add_typer(group_app, name="group")
@@ -42,23 +63,61 @@ T = TypeVar("T")
 DatabaseOption = Annotated[
     str | None,
     typer.Option(
-        "--database", help="Database URL (default: $SHIELDWALL_DATABASE_URL, else ./var)."
+        "--database",
+        help="Database URL (default: $SHIELDWALL_DATABASE_URL, else the per-user default; "
+        "see the README's settings).",
+        show_default=False,
     ),
+]
+JsonOption = Annotated[
+    bool, typer.Option("--json", help="print JSON for scripts instead of a table")
+]
+PortOption = Annotated[
+    int | None, typer.Option(help="port to listen on (1-65535)", min=1, max=65535)
 ]
 
 
+def _version(show: bool) -> None:
+    if show:
+        typer.echo(f"shieldwall {importlib.metadata.version('shieldwall')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="print the version and exit"
+        ),
+    ] = False,
+) -> None:
+    """Shieldwall: threat-intel sharing for a cyber-defence partnership."""
+
+
 def _settings(database: str | None, **overrides: object) -> Settings:
-    return Settings.from_env(database_url=database, **overrides)
+    """The settings for a command; a bad setting (an unsupported URL, a port out of range, a
+    variable of the wrong type) is a one-line error."""
+    try:
+        return Settings.from_env(database_url=database, **overrides)
+    except ValueError as exc:
+        raise fail(str(exc)) from None
 
 
 def fail(message: str) -> typer.Exit:
-    err.print(f"[red]error:[/red] {message}", highlight=False)
+    err.print(f"[red]error:[/red] {message}", highlight=False, markup=True)
     return typer.Exit(1)
 
 
+def _shown(url: str) -> str:
+    """A database URL fit to print: without its password."""
+    return make_url(url).render_as_string(hide_password=True)
+
+
 @contextmanager
-def _errors_as_messages() -> Iterator[None]:
-    """One line and a non-zero exit for every expected failure, never a traceback."""
+def _errors_as_messages(database: str | None = None) -> Iterator[None]:
+    """One line and a non-zero exit for every expected failure, never a traceback; a database
+    error names the database (`database`: its URL)."""
     try:
         yield
     except ShieldwallError as exc:
@@ -66,37 +125,102 @@ def _errors_as_messages() -> Iterator[None]:
             where = " ".join(
                 f"{k}={detail[k]}" for k in ("index", "id", "property") if detail.get(k) is not None
             )
-            err.print(f"  {where}: {detail.get('message')}", highlight=False)
+            err.print(f"  {where}: {detail.get('message')}", highlight=False, markup=False)
         if len(exc.details) > 20:
             err.print(f"  ... and {len(exc.details) - 20} more", highlight=False)
         raise fail(exc.message) from None
     except SQLAlchemyError as exc:
         first_line = str(exc.orig if getattr(exc, "orig", None) else exc).splitlines()[0]
-        raise fail(f"database error: {first_line} (did you run `shieldwall init`?)") from None
+        on = f" on {_shown(database)}" if database else ""
+        raise fail(f"database error{on}: {first_line}") from None
+
+
+@contextmanager
+def _existing_database(database: str | None) -> Iterator[Database]:
+    """The database a command reads or adds to, which must exist already: a clear error naming
+    it when it does not, and a file that is not one is left as it was (opening it as a database
+    would turn it into one)."""
+    url = _settings(database).database_url
+    where = f"{_shown(url)} ({database_source(database)})"
+    path = make_url(url).database
+    if make_url(url).get_backend_name() == "sqlite" and path and path != ":memory:":
+        if not Path(path).is_file():
+            raise fail(
+                f"no database at {where}: create it with `shieldwall init`, or seed the demo "
+                "with `shieldwall demo`"
+            )
+        if not _sqlite_has_schema(Path(path)):
+            raise fail(f"{where} holds no Shieldwall database: run `shieldwall init`")
+    with _errors_as_messages(url):
+        db = Database(url)
+        try:
+            with db.read() as conn:
+                if not inspect(conn).has_table("alembic_version"):
+                    raise fail(f"{where} holds no Shieldwall database: run `shieldwall init`")
+            yield db
+        finally:
+            db.dispose()
+
+
+def _sqlite_has_schema(path: Path) -> bool:
+    """Whether an SQLite file holds our migrations' table, read without writing to it."""
+    import sqlite3
+
+    try:
+        with closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as conn:
+            found = conn.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'alembic_version'"
+            ).fetchone()
+    except sqlite3.DatabaseError:  # not an SQLite file at all
+        return False
+    return found is not None
 
 
 def _in_write(database: str | None, action: str, detail: dict, fn: Callable[..., T]) -> T:
     """Run `fn` and its audit entry (actor: the command line) in one write transaction."""
-    with _errors_as_messages():
-        db = Database(_settings(database).database_url)
-        try:
-            with db.write() as conn:
-                result = fn(conn)
-                audit.append(
-                    conn, None, action, {**detail, "via": "cli", "result": audit.subject_of(result)}
-                )
-                return result
-        finally:
-            db.dispose()
+    with _existing_database(database) as db, _errors_as_messages(db.url), db.write() as conn:
+        result = fn(conn)
+        audit.append(
+            conn, None, action, {**detail, "via": "cli", "result": audit.subject_of(result)}
+        )
+        return result
+
+
+def _print_rows(
+    rows: Sequence[dict[str, Any]], columns: dict[str, Callable[[dict[str, Any]], Any]], title: str
+) -> None:
+    """Rows as a table: `columns` maps each heading to what it shows of a row."""
+    table = Table(*columns, title=title, title_justify="left")
+    for row in rows:
+        table.add_row(*(_cell(show(row)) for show in columns.values()))
+    _out().print(table)
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, list | tuple):
+        return ", ".join(str(v) for v in value)
+    return str(value)
+
+
+def _out() -> Console:
+    """Standard output for tables: as wide as the terminal, or wide enough not to fold ids and
+    values when it is a file or a pipe (scripts should use --json)."""
+    return Console(width=None if sys.stdout.isatty() else 250, highlight=False)
+
+
+def _print_json(document: Any) -> None:
+    typer.echo(orjson.dumps(document, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS))
 
 
 @app.command()
 def init(database: DatabaseOption = None) -> None:
     """Create the database, or migrate it to the newest schema."""
     url = _settings(database).database_url
-    with _errors_as_messages():
+    with _errors_as_messages(url):
         migrate(url)
-    typer.echo(f"database ready: {url}")
+    typer.echo(f"database ready: {_shown(url)}")
 
 
 @member_app.command("add")
@@ -139,6 +263,28 @@ def member_add(
     typer.echo(member_id)
 
 
+@member_app.command("list")
+def member_list(database: DatabaseOption = None, as_json: JsonOption = False) -> None:
+    """List the members."""
+    with _existing_database(database) as db, db.read() as conn:
+        rows = members.list_members(conn)
+    if as_json:
+        return _print_json(rows)
+    _print_rows(
+        rows,
+        {
+            "name": lambda m: m["name"],
+            "kind": lambda m: m["kind"],
+            "country": lambda m: m["country"],
+            "sectors": lambda m: m["sectors"],
+            "capabilities": lambda m: m["capabilities"],
+            "default TLP": lambda m: m["default_tlp"],
+            "id": lambda m: m["id"],
+        },
+        f"{len(rows)} member(s)",
+    )
+
+
 @user_app.command("add")
 def user_add(
     email: str,
@@ -156,6 +302,35 @@ def user_add(
     typer.echo(f"API key: {new.key}")
 
 
+@user_app.command("list")
+def user_list(
+    member: Annotated[
+        str | None, typer.Option(help="only this member's users (its name)", show_default=False)
+    ] = None,
+    database: DatabaseOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """List the users, of every member or of one."""
+    with _existing_database(database) as db, db.read() as conn:
+        member_id = members.member_id_by_name(conn, member) if member is not None else None
+        rows = members.list_users(conn, member_id)
+        names = {m["id"]: m["name"] for m in members.list_members(conn)}
+    rows = [{**u, "member": names.get(u["member_id"])} for u in rows]
+    if as_json:
+        return _print_json(rows)
+    _print_rows(
+        rows,
+        {
+            "e-mail": lambda u: u["email"],
+            "member": lambda u: u["member"],
+            "role": lambda u: u["role"],
+            "disabled": lambda u: "disabled" if u["disabled"] else "",
+            "id": lambda u: u["id"],
+        },
+        f"{len(rows)} user(s)",
+    )
+
+
 @group_app.command("add")
 def group_add(
     name: str,
@@ -171,15 +346,43 @@ def group_add(
     typer.echo(_in_write(database, "group.create", {"name": name, "members": member}, create))
 
 
+@group_app.command("list")
+def group_list(database: DatabaseOption = None, as_json: JsonOption = False) -> None:
+    """List the sharing groups and their members."""
+    with _existing_database(database) as db, db.read() as conn:
+        rows = members.list_groups(conn)
+        names = {m["id"]: m["name"] for m in members.list_members(conn)}
+    rows = [
+        {
+            **g,
+            "owner": names.get(g["owner_member_id"]),
+            "members": sorted(names.get(m, m) for m in g["member_ids"]),
+        }
+        for g in rows
+    ]
+    if as_json:
+        return _print_json(rows)
+    _print_rows(
+        rows,
+        {
+            "name": lambda g: g["name"],
+            "owner": lambda g: g["owner"],
+            "members": lambda g: g["members"],
+            "id": lambda g: g["id"],
+        },
+        f"{len(rows)} sharing group(s)",
+    )
+
+
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="address to bind")] = None,
-    port: Annotated[int | None, typer.Option(help="port to listen on")] = None,
+    port: PortOption = None,
     database: DatabaseOption = None,
 ) -> None:
-    """Serve the API (the database is migrated first)."""
+    """Serve the API (the database is created or migrated first)."""
     settings = _settings(database, host=host, port=port)
-    with _errors_as_messages():
+    with _errors_as_messages(settings.database_url):
         migrate(settings.database_url)
     _serve(settings)
 
@@ -204,54 +407,45 @@ def import_bundle(
     if not file.is_file():
         raise fail(f"{file}: no such file")
     settings = _settings(database)
-    with _errors_as_messages():
-        db = Database(settings.database_url)
-        try:
-            with db.read() as conn:
-                viewer = members.viewer_for_user(conn, members.user_by_email(conn, user)["id"])
-            with Progress(
-                SpinnerColumn(),
-                TextColumn("{task.description}"),
-                BarColumn(),
-                DownloadColumn(),
-                console=err,
-                transient=True,
-            ) as progress:
-                task = progress.add_task(f"reading {file.name}", total=file.stat().st_size)
-                chunks = []
-                with file.open("rb") as fh:
-                    while chunk := fh.read(1 << 20):
-                        chunks.append(chunk)
-                        progress.advance(task, len(chunk))
-                progress.update(task, description="validating and storing", total=None)
-                ingestor = ingestor_for(db, settings)
-                try:
-                    result = ingestor.ingest_json(
-                        viewer, b"".join(chunks), source=f"cli:{file.name}"
-                    )
-                finally:
-                    ingestor.close()
-        finally:
-            db.dispose()
+    with _existing_database(database) as db:
+        with db.read() as conn:
+            viewer = members.viewer_for_user(conn, members.user_by_email(conn, user)["id"])
+        with Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            BarColumn(),
+            DownloadColumn(),
+            console=err,
+            transient=True,
+        ) as progress:
+            task = progress.add_task(f"reading {file.name}", total=file.stat().st_size)
+            chunks = []
+            with file.open("rb") as fh:
+                while chunk := fh.read(1 << 20):
+                    chunks.append(chunk)
+                    progress.advance(task, len(chunk))
+            progress.update(task, description="validating and storing", total=None)
+            ingestor = ingestor_for(db, settings)
+            try:
+                result = ingestor.ingest_json(viewer, b"".join(chunks), source=f"cli:{file.name}")
+            finally:
+                ingestor.close()
     typer.echo(f"stored {result.stored} objects, {result.unchanged} already present")
 
 
 @app.command()
 def demo(
     host: Annotated[str | None, typer.Option(help="address to bind")] = None,
-    port: Annotated[int | None, typer.Option(help="port to listen on")] = None,
-    database: Annotated[
-        str, typer.Option("--database", help="database URL")
-    ] = "sqlite:///var/demo.db",
+    port: PortOption = None,
+    database: DatabaseOption = None,
     no_serve: Annotated[bool, typer.Option("--no-serve", help="seed only")] = False,
 ) -> None:
-    """Seed the SYNTHETIC demo data set (once) and serve it."""
+    """Seed the SYNTHETIC demo data set into the database (once) and serve it; each start
+    prints a new admin API key and revokes the one printed before."""
     from shieldwall.demo import DEMO_WARNINGLISTS, seed
 
-    settings = Settings.from_env(
-        database_url=database, host=host, port=port, warninglists=DEMO_WARNINGLISTS
-    )
-    with _errors_as_messages():
+    settings = _settings(database, host=host, port=port, warninglists=DEMO_WARNINGLISTS)
+    with _errors_as_messages(settings.database_url):
         migrate(settings.database_url)
         db = Database(settings.database_url)
         try:
@@ -260,9 +454,10 @@ def demo(
             db.dispose()
     url = f"http://{settings.host}:{settings.port}"
     typer.echo("Shieldwall demo — every member, user and report in it is SYNTHETIC.")
+    typer.echo(f"  database: {_shown(settings.database_url)}")
     typer.echo(f"  URL:      {url}/api/v1/docs")
     typer.echo(f"  login:    {login.email} (instance admin)")
-    typer.echo(f"  API key:  {login.key}")
+    typer.echo(f"  API key:  {login.key} (the key printed before this one no longer works)")
     typer.echo(
         f"  try:      curl -H 'Authorization: Bearer {login.key}' {url}/api/v1/objects?type=report"
     )
@@ -272,7 +467,12 @@ def demo(
 
 @app.command()
 def lookup(
-    file: Annotated[Path, typer.Argument(help="values to look up, one per line")],
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="values to look up, one a line; blank lines and lines starting with # are skipped"
+        ),
+    ],
     private: Annotated[
         bool, typer.Option("--private", help="disclose only a 5-hex-digit hash prefix per value")
     ] = False,
@@ -280,8 +480,65 @@ def lookup(
     key: Annotated[
         str | None, typer.Option(help="API key (default: $SHIELDWALL_API_KEY)", show_default=False)
     ] = None,
+    user: Annotated[
+        str | None,
+        typer.Option(
+            help="look up in the database, without a server, as this user (e-mail) sees it",
+            show_default=False,
+        ),
+    ] = None,
+    database: DatabaseOption = None,
+    min_score: Annotated[
+        float | None,
+        typer.Option(help="leave out indicators scoring less, and revoked objects", min=0, max=100),
+    ] = None,
+    exclude_warninglisted: Annotated[
+        bool,
+        typer.Option(
+            "--exclude-warninglisted", help="leave out matches by values on a warning list"
+        ),
+    ] = False,
+    as_json: JsonOption = False,
 ) -> None:
-    """Look values up on a server; with --private the values themselves never leave here."""
+    """Look the values in FILE up: on a server (--url, --key), privately on a server (--private:
+    the values themselves never leave here), or in the database as a user (--user)."""
+    from shieldwall.correlate.asked import lines_to_look_up
+    from shieldwall.correlate.helper import Options
+
+    if not file.is_file():
+        raise fail(f"{file}: no such file")
+    try:
+        lines = lines_to_look_up(file.read_text())
+    except (OSError, UnicodeDecodeError) as exc:
+        raise fail(f"{file}: cannot be read as text ({exc})") from None
+    options = Options(min_score, exclude_warninglisted)
+    if user is not None:
+        if private:
+            raise fail("--private asks a server; a lookup with --user asks the database here")
+        report = _local_lookup(database, user, lines, options)
+    elif database is not None:
+        raise fail("a lookup in the database needs --user EMAIL: whose view of the intel to show")
+    else:
+        report = _server_lookup(url, key, private, lines, options)
+    for bad in report.unreadable:
+        err.print(
+            f"line {bad.line}: {bad.value[:80]!r} could not be read: {bad.message}",
+            highlight=False,
+            markup=False,
+        )
+    if as_json:
+        typer.echo(report.as_json())
+        return
+    console = _out()
+    if any(a.matches or a.warnings for a in report.answers):
+        console.print(report.table())
+    console.print(report.summary())
+
+
+def _server_lookup(
+    url: str, key: str | None, private: bool, lines: Sequence[tuple[int, str]], options: Options
+) -> LookupReport:
+    """The answer of the server at `url`: to the values, or to their hash prefixes only."""
     import os
 
     import httpx
@@ -290,21 +547,27 @@ def lookup(
 
     api_key = key or os.environ.get("SHIELDWALL_API_KEY")
     if not api_key:
-        raise fail("an API key is needed: --key or $SHIELDWALL_API_KEY")
-    if not file.is_file():
-        raise fail(f"{file}: no such file")
+        raise fail("an API key is needed: --key or $SHIELDWALL_API_KEY (or --user, to look up "
+                   "in the database here)")  # fmt: skip
     try:
         with httpx.Client(timeout=120) as http:
             ask = private_lookup if private else plain_lookup
-            answers = ask(http, url.rstrip("/"), api_key, file.read_text().splitlines())
+            return ask(http, url.rstrip("/"), api_key, lines, options)
     except (LookupFailed, httpx.HTTPError) as exc:
         raise fail(str(exc)) from None
-    for answer in answers:
-        if answer.key is None:
-            typer.echo(f"{answer.value}\tunreadable")
-            continue
-        ids = ",".join(m["id"] for m in answer.matches) or "-"
-        typer.echo(f"{answer.value}\t{len(answer.matches)} match(es)\t{ids}")
+
+
+def _local_lookup(
+    database: str | None, user: str, lines: Sequence[tuple[int, str]], options: Options
+) -> LookupReport:
+    """The answer of the database, through the lookup service, as `user` sees it."""
+    from shieldwall.correlate.client import local_lookup
+
+    settings = _settings(database)
+    with _existing_database(database) as db:
+        with db.read() as conn:
+            viewer = members.viewer_for_user(conn, members.user_by_email(conn, user)["id"])
+        return local_lookup(db, viewer, settings, lines, options)
 
 
 @audit_app.command("verify")
@@ -312,12 +575,8 @@ def audit_verify(database: DatabaseOption = None) -> None:
     """Check the audit chain; exits non-zero naming the first bad entry."""
     from shieldwall.audit.service import verify
 
-    with _errors_as_messages():
-        db = Database(_settings(database).database_url)
-        try:
-            result = verify(db)
-        finally:
-            db.dispose()
+    with _existing_database(database) as db:
+        result = verify(db)
     if not result.ok:
         raise fail(
             f"audit chain broken at entry {result.first_bad_seq}: {result.reason} "

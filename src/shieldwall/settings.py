@@ -1,4 +1,10 @@
-"""The one Settings object: every setting declared once, read from SHIELDWALL_* variables."""
+"""The one Settings object: every setting declared once, read from SHIELDWALL_* variables.
+
+The database has one rule, the same for the demo, the server and every command, from any folder:
+`--database`, else $SHIELDWALL_DATABASE_URL, else the default, a file in the per-user data folder
+(XDG Base Directory: $XDG_DATA_HOME, else ~/.local/share). A relative default such as
+`var/shieldwall.db` was a different database in every folder a command ran from.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +12,48 @@ import dataclasses
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
 from shieldwall.sightings.score import DEFAULT_HALF_LIVES
+
+# The default as the documentation writes it; `default_database_url` says where it is here.
+DEFAULT_DATABASE_URL = "sqlite:///${XDG_DATA_HOME:-~/.local/share}/shieldwall/shieldwall.db"
+SUPPORTED_DATABASES = "sqlite:///PATH or postgresql+psycopg://USER[:PASSWORD]@HOST[:PORT]/NAME"
 
 
 def _setting(default: Any, help: str) -> Any:
     return field(default=default, metadata={"help": help})
+
+
+def default_database_url(environ: Mapping[str, str] | None = None) -> str:
+    """The default database's URL on this machine, for this user."""
+    environ = os.environ if environ is None else environ
+    data_home = environ.get("XDG_DATA_HOME", "")
+    if not Path(data_home).is_absolute():  # the XDG spec: a relative value is to be ignored
+        data_home = str(Path("~/.local/share").expanduser())
+    return f"sqlite:///{Path(data_home) / 'shieldwall' / 'shieldwall.db'}"
+
+
+def checked_database_url(url: str) -> str:
+    """`url` if Shieldwall can use it (`postgresql://` means our driver, psycopg); ValueError
+    naming the supported URLs otherwise."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise ValueError(f"{url!r} is not a database URL: use {SUPPORTED_DATABASES}") from None
+    backend, _, driver = parsed.drivername.partition("+")
+    if backend == "sqlite" and driver in ("", "pysqlite"):
+        return url
+    if backend in ("postgresql", "postgres") and driver in ("", "psycopg"):
+        if driver:
+            return url
+        return parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+    shown = parsed.render_as_string(hide_password=True)
+    raise ValueError(f"unsupported database URL {shown!r}: use {SUPPORTED_DATABASES}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,11 +61,14 @@ class Settings:
     """Immutable settings of one app; build with `Settings.from_env()` or directly in tests."""
 
     database_url: str = _setting(
-        "sqlite:///var/shieldwall.db",
-        "SQLAlchemy URL of the database (sqlite:///PATH or postgresql+psycopg://...).",
+        DEFAULT_DATABASE_URL,
+        "SQLAlchemy URL of the database: sqlite:///PATH or postgresql+psycopg://USER@HOST/NAME. "
+        "The default is one file per user, the same from any folder, which `shieldwall demo` "
+        "seeds. Only `init`, `serve` and `demo` create a database; every other command that "
+        "finds none says which one it looked for.",
     )
     host: str = _setting("127.0.0.1", "Address `shieldwall serve` binds to.")
-    port: int = _setting(8000, "Port `shieldwall serve` listens on.")
+    port: int = _setting(8000, "Port `shieldwall serve` listens on (1-65535).")
     broker_name: str = _setting(
         "Shieldwall community broker",
         "Name of the identity shown as creator of anonymous contributions.",
@@ -67,15 +111,31 @@ class Settings:
         "minus some (all,-rfc5735).",
     )
 
+    def __post_init__(self) -> None:
+        """Resolve the default database for this user, and refuse what cannot work: a bad
+        setting stops a start or a command with one clear line (ValueError), not a request."""
+        url = self.database_url
+        if url == DEFAULT_DATABASE_URL:  # built directly, not by from_env, which resolves it
+            url = default_database_url()
+        object.__setattr__(self, "database_url", checked_database_url(url))
+        if not 1 <= self.port <= 65535:
+            raise ValueError(f"port {self.port} is not a TCP port (1-65535)")
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
-        """Read SHIELDWALL_<NAME> variables; explicit overrides win (None means 'not given')."""
+        """Read SHIELDWALL_<NAME> variables; explicit overrides win (None means 'not given').
+        ValueError, naming the variable, for a value of the wrong type."""
         environ = os.environ if environ is None else environ
-        values: dict[str, Any] = {}
+        values: dict[str, Any] = {"database_url": default_database_url(environ)}
         for setting in dataclasses.fields(cls):
-            raw = environ.get(env_name(setting.name))
+            variable = env_name(setting.name)
+            raw = environ.get(variable)
             if raw is not None:
-                values[setting.name] = type(setting.default)(raw)
+                kind = type(setting.default)
+                try:
+                    values[setting.name] = kind(raw)
+                except ValueError:
+                    raise ValueError(f"${variable}: {raw!r} is not {kind.__name__}") from None
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
 
@@ -85,6 +145,16 @@ class Settings:
 
 def env_name(name: str) -> str:
     return f"SHIELDWALL_{name.upper()}"
+
+
+def database_source(given: str | None, environ: Mapping[str, str] | None = None) -> str:
+    """Where the database URL a command uses came from, for messages about it."""
+    environ = os.environ if environ is None else environ
+    if given is not None:
+        return "given with --database"
+    if environ.get(env_name("database_url")):
+        return f"from ${env_name('database_url')}"
+    return "the default database"
 
 
 def documented_settings() -> list[tuple[str, Any, str]]:

@@ -137,5 +137,5 @@ def test_index_equals_brute_force(
         expected = {o["id"] for o in visible if _related(asked, o)}
         got = service.lookup(
             db, viewer, [item], noisy_threshold=10_000, half_lives={"default": 180.0}
-        )[0]
+        ).results[0]
         assert {m["id"] for m in got["matches"]} == expected, value

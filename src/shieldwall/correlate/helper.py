@@ -6,8 +6,8 @@ answers a part of the values whole on the other core, while this process answers
 part is read in a transaction of its own: a write that commits between the two shows in one
 part's answers and not in the other's, as it would in two lookups made a moment apart. Every
 answer goes through the same `service.lookup`, so through the same policy, whichever process
-gives it; and a lookup with an unreadable value is refused whole, naming every such value,
-whichever part holds it.
+gives it; and each part reads its own values (`asked.read_entries`), naming those it cannot read
+by their positions in the whole lookup.
 """
 
 from __future__ import annotations
@@ -18,15 +18,14 @@ import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import orjson
 from sqlalchemy.engine import make_url
 
 from shieldwall.correlate import service
-from shieldwall.correlate.observables import Observable, normalise
+from shieldwall.correlate.asked import Read, read_entries
 from shieldwall.db import Database
-from shieldwall.errors import Invalid
 from shieldwall.gcpause import gc_paused
 from shieldwall.policy import Viewer
 from shieldwall.settings import Settings
@@ -72,69 +71,75 @@ def _load(job: LookupSettings) -> None:
         pass
 
 
-def normalised(entries: Sequence[tuple[str, str]]) -> list[Observable]:
-    """The observables that (raw value, kind) entries stand for; Invalid, naming every entry
-    that cannot be read, if any cannot."""
-    items, errors = [], []
-    for index, (value, kind) in enumerate(entries):
-        try:
-            observable = normalise(kind, value)
-        except ValueError as exc:
-            observable, reason = None, str(exc)
-        else:
-            reason = "no rule recognises it; give its kind"
-        if observable is None:
-            errors.append({"index": index, "value": value[:200], "message": reason})
-        else:
-            items.append(observable)
-    if errors:
-        raise Invalid(
-            f"{len(errors)} value(s) could not be read; nothing was looked up", details=errors
+class Answer(NamedTuple):
+    """A lookup's answer, or a part's: the results as a JSON array (serialised where they were
+    made, so a part crosses from the helper as bytes), the reports they name, and the values
+    that could not be read (positions in the whole lookup)."""
+
+    results: bytes
+    reports: dict[str, dict[str, Any]]
+    unreadable: list[dict[str, Any]]
+
+    def json(self) -> bytes:
+        """The answer as the API gives it, without parsing the results again."""
+        return (
+            b'{"results":' + self.results + b',"reports":' + orjson.dumps(self.reports)
+            + b',"unreadable":' + orjson.dumps(self.unreadable) + b"}"
+        )  # fmt: skip
+
+    def joined(self, other: Answer) -> Answer:
+        """This part's answer followed by the next part's."""
+        if self.results == b"[]":
+            results = other.results
+        elif other.results == b"[]":
+            results = self.results
+        else:  # two JSON arrays as one, without parsing either
+            results = self.results[:-1] + b"," + other.results[1:]
+        return Answer(
+            results, {**self.reports, **other.reports}, self.unreadable + other.unreadable
         )
-    return items
 
 
-def _answers_of_entries(
-    job: LookupSettings, viewer: Viewer, entries: Sequence[tuple[str, str]], min_score: float | None
-) -> tuple[bytes | None, float]:
-    """In the helper: the answers about raw entries, None when one cannot be read (the server,
-    which says which, normalises them all again); and when they were ready (time.monotonic)."""
-    with gc_paused():  # as the server pauses it over its own part
-        try:
-            items = normalised(entries)
-        except Invalid:
-            return None, time.monotonic()
-        return answers_json(job, viewer, items, min_score), time.monotonic()
+class Options(NamedTuple):
+    """What a caller may ask of a lookup besides its values."""
+
+    min_score: float | None = None
+    exclude_warninglisted: bool = False
 
 
-def answers_json(
+def _answer_entries(
     job: LookupSettings,
     viewer: Viewer,
-    items: Sequence[Observable],
-    min_score: float | None,
+    entries: Sequence[tuple[str, str]],
+    offset: int,
+    options: Options,
+) -> tuple[Answer, float]:
+    """In the helper: the answer about raw entries (the lookup's from position `offset` on), and
+    when it was ready (time.monotonic)."""
+    with gc_paused():  # as the server pauses it over its own part
+        return answer_read(job, viewer, read_entries(entries, offset), options), time.monotonic()
+
+
+def answer_read(
+    job: LookupSettings,
+    viewer: Viewer,
+    read: Read,
+    options: Options,
     db: Database | None = None,
-) -> bytes:
-    """The JSON array of the answers about `items` (here, or in the helper without `db`)."""
+) -> Answer:
+    """The answer about values read (here, or in the helper without `db`)."""
     with gc_paused():  # tens of thousands of objects, and no cycles among them
-        results = service.lookup(
+        found = service.lookup(
             db if db is not None else _database(job.database_url),
             viewer,
-            items,
+            read.items,
             noisy_threshold=job.noisy_threshold,
             half_lives=job.half_lives,
-            min_score=min_score,
+            min_score=options.min_score,
             lists=warning_lists(job.warninglists, job.cache_dir),
+            exclude_warninglisted=options.exclude_warninglisted,
         )
-        return orjson.dumps(results)
-
-
-def _joined(first: bytes, second: bytes) -> bytes:
-    """Two JSON arrays as one, without parsing either."""
-    if first == b"[]":
-        return second
-    if second == b"[]":
-        return first
-    return first[:-1] + b"," + second[1:]
+        return Answer(orjson.dumps(found.results), found.reports, read.unreadable)
 
 
 class LookupHelper:
@@ -162,43 +167,36 @@ class LookupHelper:
         job: LookupSettings,
         viewer: Viewer,
         entries: Sequence[tuple[str, str]],
-        min_score: float | None,
-    ) -> bytes:
-        """The JSON array of the answers about (raw value, kind) entries, in their order;
-        Invalid, naming every entry that cannot be read, if any cannot."""
-        here = functools.partial(answers_json, job, viewer, min_score=min_score, db=self._db)
+        options: Options = Options(),
+    ) -> Answer:
+        """The answer about (raw value, kind) entries: results in their order, for those that
+        can be read; the others named, with their positions, in `unreadable`."""
+        here = functools.partial(answer_read, job, viewer, options=options, db=self._db)
         pool = self._ready_pool(job) if len(entries) >= HELPER_MIN_VALUES else None
         if pool is None:
-            return here(normalised(entries))
+            return here(read_entries(entries))
         cut = len(entries) - int(len(entries) * self.share)
         start = time.monotonic()
-        try:  # the helper normalises its part itself, while this process normalises the rest
-            future = pool.submit(_answers_of_entries, job, viewer, entries[cut:], min_score)
+        try:  # the helper reads its part itself, while this process reads the rest
+            future = pool.submit(_answer_entries, job, viewer, entries[cut:], cut, options)
         except Exception:  # shut down or broken meanwhile
             self._reset()
-            return here(normalised(entries))
+            return here(read_entries(entries))
         # The pool's own thread sends the part, once it holds the interpreter lock: let it have
         # the lock now, not at the next switch (up to 5 ms later, all of it the helper's delay).
         time.sleep(0.001)
-        try:
-            items = normalised(entries[:cut])
-        except Invalid:
-            normalised(entries)  # raises, naming every unreadable entry of both parts
-            raise
-        mine = here(items)
+        mine = here(read_entries(entries[:cut]))
         mine_done = time.monotonic()
         try:
             theirs, their_done = future.result()
         except Exception:  # the helper died or failed: start it afresh, answer from here
             self._reset()
-            return _joined(mine, here(normalised(entries)[cut:]))
-        if theirs is None:  # an entry of the helper's part cannot be read
-            normalised(entries)  # raises, naming it
+            return mine.joined(here(read_entries(entries[cut:], cut)))
         # When the helper says it finished, not when this process heard of it: that waits for
         # this process's threads to let go of the interpreter lock, and would make the helper
         # look slower than it is.
         self._rebalance(cut, mine_done - start, len(entries) - cut, their_done - start)
-        return _joined(mine, theirs)
+        return mine.joined(theirs)
 
     def _rebalance(self, mine: int, my_seconds: float, theirs: int, their_seconds: float) -> None:
         """Move the split towards where both sides would have finished together, at the rates

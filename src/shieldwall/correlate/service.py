@@ -3,6 +3,13 @@
 Every match is an object version the viewer may see; counts ("also seen in N reports", "seen by N
 members") are computed from visible objects only, so they never betray what the viewer may not see.
 
+Correlations leave out values on a false-positive warning list (the index flags them when it
+stores them): "8.8.8.8 is in both" links nothing. A lookup is a question about one value, so it
+answers with such matches too, marked `warninglisted` (as MISP flags such attributes), and the
+caller may drop them. A revoked object is still shown to a lookup, marked `revoked` and, for an
+indicator, scored 0: a SOC asking about a value it sees should learn that the intel was
+withdrawn, not find nothing.
+
 The index holds 64-bit keys, not values: a match is a stored key equal to an asked one. Any two of
 ten million stored values share 64 bits of SHA-256 with a chance of about 3 in a million, and
 crafting a value to collide with a given one takes ~2^64 hashes; a collision could only pair two
@@ -18,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 import orjson
-from sqlalchemy import Connection, String, and_, case, select
+from sqlalchemy import JSON, Connection, String, and_, case, cast, func, select
 
 from shieldwall.correlate.index import (
     CONTAINER_TYPES,
@@ -61,25 +68,34 @@ class _Hit:
     anonymous: bool
     modified: str
     confidence: int | None
+    revoked: bool  # 0 or 1 as SQLite's driver gives it
     kind: str | None = None  # the kind of its first value, once an index row says which it is
 
 
 _HIT_COLUMNS = (
     _keys.c.key_hash, _keys.c.benign, _keys.c.low, _keys.c.high, _keys.c.not_first,
     objects.c.pk, objects.c.object_id, objects.c.type, objects.c.tlp, objects.c.member_id,
-    objects.c.anonymous, objects.c.modified, objects.c.confidence,
+    objects.c.anonymous, objects.c.modified, objects.c.confidence, objects.c.revoked,
 )  # fmt: skip
 
 
-def _take(hits: dict[int, _Hit], row: Any, kind: str, exclude_id: str | None = None) -> int | None:
+def _take(
+    hits: dict[int, _Hit],
+    row: Any,
+    kind: str,
+    exclude_id: str | None = None,
+    *,
+    benign_too: bool = False,
+) -> int | None:
     """Record the object of an index row (_HIT_COLUMNS order) that holds a value of `kind`, once
-    per object, and return its pk; None when the value is benign there or the object excluded."""
-    if row[1] or row[6] == exclude_id:  # benign, object_id
+    per object, and return its pk; None when the object is excluded, or when the value is on a
+    false-positive list there and `benign_too` is not set."""
+    if (row[1] and not benign_too) or row[6] == exclude_id:  # benign, object_id
         return None
     pk = row[5]
     hit = hits.get(pk)
     if hit is None:
-        hit = hits[pk] = _Hit(*row[5:13])
+        hit = hits[pk] = _Hit(*row[5:14])
     if row[4] is None:  # not_first: NULL on the object's first value
         hit.kind = kind
     return pk
@@ -195,6 +211,31 @@ def _holders_of(
     return reports, sightings
 
 
+def _titles(conn: Connection, viewer: Viewer, ids: Collection[str]) -> dict[str, dict[str, Any]]:
+    """Id -> {"type", "name"} of the visible reports (and other containers) that answers name,
+    each once however many answers name it. The name is read out of the stored body by the
+    database (a report's body holds all its refs: no need to send it here to read one property);
+    a note has an abstract instead, an observed-data neither."""
+    if not ids:
+        return {}
+    if conn.dialect.name == "sqlite":
+        name: Any = func.coalesce(
+            func.json_extract(objects.c.body, "$.name"),
+            func.json_extract(objects.c.body, "$.abstract"),
+        )
+    else:
+        body = cast(objects.c.body, JSON)
+        name = func.coalesce(body["name"].as_string(), body["abstract"].as_string())
+    wanted = value_list(conn, sorted(ids), String())
+    query = select(objects.c.object_id, objects.c.type, name).select_from(
+        wanted.join(objects, objects.c.object_id == wanted.c.value)
+    )
+    return {
+        object_id: {"type": type_, "name": title}
+        for object_id, type_, title in conn.execute(_visible(query, viewer))
+    }
+
+
 _TLP_LABELS = {int(tlp): tlp.label for tlp in TLP}
 
 
@@ -204,8 +245,12 @@ def _summary(
     reports: dict[str, set[str]],
     noisy: Collection[str],
     scores: dict[int, dict[str, Any]],
+    benign: Collection[tuple[str, int]] | None = None,
 ) -> dict[str, Any]:
-    """The answer about some values: `matched` is object pk -> the values it matched by."""
+    """The answer about some values: `matched` is object pk -> the values it matched by. With
+    `benign` ((value, pk) pairs on a false-positive list), a lookup's answer: each match also
+    says whether it is `revoked` and whether it is `warninglisted` (every value it matched by is
+    on such a list)."""
     if not matched:
         return {"matches": [], "seen_in_reports": 0, "seen_by_members": 0,
                 "noisy_values": sorted(noisy)}  # fmt: skip
@@ -222,6 +267,9 @@ def _summary(
             "values": sorted(set(values)) if len(values) > 1 else values,
             "reports": sorted(in_reports) if in_reports else [],
         }
+        if benign is not None:
+            match["revoked"] = bool(hit.revoked)
+            match["warninglisted"] = bool(benign) and all((v, pk) in benign for v in values)
         if in_reports:
             seen_in.update(in_reports)
         if (score := scores.get(pk)) is not None:
@@ -244,12 +292,15 @@ def _scores(
     half_lives: dict[str, float],
     stix: dict[str, Tally],
 ) -> dict[int, dict[str, Any]]:
-    indicators = [
-        IndicatorRow(h.pk, h.object_id, h.modified, h.confidence, h.kind)
-        for h in hits
-        if h.type == "indicator"
-    ]
-    return scores_of(conn, viewer, indicators, half_lives, stix=stix)
+    """Object pk -> {"score", "sightings"} of each indicator among `hits`; a revoked one scores
+    0, whatever its evidence: its author withdrew it."""
+    indicators = [h for h in hits if h.type == "indicator"]
+    rows = [IndicatorRow(h.pk, h.object_id, h.modified, h.confidence, h.kind) for h in indicators]
+    scores = scores_of(conn, viewer, rows, half_lives, stix=stix)
+    for hit in indicators:
+        if hit.revoked and hit.pk in scores:
+            scores[hit.pk] = {**scores[hit.pk], "score": 0.0}
+    return scores
 
 
 def _by_object(held_by: dict[str, set[int]], keys: Iterable[str]) -> dict[int, list[str]]:
@@ -276,6 +327,10 @@ def correlations(
         mine = next((r for r in candidates if may_see(viewer, r._mapping)), None)
         if mine is None:
             raise NotFound("no such object")
+        if mine.type == "report":  # the correlations of its objects, aggregated
+            from shieldwall.correlate.reports import correlations_of_report  # which imports us
+
+            return correlations_of_report(conn, viewer, mine, noisy_threshold=noisy_threshold)
         own = observables_of(orjson.loads(mine.body))
         by_hash = {key_hash(lookup_key(o)): o for o in own}
         exact = _exact_rows(conn, viewer, by_hash)
@@ -300,6 +355,13 @@ def correlations(
     return {"id": object_id, "values": keys, **_summary(matched, hits, reports, noisy, {})}
 
 
+class Lookup(NamedTuple):
+    """A lookup's answer: one result per value asked, in order, and the reports they name."""
+
+    results: list[dict[str, Any]]
+    reports: dict[str, dict[str, Any]]  # id -> {"type", "name"}
+
+
 def lookup(
     db: Database,
     viewer: Viewer,
@@ -309,38 +371,56 @@ def lookup(
     half_lives: dict[str, float],
     min_score: float | None = None,
     lists: WarningLists | None = None,
-) -> list[dict]:
+    exclude_warninglisted: bool = False,
+) -> Lookup:
     """For each normalised value: the visible objects that hold it, with their reports, and
-    each indicator's score; with `min_score`, indicators scoring less are left out."""
+    each indicator's score. With `min_score`, weaker indicators and revoked objects are left
+    out; with `exclude_warninglisted`, matches by a value on a false-positive warning list."""
     # What each asked value is looked up by: itself and what it implies (a URL is also its host,
     # as the index stores it).
     asked = [[(lookup_key(o), o.kind) for o in _with_related(item)] for item in items]
     by_hash = {key_hash(key): (key, kind) for keys in asked for key, kind in keys}
     # Answers are built with the collector paused too: they are tens of thousands of objects.
-    with gc_paused():
-        with db.read() as conn:
-            probe_by_probe(conn)
-            hits: dict[int, _Hit] = {}
-            exact: dict[str, set[int]] = defaultdict(set)
-            for r in _exact_rows(conn, viewer, by_hash):
-                key, kind = by_hash[r[0]]
-                if (pk := _take(hits, r, kind)) is not None:
-                    exact[key].add(pk)
-            # what was asked -> stored range or address key -> the objects holding it
-            ranged: dict[tuple[str, str], dict[str, set[int]]] = defaultdict(
-                lambda: defaultdict(set)
+    with gc_paused(), db.read() as conn:
+        probe_by_probe(conn)
+        hits: dict[int, _Hit] = {}
+        exact: dict[str, set[int]] = defaultdict(set)
+        benign: set[tuple[str, int]] = set()  # (value key, pk) on a false-positive list
+        for r in _exact_rows(conn, viewer, by_hash):
+            key, kind = by_hash[r[0]]
+            if (pk := _take(hits, r, kind, benign_too=True)) is not None:
+                exact[key].add(pk)
+                if r[1]:
+                    benign.add((key, pk))
+        # what was asked -> stored range or address key -> the objects holding it
+        ranged: dict[tuple[str, str], dict[str, set[int]]] = defaultdict(lambda: defaultdict(set))
+        for asked_as, r in _range_rows(conn, viewer, items):
+            key = _stored_value(r.low, r.high)
+            if (pk := _take(hits, r, key.partition(":")[0], benign_too=True)) is not None:
+                ranged[asked_as][key].add(pk)
+                if r.benign:
+                    benign.add((key, pk))
+        reports, stix = _holders_of(conn, viewer, [h.object_id for h in hits.values()])
+        scores = _scores(conn, viewer, hits.values(), half_lives, stix)
+        found = _Found(exact, ranged, hits, reports, scores, benign)
+        results = [
+            _answer(
+                item,
+                keys,
+                found,
+                lists,
+                noisy_threshold=noisy_threshold,
+                min_score=min_score,
+                exclude_warninglisted=exclude_warninglisted,
             )
-            for asked_as, r in _range_rows(conn, viewer, items):
-                key = _stored_value(r.low, r.high)
-                if (pk := _take(hits, r, key.partition(":")[0])) is not None:
-                    ranged[asked_as][key].add(pk)
-            reports, stix = _holders_of(conn, viewer, [h.object_id for h in hits.values()])
-            scores = _scores(conn, viewer, hits.values(), half_lives, stix)
-        found = _Found(exact, ranged, hits, reports, scores)
-        return [
-            _answer(item, keys, found, lists, noisy_threshold=noisy_threshold, min_score=min_score)
             for item, keys in zip(items, asked, strict=True)
         ]
+        named = (
+            {r for result in results for m in result["matches"] for r in m["reports"]}
+            if reports  # most lookups' matches are in no report
+            else set()
+        )
+        return Lookup(results, _titles(conn, viewer, named))
 
 
 class _Found(NamedTuple):
@@ -351,6 +431,7 @@ class _Found(NamedTuple):
     hits: dict[int, _Hit]
     reports: dict[str, set[str]]
     scores: dict[int, dict[str, Any]]
+    benign: set[tuple[str, int]]  # (value key, pk) that the index flagged as warning-listed
 
 
 def _answer(
@@ -361,9 +442,10 @@ def _answer(
     *,
     noisy_threshold: int,
     min_score: float | None,
+    exclude_warninglisted: bool,
 ) -> dict[str, Any]:
     """The answer about one asked value, from what the lookup found for them all."""
-    ranged, scores, exact = found.ranged, found.scores, found.exact
+    ranged, scores, exact, benign = found.ranged, found.scores, found.exact, found.benign
     if len(keys) == 1:  # most values (a URL is two: itself and its host)
         key = keys[0][0]
         matched = {pk: [key] for pk in exact[key]} if key in exact else {}
@@ -378,12 +460,8 @@ def _answer(
             by_key = {}
         for pk, values in _by_object(by_key, by_key).items():
             matched.setdefault(pk, []).extend(values)
-    if min_score is not None:
-        matched = {
-            pk: values
-            for pk, values in matched.items()
-            if pk not in scores or scores[pk]["score"] >= min_score
-        }
+    if min_score is not None or (exclude_warninglisted and benign):
+        matched = _kept(matched, found, min_score, exclude_warninglisted)
     noisy = (keys[0][0],) if len(matched) > noisy_threshold else ()
     warnings = [
         {"list": m.list_id, "name": m.list_name, "category": m.category, "matched": m.matched}
@@ -393,8 +471,32 @@ def _answer(
         "kind": item.kind,
         "value": item.value,
         "warnings": warnings,
-        **_summary({} if noisy else matched, found.hits, found.reports, noisy, scores),
+        **_summary({} if noisy else matched, found.hits, found.reports, noisy, scores, benign),
     }
+
+
+def _kept(
+    matched: dict[int, list[str]],
+    found: _Found,
+    min_score: float | None,
+    exclude_warninglisted: bool,
+) -> dict[int, list[str]]:
+    """The matches a caller asked to keep. With `min_score`: indicators by their score, any
+    other object as if it scored 0 when revoked (withdrawn is withdrawn, whatever its type) and
+    as passing otherwise (only indicators are scored). With `exclude_warninglisted`: not those
+    matched only by values on a false-positive list."""
+    kept = {}
+    for pk, values in matched.items():
+        if min_score is not None:
+            score = found.scores.get(pk)
+            if score is not None and score["score"] < min_score:
+                continue
+            if score is None and found.hits[pk].revoked and min_score > 0:
+                continue
+        if exclude_warninglisted and all((v, pk) in found.benign for v in values):
+            continue
+        kept[pk] = values
+    return kept
 
 
 def _with_related(item: Observable) -> tuple[Observable, ...]:
@@ -404,8 +506,18 @@ def _with_related(item: Observable) -> tuple[Observable, ...]:
     return (item,)
 
 
-def private_lookup(db: Database, viewer: Viewer, prefixes: Sequence[str]) -> dict[str, list[dict]]:
-    """For each hex prefix of sha256(lookup key): the full digests of visible values under it.
+def private_lookup(
+    db: Database,
+    viewer: Viewer,
+    prefixes: Sequence[str],
+    *,
+    half_lives: dict[str, float] | None = None,
+    min_score: float | None = None,
+    exclude_warninglisted: bool = False,
+) -> dict[str, Any]:
+    """For each hex prefix of sha256(lookup key): the full digests of visible values under it,
+    each with its matches as a lookup gives them (scored with `half_lives`, kept as `lookup`
+    keeps them); and the reports they name.
 
     The client matches the digests against its own values locally: the server learns only the
     prefixes, each shared by about 1 in a million of all possible values.
@@ -420,6 +532,7 @@ def private_lookup(db: Database, viewer: Viewer, prefixes: Sequence[str]) -> dic
     first, last = prefix_range("0" * PRIVATE_PREFIX_LENGTH)
     span = last - first  # every prefix covers as many keys
     hits: dict[int, _Hit] = {}
+    benign: set[tuple[str, int]] = set()
     # prefix -> value key -> the objects holding it
     found: dict[str, dict[str, set[int]]] = defaultdict(lambda: defaultdict(set))
     with gc_paused(), db.read() as conn:
@@ -436,14 +549,26 @@ def private_lookup(db: Database, viewer: Viewer, prefixes: Sequence[str]) -> dic
             # The index keeps keys only: the value behind one is read from its object.
             for o in observables_of(orjson.loads(r.stored_body)):
                 key = lookup_key(o)
-                if key_hash(key) == r.key_hash and (pk := _take(hits, r, o.kind)) is not None:
+                if (
+                    key_hash(key) == r.key_hash
+                    and (pk := _take(hits, r, o.kind, benign_too=True)) is not None
+                ):
                     found[lows[r.range_start]][key].add(pk)
-        reports, _ = _holders_of(conn, viewer, [h.object_id for h in hits.values()])
-    answers: dict[str, list[dict]] = {p: [] for p in prefixes}
-    for prefix, by_value in found.items():
-        for value_key, pks in by_value.items():
-            matched = {pk: [value_key] for pk in pks}
-            answers[prefix].append(
-                {"digest": key_digest(value_key), **_summary(matched, hits, reports, set(), {})}
-            )
-    return answers
+                    if r.benign:
+                        benign.add((key, pk))
+        reports, stix = _holders_of(conn, viewer, [h.object_id for h in hits.values()])
+        scores = (
+            _scores(conn, viewer, hits.values(), half_lives, stix) if half_lives is not None else {}
+        )
+        answers: dict[str, list[dict]] = {p: [] for p in prefixes}
+        named: set[str] = set()
+        everything = _Found({}, {}, hits, reports, scores, benign)
+        for prefix, by_value in found.items():
+            for value_key, pks in by_value.items():
+                matched = {pk: [value_key] for pk in pks}
+                if min_score is not None or exclude_warninglisted:
+                    matched = _kept(matched, everything, min_score, exclude_warninglisted)
+                summary = _summary(matched, hits, reports, set(), scores, benign)
+                named.update(r for m in summary["matches"] for r in m["reports"])
+                answers[prefix].append({"digest": key_digest(value_key), **summary})
+        return {"results": answers, "reports": _titles(conn, viewer, named)}

@@ -20,7 +20,7 @@ from shieldwall.db import metadata
 # index and not a gigabyte of bodies; SQLite's table is its primary key's b-tree already.
 LOOKUP_COLUMNS = (
     "is_latest", "tlp", "distribution", "sharing_group_id", "member_id", "anonymous", "type",
-    "confidence", "modified", "object_id",
+    "confidence", "modified", "object_id", "revoked",
 )  # fmt: skip
 
 # One row per stored object version. `pk` is assigned by ingest under the write lock, so the rows
