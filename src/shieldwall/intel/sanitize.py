@@ -16,6 +16,13 @@ from dataclasses import asdict, dataclass
 from functools import lru_cache
 from typing import NamedTuple
 
+from shieldwall.intel.sanitize_names import (
+    NOT_PERSON_WORDS,
+    PARTICLES,
+    STOP_WORDS,
+    names_in_prose,
+)
+
 EMAIL = "email"
 PHONE = "phone"
 PERSON_NAME = "person-name"
@@ -63,19 +70,15 @@ class _Candidate(NamedTuple):
     key: str  # the normalised value: one placeholder per distinct key and kind
 
 
-# Everything below is hand-written regular expressions and the stdlib `ipaddress`: there is no
-# NER model in the dependencies and nothing may be downloaded at run time, so person names are
-# only found where their context makes them unmistakable. Precision beats recall here; the
-# preview lets the human catch the rest.
+# Everything below is hand-written regular expressions and the stdlib `ipaddress`, plus, for
+# names written without a context word, the first-name dictionary of sanitize_names.py (nothing
+# may be downloaded at run time, so no NER model). Precision beats recall here; the preview lets
+# the human catch the rest.
 
 # A dot, or a defanged one as analysts write it: 1[.]2[.]3[.]4, evil(.)corp[dot]local.
 _DOT = r"(?:\.|[\[({](?:\.|(?i:dot))[\])}])"
 _UNDEFANG_RE = re.compile(r"[\[({](?:\.|(?i:dot))[\])}]")
 _IPV4_LIKE = rf"\d{{1,3}}(?:{_DOT}\d{{1,3}}){{3}}"
-
-
-def _word_set(words: str) -> frozenset[str]:
-    return frozenset(words.split())
 
 
 # --- e-mail -----------------------------------------------------------------------------------
@@ -313,35 +316,6 @@ _SIGNOFF_RE = re.compile(
     r"|saludos|met[ \t]+vriendelijke[ \t]+groet(?:en)?|--)[ \t]*[,.!]?[ \t]*(?:\r?\n[ \t]*){1,2}"
 )
 _NAME_WORD_RE = re.compile(r"[^\W\d_]+(?:['\u2019\-][^\W\d_]+)*")
-_PARTICLES = _word_set(
-    "van von de der den da di du del della dos das le la bin ibn al el ter ten zu y"
-)
-# Capitalised words that end a name: "reported by Jane Doe The next day ...".
-_STOP_WORDS = _word_set(
-    """the this that these those a an and or but if on in at for from to of by with via is was
-    are were has had have will would said says who which when where please thanks thank regards
-    me us you him her them we our your their it its now here there all any some not no yes also
-    dear hi hello subject re fw fwd cc bcc sent date attachment tel phone email e-mail mail mobile
-    fax contact victim user name today yesterday tomorrow monday tuesday wednesday thursday
-    friday saturday sunday january february march july september october november december
-    mon tue wed thu fri sat sun jan feb mar apr jun jul aug sep sept oct nov dec
-    mr mrs ms miss mx dr prof sir dame herr frau mme mlle madame monsieur sr sra srta"""
-)
-# Words that make the whole phrase an organisation, product or threat, never a person:
-# "user Account Control", "contact: Lazarus Group", "victim Acme Bank", "Cobalt Strike".
-_NOT_PERSON_WORDS = _word_set(
-    """group team strike bear panda kitten spider chollima typhoon blizzard sandstorm tempest
-    sleet apt ltd limited inc llc gmbh ag corp corporation company co plc sa bv security labs
-    lab cert csirt soc department dept ministry agency bank services service support desk
-    helpdesk admin administrator administrators unit center centre office university college
-    school hospital police government council authority association foundation institute
-    network networks systems solutions technologies software microsoft google apple amazon
-    windows linux defender account control agent server client domain controller portal
-    project operation campaign malware ransomware trojan loader stealer backdoor botnet kit
-    framework beacon shell web edge chrome firefox outlook exchange azure cloud online"""
-)
-
-
 _GAP_RE = re.compile(r"[ \t]{1,2}")
 _LIST_SEP_RE = re.compile(r"[ \t]*(?:,|&|/|\band\b|\bor\b)[ \t]*")
 
@@ -364,17 +338,17 @@ def _word(text: str, pos: int) -> _Word | str | None:
     if nxt.isalnum() or nxt in ("_", "@") or (nxt == "." and after.isalnum()):  # jane.doe
         return None
     folded = word.casefold()
-    if folded in _NOT_PERSON_WORDS:
+    if folded in NOT_PERSON_WORDS:
         return "org"
-    if folded in _STOP_WORDS:
+    if folded in STOP_WORDS:
         return "stop"
-    if folded in _PARTICLES:
+    if folded in PARTICLES:
         return _Word(m.start(), end, is_name=False)
     if len(word) == 1 and word.isupper() and nxt == ".":
         return _Word(m.start(), end + 1, is_name=False)
     head = re.split(r"['\u2019\-]", word, maxsplit=1)
     capitalised = word[0].isupper() or (
-        len(head) > 1 and head[0] in _PARTICLES and head[1][:1].isupper()  # al-Hassan, d'Arcy
+        len(head) > 1 and head[0] in PARTICLES and head[1][:1].isupper()  # al-Hassan, d'Arcy
     )
     if capitalised and any(c.islower() for c in word) and not word[1:2].isupper():
         return _Word(m.start(), end, is_name=True)
@@ -438,7 +412,7 @@ def _display_name(text: str, email: _Candidate) -> tuple[int, int] | None:
         opening = head.rfind('"', 0, len(head) - 1)
         inner = head[opening + 1 : -1]
         words = [w.casefold() for w in _NAME_WORD_RE.findall(inner)]
-        if opening < 0 or "@" in inner or not words or _NOT_PERSON_WORDS.intersection(words):
+        if opening < 0 or "@" in inner or not words or NOT_PERSON_WORDS.intersection(words):
             return None
         start = line_start + opening + 1 + len(inner) - len(inner.lstrip())
         return start, start + len(inner.strip())
@@ -462,6 +436,7 @@ def _person_names(text: str, emails: list[_Candidate]) -> list[_Candidate]:
         if span and re.match(r"[ \t]*(?:[,|(\-\u2013]|\r?\n|$)", text[span[1] :]):
             spans.append(span)
     spans.extend(s for s in (_display_name(text, e) for e in emails) if s)
+    spans.extend(names_in_prose(text))
     full_names = {text[s:e] for s, e in spans if re.search(r"\s", text[s:e])}
     spans.extend(_elsewhere(text, full_names, 0))
     return [_Candidate(PERSON_NAME, s, e, " ".join(text[s:e].split()).casefold()) for s, e in spans]
