@@ -373,3 +373,127 @@ PROSE: tuple[str, ...] = (
     Google Drive and Dropbox. Poison Ivy, PlugX and ShadowPad remain tied to Mustang Panda,
     Earth Preta and Stately Taurus. Ragnar Locker, Hermes and Isaac Wiper are retired.""",
 )
+
+# A second set, written after the first had been measured and the detector corrected on what
+# it showed ("Secondo" read as a given name, place names taken for ambiguous given names): these
+# names, sentences and paragraphs were measured once, untouched by any correction.
+FRESH_NAMES: dict[str, str] = {
+    "en": """Harriet Lockwood; Declan Byrne; Imogen Farrow; Callum Fraser; Rosalind Tate;
+        Owen Parry; Niamh Cassidy; Stuart Kemp; Felicity Rowe; Gregory Halloran""",
+    "fr": """Gaëlle Besnard; Loïc Poirier; Solène Tessier; Hervé Masson; Clémence Aubert;
+        Rémi Charpentier; Océane Leroy; Grégoire Bouvier; Maëlle Lemaire; Fabrice Delmas""",
+    "de": """Hannelore Brandt; Lukas Vogt; Annika Sommer; Reinhard Kühn; Svenja Albrecht;
+        Torsten Engel; Mareike Pohl; Henning Ziegler; Friederike Busch; Jörg Winkler""",
+    "es": """Adrián Cabrera; Esperanza Vidal; Gonzalo Prieto; Inmaculada Herrero;
+        Borja Calvo; Macarena Lozano; Ignacio Pascual; Remedios Cano; Óscar Méndez;
+        Araceli Fuentes""",
+    "it": """Tommaso Ferrari; Ludovica Pellegrini; Emanuele Sartori; Benedetta Orlando;
+        Vittorio Gentile; Arianna Marchetti; Edoardo Fabbri; Camilla Bellini;
+        Raffaele Testa; Noemi Villa""",
+    "pt": """Rodrigo Baptista; Madalena Pires; Henrique Tavares; Constança Matos;
+        Afonso Henriques Lima; Matilde Vaz; Duarte Sequeira; Benedita Morais; Simão Freitas;
+        Carolina Barros""",
+    "nl": """Freek Hoekstra; Roos van der Heijden; Stijn Verbeek; Tessa Kuipers;
+        Jasper van Vliet; Merel Postma; Hidde Bosman; Fleur van Wijk; Sjoerd Vermeulen;
+        Noor Scholten""",
+    "pl": """Zbigniew Sikora; Halina Baran; Mateusz Duda; Urszula Szewczyk; Przemysław Ostrowski;
+        Renata Tomaszewska; Sławomir Pietrzak; Kinga Czarnecka; Hubert Sadowski;
+        Weronika Zalewska""",
+    "cs": """Zdeněk Šťastný; Ivana Bartošová; Milan Holub; Dagmar Štěpánková;
+        Roman Vlček; Helena Jandová; Stanislav Kříž; Petra Moravcová; Bohumil Říha;
+        Jitka Tichá""",
+    "sk": """Marián Kováč; Soňa Lukáčová; Stanislav Kollárik; Alžbeta Mihálová;
+        Jozef Baláž; Katarína Dudášová; Ondrej Kríž; Viera Šuláková; Pavol Ondruš;
+        Romana Hlavatá""",
+    "ro": """Răzvan Petrescu; Corina Vasilescu; Ovidiu Manole; Iuliana Nistor; Marius Cozma;
+        Daniela Suciu; Sebastian Ungureanu; Lavinia Pop; Tudor Stoian; Gabriela Rusu""",
+    "da": """Bent Frandsen; Lone Svendsen; Ulrik Holst; Vibeke Mortensen; Claus Jeppesen;
+        Tove Lassen; Asger Krogh; Dorthe Iversen; Rune Bisgaard; Hanne Thygesen""",
+    "sv": """Ulf Hedström; Gunilla Nyberg; Viktor Blom; Ylva Strömberg; Torbjörn Falk;
+        Agneta Sjögren; Hampus Lindgren; Maja Åkesson; Kjell Berglund; Lovisa Holm""",
+    "no": """Terje Skogen; Randi Hagen; Audun Lien; Torill Eide; Harald Bakke; Marianne Vik;
+        Stian Sandvik; Gunhild Rustad; Vegard Nilsen; Åse Moe""",
+    "fi": """Heikki Laaksonen; Marjatta Leinonen; Olli Kettunen; Pirjo Kallio; Teemu Koivisto;
+        Anneli Miettinen; Petri Kokkonen; Kirsi Hakala; Lauri Vainio; Eija Seppälä""",
+    "is": """Gísli Ásgeirsson; Brynhildur Jónsdóttir; Davíð Oddsson; Ásdís Halldórsdóttir;
+        Ragnar Þórarinsson; Sigrún Pálsdóttir; Þorvaldur Gylfason; Unnur Birgisdóttir;
+        Hallgrímur Helgason; Vigdís Finnbogadóttir""",
+    "et": """Jüri Kuusik; Katrin Lill; Ants Männik; Heli Kallas; Raivo Paju; Ene Tali;
+        Tiit Vaino; Külli Roots; Peeter Sarapuu; Kaia Jõesaar""",
+    "lv": """Ivars Kļaviņš; Vija Ozoliņa; Juris Kalniņš; Gunta Zeltiņa; Aigars Vilks;
+        Rasma Birzniece; Oskars Priede; Silvija Kārkliņa; Edgars Rinkēvičs; Ināra Sproģe""",
+    "lt": """Algirdas Petrauskas; Birutė Jonaitienė; Gediminas Kairys; Rasa Stankevičiūtė;
+        Žydrūnas Paulauskas; Daiva Ramanauskaitė; Arūnas Mikalauskas; Vilma Žukauskienė;
+        Karolis Bagdonas; Ugnė Kazlauskaitė""",
+    "el": """Stavros Kyriakou; Eleftheria Papageorgiou; Apostolos Tsakiris; Chrysoula Manou;
+        Georgia Anagnostou;
+        Σταμάτης Παπαθανασίου; Μαργαρίτα Ραφαηλίδου; Ηλίας Κουτσογιάννης; Ζωή Νικολάου;
+        Πέτρος Αναστασίου""",
+    "tr": """Oğuz Karahan; Nazlı Tekin; Barış Erdem; Ebru Yavuz; Tolga Aydoğan; Seda Uçar;
+        Volkan Başaran; Dilek Çakır; Ufuk Sarı; Pınar Akın""",
+    "hu": """Ferenc Kelemen; Judit Halász; Csaba Vörös; Ágnes Pásztor; Gergely Márton;
+        Szűcs Bence; Antal Réka; Fazekas Miklós; Király Dóra; Bakos Tibor""",
+    "bg": """Yordan Zhelev; Rumyana Kirova; Emil Dobrev; Mariana Slavova; Boyko Tsvetkov;
+        Стефан Грозев; Деница Радева; Никола Божилов; Весела Лечева; Атанас Пенев""",
+    "hr": """Ante Barišić; Snježana Kralj; Damir Jurković; Vesna Pavičić; Robert Ćosić;
+        Jelena Grubišić; Mladen Šimunović; Irena Lončar; Nenad Tadić; Sonja Milić""",
+    "sl": """Bojan Kranjc; Irena Hribernik; Tadej Zajc; Mateja Leban; Damjan Bizjak;
+        Sabina Korošec; Gašper Majcen; Simona Rebec; Aljaž Pečnik; Lidija Stopar""",
+    "sq": """Agron Berisha; Lindita Hasani; Kujtim Spahiu; Mimoza Rexhepi; Bledar Meta;
+        Vjollca Ahmeti; Shpëtim Gjini; Dorina Kapllani; Edison Tafaj; Ardiana Zhupa""",
+}
+
+FRESH_ENGLISH: tuple[str, ...] = (
+    "Our SOC lead, {name}, isolated the host after the EDR alert fired on Tuesday.",
+    "Earlier today {name} received a QR code by post that led to a fake Microsoft 365 login.",
+    "Access logs show {name} signing in from Amsterdam while on leave in Crete.",
+    "The ransom note was printed on every printer in the building, {name} told us.",
+    "Two days later the attackers phoned {name} pretending to be from Cisco TAC.",
+)
+
+FRESH_NATIVE: dict[str, tuple[str, ...]] = {
+    "en": ("Payroll staff including {name} were targeted with fake HR surveys.",),
+    "fr": ("Jeudi, {name} a signalé un SMS frauduleux au CERT-FR.",),
+    "de": ("Am Donnerstag meldete {name} eine verdächtige SMS an das CERT.",),
+    "es": ("El jueves, {name} avisó al CCN-CERT de un SMS fraudulento.",),
+    "it": ("Giovedì {name} ha segnalato al CSIRT un SMS fraudolento.",),
+    "pt": ("Na quinta-feira, {name} comunicou ao CERT.PT um SMS fraudulento.",),
+    "nl": ("Donderdag meldde {name} een verdachte sms bij het NCSC.",),
+    "pl": ("W czwartek {name} zgłosił podejrzanego SMS-a do CERT Polska.",),
+    "cs": ("Ve čtvrtek {name} nahlásil podezřelou SMS na NÚKIB.",),
+    "sk": ("Vo štvrtok {name} nahlásil podozrivú SMS na SK-CERT.",),
+    "ro": ("Joi, {name} a raportat un SMS suspect către DNSC.",),
+    "da": ("Torsdag anmeldte {name} en mistænkelig sms til CFCS.",),
+    "sv": ("I torsdags rapporterade {name} ett misstänkt sms till CERT-SE.",),
+    "no": ("Torsdag meldte {name} fra om en mistenkelig SMS til NSM.",),
+    "fi": ("Torstaina {name} ilmoitti epäilyttävästä tekstiviestistä NCSC-FI:lle.",),
+    "is": ("Á fimmtudag tilkynnti {name} grunsamlegt SMS til CERT-IS.",),
+    "et": ("Neljapäeval teatas {name} kahtlasest SMS-ist CERT-EE-le.",),
+    "lv": ("Ceturtdien {name} ziņoja CERT.LV par aizdomīgu īsziņu.",),
+    "lt": ("Ketvirtadienį {name} pranešė NKSC apie įtartiną SMS.",),
+    "el": ("Την Πέμπτη ο/η {name} ανέφερε ένα ύποπτο SMS στην Εθνική Αρχή Κυβερνοασφάλειας.",),
+    "tr": ("Perşembe günü {name} şüpheli bir SMS'i USOM'a bildirdi.",),
+    "hu": ("Csütörtökön {name} gyanús SMS-t jelentett a Nemzeti Kibervédelmi Intézetnek.",),
+    "bg": ("В четвъртък {name} съобщи за подозрителен SMS на CERT България.",),
+    "hr": ("U četvrtak je {name} prijavio sumnjiv SMS CERT-u.",),
+    "sl": ("V četrtek je {name} prijavil(a) sumljiv SMS SI-CERT-u.",),
+    "sq": ("Të enjten {name} raportoi një SMS të dyshimtë te AKCESK.",),
+}
+
+FRESH_PROSE: tuple[str, ...] = (
+    """Key Findings. Between January and April, Seashell Blizzard deployed the Kapeka backdoor
+    in Estonia and Finland, while Laundry Bear stole Outlook Web Access sessions from Dutch
+    police staff. Both reused Fortinet FortiGate and Juniper Networks appliances as relays.""",
+    """Salt Typhoon compromised AT&T, Verizon and Lumen Technologies routers, and Flax Typhoon
+    built the Raptor Train botnet from IP cameras. Marvin Gaye Road and Victoria Falls Hotel
+    appeared as lure names in the phishing documents reviewed by Google Threat Intelligence.""",
+    """The Lumma Stealer takedown by Europol and the Microsoft Digital Crimes Unit removed over
+    2,300 domains. Rhadamanthys, Vidar Stealer and StealC filled the gap within weeks; Amadey
+    and SmokeLoader delivered them, and Hunters International sold the stolen access.""",
+    """Attack Path. Initial access came through a Cleo Harmony file transfer flaw, then
+    PowerShell Empire and AnyDesk. The operators disabled Sophos Intercept X, dumped LSASS with
+    ProcDump and exfiltrated data to MEGA via Rclone before detonating Medusa ransomware.""",
+    """Regional Outlook. Hacktivist groups such as NoName057(16), Anonymous Sudan and Cyber
+    Army of Russia Reborn hit portals in Vilnius, Riga and Prague with DDoSia. Ukraine's CERT-UA
+    attributed wiper attacks on Kyivstar to Sandworm, also known as Frozenbarents and APT44.""",
+)

@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass
 from functools import lru_cache
 from typing import NamedTuple
 
+from shieldwall.errors import Invalid
 from shieldwall.intel.sanitize_names import (
     NOT_PERSON_WORDS,
     PARTICLES,
@@ -39,6 +40,14 @@ _LABELS = {
     PHONE: "PHONE",
     PERSON_NAME: "PERSON",
 }
+
+
+class SanitizeRequestError(Invalid, ValueError):
+    """What the caller asked for cannot be done (a kind to keep that does not exist, a suffix
+    that is no DNS name): a ValueError to library callers, a 422 naming the field to the API."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message, details=[{"property": field, "message": message}])
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,7 +178,7 @@ _LABEL = r"[A-Za-z0-9_][A-Za-z0-9_\-]{0,62}"
 def _normalise_domain(domain: str) -> str:
     name = domain.strip().lower().removeprefix("*").strip(".")
     if not re.fullmatch(r"[\w\-]+(?:\.[\w\-]+)*", name):
-        raise ValueError(f"not a DNS suffix: {domain!r}")
+        raise SanitizeRequestError("internal_domains", f"not a DNS suffix: {domain!r}")
     return name
 
 
@@ -502,7 +511,8 @@ def sanitize_text(
     """
     unknown = set(keep) - set(KINDS)
     if unknown:
-        raise ValueError(f"unknown kinds {sorted(unknown)}; known: {', '.join(KINDS)}")
+        message = f"unknown kinds {sorted(unknown)}; known: {', '.join(KINDS)}"
+        raise SanitizeRequestError("keep", message)
     if isinstance(internal_domains, str):  # a lone "corp.example" would be read letter by letter
         raise TypeError("internal_domains is a tuple of DNS suffixes, not one string")
     extra = tuple(sorted({_normalise_domain(d) for d in internal_domains if d.strip(" .*")}))
