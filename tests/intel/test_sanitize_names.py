@@ -7,6 +7,7 @@ held out.
 
 from __future__ import annotations
 
+import orjson
 import pytest
 
 from shieldwall.intel.sanitize import sanitize_text
@@ -150,3 +151,18 @@ def test_a_body_that_is_not_json_gets_a_4xx(world: World) -> None:
     )
     assert 400 <= answer.status_code < 500
     assert answer.json()["error"]["status"] == answer.status_code
+
+
+def test_threat_names_are_read_as_a_full_parse_would_read_them() -> None:
+    """The cluster files are read with a pattern, not parsed whole (to keep the memory peak
+    small): every value and synonym a JSON parser finds must be found by it too."""
+    from shieldwall.intel.sanitize_names import _THREAT_CLUSTERS, _galaxy_clusters, cluster_names
+
+    for cluster in _THREAT_CLUSTERS:
+        raw = (_galaxy_clusters() / f"{cluster}.json").read_bytes()
+        parsed = {
+            name
+            for value in orjson.loads(raw)["values"]
+            for name in (value["value"], *value.get("meta", {}).get("synonyms", ()))
+        }
+        assert parsed <= set(cluster_names(raw)), cluster

@@ -215,7 +215,7 @@ class Lexicon:
 
 
 # A name line: sex code, name, then from column 30 one hex digit of frequency per country.
-_NAME_LINE_RE = re.compile(r"(?m)^(?=[MF1?])[^ \n]{1,2} +([^ \n]+) *[^\n]*")
+_NAME_LINE_RE = re.compile(r"[MF1?][MF]? +([^ \n]+)")
 
 
 def _read_given_names() -> array:
@@ -226,15 +226,19 @@ def _read_given_names() -> array:
     first, last = 30 + wanted[0], 30 + wanted[-1] + 1
     if len(wanted) != last - first:
         raise LookupError("gender-guesser's country columns are not in the expected order")
-    text = (resources.files("gender_guesser") / "data" / "nam_dict.txt").read_text("utf-8")
     best: dict[int, int] = {}
-    for m in _NAME_LINE_RE.finditer(text):
-        line, name = m[0], m[1]
-        top = max(line[first:last], default=" ")
-        if top == " " or "+" in name:  # "+": Arabic, Chinese and Korean compounds ("Jun+Wei")
-            continue
-        key = _key(_fold(name))
-        best[key] = max(best.get(key, 0), int(top, 16))
+    # Line by line: the whole file as one str would be ~9 MB (it is not all ASCII).
+    with (resources.files("gender_guesser") / "data" / "nam_dict.txt").open(encoding="utf-8") as f:
+        for line in f:
+            m = _NAME_LINE_RE.match(line)
+            if m is None:
+                continue
+            top = max(line[first:last], default=" ")
+            name = m[1]
+            if top == " " or "+" in name:  # "+": Arabic, Chinese and Korean compounds (Jun+Wei)
+                continue
+            key = _key(_fold(name))
+            best[key] = max(best.get(key, 0), int(top, 16))
     return array("q", sorted(key | f for key, f in best.items()))
 
 
@@ -250,16 +254,33 @@ def _galaxy_clusters() -> Path:
     return Path(spec.submodule_search_locations[0]) / "data" / "misp-galaxy" / "clusters"
 
 
+# The two keys of a cluster file that hold names. Read with a pattern rather than parsed whole:
+# the files are mostly descriptions and reference lists, and parsing malpedia.json alone peaks
+# at ~45 MB of Python objects. tests/intel/test_sanitize_names.py checks this against a full
+# parse of the installed files.
+_STRING = rb'"(?:[^"\\]|\\.)*"'
+_VALUE_RE = re.compile(rb'"value":\s*(' + _STRING + rb")")
+_SYNONYMS_RE = re.compile(rb'"synonyms":\s*\[((?:\s*' + _STRING + rb"\s*,?)*)\s*\]")
+_STRING_RE = re.compile(_STRING)
+
+
+def cluster_names(raw: bytes) -> Iterator[str]:
+    """Every value and synonym of a MISP galaxy cluster file."""
+    for m in _VALUE_RE.finditer(raw):
+        yield orjson.loads(m[1])
+    for m in _SYNONYMS_RE.finditer(raw):
+        for literal in _STRING_RE.findall(m[1]):
+            yield orjson.loads(literal)
+
+
 def _read_threat_names() -> frozenset[str]:
     clusters = _galaxy_clusters()
     names = set()
     for cluster in _THREAT_CLUSTERS:
-        values = orjson.loads((clusters / f"{cluster}.json").read_bytes())["values"]
-        for value in values:
-            for name in (value["value"], *value.get("meta", {}).get("synonyms", ())):
-                words = _ATTACK_ID_RE.sub("", name).split()
-                if len(words) > 1:
-                    names.add(" ".join(_fold(w) for w in words))
+        for name in cluster_names((clusters / f"{cluster}.json").read_bytes()):
+            words = _ATTACK_ID_RE.sub("", name).split()
+            if len(words) > 1:
+                names.add(" ".join(_fold(w) for w in words))
     return frozenset(names)
 
 
