@@ -14,7 +14,6 @@ import pytest
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import select
-from tests.factories import STIX_TIME, ApiUser, World, bundle, indicator, report, stix_id
 
 import shieldwall.db
 from shieldwall.correlate.index import CorrelationIndex
@@ -26,6 +25,7 @@ from shieldwall.members.service import viewer_for_user
 from shieldwall.policy import Role
 from shieldwall.search.index import document_of, words
 from shieldwall.search.service import _successor
+from tests.factories import STIX_TIME, ApiUser, World, bundle, indicator, report, stix_id
 
 VALID = [(tlp, d) for tlp, d in itertools.product(TLP, Distribution) if allows(tlp, d)]
 OPERATOR_QUERIES = [
@@ -127,9 +127,16 @@ def test_invisible_matches_leave_no_trace_in_pages_or_cursors(world: World) -> N
         assert [o["id"] for o in data["objects"]] == [seen["id"]], params
         assert data["next"] is None and data["more"] is False
         assert data["contributors"] == {}
+        assert data["matched"] == {seen["id"]: ["pattern" if "mode" in params else "description"]}
     for q in ("192.0.2.2", "192.0.2.3"):
         data = bob.get("/api/v1/search", params={"q": q, "mode": "value"}).json()
-        assert data == {"objects": [], "next": None, "more": False, "contributors": {}}
+        assert data == {
+            "objects": [],
+            "next": None,
+            "more": False,
+            "contributors": {},
+            "matched": {},
+        }
 
 
 def test_other_groups_objects_are_never_found(world: World) -> None:
@@ -271,7 +278,7 @@ def test_operator_characters_are_plain_text(world: World, q: str) -> None:
         response = analyst.get("/api/v1/search", params={"q": q, "mode": mode})
         assert response.status_code in (200, 422), (q, mode, response.text)
         if response.status_code == 200:
-            assert set(response.json()) == {"objects", "next", "more", "contributors"}
+            assert set(response.json()) == {"objects", "next", "more", "contributors", "matched"}
     data = analyst.get("/api/v1/search", params={"q": q}).json()
     assert [o["id"] for o in data.get("objects", [])] in ([], [near["id"]])
     assert search(analyst, '"or" near(') == [near["id"]]

@@ -4,16 +4,28 @@ Both databases are handed words already cut, folded and joined by spaces, and a 
 the same function: FTS5's unicode61 tokenizer and PostgreSQL's text-search parser cut text
 differently ("h1.evil.example" is one "host" token to PostgreSQL, three words to FTS5), and this
 way both see the same words and answer the same searches.
+
+Identifiers analysts type whole (CVE-2021-44228, ATT&CK sub-technique T1071.001, CWE-79,
+CAPEC-66) would be cut into pieces that unrelated numbers elsewhere in a long text could also
+supply, so each is one more word of the document, its pieces joined (`cve202144228`,
+`t1071001`), and a query asks for that word instead of the pieces. The pieces stay words of the
+document: "T1071", the parent technique, finds what names any of its sub-techniques too, as
+ATT&CK itself lists sub-techniques under their parent; "T1071.001" finds only that
+sub-technique.
+
+The same word rule says, for a hit in hand, which of its fields matched (`matched_fields`), so
+that answer can never disagree with the index.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from shieldwall.db import Database
-from shieldwall.search.tables import FTS_DOCS, PG_DOCS
+from shieldwall.search.tables import FTS_DOCS, PG_DOCS, relationship_ends
 
 # What the document holds: the prose of an object, never its pattern (values are searched
 # through the observables index, normalised). Notes, opinions and reports add their own text.
@@ -21,9 +33,23 @@ TEXT_PROPERTIES = (
     "name", "description", "aliases", "labels",  # most SDOs
     "abstract", "content", "explanation",  # note (abstract, content), opinion (explanation)
 )  # fmt: skip
+# ... and the ids of what it cites: ATT&CK (`mitre-attack`, `mitre-mobile-attack`...), CVE,
+# CAPEC and any other source name its references by their external_id.
+EXTERNAL_ID = "external_references.external_id"
+FIELDS = (*TEXT_PROPERTIES, EXTERNAL_ID)
 MAX_DOCUMENT_CHARS = 100_000  # of text read from one object; the rest is not searchable
 MAX_WORD_CHARS = 256  # longer runs (encoded blobs) are dropped; a SHA-512 in hex is 128
 _WORD = re.compile(r"[^\W_]+")  # letters and digits: "_", punctuation and symbols separate
+# On folded text. Dashes: the ASCII hyphen and U+2010-U+2015, which word processors put in
+# prose (a non-breaking hyphen folds to U+2010). One group per piece; the others stay None.
+_DASH = "[-\u2010-\u2015]"
+_IDENTIFIER = re.compile(
+    rf"\b(?:(cve){_DASH}(\d{{4}}){_DASH}(\d{{4,12}})"  # CVE-2021-44228
+    rf"|(cwe|capec){_DASH}(\d{{1,9}})"  # CWE-79, CAPEC-66
+    r"|(t\d{4})\.(\d{3}))\b"  # T1071.001; T1071, TA0011, G0032, S0154 are one word already
+)
+# Every identifier holds a dot or a dash: text without one (most names) skips the scan.
+_OTHER_DASHES = re.compile("[\u2010-\u2015]")
 
 
 def _fold(text: str) -> str:
@@ -34,16 +60,77 @@ def _fold(text: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.category(c).startswith("M"))
 
 
-def words(text: str) -> list[str]:
-    """The searchable words of `text`, folded, in order."""
-    found = _WORD.findall(_fold(text))
-    if len(text) <= MAX_WORD_CHARS:  # the common case: no word can be too long
+def _words_of_folded(folded: str) -> list[str]:
+    found = _WORD.findall(folded)
+    if len(folded) <= MAX_WORD_CHARS:  # the common case: no word can be too long
         return found
     return [w for w in found if len(w) <= MAX_WORD_CHARS]
 
 
+def _identifiers_of_folded(folded: str) -> list[str]:
+    """Each identifier in `folded` text as one word, its pieces joined."""
+    if (
+        "-" not in folded
+        and "." not in folded
+        and (folded.isascii() or _OTHER_DASHES.search(folded) is None)
+    ):
+        return []
+    return ["".join(p for p in m.groups() if p) for m in _IDENTIFIER.finditer(folded)]
+
+
+def words(text: str) -> list[str]:
+    """The searchable words of `text`, folded, in order."""
+    return _words_of_folded(_fold(text))
+
+
+def terms(text: str) -> list[str]:
+    """What a document is made of: the words of `text`, then each identifier in it as one word."""
+    folded = _fold(text)
+    return _words_of_folded(folded) + _identifiers_of_folded(folded)
+
+
+def query_terms(q: str) -> list[str]:
+    """The words a query asks for, each once, in order: an identifier as its one joined word in
+    place of its pieces, so "CVE-2021-44228" is not "cve 2021 44228" found anywhere in a text."""
+    folded = _fold(q)
+    out: list[str] = []
+    end = 0
+    for m in _IDENTIFIER.finditer(folded):
+        out += _words_of_folded(folded[end : m.start()])
+        out.append("".join(p for p in m.groups() if p))
+        end = m.end()
+    out += _words_of_folded(folded[end:])
+    return list(dict.fromkeys(out))
+
+
+def fields_of(obj: dict[str, Any]) -> Iterator[tuple[str, str]]:
+    """(field, text) for every piece of searchable text an object holds, in FIELDS order."""
+    for name in TEXT_PROPERTIES:
+        value = obj.get(name)
+        if isinstance(value, str):
+            yield name, value
+        elif isinstance(value, list):
+            for item in value:
+                if isinstance(item, str):
+                    yield name, item
+    if references := obj.get("external_references"):
+        for external_id in _external_ids(references):
+            yield EXTERNAL_ID, external_id
+
+
+def _external_ids(references: Any) -> list[str]:
+    if not isinstance(references, list):
+        return []
+    return [
+        r["external_id"]
+        for r in references
+        if isinstance(r, dict) and isinstance(r.get("external_id"), str)
+    ]
+
+
 def document_of(obj: dict[str, Any]) -> str | None:
     """The words of an object's prose joined by spaces, or None when it has none."""
+    # fields_of and terms, unrolled: this runs for every object ingested.
     parts: list[str] = []
     for name in TEXT_PROPERTIES:
         value = obj.get(name)
@@ -51,27 +138,62 @@ def document_of(obj: dict[str, Any]) -> str | None:
             parts.append(value)
         elif isinstance(value, list):
             parts += [v for v in value if isinstance(v, str)]
+    if references := obj.get("external_references"):
+        parts += _external_ids(references)
     if not parts:
         return None
-    return " ".join(words(" ".join(parts)[:MAX_DOCUMENT_CHARS])) or None
+    folded = _fold(" ".join(parts)[:MAX_DOCUMENT_CHARS])
+    found = _words_of_folded(folded)
+    if "-" in folded or "." in folded or not folded.isascii():
+        found += _identifiers_of_folded(folded)
+    return " ".join(found) or None
+
+
+def matched_fields(obj: dict[str, Any], wanted: Sequence[str], *, prefix: bool) -> list[str]:
+    """The fields of `obj` holding any of the query's words (`query_terms`); with `prefix`, the
+    last is a prefix. In FIELDS order, each once."""
+    exact = set(wanted[:-1] if prefix else wanted)
+    start = wanted[-1] if prefix and wanted else None
+    found: dict[str, None] = {}
+    for name, text in fields_of(obj):
+        if name in found:
+            continue
+        held = terms(text)
+        if not exact.isdisjoint(held) or (start and any(w.startswith(start) for w in held)):
+            found[name] = None
+    return list(found)
+
+
+def relationship_ends_of(obj: dict[str, Any]) -> list[str]:
+    """The ids a relationship joins (source_ref, target_ref); nothing for any other object."""
+    if obj.get("type") != "relationship":
+        return []
+    ends = [obj.get("source_ref"), obj.get("target_ref")]
+    return list(dict.fromkeys(e for e in ends if isinstance(e, str)))
 
 
 class SearchIndex:
-    """The `search_docs` row of each stored object version (an ObjectIndex).
+    """The `search_docs` row of each stored object version, and the ends of each relationship
+    (an ObjectIndex).
 
     The layout differs by database only in the key column's name: on SQLite the pk is the FTS5
-    rowid (see tables.py).
+    rowid (see tables.py). Relationship ends are kept here because search is the index this
+    capability writes at ingest; the report view reads them (tables.py says why).
     """
 
     def __init__(self, *, sqlite: bool) -> None:
-        self.layouts = (
-            ((FTS_DOCS, ("rowid", "doc")),) if sqlite else ((PG_DOCS, ("object_pk", "doc")),)
-        )
+        docs = (FTS_DOCS, ("rowid", "doc")) if sqlite else (PG_DOCS, ("object_pk", "doc"))
+        self.layouts = (docs, (relationship_ends, ("object_pk", "ref_id")))
 
     @classmethod
     def for_database(cls, db: Database) -> SearchIndex:
         return cls(sqlite=db.is_sqlite)
 
-    def rows(self, pk: int, obj: dict[str, Any]) -> tuple[list[tuple[Any, ...]]]:
+    def rows(
+        self, pk: int, obj: dict[str, Any]
+    ) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
         doc = document_of(obj)
-        return ([(pk, doc)] if doc else [],)
+        docs = [(pk, doc)] if doc else []
+        if obj.get("type") != "relationship":
+            return docs, []
+        return docs, [(pk, end) for end in relationship_ends_of(obj)]

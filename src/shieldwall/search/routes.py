@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
+import orjson
 from fastapi import APIRouter, Depends, FastAPI, Query, Response
 from starlette.concurrency import run_in_threadpool
 
@@ -41,11 +42,23 @@ async def search(
     cursor: str | None = None,
     limit: Annotated[int | None, Query(ge=1)] = None,
 ) -> Response:
-    """Visible objects matching q, in the order this server added them, a page at a time."""
+    """Visible objects matching q, in the order this server added them, a page at a time, with
+    the fields each matched by (`matched`: object id -> field names)."""
     s = service.Search(q=q, mode=mode, kind=kind or None, types=_csv(type))
     size = min(limit or settings.page_size, settings.max_page_size)
-    page = await run_in_threadpool(service.search, db, viewer, s, cursor=cursor, limit=size)
-    return _page_response(page)
+    found = await run_in_threadpool(service.search, db, viewer, s, cursor=cursor, limit=size)
+    return _with_field(_page_response(found.page), "matched", found.matched)
+
+
+def _with_field(response: Response, name: str, value: object) -> Response:
+    """The page response with one more top-level field, spliced before its closing brace: the
+    page keeps the one shape every list of objects has, whatever fields that shape gains."""
+    body = bytes(response.body)
+    if not body.endswith(b"}"):  # pragma: no cover - a page is always a JSON object
+        raise ValueError("a page response is a JSON object")
+    headers = {k: v for k, v in response.headers.items() if k.lower() != "content-length"}
+    spliced = body[:-1] + b',"' + name.encode() + b'":' + orjson.dumps(value) + b"}"
+    return Response(spliced, status_code=response.status_code, headers=headers)
 
 
 def register(app: FastAPI) -> None:

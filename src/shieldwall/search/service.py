@@ -4,22 +4,28 @@ Every answer is a page of latest object versions the viewer may see, in the orde
 added (pk), resumed by the same opaque cursor as GET /api/v1/objects. No ranking: a page boundary
 never moves while intel arrives, and nothing about invisible matches (how many, how relevant)
 can shape what the viewer gets.
+
+Each hit says which of its fields matched. The index cannot say (a document is all of an
+object's text in one), so the page's objects, already in hand, are read again by the same rule
+that made the index: a page's worth of work, never a query more.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import orjson
 from sqlalchemy import ColumnElement, Select, and_, func, literal_column, or_, select
 
-from shieldwall.correlate.observables import KINDS, normalise
+from shieldwall.correlate.observables import KINDS, Observable, normalise, observables_of
 from shieldwall.db import Database
 from shieldwall.errors import Invalid
 from shieldwall.intel.query import _COLUMNS, Page, decode_cursor, read_page
 from shieldwall.intel.tables import objects
 from shieldwall.policy import Viewer, visible_filter
-from shieldwall.search.index import words
+from shieldwall.search.index import matched_fields, query_terms
 from shieldwall.search.tables import (
     FTS_DOCS,
     PG_DOCS,
@@ -45,10 +51,21 @@ class Search:
     types: tuple[str, ...] = ()  # STIX types of the objects wanted
 
 
-_EMPTY = Page(bodies=[], object_ids=[], next_cursor=None, contributors={})
+@dataclass(frozen=True, slots=True)
+class SearchPage:
+    """A page of hits, and for each hit's id the fields that matched (FIELDS names in text mode;
+    in value mode `pattern` for an indicator, else the top-level properties holding the value)."""
+
+    page: Page
+    matched: dict[str, list[str]]
 
 
-def search(db: Database, viewer: Viewer, s: Search, *, cursor: str | None, limit: int) -> Page:
+_EMPTY = SearchPage(Page(bodies=[], object_ids=[], next_cursor=None, contributors={}), {})
+
+
+def search(
+    db: Database, viewer: Viewer, s: Search, *, cursor: str | None, limit: int
+) -> SearchPage:
     """One page of the visible latest versions that match; `next_cursor` resumes after it."""
     _check(s)
     after = decode_cursor(cursor) if cursor else 0
@@ -62,10 +79,34 @@ def search(db: Database, viewer: Viewer, s: Search, *, cursor: str | None, limit
     query = query.where(objects.c.is_latest.is_(True), visible_filter(viewer, objects))
     if s.types:
         query = query.where(objects.c.type.in_(s.types))
-    return read_page(
+    page = read_page(
         db, viewer, query.order_by(order), limit=limit, action="intel.search",
         detail={"mode": s.mode, "q": s.q[:200], "kind": s.kind},
     )  # fmt: skip
+    return SearchPage(page, _matched(s, page))
+
+
+def _matched(s: Search, page: Page) -> dict[str, list[str]]:
+    """Object id -> the fields that matched, for each hit of the page. Copies of one observable
+    kept by several members share an id: their fields are merged."""
+    if s.mode == "text":
+        wanted, prefix = query_terms(s.q), s.q.rstrip().endswith("*")
+
+        def fields(obj: dict[str, Any]) -> list[str]:
+            return matched_fields(obj, wanted, prefix=prefix)
+    else:
+        holds = _value_test(s)
+
+        def fields(obj: dict[str, Any]) -> list[str]:
+            return _value_fields(obj, holds)
+
+    matched: dict[str, list[str]] = {}
+    for object_id, body in zip(page.object_ids, page.bodies, strict=True):
+        found = fields(orjson.loads(body))
+        if object_id in matched:
+            found = list(dict.fromkeys(matched[object_id] + found))
+        matched[object_id] = found
+    return matched
 
 
 def _check(s: Search) -> None:
@@ -87,7 +128,7 @@ def _check(s: Search) -> None:
 
 def _text_matches(q: str, *, sqlite: bool, after: int) -> tuple[Select[Any], Any] | None:
     """Objects whose document holds every word of `q`; None when `q` has no words at all."""
-    wanted = list(dict.fromkeys(words(q)))
+    wanted = query_terms(q)
     if not wanted:
         return None  # only operators and punctuation: nothing can match
     if len(wanted) > MAX_WORDS:
@@ -156,6 +197,43 @@ def _equals(raw: str, kind: str | None) -> ColumnElement[bool]:
         observable_values.c.kind == observable.kind,
     )
     return or_(normalised, as_given)
+
+
+def _value_test(s: Search) -> Callable[[Observable], bool]:
+    """In Python, the condition `_value_matches` puts to the value index, for one observable."""
+    raw = s.q.strip()
+    if raw.endswith("*"):
+        starts = tuple(dict.fromkeys((raw.rstrip("*"), raw.rstrip("*").lower())))
+
+        def test(o: Observable) -> bool:
+            return o.value.startswith(starts)
+    else:
+        wanted = normalise(s.kind or "auto", raw)  # read once already: it does not raise here
+        pair = (wanted.kind, wanted.value) if wanted is not None else None
+
+        def test(o: Observable) -> bool:
+            return o.value == raw or (o.kind, o.value) == pair
+
+    if s.kind is None:
+        return test
+    return lambda o: o.kind == s.kind and test(o)
+
+
+# Properties every object has that never hold an observable's value.
+_NOT_VALUE_PROPERTIES = frozenset({"type", "id", "spec_version", "object_marking_refs", "defanged"})
+
+
+def _value_fields(obj: dict[str, Any], holds: Callable[[Observable], bool]) -> list[str]:
+    """Where an object holds a value that `holds`: an indicator in its pattern; an observable (or
+    observed-data) in the top-level properties each value comes from."""
+    if obj.get("type") == "indicator":
+        return ["pattern"] if any(holds(o) for o in observables_of(obj)) else []
+    return [
+        name
+        for name, value in obj.items()
+        if name not in _NOT_VALUE_PROPERTIES
+        and any(holds(o) for o in observables_of({"type": obj.get("type"), name: value}))
+    ]
 
 
 def _starts_with(prefix: str, sqlite: bool) -> ColumnElement[bool]:

@@ -1,10 +1,12 @@
-"""The full-text table (one per dialect, outside `metadata`) and the observable values table."""
+"""The full-text table (one per dialect, outside `metadata`), the observable values table and the
+ends of each relationship."""
 
 from sqlalchemy import (
     BigInteger,
     Column,
     Index,
     MetaData,
+    String,
     Table,
     Text,
     func,
@@ -65,4 +67,17 @@ Index(
     "ix_observable_values_value",
     value_key,
     postgresql_ops={"value_key": "text_pattern_ops"},
+)
+
+# The ids each relationship joins (its source_ref and target_ref), so "the relationships around
+# these objects" is a probe of ref_id, not a scan of every relationship's body. The report view
+# reads it. It sits beside correlate's object_refs in meaning (what a report or sighting refers
+# to), but is written by search's index: the index this capability owns in the ingest
+# transaction. Only relationships have rows here.
+relationship_ends = Table(
+    "relationship_ends",
+    metadata,
+    Column("object_pk", BigInteger, nullable=False),
+    Column("ref_id", String(300), nullable=False),
+    Index("ix_relationship_ends_ref_id", "ref_id"),
 )
