@@ -18,6 +18,7 @@ from shieldwall.intel import routes as intel_routes
 from shieldwall.intel.identities import platform_identities
 from shieldwall.intel.ingest import ingestor_for
 from shieldwall.members import routes as members_routes
+from shieldwall.reports import routes as reports_routes
 from shieldwall.search import routes as search_routes
 from shieldwall.settings import Settings
 from shieldwall.sightings import routes as sightings_routes
@@ -63,6 +64,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         correlate_routes,
         sightings_routes,
         search_routes,
+        reports_routes,
         exchange_routes,
         audit_routes,
     ):
