@@ -251,7 +251,9 @@ def test_a_crash_mid_write_leaves_the_database_as_before(
         analyst.share(indicator(), indicator())
     assert _count(world) == 1
     with world.db.read() as conn:
-        ingests = select(func.count()).select_from(change_log).where(change_log.c.action == "ingest")
+        ingests = (
+            select(func.count()).select_from(change_log).where(change_log.c.action == "ingest")
+        )
         assert conn.scalar(ingests) == 1
 
 

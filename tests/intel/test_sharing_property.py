@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
@@ -54,9 +54,9 @@ class Said:
 
 said_strategy = st.builds(
     Said,
-    tlp=st.one_of(st.none(), st.sampled_from(list(TLP))),
+    tlp=st.sampled_from([None, None, None, *TLP]),  # often unsaid: then it is inherited
     where=st.sampled_from(["object", "granular", "definition"]),
-    distribution=st.one_of(st.none(), st.sampled_from(list(Distribution))),
+    distribution=st.sampled_from([None, None, None, *Distribution]),
     group=st.sampled_from([0, 1]),
     anonymous=st.sampled_from([None, None, True, False]),
 )
@@ -152,7 +152,10 @@ def _audience(run: Run, sharer: int, tlp: TLP | None, distribution: Distribution
     everyone = set(range(MEMBERS))
     if distribution is None:
         reach = everyone if tlp is None or tlp is not TLP.RED else set()
-    elif (tlp is not None and not allows(tlp, distribution)) or distribution is Distribution.ORG:
+    elif tlp is not None and not allows(tlp, distribution):
+        # Said explicitly, the bundle is refused; arising from inheritance, it is narrowed.
+        reach = everyone if allows(tlp, Distribution.FEDERATION) else set()
+    elif distribution is Distribution.ORG:
         reach = set()
     elif distribution is Distribution.GROUP:
         reach = run.group_members(group or 0)
@@ -175,21 +178,35 @@ def _inherited(run: Run, object_id: str, index: int) -> tuple[TLP | None, Any, i
 
 
 def _allowed(run: Run, object_id: str, index: int) -> set[int]:
-    """The members the oracle lets see version `index` of an object."""
+    """The members the oracle lets see version `index` of an object: what it said (or inherited)
+    of itself, and for each report of its bundle that refers to it, the report's TLP and
+    distribution, which fill in what the object left unsaid and narrow what it said."""
     sent = run.versions[object_id][index]
     tlp, distribution, group = _inherited(run, object_id, index)
-    allowed = _audience(run, sent.sharer, tlp, distribution, group)
-    for report in sent.reports:
-        report = _effective_said(report)
-        allowed &= _audience(run, sent.sharer, report.tlp, report.distribution, report.group)
-        if tlp is None:
-            allowed &= _audience(run, sent.sharer, report.tlp, None, None)
+    reports = [_effective_said(r) for r in sent.reports]
+    allowed = _audience(run, sent.sharer, None, None, None)
+    if distribution is not None or not any(r.distribution for r in reports):
+        allowed &= _audience(run, sent.sharer, tlp, distribution, group)
+    for report in reports:
+        combined = max(t for t in (tlp, report.tlp, TLP.CLEAR) if t is not None)
+        # The narrower of the two distributions; two groups are not one narrower than the
+        # other, and the object's own group stands.
+        narrower, narrower_group = distribution, group
+        if report.distribution is not None and (
+            distribution is None or REACH[report.distribution] < REACH[distribution]
+        ):
+            narrower, narrower_group = report.distribution, report.group
+        allowed &= _audience(run, sent.sharer, combined, narrower, narrower_group)
     return allowed
 
 
 def _share(run: Run, sharer: int, specs: list, report_spec: Any) -> None:
     user = run.users[sharer]
-    own = [i for i, chain in run.versions.items() if chain[0].sharer == sharer]
+    own = [
+        object_id
+        for object_id, chain in run.versions.items()
+        if chain[0].sharer == sharer and object_id.startswith("indicator--")
+    ]
     extra: list[dict] = []
     sent: list[tuple[str, Said]] = []
     for pick, said in specs:
@@ -282,11 +299,21 @@ def _modified_of(run: Run, object_id: str) -> list[str]:
 
 
 @settings(
-    max_examples=40,
+    max_examples=60,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(shares=st.lists(share_strategy, min_size=1, max_size=6))
+# The breaks this test exists for, always tried besides the generated worlds: a version without
+# markings after a RED one, from a member whose default is GREEN; a CLEAR `all` report over a RED
+# indicator with no distribution; a granular RED marking; a named object turned anonymous.
+@example(shares=[(2, [(-1, Said(TLP.RED, "object", None, 0, None))], None),
+                 (2, [(0, Said(None, "object", None, 0, None))], None)])
+@example(shares=[(0, [(-1, Said(TLP.RED, "object", None, 0, None))],
+                  (Said(TLP.CLEAR, "object", Distribution.ALL, 0, None), {0}))])
+@example(shares=[(3, [(-1, Said(TLP.RED, "granular", None, 0, None))], None)])
+@example(shares=[(2, [(-1, Said(TLP.GREEN, "object", None, 0, False))], None),
+                 (2, [(0, Said(None, "object", None, 0, True))], None)])  # fmt: skip
 def test_no_viewer_reads_what_its_sharer_did_not_allow(world: World, shares: list) -> None:
     run = _run_for(world)
     for sharer, specs, report_spec in shares:

@@ -21,7 +21,7 @@ from __future__ import annotations
 import bisect
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from shieldwall.intel.timestamps import is_timestamp, normalize_timestamp
 from shieldwall.intel.validate import ObjectError
@@ -47,8 +47,10 @@ class MemberDefaults:
     distribution: Distribution
 
 
-@dataclass(frozen=True, slots=True)
-class Sharing:
+class Sharing(NamedTuple):
+    """Who may see one thing shared. A named tuple, not a frozen dataclass: ingest hashes and
+    compares one per object, and a tuple does both in C."""
+
     tlp: TLP
     distribution: Distribution
     sharing_group_id: str | None
@@ -65,9 +67,9 @@ class Sharing:
         return ext
 
 
-@dataclass(frozen=True, slots=True)
-class Asked:
-    """What one thing shared says of its own sharing; None where it says nothing."""
+class Asked(NamedTuple):
+    """What one thing shared says of its own sharing; None where it says nothing. (A named tuple
+    for the same reason as Sharing.)"""
 
     tlp: TLP | None = None
     distribution: Distribution | None = None
@@ -284,7 +286,9 @@ def _prior(chain: list[tuple[str, Sharing]], modified: str) -> Sharing | None:
     before it, else (a version older than all stored ones, arriving late) the nearest after."""
     if not chain:
         return None
-    at = bisect.bisect_left(chain, modified, key=lambda entry: entry[0])
+    if len(chain) == 1:  # the common case: one stored version
+        return chain[0][1]
+    at = bisect.bisect_left(chain, modified, key=_modified)
     if at < len(chain) and chain[at][0] == modified:
         return chain[at][1]
     return chain[at - 1][1] if at > 0 else chain[0][1]
@@ -314,72 +318,171 @@ def resolve(
         asked.append(own)
         errors += [ObjectError(index, obj.get("id"), where, m) for where, m in problems]
 
-    versions = [version_of(obj) for obj in objects]
-    order = sorted((i for i in range(n) if versions[i] is not None), key=lambda i: versions[i])
-    chains_in_bundle: dict[str, int] = {}
-    for i in order:
-        object_id = versions[i][0]  # type: ignore[index]
-        chains_in_bundle[object_id] = chains_in_bundle.get(object_id, 0) + 1
+    ids = [obj.get("id") if type(obj) is dict else None for obj in objects]
     referrers = _referrers(objects)
-    repeated = any(count > 1 for count in chains_in_bundle.values())
-
-    resolved: list[Sharing | None] = [None] * n
-    problems_of: dict[int, list[tuple[str, str]]] = {}
-    # One pass is enough for most bundles; a report, or several versions of one object, may
-    # tighten what another object inherits: repeat until nothing changes (each pass can only
-    # make a sharing stricter, so this ends).
+    seen: set[Any] = set()
+    repeated = {i for i in ids if i is not None and (i in seen or seen.add(i))}  # type: ignore[func-returns-value]
+    chained = [
+        i for i in range(n) if ids[i] is not None and (ids[i] in history or ids[i] in repeated)
+    ]
+    one = _Resolver(viewer, defaults)
+    if not chained and not referrers:  # the common bundle: new objects, each once, no report
+        resolved = []
+        for index, own in enumerate(asked):
+            sharing, problems = one(own, None)
+            resolved.append(sharing)
+            errors += [ObjectError(index, ids[index], _PROPERTY_OF[w], m) for w, m in problems]
+        return resolved, errors
+    final: list[Sharing] = []
+    problems_of: list[list[tuple[str, str]]] = []
+    # Usually one round. Only when a report tightens an object of which the bundle holds later
+    # versions too does a second see what those inherit (each round can only make a sharing
+    # stricter, so this ends).
     for _ in range(n + 2):
-        changed = False
-        chains: dict[str, list[tuple[str, Sharing]]] = {}
-        for i in order:
-            object_id, modified = versions[i]  # type: ignore[misc]
-            chain = chains.get(object_id)
-            if chain is None:
-                chain = chains[object_id] = list(history.get(object_id, ()))
-            prior = _prior(chain, modified)
-            base, problems = resolve_one(asked[i], viewer, defaults, prior)
-            given = (asked[i].tlp is not None or prior is not None,
-                     asked[i].distribution is not None or prior is not None)  # fmt: skip
-            final = base
-            for report in referrers.get(i, ()):
-                report_sharing = resolved[report]
-                if report_sharing is None:
-                    continue
-                final, problem = _within_report(final, report_sharing, given, prior)
-                given = (True, True)  # what one report gave is the floor for the next
-                if problem:
-                    problems.append(problem)
-            problems_of[i] = problems
-            if final != resolved[i]:
-                resolved[i], changed = final, True
-            at = bisect.bisect_left(chain, modified, key=lambda entry: entry[0])
-            if not (at < len(chain) and chain[at][0] == modified):
-                chain.insert(at, (modified, final))
-        if not changed or not (referrers or repeated):
+        base, problems_of, priors = _bases(
+            repeated, asked, ids, objects, chained, history, final, one
+        )
+        previous, final = final, list(base)
+        _tighten_reports(objects, referrers, base, final, problems_of, asked, priors)
+        if not (repeated and referrers) or final == previous:
             break
-    for i, obj in enumerate(objects):
-        if resolved[i] is None:  # no usable id: the validator rejects it
-            resolved[i], problems_of[i] = resolve_one(asked[i], viewer, defaults)
-        object_id = obj.get("id") if type(obj) is dict else None
+    for i, problems in enumerate(problems_of):
         errors += [
-            ObjectError(i, object_id, _PROPERTY_OF[what], message)
-            for what, message in problems_of.get(i, ())
+            ObjectError(i, ids[i], _PROPERTY_OF[what], message) for what, message in problems
         ]
-    return resolved, errors  # type: ignore[return-value]
+    return final, errors
+
+
+class _Resolver:
+    """resolve_one for one member, remembered: the objects of a bundle mostly ask alike."""
+
+    def __init__(self, viewer: Viewer, defaults: MemberDefaults) -> None:
+        self._viewer, self._defaults = viewer, defaults
+        self._memo: dict[tuple[Asked, Sharing | None], tuple[Sharing, list[tuple[str, str]]]] = {}
+
+    def __call__(
+        self, asked: Asked, prior: Sharing | None
+    ) -> tuple[Sharing, list[tuple[str, str]]]:
+        key = (asked, prior)
+        outcome = self._memo.get(key)
+        if outcome is None:
+            outcome = self._memo[key] = resolve_one(asked, self._viewer, self._defaults, prior)
+        return outcome[0], list(outcome[1]) if outcome[1] else []
+
+
+def _bases(
+    repeated: set[str],
+    asked: list[Asked],
+    ids: list[Any],
+    objects: Sequence[Any],
+    chained: list[int],
+    history: History,
+    final: list[Sharing],
+    one: _Resolver,
+) -> tuple[list[Sharing], list[list[tuple[str, str]]], list[Sharing | None]]:
+    """Each object's own sharing, before reports: what it asks, else its version before (stored,
+    or earlier in the bundle with what it was finally given last round), else the defaults."""
+    n = len(asked)
+    base: list[Sharing] = [None] * n  # type: ignore[list-item]
+    problems: list[list[tuple[str, str]]] = [[] for _ in range(n)]
+    priors: list[Sharing | None] = [None] * n
+    chained_set = set(chained)
+    for i in range(n):
+        if i not in chained_set:
+            base[i], problems[i] = one(asked[i], None)
+    versions = {i: version_of(objects[i]) for i in chained}
+    chains: dict[str, list[tuple[str, Sharing]]] = {}
+    # Versions of one id in the bundle are taken oldest first, so that each finds the one
+    # before it; the others need no order.
+    in_order = [i for i in chained if ids[i] not in repeated]
+    in_order += sorted(
+        (i for i in chained if ids[i] in repeated), key=lambda i: versions[i] or (ids[i], "")
+    )
+    for i in in_order:
+        version = versions[i]
+        if version is None:  # an unreadable modified: the validator rejects it
+            base[i], problems[i] = one(asked[i], None)
+            continue
+        object_id, modified = version
+        if object_id not in repeated:
+            priors[i] = prior = _prior(history[object_id], modified)
+            base[i], problems[i] = one(asked[i], prior)
+            continue
+        chain = chains.get(object_id)
+        if chain is None:
+            chain = chains[object_id] = list(history.get(object_id, ()))
+        priors[i] = prior = _prior(chain, modified)
+        base[i], problems[i] = one(asked[i], prior)
+        at = bisect.bisect_left(chain, modified, key=_modified)  # a later version inherits this
+        if not (at < len(chain) and chain[at][0] == modified):
+            chain.insert(at, (modified, final[i] if final else base[i]))
+    return base, problems, priors
+
+
+def _modified(entry: tuple[str, Sharing]) -> str:
+    return entry[0]
+
+
+def _tighten_reports(
+    objects: Sequence[Any],
+    referrers: dict[int, list[int]],
+    base: list[Sharing],
+    final: list[Sharing],
+    problems: list[list[tuple[str, str]]],
+    asked: list[Asked],
+    priors: list[Sharing | None],
+) -> None:
+    """`final` (a copy of `base`) tightened by the reports of the bundle that refer to each
+    object: reports first, among themselves until they stop changing, then everything else."""
+
+    def within(i: int) -> tuple[Sharing, list[tuple[str, str]]]:
+        prior = priors[i]
+        given = (asked[i].tlp is not None or prior is not None,
+                 asked[i].distribution is not None or prior is not None)  # fmt: skip
+        sharing, found = base[i], []
+        for report in referrers[i]:
+            sharing, problem = _within_report(sharing, final[report], given, prior)
+            given = (True, True)  # what one report gave is the floor for the next
+            if problem:
+                found.append(problem)
+        return sharing, found
+
+    is_report = {
+        i for i in referrers if type(objects[i]) is dict and objects[i].get("type") == "report"
+    }
+    for _ in range(len(is_report) + 1):
+        changed = False
+        for i in is_report:
+            sharing, _found = within(i)
+            if sharing != final[i]:
+                final[i], changed = sharing, True
+        if not changed:
+            break
+    memo: dict[tuple[Any, ...], tuple[Sharing, list[tuple[str, str]]]] = {}
+    for i in referrers:
+        key = (base[i], asked[i], priors[i], *(final[r] for r in referrers[i]))
+        outcome = memo.get(key)
+        if outcome is None:
+            outcome = memo[key] = within(i)
+        final[i] = outcome[0]
+        problems[i] += outcome[1]
 
 
 def _referrers(objects: Sequence[Any]) -> dict[int, list[int]]:
     """For each object a report in the bundle refers to (every version of it in the bundle), the
     reports that refer to it."""
+    reports = [
+        i for i, obj in enumerate(objects) if type(obj) is dict and obj.get("type") == "report"
+    ]
+    if not reports:
+        return {}
     indexes_of: dict[str, list[int]] = {}
     for index, obj in enumerate(objects):
         if type(obj) is dict and type(obj.get("id")) is str:
             indexes_of.setdefault(obj["id"], []).append(index)
     referrers: dict[int, list[int]] = {}
-    for report_index, obj in enumerate(objects):
-        if type(obj) is not dict or obj.get("type") != "report":
-            continue
-        refs = obj.get("object_refs")
+    for report_index in reports:
+        refs = objects[report_index].get("object_refs")
         for ref in refs if type(refs) is list else ():
             for i in indexes_of.get(ref, ()) if type(ref) is str else ():
                 if i != report_index:
