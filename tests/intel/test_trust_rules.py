@@ -469,3 +469,36 @@ def test_created_by_takes_a_member_id_or_name_and_never_finds_anonymous_intel(
     broker = broker_identity(Settings().broker_name)
     assert south.object_ids(created_by=broker) == {hidden["id"]}
     assert south.object_ids(created_by="No Such Member") == set()
+
+
+def test_identities_forged_before_the_rule_are_removed_when_the_server_starts(
+    world: World, database_url: str
+) -> None:
+    from fastapi.testclient import TestClient
+
+    from shieldwall.app import create_app
+    from shieldwall.intel.tables import change_log, removed_objects
+
+    _, south = _pair(world)
+    members = {m["name"]: m for m in south.get("/api/v1/members").json()["members"]}
+    north_id = members["CERT North"]["identity_id"]
+    forged = _latest(south, north_id) | {"name": "CERT North (official)", "modified": LATER}
+    with world.db.write() as conn:  # as the old code would have stored it
+        row = conn.execute(select(objects).where(objects.c.object_id == north_id)).one()
+        conn.execute(objects.update().where(objects.c.pk == row.pk).values(is_latest=False))
+        import orjson
+
+        conn.execute(objects.insert().values(**{
+            **row._mapping, "pk": row.pk + 1000, "member_id": south.member_id,
+            "modified": "2026-02-01T00:00:00.000000Z", "body": orjson.dumps(forged).decode(),
+        }))  # fmt: skip
+    assert _latest(south, north_id)["name"] == "CERT North (official)"
+    settings = Settings(database_url=database_url, warninglists="none", validation_workers=0)
+    with TestClient(create_app(settings)):  # a server start
+        pass
+    assert _latest(south, north_id)["name"] == "CERT North"
+    with world.db.read() as conn:
+        assert conn.scalar(select(objects.c.pk).where(objects.c.pk == row.pk + 1000)) is None
+        removal = conn.execute(select(change_log).where(change_log.c.action == "remove")).one()
+        gone = conn.execute(select(removed_objects).where(removed_objects.c.seq == removal.seq))
+        assert [r.object_id for r in gone] == [north_id]

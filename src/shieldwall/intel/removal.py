@@ -13,12 +13,12 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, delete, func, select, update
 
+import shieldwall.schema  # noqa: F401  (registers every capability's tables on `metadata`)
 from shieldwall.audit import service as audit
-from shieldwall.correlate.tables import object_refs, observable_keys
-from shieldwall.db import utc_now
+from shieldwall.db import metadata, utc_now
 from shieldwall.intel.tables import change_log, objects, removed_objects
 from shieldwall.policy import Viewer
-from shieldwall.search.tables import FTS_DOCS, PG_DOCS, observable_values
+from shieldwall.search.tables import FTS_DOCS, PG_DOCS
 
 _CHUNK = 5000
 
@@ -46,12 +46,14 @@ def remove_versions(
     if not rows:
         return None
     sqlite = conn.dialect.name == "sqlite"
-    docs = FTS_DOCS.c.rowid if sqlite else PG_DOCS.c.object_pk
+    # Every index kept beside the objects: each table with an object_pk, and the full-text
+    # documents (outside `metadata`, keyed by rowid on SQLite).
+    keys = [t.c.object_pk for t in metadata.sorted_tables if "object_pk" in t.c]
+    keys.append(FTS_DOCS.c.rowid if sqlite else PG_DOCS.c.object_pk)
     found = [r.pk for r in rows]
     for start in range(0, len(found), _CHUNK):
         chunk = found[start : start + _CHUNK]
-        for column in (observable_keys.c.object_pk, object_refs.c.object_pk,
-                       observable_values.c.object_pk, docs):  # fmt: skip
+        for column in keys:
             conn.execute(delete(column.table).where(column.in_(chunk)))
         conn.execute(delete(objects).where(objects.c.pk.in_(chunk)))
     for row in rows:
