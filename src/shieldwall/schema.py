@@ -6,6 +6,7 @@ from shieldwall.db import metadata
 from shieldwall.intel import tables as intel_tables
 from shieldwall.members import tables as members_tables
 from shieldwall.search import tables as search_tables
+from shieldwall.selections import tables as selections_tables
 from shieldwall.sightings import tables as sightings_tables
 
 __all__ = [
@@ -15,5 +16,6 @@ __all__ = [
     "members_tables",
     "metadata",
     "search_tables",
+    "selections_tables",
     "sightings_tables",
 ]

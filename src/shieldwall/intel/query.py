@@ -18,6 +18,7 @@ from shieldwall.intel.timestamps import normalize_timestamp
 from shieldwall.markings import TLP
 from shieldwall.members.tables import members
 from shieldwall.policy import Viewer, may_know_contributor, may_see, visible_filter
+from shieldwall.selections.service import Selection
 
 _COLUMNS = (
     objects.c.pk, objects.c.object_id, objects.c.member_id, objects.c.anonymous,
@@ -37,6 +38,7 @@ class ObjectFilter:
     modified_until: str | None = None
     text: str | None = None  # free text over name, description and pattern
     all_versions: bool = False
+    selection: Selection | None = None  # a collection's, a feed's...: on top of the policy
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +71,8 @@ def _like_escape(text: str) -> str:
 def _filtered(viewer: Viewer, f: ObjectFilter) -> Select[Any]:
     c = objects.c
     query = select(*_COLUMNS).where(visible_filter(viewer, objects))
+    if f.selection is not None:
+        query = query.where(f.selection.where(objects))
     if not f.all_versions:
         query = query.where(c.is_latest.is_(True))
     if f.types:
