@@ -17,6 +17,7 @@ from shieldwall.exchange import routes as exchange_routes
 from shieldwall.intel import routes as intel_routes
 from shieldwall.intel.identities import platform_identities
 from shieldwall.intel.ingest import ingestor_for
+from shieldwall.jobs import Scheduler
 from shieldwall.members import routes as members_routes
 from shieldwall.reports import routes as reports_routes
 from shieldwall.search import routes as search_routes
@@ -32,13 +33,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     database = Database(settings.database_url)
     ingestor = ingestor_for(database, settings)
     lookup_helper = LookupHelper(database, settings.lookup_helpers)
+    scheduler = Scheduler(database)  # capabilities add their jobs as they register
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         # The validation workers start with the server, not inside the first large POST.
         await run_in_threadpool(ingestor.validator.warm_up)
         await run_in_threadpool(platform_identities, database, settings)
+        scheduler.start()
         yield
+        scheduler.close()
         ingestor.close()
         lookup_helper.close()
         database.dispose()
@@ -57,6 +61,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.db = database
     app.state.ingestor = ingestor
     app.state.lookup_helper = lookup_helper
+    app.state.scheduler = scheduler
     errors.install(app)
     for capability in (
         members_routes,

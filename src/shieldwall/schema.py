@@ -1,5 +1,6 @@
 """The whole schema: importing this module registers every capability's tables on `metadata`."""
 
+from shieldwall import jobs as jobs_tables
 from shieldwall.audit import tables as audit_tables
 from shieldwall.correlate import tables as correlate_tables
 from shieldwall.db import metadata
@@ -13,6 +14,7 @@ __all__ = [
     "audit_tables",
     "correlate_tables",
     "intel_tables",
+    "jobs_tables",
     "members_tables",
     "metadata",
     "search_tables",
