@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from starlette.concurrency import run_in_threadpool
 
 from shieldwall.api import errors
+from shieldwall.api.deps import known_query_parameters
 from shieldwall.audit import routes as audit_routes
 from shieldwall.correlate import routes as correlate_routes
 from shieldwall.correlate.helper import LookupHelper
@@ -56,6 +57,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         docs_url="/api/v1/docs",
         redoc_url=None,
         lifespan=lifespan,
+        dependencies=[Depends(known_query_parameters)],
     )
     app.state.settings = settings
     app.state.db = database

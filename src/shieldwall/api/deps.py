@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
 from shieldwall.correlate.helper import LookupHelper
 from shieldwall.db import Database
-from shieldwall.errors import Forbidden, Unauthorized
+from shieldwall.errors import Forbidden, Invalid, Unauthorized
 from shieldwall.intel.ingest import Ingestor
 from shieldwall.members.service import authenticate
 from shieldwall.policy import Viewer
@@ -46,3 +48,36 @@ async def admin_viewer(request: Request) -> Viewer:
     if not viewer.is_admin:
         raise Forbidden("only an instance admin may do this")
     return viewer
+
+
+_QUERY_NAMES: dict[int, frozenset[str]] = {}
+
+
+async def known_query_parameters(request: Request) -> None:
+    """422 for a query parameter the route does not take, naming the ones it does: a misspelt
+    filter (`?tpye=indicator`) must not quietly mean "no filter". For the REST API (/api/v1);
+    other protocols (TAXII, feeds) follow their own rules."""
+    route = request.scope.get("route")
+    if route is None or not request.url.path.startswith("/api/v1/"):
+        return
+    names = _QUERY_NAMES.get(id(route))
+    if names is None:
+        dependant = getattr(route, "dependant", None)
+        if dependant is None:
+            return
+        names = _QUERY_NAMES[id(route)] = frozenset(_query_names(dependant))
+    unknown = sorted({name for name in request.query_params if name not in names})
+    if unknown:
+        raise Invalid(
+            f"unknown query parameter(s) {', '.join(unknown)}; this route takes "
+            f"{', '.join(sorted(names)) or 'none'}"
+        )
+
+
+def _query_names(dependant: Any) -> set[str]:
+    """The query parameters a route and its dependencies declare (walked here: FastAPI's own
+    flattening helper is private and has changed between releases)."""
+    names = {param.alias for param in dependant.query_params}
+    for sub in dependant.dependencies:
+        names |= _query_names(sub)
+    return names

@@ -15,6 +15,7 @@ from shieldwall.errors import Invalid, ShieldwallError
 from shieldwall.intel import query
 from shieldwall.intel.ingest import Ingestor
 from shieldwall.intel.sanitize import sanitize_text
+from shieldwall.intel.stix_types import TYPES
 from shieldwall.intel.timestamps import is_timestamp
 from shieldwall.markings import TLP, sharing_extension_definition, tlp_marking_definitions
 from shieldwall.policy import Viewer
@@ -53,11 +54,33 @@ async def post_bundle(
     return result.as_dict()
 
 
-def _csv(values: list[str] | None) -> tuple[str, ...]:
+def csv_values(values: list[str] | None) -> tuple[str, ...]:
+    """A repeated or comma-separated query parameter's values: ?type=a&type=b,c."""
     return tuple(v for value in values or () for v in value.split(",") if v)
 
 
-def _page_response(page: query.Page) -> Response:
+def stix_types(values: list[str] | None) -> tuple[str, ...]:
+    """The `type` filter's values: STIX 2.1 types, or custom ones (x-...); a misspelt type
+    would otherwise answer an empty list, as if nothing of that type had been shared."""
+    types = csv_values(values)
+    unknown = [t for t in types if t not in TYPES and not t.startswith("x-")]
+    if unknown:
+        raise Invalid(
+            f"unknown STIX type(s) {', '.join(repr(t) for t in unknown[:5])}; known types: "
+            f"{', '.join(sorted(TYPES))}, or a custom type starting with x-"
+        )
+    return types
+
+
+def page_size(limit: int | None, settings: Settings, response_headers: dict[str, str]) -> int:
+    """The page size a list answers with; it says so in X-Shieldwall-Limit, so that a client
+    asking for more than the largest page (SHIELDWALL_MAX_PAGE_SIZE) learns it got less."""
+    size = min(limit or settings.page_size, settings.max_page_size)
+    response_headers["X-Shieldwall-Limit"] = str(size)
+    return size
+
+
+def page_response(page: query.Page, headers: dict[str, str] | None = None) -> Response:
     # The stored JSON is spliced in as it is: parsing and re-serialising each object would cost
     # more than the query.
     head = b'{"objects":[' + ",".join(page.bodies).encode() + b"]"
@@ -68,7 +91,7 @@ def _page_response(page: query.Page) -> Response:
             "contributors": page.contributors,
         }
     )
-    return Response(head + b"," + tail[1:], media_type="application/json")
+    return Response(head + b"," + tail[1:], media_type="application/json", headers=headers)
 
 
 @router.get("/objects")
@@ -106,12 +129,12 @@ async def list_objects(
         if value is not None and not is_timestamp(value):
             raise Invalid(f"{name} must be an RFC 3339 UTC timestamp such as 2024-01-31T00:00:00Z")
     try:
-        levels = tuple(TLP.parse(t) for t in _csv(tlp))
+        levels = tuple(TLP.parse(t) for t in csv_values(tlp))
     except ValueError as exc:
         raise Invalid(str(exc)) from None
     f = query.ObjectFilter(
-        types=_csv(type),
-        ids=_csv(id),
+        types=stix_types(type),
+        ids=csv_values(id),
         created_by=created_by,
         tlp=levels,
         label=label,
@@ -121,9 +144,10 @@ async def list_objects(
         text=q,
         all_versions=versions == "all",
     )
-    size = min(limit or settings.page_size, settings.max_page_size)
+    headers: dict[str, str] = {}
+    size = page_size(limit, settings, headers)
     page = await run_in_threadpool(query.list_objects, db, viewer, f, cursor=cursor, limit=size)
-    return _page_response(page)
+    return page_response(page, headers)
 
 
 @router.get("/objects/{object_id}")
@@ -137,7 +161,7 @@ async def get_object(
     page = await run_in_threadpool(
         query.get_object, db, viewer, object_id, all_versions=versions == "all"
     )
-    return _page_response(page)
+    return page_response(page)
 
 
 @router.get("/definitions")

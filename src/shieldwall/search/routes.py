@@ -10,7 +10,7 @@ from starlette.concurrency import run_in_threadpool
 
 from shieldwall.api.deps import current_viewer, get_db, get_settings
 from shieldwall.db import Database
-from shieldwall.intel.routes import _csv, _page_response
+from shieldwall.intel.routes import page_response, page_size, stix_types
 from shieldwall.policy import Viewer
 from shieldwall.search import service
 from shieldwall.settings import Settings
@@ -44,10 +44,11 @@ async def search(
 ) -> Response:
     """Visible objects matching q, in the order this server added them, a page at a time, with
     the fields each matched by (`matched`: object id -> field names)."""
-    s = service.Search(q=q, mode=mode, kind=kind or None, types=_csv(type))
-    size = min(limit or settings.page_size, settings.max_page_size)
+    s = service.Search(q=q, mode=mode, kind=kind or None, types=stix_types(type))
+    headers: dict[str, str] = {}
+    size = page_size(limit, settings, headers)
     found = await run_in_threadpool(service.search, db, viewer, s, cursor=cursor, limit=size)
-    return _with_field(_page_response(found.page), "matched", found.matched)
+    return _with_field(page_response(found.page, headers), "matched", found.matched)
 
 
 def _with_field(response: Response, name: str, value: object) -> Response:

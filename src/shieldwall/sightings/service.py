@@ -22,7 +22,13 @@ from sqlalchemy.sql.functions import FunctionElement
 
 from shieldwall.audit import service as audit
 from shieldwall.correlate.index import key_hash
-from shieldwall.correlate.observables import Observable, lookup_key, normalise, observables_of
+from shieldwall.correlate.observables import (
+    KINDS,
+    Observable,
+    lookup_key,
+    normalise,
+    observables_of,
+)
 from shieldwall.correlate.tables import object_refs
 from shieldwall.db import Database, utc_now, value_list
 from shieldwall.errors import Forbidden, Invalid
@@ -54,27 +60,47 @@ class SightingIn:
 
 
 def _parse(entry: SightingIn, viewer: Viewer, defaults: sharing.MemberDefaults,
-           now: str) -> tuple[dict[str, Any] | None, list[str]]:  # fmt: skip
-    problems = []
-    observable = normalise(entry.value_kind, entry.value)
-    if observable is None:
-        problems.append(f"value {entry.value[:100]!r} cannot be read as {entry.value_kind}")
+           now: str) -> tuple[dict[str, Any] | None, list[tuple[str, str]]]:  # fmt: skip
+    """The row of one sighting, or (property, message) for each problem, named as the API
+    names the properties (`type`, not the `kind` it is stored as)."""
+    problems: list[tuple[str, str]] = []
+    try:
+        observable = normalise(entry.value_kind, entry.value)
+    except ValueError:
+        observable = None
+        problems.append(("value_kind", f"unknown value_kind {entry.value_kind[:100]!r}; expected "
+                         f"auto or one of {', '.join(sorted(KINDS))}"))  # fmt: skip
+    else:
+        if observable is None:
+            problems.append(("value", f"value {entry.value[:100]!r} cannot be read as "
+                             f"{entry.value_kind}"))  # fmt: skip
     if entry.kind not in SIGHTING_KINDS:
-        problems.append(f"kind must be one of {', '.join(SIGHTING_KINDS)}")
+        problems.append(("type", f"type must be one of {', '.join(SIGHTING_KINDS)}, "
+                         f"not {entry.kind[:100]!r}"))  # fmt: skip
     if not 1 <= entry.count <= MAX_COUNT:
-        problems.append(f"count must be between 1 and {MAX_COUNT}")
+        problems.append(("count", f"count must be between 1 and {MAX_COUNT}"))
     if entry.seen_at is not None and not is_timestamp(entry.seen_at):
-        problems.append("seen_at must be an RFC 3339 UTC timestamp such as 2026-01-31T12:00:00Z")
+        problems.append(
+            ("seen_at", "seen_at must be an RFC 3339 UTC timestamp such as 2026-01-31T12:00:00Z")
+        )
     try:
         tlp = TLP.parse(entry.tlp) if entry.tlp else None
-        distribution = Distribution(entry.distribution) if entry.distribution else None
     except ValueError as exc:
-        return None, [*problems, str(exc)]
+        return None, [*problems, ("tlp", str(exc))]
+    try:
+        distribution = Distribution(entry.distribution) if entry.distribution else None
+    except ValueError:
+        known = ", ".join(d.value for d in Distribution)
+        return None, [*problems, ("distribution", f"distribution must be one of {known}")]
     if (distribution is Distribution.GROUP) != (entry.sharing_group is not None):
-        problems.append("sharing_group is required with distribution 'group' and only then")
+        problems.append(
+            ("sharing_group", "sharing_group is required with distribution 'group' and only then")
+        )
     asked = sharing.Asked(tlp, distribution, entry.sharing_group, entry.anonymous)
     shared, sharing_problems = sharing.resolve_one(asked, viewer, defaults)
-    problems += [message for _, message in sharing_problems]
+    problems += [
+        ({"marking": "tlp"}.get(what, what), message) for what, message in sharing_problems
+    ]
     if problems or observable is None:
         return None, problems
     check_stored_pair(shared.tlp, shared.distribution, shared.sharing_group_id)
@@ -107,7 +133,7 @@ def record(db: Database, viewer: Viewer, entries: Sequence[SightingIn]) -> int:
     rows, errors = [], []
     for index, entry in enumerate(entries):
         row, problems = _parse(entry, viewer, defaults, now)
-        errors += [{"index": index, "message": p} for p in problems]
+        errors += [{"index": index, "property": where, "message": m} for where, m in problems]
         if row:
             rows.append(row)
     if errors:
