@@ -42,6 +42,12 @@ class ApiUser:
     def patch(self, url: str, **kw: Any) -> Any:
         return self.client.patch(url, headers=self.headers, **kw)
 
+    def put(self, url: str, **kw: Any) -> Any:
+        return self.client.put(url, headers=self.headers, **kw)
+
+    def delete(self, url: str, **kw: Any) -> Any:
+        return self.client.delete(url, headers=self.headers, **kw)
+
     def share(self, *objects: dict[str, Any]) -> Any:
         return self.post("/api/v1/bundles", json=bundle(*objects))
 

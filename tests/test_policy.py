@@ -11,7 +11,14 @@ from sqlalchemy import delete, select
 from shieldwall.db import Database
 from shieldwall.intel.tables import objects
 from shieldwall.markings import TLP, Distribution
-from shieldwall.policy import Role, Viewer, may_see, visible_filter
+from shieldwall.policy import (
+    Role,
+    Viewer,
+    may_break_glass,
+    may_see,
+    may_see_metadata,
+    visible_filter,
+)
 
 MEMBERS = [f"m{i}" for i in range(4)]
 GROUPS = [f"g{i}" for i in range(3)]
@@ -109,5 +116,15 @@ def test_community_and_federation_reach_every_member() -> None:
         assert may_see(_viewer("m3"), _row(1, "m0", TLP.AMBER_STRICT, distribution, None))
 
 
-def test_instance_admin_sees_everything() -> None:
-    assert may_see(_viewer("m9", Role.ADMIN), _row(1, "m0", TLP.RED, Distribution.ORG, None))
+def test_an_instance_admin_does_not_read_other_members_org_group_or_red_objects() -> None:
+    admin = _viewer("m9", Role.ADMIN)
+    assert not may_see(admin, _row(1, "m0", TLP.RED, Distribution.ORG, None))
+    assert not may_see(admin, _row(1, "m0", TLP.GREEN, Distribution.ORG, None))
+    assert not may_see(admin, _row(1, "m0", TLP.RED, Distribution.GROUP, "g1"))
+    assert may_see(admin, _row(1, "m0", TLP.AMBER, Distribution.COMMUNITY, None))
+    assert may_see(admin, _row(1, "m9", TLP.RED, Distribution.ORG, None))  # its own member's
+    assert may_see_metadata(admin) and may_break_glass(admin)
+    for role in (Role.MEMBER_ADMIN, Role.ANALYST, Role.READER):
+        assert not may_see_metadata(_viewer("m9", role)) and not may_break_glass(
+            _viewer("m9", role)
+        )

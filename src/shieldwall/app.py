@@ -13,6 +13,7 @@ from shieldwall.api.deps import known_query_parameters
 from shieldwall.audit import routes as audit_routes
 from shieldwall.correlate import routes as correlate_routes
 from shieldwall.correlate.helper import LookupHelper
+from shieldwall.dataprotection import routes as dataprotection_routes
 from shieldwall.db import Database
 from shieldwall.exchange import routes as exchange_routes
 from shieldwall.intel import routes as intel_routes
@@ -74,6 +75,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         reports_routes,
         exchange_routes,
         audit_routes,
+        dataprotection_routes,
     ):
         capability.register(app)
     return app

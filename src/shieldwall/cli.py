@@ -10,27 +10,34 @@ from __future__ import annotations
 
 import importlib.metadata
 import sys
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import closing, contextmanager
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated
 
-import orjson
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, SpinnerColumn, TextColumn
-from rich.table import Table
-from sqlalchemy import inspect
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import SQLAlchemyError
 
-from shieldwall.audit import service as audit
+from shieldwall.dataprotection.cli import privacy_app, retention_app
 from shieldwall.db import Database, migrate
-from shieldwall.errors import ShieldwallError
+from shieldwall.intel.identities import platform_identities
 from shieldwall.markings import TLP, Distribution
 from shieldwall.members import service as members
 from shieldwall.policy import Role
-from shieldwall.settings import Settings, database_source
+from shieldwall.settings import Settings
+from shieldwall.terminal import (
+    DatabaseOption,
+    JsonOption,
+    err,
+    errors_as_messages,
+    existing_database,
+    fail,
+    in_write,
+    out,
+    print_json,
+    print_rows,
+    settings_for,
+    shown,
+)
 
 if TYPE_CHECKING:  # imported where used: most commands never look anything up
     from shieldwall.correlate.client import LookupReport
@@ -57,21 +64,6 @@ app.add_typer(user_app, name="user")
 app.add_typer(group_app, name="group")
 app.add_typer(audit_app, name="audit")
 
-err = Console(stderr=True, soft_wrap=True)  # an error stays on one line, whatever the width
-T = TypeVar("T")
-
-DatabaseOption = Annotated[
-    str | None,
-    typer.Option(
-        "--database",
-        help="Database URL (default: $SHIELDWALL_DATABASE_URL, else the per-user default; "
-        "see the README's settings).",
-        show_default=False,
-    ),
-]
-JsonOption = Annotated[
-    bool, typer.Option("--json", help="print JSON for scripts instead of a table")
-]
 PortOption = Annotated[
     int | None, typer.Option(help="port to listen on (1-65535)", min=1, max=65535)
 ]
@@ -95,132 +87,20 @@ def main_options(
     """Shieldwall: threat-intel sharing for a cyber-defence partnership."""
 
 
-def _settings(database: str | None, **overrides: object) -> Settings:
-    """The settings for a command; a bad setting (an unsupported URL, a port out of range, a
-    variable of the wrong type) is a one-line error."""
-    try:
-        return Settings.from_env(database_url=database, **overrides)
-    except ValueError as exc:
-        raise fail(str(exc)) from None
-
-
-def fail(message: str) -> typer.Exit:
-    err.print(f"[red]error:[/red] {message}", highlight=False, markup=True)
-    return typer.Exit(1)
-
-
-def _shown(url: str) -> str:
-    """A database URL fit to print: without its password."""
-    return make_url(url).render_as_string(hide_password=True)
-
-
-@contextmanager
-def _errors_as_messages(database: str | None = None) -> Iterator[None]:
-    """One line and a non-zero exit for every expected failure, never a traceback; a database
-    error names the database (`database`: its URL)."""
-    try:
-        yield
-    except ShieldwallError as exc:
-        for detail in exc.details[:20]:
-            where = " ".join(
-                f"{k}={detail[k]}" for k in ("index", "id", "property") if detail.get(k) is not None
-            )
-            err.print(f"  {where}: {detail.get('message')}", highlight=False, markup=False)
-        if len(exc.details) > 20:
-            err.print(f"  ... and {len(exc.details) - 20} more", highlight=False)
-        raise fail(exc.message) from None
-    except SQLAlchemyError as exc:
-        first_line = str(exc.orig if getattr(exc, "orig", None) else exc).splitlines()[0]
-        on = f" on {_shown(database)}" if database else ""
-        raise fail(f"database error{on}: {first_line}") from None
-
-
-@contextmanager
-def _existing_database(database: str | None) -> Iterator[Database]:
-    """The database a command reads or adds to, which must exist already: a clear error naming
-    it when it does not, and a file that is not one is left as it was (opening it as a database
-    would turn it into one)."""
-    url = _settings(database).database_url
-    where = f"{_shown(url)} ({database_source(database)})"
-    path = make_url(url).database
-    if make_url(url).get_backend_name() == "sqlite" and path and path != ":memory:":
-        if not Path(path).is_file():
-            raise fail(
-                f"no database at {where}: create it with `shieldwall init`, or seed the demo "
-                "with `shieldwall demo`"
-            )
-        if not _sqlite_has_schema(Path(path)):
-            raise fail(f"{where} holds no Shieldwall database: run `shieldwall init`")
-    with _errors_as_messages(url):
-        db = Database(url)
-        try:
-            with db.read() as conn:
-                if not inspect(conn).has_table("alembic_version"):
-                    raise fail(f"{where} holds no Shieldwall database: run `shieldwall init`")
-            yield db
-        finally:
-            db.dispose()
-
-
-def _sqlite_has_schema(path: Path) -> bool:
-    """Whether an SQLite file holds our migrations' table, read without writing to it."""
-    import sqlite3
-
-    try:
-        with closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as conn:
-            found = conn.execute(
-                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'alembic_version'"
-            ).fetchone()
-    except sqlite3.DatabaseError:  # not an SQLite file at all
-        return False
-    return found is not None
-
-
-def _in_write(database: str | None, action: str, detail: dict, fn: Callable[..., T]) -> T:
-    """Run `fn` and its audit entry (actor: the command line) in one write transaction."""
-    with _existing_database(database) as db, _errors_as_messages(db.url), db.write() as conn:
-        result = fn(conn)
-        audit.append(
-            conn, None, action, {**detail, "via": "cli", "result": audit.subject_of(result)}
-        )
-        return result
-
-
-def _print_rows(
-    rows: Sequence[dict[str, Any]], columns: dict[str, Callable[[dict[str, Any]], Any]], title: str
-) -> None:
-    """Rows as a table: `columns` maps each heading to what it shows of a row."""
-    table = Table(*columns, title=title, title_justify="left")
-    for row in rows:
-        table.add_row(*(_cell(show(row)) for show in columns.values()))
-    _out().print(table)
-
-
-def _cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, list | tuple):
-        return ", ".join(str(v) for v in value)
-    return str(value)
-
-
-def _out() -> Console:
-    """Standard output for tables: as wide as the terminal, or wide enough not to fold ids and
-    values when it is a file or a pipe (scripts should use --json)."""
-    return Console(width=None if sys.stdout.isatty() else 250, highlight=False)
-
-
-def _print_json(document: Any) -> None:
-    typer.echo(orjson.dumps(document, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS))
-
-
 @app.command()
 def init(database: DatabaseOption = None) -> None:
     """Create the database, or migrate it to the newest schema."""
-    url = _settings(database).database_url
-    with _errors_as_messages(url):
+    url = settings_for(database).database_url
+    with errors_as_messages(url):
         migrate(url)
-    typer.echo(f"database ready: {_shown(url)}")
+        db = Database(url)
+        try:
+            removed = platform_identities(db, settings_for(database))
+        finally:
+            db.dispose()
+    if removed:
+        typer.echo(f"removed {removed} version(s) of identities only the platform may write")
+    typer.echo(f"database ready: {shown(url)}")
 
 
 @member_app.command("add")
@@ -245,7 +125,7 @@ def member_add(
         tlp, distribution = TLP.parse(default_tlp), Distribution(default_distribution)
     except ValueError as exc:
         raise fail(str(exc)) from None
-    member_id = _in_write(
+    member_id = in_write(
         database,
         "member.create",
         {"name": name},
@@ -266,11 +146,11 @@ def member_add(
 @member_app.command("list")
 def member_list(database: DatabaseOption = None, as_json: JsonOption = False) -> None:
     """List the members."""
-    with _existing_database(database) as db, db.read() as conn:
+    with existing_database(database) as db, db.read() as conn:
         rows = members.list_members(conn)
     if as_json:
-        return _print_json(rows)
-    _print_rows(
+        return print_json(rows)
+    print_rows(
         rows,
         {
             "name": lambda m: m["name"],
@@ -297,7 +177,7 @@ def user_add(
     def create(conn: object) -> members.NewApiKey:
         return members.create_user(conn, email, members.member_id_by_name(conn, member), role)  # type: ignore[arg-type]
 
-    new = _in_write(database, "user.create", {"email": email, "member": member}, create)
+    new = in_write(database, "user.create", {"email": email, "member": member}, create)
     typer.echo(f"user id: {new.user_id}")
     typer.echo(f"API key: {new.key}")
 
@@ -311,14 +191,14 @@ def user_list(
     as_json: JsonOption = False,
 ) -> None:
     """List the users, of every member or of one."""
-    with _existing_database(database) as db, db.read() as conn:
+    with existing_database(database) as db, db.read() as conn:
         member_id = members.member_id_by_name(conn, member) if member is not None else None
         rows = members.list_users(conn, member_id)
         names = {m["id"]: m["name"] for m in members.list_members(conn)}
     rows = [{**u, "member": names.get(u["member_id"])} for u in rows]
     if as_json:
-        return _print_json(rows)
-    _print_rows(
+        return print_json(rows)
+    print_rows(
         rows,
         {
             "e-mail": lambda u: u["email"],
@@ -343,13 +223,13 @@ def group_add(
         ids = [members.member_id_by_name(conn, m) for m in member]  # type: ignore[arg-type]
         return members.create_group(conn, name, ids[0], ids)  # type: ignore[arg-type]
 
-    typer.echo(_in_write(database, "group.create", {"name": name, "members": member}, create))
+    typer.echo(in_write(database, "group.create", {"name": name, "members": member}, create))
 
 
 @group_app.command("list")
 def group_list(database: DatabaseOption = None, as_json: JsonOption = False) -> None:
     """List the sharing groups and their members."""
-    with _existing_database(database) as db, db.read() as conn:
+    with existing_database(database) as db, db.read() as conn:
         rows = members.list_groups(conn)
         names = {m["id"]: m["name"] for m in members.list_members(conn)}
     rows = [
@@ -361,8 +241,8 @@ def group_list(database: DatabaseOption = None, as_json: JsonOption = False) -> 
         for g in rows
     ]
     if as_json:
-        return _print_json(rows)
-    _print_rows(
+        return print_json(rows)
+    print_rows(
         rows,
         {
             "name": lambda g: g["name"],
@@ -381,8 +261,8 @@ def serve(
     database: DatabaseOption = None,
 ) -> None:
     """Serve the API (the database is created or migrated first)."""
-    settings = _settings(database, host=host, port=port)
-    with _errors_as_messages(settings.database_url):
+    settings = settings_for(database, host=host, port=port)
+    with errors_as_messages(settings.database_url):
         migrate(settings.database_url)
     _serve(settings)
 
@@ -406,8 +286,8 @@ def import_bundle(
 
     if not file.is_file():
         raise fail(f"{file}: no such file")
-    settings = _settings(database)
-    with _existing_database(database) as db:
+    settings = settings_for(database)
+    with existing_database(database) as db:
         with db.read() as conn:
             viewer = members.viewer_for_user(conn, members.user_by_email(conn, user)["id"])
         with Progress(
@@ -444,8 +324,8 @@ def demo(
     prints a new admin API key and revokes the one printed before."""
     from shieldwall.demo import DEMO_WARNINGLISTS, seed
 
-    settings = _settings(database, host=host, port=port, warninglists=DEMO_WARNINGLISTS)
-    with _errors_as_messages(settings.database_url):
+    settings = settings_for(database, host=host, port=port, warninglists=DEMO_WARNINGLISTS)
+    with errors_as_messages(settings.database_url):
         migrate(settings.database_url)
         db = Database(settings.database_url)
         try:
@@ -454,7 +334,7 @@ def demo(
             db.dispose()
     url = f"http://{settings.host}:{settings.port}"
     typer.echo("Shieldwall demo — every member, user and report in it is SYNTHETIC.")
-    typer.echo(f"  database: {_shown(settings.database_url)}")
+    typer.echo(f"  database: {shown(settings.database_url)}")
     typer.echo(f"  URL:      {url}/api/v1/docs")
     typer.echo(f"  login:    {login.email} (instance admin)")
     typer.echo(f"  API key:  {login.key} (the key printed before this one no longer works)")
@@ -529,7 +409,7 @@ def lookup(
     if as_json:
         typer.echo(report.as_json())
         return
-    console = _out()
+    console = out()
     if any(a.matches or a.warnings for a in report.answers):
         console.print(report.table())
     console.print(report.summary())
@@ -563,8 +443,8 @@ def _local_lookup(
     """The answer of the database, through the lookup service, as `user` sees it."""
     from shieldwall.correlate.client import local_lookup
 
-    settings = _settings(database)
-    with _existing_database(database) as db:
+    settings = settings_for(database)
+    with existing_database(database) as db:
         with db.read() as conn:
             viewer = members.viewer_for_user(conn, members.user_by_email(conn, user)["id"])
         return local_lookup(db, viewer, settings, lines, options)
@@ -575,7 +455,7 @@ def audit_verify(database: DatabaseOption = None) -> None:
     """Check the audit chain; exits non-zero naming the first bad entry."""
     from shieldwall.audit.service import verify
 
-    with _existing_database(database) as db:
+    with existing_database(database) as db:
         result = verify(db)
     if not result.ok:
         raise fail(
@@ -583,6 +463,21 @@ def audit_verify(database: DatabaseOption = None) -> None:
             f"({result.checked} entries before it are intact)"
         )
     typer.echo(f"audit chain intact: {result.checked} entries")
+
+
+def _add_capability_commands() -> None:
+    """Commands that live with their capability; imported last, as they build on the helpers
+    above."""
+
+    app.add_typer(privacy_app, name="privacy")
+    app.add_typer(retention_app, name="retention")
+    from shieldwall.taxii.cli import collection_app, taxii_app
+
+    app.add_typer(collection_app, name="collection")
+    app.add_typer(taxii_app, name="taxii")
+
+
+_add_capability_commands()
 
 
 def main() -> None:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, and_, or_, true
+from sqlalchemy import ColumnElement, Table, and_, or_
 
 from shieldwall.markings import TLP, Distribution, allows
 
@@ -50,12 +50,15 @@ _INSTANCE_WIDE: tuple[tuple[Distribution, TLP], ...] = (
 def may_see(viewer: Viewer, row: Mapping[str, Any]) -> bool:
     """The predicate form: may `viewer` learn that the stored object version `row` exists?
 
-    Instance admins see everything (they run the instance and answer for it, as in MISP). A
-    member always sees its own objects. Others see an object only when its distribution reaches
-    them and its TLP allows that distribution — checked again here although ingest already
-    refuses such objects, so that a bad row can never widen who sees it.
+    A member always sees its own objects. Others see an object only when its distribution
+    reaches them and its TLP allows that distribution — checked again here although ingest
+    already refuses such objects, so that a bad row can never widen who sees it. Instance admins
+    are no exception: they run the instance, they do not read members' secrets. What they see of
+    objects they may not read is the metadata running the instance needs (may_see_metadata), and
+    the content only through a break-glass read (may_break_glass), which is audited and shown to
+    the owning member's admins.
     """
-    if viewer.is_admin or row["member_id"] == viewer.member_id:
+    if row["member_id"] == viewer.member_id:
         return True
     distribution = Distribution(row["distribution"])
     tlp = TLP(row["tlp"])
@@ -67,8 +70,6 @@ def may_see(viewer: Viewer, row: Mapping[str, Any]) -> bool:
 def visible_filter(viewer: Viewer, table: Table) -> ColumnElement[bool]:
     """The SQL form of `may_see`, for a table with the columns member_id, distribution, tlp and
     sharing_group_id."""
-    if viewer.is_admin:
-        return true()
     c = table.c
     clauses = [c.member_id == viewer.member_id]
     clauses += [
@@ -85,6 +86,18 @@ def visible_filter(viewer: Viewer, table: Table) -> ColumnElement[bool]:
     return or_(*clauses)
 
 
+def may_see_metadata(viewer: Viewer) -> bool:
+    """May `viewer` list that every stored object exists, with its owner, size, marking and
+    dates (never its content)? Instance admins, for retention, erasure and capacity."""
+    return viewer.is_admin
+
+
+def may_break_glass(viewer: Viewer) -> bool:
+    """May `viewer` read an object's content that the visibility rule keeps from it, naming a
+    reason that is audited and shown to the owning member's admins? Instance admins only."""
+    return viewer.is_admin
+
+
 def may_know_contributor(viewer: Viewer, row: Mapping[str, Any]) -> bool:
     """Who really contributed an anonymous object: instance admins and the contributor only."""
     return viewer.is_admin or row["member_id"] == viewer.member_id
@@ -92,6 +105,12 @@ def may_know_contributor(viewer: Viewer, row: Mapping[str, Any]) -> bool:
 
 def may_write_intel(viewer: Viewer) -> bool:
     return viewer.role in (Role.ADMIN, Role.MEMBER_ADMIN, Role.ANALYST)
+
+
+def may_remove(viewer: Viewer, row: Mapping[str, Any]) -> bool:
+    """May `viewer` delete the stored object version `row` (TAXII's DELETE)? The contributing
+    member's users who may share intel, and instance admins, who answer for what is kept."""
+    return viewer.is_admin or (row["member_id"] == viewer.member_id and may_write_intel(viewer))
 
 
 def may_share_with_group(viewer: Viewer, group_id: str) -> bool:

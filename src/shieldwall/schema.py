@@ -3,6 +3,7 @@
 from shieldwall import jobs as jobs_tables
 from shieldwall.audit import tables as audit_tables
 from shieldwall.correlate import tables as correlate_tables
+from shieldwall.dataprotection import tables as dataprotection_tables
 from shieldwall.db import metadata
 from shieldwall.intel import tables as intel_tables
 from shieldwall.members import tables as members_tables
@@ -13,6 +14,7 @@ from shieldwall.sightings import tables as sightings_tables
 __all__ = [
     "audit_tables",
     "correlate_tables",
+    "dataprotection_tables",
     "intel_tables",
     "jobs_tables",
     "members_tables",

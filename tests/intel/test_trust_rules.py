@@ -477,7 +477,7 @@ def test_identities_forged_before_the_rule_are_removed_when_the_server_starts(
     from fastapi.testclient import TestClient
 
     from shieldwall.app import create_app
-    from shieldwall.intel.tables import change_log, removed_objects
+    from shieldwall.intel.tables import change_log, change_objects
 
     _, south = _pair(world)
     members = {m["name"]: m for m in south.get("/api/v1/members").json()["members"]}
@@ -500,5 +500,5 @@ def test_identities_forged_before_the_rule_are_removed_when_the_server_starts(
     with world.db.read() as conn:
         assert conn.scalar(select(objects.c.pk).where(objects.c.pk == row.pk + 1000)) is None
         removal = conn.execute(select(change_log).where(change_log.c.action == "remove")).one()
-        gone = conn.execute(select(removed_objects).where(removed_objects.c.seq == removal.seq))
+        gone = conn.execute(select(change_objects).where(change_objects.c.seq == removal.seq))
         assert [r.object_id for r in gone] == [north_id]

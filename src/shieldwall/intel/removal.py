@@ -1,9 +1,9 @@
 """Remove stored object versions whole: the rows, their index entries, and a change-log entry.
 
-Removal is how retention, erasure and the clean-up of forbidden rows end; it never leaves an
-index entry pointing at nothing, and it is announced on the change log (action "remove", with a
-`removed_objects` row per version carrying the policy's columns) so that readers of the change
-log can follow without learning of anything they could not see.
+Removal is how retention and the clean-up of forbidden rows end; it never leaves an index entry
+pointing at nothing, and it is announced on the change log (action "remove", with a
+`change_objects` row per removed version carrying the policy's columns) so that readers of the
+change log can follow without learning of anything they could not see.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from sqlalchemy import Connection, and_, delete, func, select, update
 import shieldwall.schema  # noqa: F401  (registers every capability's tables on `metadata`)
 from shieldwall.audit import service as audit
 from shieldwall.db import metadata, utc_now
-from shieldwall.intel.tables import change_log, objects, removed_objects
+from shieldwall.intel.tables import change_log, change_objects, objects
 from shieldwall.policy import Viewer
 from shieldwall.search.tables import FTS_DOCS, PG_DOCS
 
@@ -45,11 +45,7 @@ def remove_versions(
         ).all()  # fmt: skip
     if not rows:
         return None
-    sqlite = conn.dialect.name == "sqlite"
-    # Every index kept beside the objects: each table with an object_pk, and the full-text
-    # documents (outside `metadata`, keyed by rowid on SQLite).
-    keys = [t.c.object_pk for t in metadata.sorted_tables if "object_pk" in t.c]
-    keys.append(FTS_DOCS.c.rowid if sqlite else PG_DOCS.c.object_pk)
+    keys = index_keys(conn)
     found = [r.pk for r in rows]
     for start in range(0, len(found), _CHUNK):
         chunk = found[start : start + _CHUNK]
@@ -66,7 +62,7 @@ def remove_versions(
         user_id=viewer.user_id if viewer else None, count=len(rows),
     ))  # fmt: skip
     conn.execute(
-        removed_objects.insert(),
+        change_objects.insert(),
         [{"seq": seq, **{k: getattr(r, k) for k in _REMOVED_COLUMNS}} for r in rows],
     )
     ids = [f"{r.object_id}@{r.modified}" for r in rows]
@@ -75,6 +71,14 @@ def remove_versions(
         "objects": ids[:100], "objects_digest": audit.digest_of(ids),
     })  # fmt: skip
     return seq
+
+
+def index_keys(conn: Connection) -> list[Any]:
+    """The object-pk column of every index kept beside the objects: each table with an
+    object_pk, and the full-text documents (outside `metadata`, keyed by rowid on SQLite)."""
+    keys = [t.c.object_pk for t in metadata.sorted_tables if "object_pk" in t.c]
+    keys.append(FTS_DOCS.c.rowid if conn.dialect.name == "sqlite" else PG_DOCS.c.object_pk)
+    return keys
 
 
 _REMOVED_COLUMNS = ("pk", "object_id", "modified", "tlp", "distribution", "sharing_group_id",

@@ -72,11 +72,13 @@ change_log = Table(
     Column("count", Integer, nullable=False),
 )
 
-# One row per object version a write removed (retention, erasure of a forged platform identity...),
-# under the change-log entry that removed it: with the policy's columns, so that a reader of the
-# change log (stream, federation) hears of a removal only when it could see what was removed.
-removed_objects = Table(
-    "removed_objects",
+# The object versions a change-log entry touched when they are not the contiguous pks first_pk..
+# last_pk an ingest writes: the versions a removal took away (action "remove": retention, a forged
+# platform identity...) or an erasure rewrote ("erase"). With the policy's columns, so that a
+# reader of the change log (stream, federation) hears of a change only when it could see what
+# was changed.
+change_objects = Table(
+    "change_objects",
     metadata,
     Column("seq", BigInteger, nullable=False),  # change_log.seq
     Column("pk", BigInteger, nullable=False),
@@ -87,5 +89,5 @@ removed_objects = Table(
     Column("sharing_group_id", String(36)),
     Column("member_id", String(36), nullable=False),
     Column("anonymous", Boolean, nullable=False),
-    Index("ix_removed_objects_seq", "seq"),
+    Index("ix_change_objects_seq", "seq"),
 )

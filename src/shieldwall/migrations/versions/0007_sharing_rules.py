@@ -1,5 +1,6 @@
 """sharing rules hold for every stored row: forbidden pairs, granular markings, anonymity across
-versions and versions widened by defaults are narrowed; removed_objects is created
+versions and versions widened by defaults are narrowed; change_objects is created (the versions a
+removal or an erasure touched, under its change-log entry)
 
 Ingest now refuses or narrows what it used to store (issue: trust breaks in the core). Rows stored
 before that may break the rules; each is narrowed, never widened, its served body rewritten to
@@ -276,7 +277,7 @@ def _injectable_values(rows: _Rows) -> int:
 
 def upgrade() -> None:
     op.create_table(
-        "removed_objects",
+        "change_objects",
         sa.Column("seq", sa.BigInteger(), nullable=False),
         sa.Column("pk", sa.BigInteger(), nullable=False),
         sa.Column("object_id", sa.String(length=300), nullable=False),
@@ -287,7 +288,7 @@ def upgrade() -> None:
         sa.Column("member_id", sa.String(length=36), nullable=False),
         sa.Column("anonymous", sa.Boolean(), nullable=False),
     )
-    op.create_index("ix_removed_objects_seq", "removed_objects", ["seq"])
+    op.create_index("ix_change_objects_seq", "change_objects", ["seq"])
     rows = _Rows(op.get_bind())
     counts = {
         "a TLP/distribution pair the rules forbid": _forbidden_pairs(rows),
@@ -308,5 +309,5 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     # Narrowed rows stay narrowed: widening them again is exactly what this migration prevents.
-    op.drop_index("ix_removed_objects_seq", table_name="removed_objects")
-    op.drop_table("removed_objects")
+    op.drop_index("ix_change_objects_seq", table_name="change_objects")
+    op.drop_table("change_objects")
