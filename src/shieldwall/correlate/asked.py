@@ -16,6 +16,7 @@ from shieldwall.correlate.observables import Observable, normalise
 
 MAX_VALUE_LENGTH = 8192  # characters: longer is no value any rule reads, and not worth echoing
 _ECHOED = 200  # characters of an unreadable value given back, enough to recognise it
+_TOO_LONG = f"longer than {MAX_VALUE_LENGTH:,} characters"
 
 
 class Read(NamedTuple):
@@ -31,19 +32,20 @@ def read_entries(entries: Sequence[tuple[str, str]], offset: int = 0) -> Read:
     items: list[Observable] = []
     unreadable: list[dict[str, Any]] = []
     for index, (value, kind) in enumerate(entries, offset):
-        observable, reason = None, "no rule recognises it; give its kind"
-        if not value.strip():
-            reason = "empty"
-        elif len(value) > MAX_VALUE_LENGTH:
-            reason = f"longer than {MAX_VALUE_LENGTH:,} characters"
-        else:
+        # Most values read: why one did not is worked out only for those that did not.
+        observable, reason = None, _TOO_LONG
+        if len(value) <= MAX_VALUE_LENGTH:
             try:
                 observable = normalise(kind, value)
             except ValueError as exc:  # an unknown kind
                 reason = str(exc)
             else:
-                if observable is None and kind != "auto":
-                    reason = f"not a valid {kind}"
+                if observable is None:
+                    reason = (
+                        "empty" if not value.strip()
+                        else "no rule recognises it; give its kind" if kind == "auto"
+                        else f"not a valid {kind}"
+                    )  # fmt: skip
         if observable is None:
             unreadable.append({"index": index, "value": value[:_ECHOED], "message": reason})
         else:
