@@ -502,3 +502,25 @@ def test_identities_forged_before_the_rule_are_removed_when_the_server_starts(
         removal = conn.execute(select(change_log).where(change_log.c.action == "remove")).one()
         gone = conn.execute(select(change_objects).where(change_objects.c.seq == removal.seq))
         assert [r.object_id for r in gone] == [north_id]
+
+
+def test_an_id_the_sharer_cannot_see_tells_nothing_and_harms_nothing(world: World) -> None:
+    """No oracle for ids: sharing an object under the id of another member's hidden object
+    answers exactly as for a fresh id, and keeps the sharer's object apart from the hidden one."""
+    north, south = _pair(world)
+    hidden = indicator("198.51.100.120", tlp="red", distribution="org")
+    north.share(hidden)
+    fresh = indicator("198.51.100.121", tlp="green", distribution="community")
+    guess = {**fresh, "id": hidden["id"]}
+    for attempt in (fresh, guess):
+        response = south.share(attempt)
+        assert response.status_code == 201, response.text
+        assert response.json()["stored"] == 1
+    # North's object is untouched and still its own; South reads its own copy.
+    assert _latest(north, hidden["id"])["pattern"] == hidden["pattern"]
+    assert _latest(south, hidden["id"])["pattern"] == fresh["pattern"]
+    assert [o["pattern"] for o in _versions(south, hidden["id"])] == [fresh["pattern"]]
+    # An id the sharer CAN see stays its owner's.
+    visible = indicator("198.51.100.122", tlp="green", distribution="community")
+    north.share(visible)
+    assert "another member" in _errors(south.share({**visible, "modified": LATER}))[0]["message"]

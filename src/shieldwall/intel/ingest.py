@@ -33,7 +33,7 @@ from shieldwall.intel.validate import ObjectError
 from shieldwall.intel.validate_parallel import BundleCheck, BundleValidator
 from shieldwall.markings import TLP, TLP_BY_MARKING_ID, Distribution, check_stored_pair
 from shieldwall.members.service import broker_identity
-from shieldwall.policy import Viewer, may_write_intel
+from shieldwall.policy import Viewer, may_see, may_write_intel
 from shieldwall.settings import Settings
 from shieldwall.sightings.benign import benign_of
 
@@ -328,7 +328,10 @@ def _stored_versions(conn: Connection, viewer: Viewer, versions: list[_Version])
     version inherits), and an error for each id that belongs to another member.
 
     Each member keeps its own copy of observables and public reference objects (reference.py);
-    any other id belongs to the member that first shared it.
+    any other id belongs to the member that first shared it, as far as the sharer can tell: an
+    id whose object the sharer may not see is, for the sharer, an id like any other, and its
+    object is kept as the sharer's own. Refusing it would tell the sharer that a hidden object
+    with that id exists (an oracle for ids that reports and relationships may name).
     """
     ids = sorted({v.object_id for v in versions})
     existing: dict[str, dict[str, Any]] = {}
@@ -344,9 +347,9 @@ def _stored_versions(conn: Connection, viewer: Viewer, versions: list[_Version])
         ).select_from(wanted.join(objects, c.object_id == wanted.c.value))  # fmt: skip
         for row in conn.execute(stored):
             if row.member_id != viewer.member_id:
-                if not kept_per_member(row.object_id):
+                if not kept_per_member(row.object_id) and may_see(viewer, row._mapping):
                     owners[row.object_id] = row.member_id
-                continue  # another member's copy of the same observable or reference object
+                continue  # another member's copy, or an object the sharer cannot see
             entry = existing.setdefault(row.object_id, {"versions": {}, "latest": None})
             entry["versions"][row.modified] = row.pk
             if row.is_latest:
@@ -362,7 +365,9 @@ def _stored_versions(conn: Connection, viewer: Viewer, versions: list[_Version])
     taken = "this id belongs to an object shared by another member; objects of other creators "
     taken += "cannot be overwritten"
     owner_errors = [
-        ObjectError(v.index, v.object_id, "id", taken) for v in versions if v.object_id in owners
+        ObjectError(v.index, v.object_id, "id", taken)
+        for v in versions
+        if v.object_id in owners and v.object_id not in existing  # its own object already
     ]
     return _Stored(existing, history, owner_errors)
 
