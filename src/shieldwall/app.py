@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from shieldwall.api import errors
 from shieldwall.api.deps import known_query_parameters
 from shieldwall.audit import routes as audit_routes
+from shieldwall.audit.service import AuditWriter
 from shieldwall.correlate import routes as correlate_routes
 from shieldwall.correlate.helper import LookupHelper
 from shieldwall.dataprotection import routes as dataprotection_routes
@@ -26,6 +27,7 @@ from shieldwall.search import routes as search_routes
 from shieldwall.settings import Settings
 from shieldwall.sightings import routes as sightings_routes
 from shieldwall.sightings.score import parse_half_lives
+from shieldwall.taxii import routes as taxii_routes
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -36,6 +38,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     ingestor = ingestor_for(database, settings)
     lookup_helper = LookupHelper(database, settings.lookup_helpers)
     scheduler = Scheduler(database)  # capabilities add their jobs as they register
+    audit_writer = AuditWriter(database)  # bulk reads' entries, written off the request path
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -45,6 +48,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         scheduler.start()
         yield
         scheduler.close()
+        audit_writer.close()
         ingestor.close()
         lookup_helper.close()
         database.dispose()
@@ -65,6 +69,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.ingestor = ingestor
     app.state.lookup_helper = lookup_helper
     app.state.scheduler = scheduler
+    app.state.audit_writer = audit_writer
     errors.install(app)
     for capability in (
         members_routes,
@@ -76,6 +81,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         exchange_routes,
         audit_routes,
         dataprotection_routes,
+        taxii_routes,
     ):
         capability.register(app)
     return app

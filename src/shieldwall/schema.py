@@ -10,6 +10,7 @@ from shieldwall.members import tables as members_tables
 from shieldwall.search import tables as search_tables
 from shieldwall.selections import tables as selections_tables
 from shieldwall.sightings import tables as sightings_tables
+from shieldwall.taxii import tables as taxii_tables
 
 __all__ = [
     "audit_tables",
@@ -22,4 +23,5 @@ __all__ = [
     "search_tables",
     "selections_tables",
     "sightings_tables",
+    "taxii_tables",
 ]

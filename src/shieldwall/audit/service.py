@@ -8,7 +8,10 @@ from that entry on, and `verify` names the first bad one.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+import logging
+import threading
+import time
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +23,7 @@ from shieldwall.db import Database, utc_now
 from shieldwall.policy import Viewer
 
 GENESIS_HASH = "0" * 64
+log = logging.getLogger("shieldwall.audit")
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,26 +53,33 @@ def _entry_hash(
 
 def append(conn: Connection, viewer: Viewer | None, action: str, detail: dict[str, Any]) -> int:
     """Add one entry inside the caller's write transaction; returns its sequence number."""
+    return append_many(conn, [(utc_now(), viewer, action, detail)])
+
+
+Pending = tuple[str, Viewer | None, str, dict[str, Any]]  # (at, viewer, action, detail)
+
+
+def append_many(conn: Connection, entries: Sequence[Pending]) -> int:
+    """Add entries, in order, inside the caller's write transaction: the chain's tail is read
+    once for all of them. Returns the last sequence number."""
     last = conn.execute(
         select(audit_log.c.seq, audit_log.c.hash).order_by(audit_log.c.seq.desc()).limit(1)
     ).first()
-    seq, prev_hash = (last.seq + 1, last.hash) if last else (1, GENESIS_HASH)
-    at = utc_now()
-    user_id = viewer.user_id if viewer else None
-    member_id = viewer.member_id if viewer else None
-    detail_text = _canonical(detail).decode()
-    conn.execute(
-        audit_log.insert().values(
-            seq=seq,
-            at=at,
-            user_id=user_id,
-            member_id=member_id,
-            action=action,
-            detail=detail_text,
-            prev_hash=prev_hash,
-            hash=_entry_hash(prev_hash, seq, at, user_id, member_id, action, detail_text),
-        )
-    )
+    seq, prev_hash = (last.seq, last.hash) if last else (0, GENESIS_HASH)
+    rows = []
+    for at, viewer, action, detail in entries:
+        seq += 1
+        user_id = viewer.user_id if viewer else None
+        member_id = viewer.member_id if viewer else None
+        detail_text = _canonical(detail).decode()
+        entry_hash = _entry_hash(prev_hash, seq, at, user_id, member_id, action, detail_text)
+        rows.append({
+            "seq": seq, "at": at, "user_id": user_id, "member_id": member_id, "action": action,
+            "detail": detail_text, "prev_hash": prev_hash, "hash": entry_hash,
+        })  # fmt: skip
+        prev_hash = entry_hash
+    if rows:
+        conn.execute(audit_log.insert(), rows)
     return seq
 
 
@@ -76,6 +87,80 @@ def record(db: Database, viewer: Viewer | None, action: str, detail: dict[str, A
     """Append in a transaction of its own (reads and exports, which write nothing else)."""
     with db.write() as conn:
         return append(conn, viewer, action, detail)
+
+
+class AuditWriter:
+    """Appends entries for bulk reads (TAXII pages...) off the request path, in batches.
+
+    A page read writes nothing else, and waiting for a write of its own would serialise every
+    reader behind the database's one writer. `record_later` queues the entry, stamped with the
+    time of the read, and returns at once; a background thread appends what has queued in one
+    transaction per batch, through `append_many`, so the hash chain is the same as if each had
+    been written at once (an entry's `at` is when the read happened, its place in the chain
+    when it was written). `close` (at shutdown) writes everything still queued. A failed write
+    is retried, never dropped.
+    """
+
+    def __init__(self, db: Database, *, batch: int = 1000, retry_seconds: float = 1.0) -> None:
+        self._db = db
+        self._batch = batch
+        self._retry = retry_seconds
+        self._queue: list[Pending] = []
+        self._cond = threading.Condition()
+        self._queued = self._written = 0  # entries ever queued, and written
+        self._closing = False
+        self._thread: threading.Thread | None = None
+
+    def record_later(self, viewer: Viewer | None, action: str, detail: dict[str, Any]) -> None:
+        """Queue one entry; it is in the log once the writer has run (see flush)."""
+        with self._cond:
+            if not self._closing:
+                self._queue.append((utc_now(), viewer, action, detail))
+                self._queued += 1
+                if self._thread is None:
+                    self._thread = threading.Thread(
+                        target=self._run, name="audit-writer", daemon=True
+                    )
+                    self._thread.start()
+                self._cond.notify_all()
+                return
+        record(self._db, viewer, action, detail)  # after shutdown began: written now, not lost
+
+    def flush(self, timeout: float = 30) -> bool:
+        """Wait until every entry queued so far is written; False if that took too long."""
+        with self._cond:
+            wanted = self._queued
+            return self._cond.wait_for(lambda: self._written >= wanted, timeout)
+
+    def close(self, timeout: float = 30) -> None:
+        """Write what is queued and stop the thread (the app's shutdown)."""
+        with self._cond:
+            self._closing = True
+            self._cond.notify_all()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            if self._thread.is_alive():
+                log.error("audit writer: %d queued entries not written at shutdown",
+                          len(self._queue))  # fmt: skip
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                self._cond.wait_for(lambda: self._queue or self._closing)
+                if not self._queue:
+                    return  # closing, and nothing left
+                entries = self._queue[: self._batch]
+            try:
+                with self._db.write() as conn:
+                    append_many(conn, entries)
+            except Exception:
+                log.exception("audit writer: %d entries not written yet; retrying", len(entries))
+                time.sleep(self._retry)
+                continue
+            with self._cond:
+                del self._queue[: len(entries)]
+                self._written += len(entries)
+                self._cond.notify_all()
 
 
 def subject_of(result: Any) -> str | None:

@@ -8,8 +8,10 @@ while the rest goes on; the transaction commits only once the worker has found n
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from itertools import islice
+from pathlib import Path
 from typing import Any, Protocol
 
 import orjson
@@ -21,6 +23,7 @@ from shieldwall.db import Database, bulk_insert, probe_by_probe, utc_now, value_
 from shieldwall.errors import Forbidden, Invalid, ShieldwallError
 from shieldwall.gcpause import gc_paused
 from shieldwall.intel import sharing
+from shieldwall.intel.bundle_file import BundleFile, NotABundleFile, Progress
 from shieldwall.intel.reference import kept_per_member
 from shieldwall.intel.sharing_context import (
     MemberContext,
@@ -128,6 +131,40 @@ class Ingestor:
                 raise NotJSON(f"the bundle is not JSON: {exc}") from None
             return _ingest(self, viewer, bundle, source)
 
+    def ingest_file(
+        self,
+        viewer: Viewer,
+        path: Path,
+        *,
+        source: str = "import",
+        progress: Progress | None = None,
+    ) -> IngestResult:
+        """The same for a bundle file, read in two passes so that memory holds the objects'
+        ids and never their bodies, whatever the file's size (bundle_file.py); `progress` hears
+        of the objects read and stored."""
+        if not may_write_intel(viewer):
+            raise Forbidden("this role may not share intel")
+        with gc_paused():
+            check = self.validator.start_file(path)
+            bundle_file = BundleFile(path, progress)
+            try:
+                try:
+                    bundle_file.read_skeletons()
+                except NotABundleFile as exc:
+                    errors = check() or [ObjectError(None, None, None, str(exc))]
+                    raise BundleRejected(errors) from None
+                if not bundle_file.skeletons:
+                    raise BundleRejected(check())  # no objects: the validator says why
+                return _validated_ingest(
+                    self, viewer, bundle_file.skeletons, bundle_file.stream, source, check
+                )
+            except BundleRejected:
+                raise
+            except Exception:
+                if errors := check():
+                    raise BundleRejected(errors) from None
+                raise
+
 
 def ingestor_for(db: Database, settings: Settings) -> Ingestor:
     """The ingestor an app or a command builds once and uses for every write."""
@@ -147,7 +184,12 @@ def _ingest(ingestor: Ingestor, viewer: Viewer, bundle: Any, source: str) -> Ing
         raise Forbidden("this role may not share intel")
     check = ingestor.validator.start(bundle)
     try:
-        return _validated_ingest(ingestor, viewer, bundle, source, check)
+        stix_objects = bundle.get("objects") if type(bundle) is dict else None
+        if type(stix_objects) is not list:
+            raise BundleRejected(check())  # not even a list of objects: the validator says why
+        return _validated_ingest(
+            ingestor, viewer, stix_objects, lambda: iter(stix_objects), source, check
+        )
     except BundleRejected:
         raise
     except Exception:
@@ -159,19 +201,26 @@ def _ingest(ingestor: Ingestor, viewer: Viewer, bundle: Any, source: str) -> Ing
 
 
 def _validated_ingest(
-    ingestor: Ingestor, viewer: Viewer, bundle: Any, source: str, check: BundleCheck
+    ingestor: Ingestor,
+    viewer: Viewer,
+    stix_objects: Sequence[Any],
+    stream: Callable[[], Iterator[Any]],
+    source: str,
+    check: BundleCheck,
 ) -> IngestResult:
-    """Ingest proper; `check` gives the validation errors, and nothing commits before it did."""
+    """Ingest proper. `stix_objects` are the objects, or their skeletons (bundle_file.py): what
+    sharing and versions are decided from; `stream()` gives the objects whole, in the same
+    order, as they are written. `check` gives the validation errors, and nothing commits
+    before it did."""
     db = ingestor.db
-    stix_objects = bundle.get("objects") if type(bundle) is dict else None
-    if type(stix_objects) is not list:
-        raise BundleRejected(check())  # not even a list of objects: the validator says why
     with db.read() as conn:
         context = member_context(conn, viewer, ingestor.broker_identity, ingestor.broker_name)
         levels, marking_errors = sharing.marking_levels(
             stix_objects, lambda ids: stored_marking_levels(conn, viewer, ids)
         )
-    result = _write(ingestor, viewer, stix_objects, context, levels, marking_errors, source, check)
+    result = _write(
+        ingestor, viewer, stix_objects, stream, context, levels, marking_errors, source, check
+    )
     db.wrote_many(result.stored)  # on PostgreSQL, statistics catch up after large writes
     return result
 
@@ -180,6 +229,7 @@ def _write(
     ingestor: Ingestor,
     viewer: Viewer,
     stix_objects: Sequence[Any],
+    stream: Callable[[], Iterator[Any]],
     context: MemberContext,
     levels: sharing.MarkingLevels,
     marking_errors: list[ObjectError],
@@ -188,7 +238,7 @@ def _write(
 ) -> IngestResult:
     """The write transaction of an ingest: read what is stored of the bundle's objects, resolve
     their sharing against it, and store the new versions, or reject the whole with every error."""
-    db, now = ingestor.db, utc_now()
+    db = ingestor.db
     skipped, errors = _platform_objects(stix_objects, context)
     versions = [
         _Version(i, *version)
@@ -196,6 +246,9 @@ def _write(
         if i not in skipped and (version := sharing.version_of(obj)) is not None
     ]
     with db.write() as conn:
+        # Taken under the write lock: writes commit in pk order, so date_added rises with pk
+        # and "added after t" (TAXII's added_after) never misses a write that committed late.
+        now = utc_now()
         stored = _stored_versions(conn, viewer, versions)
         resolved, sharing_errors = sharing.resolve(
             stix_objects, viewer, context.defaults, levels, stored.history
@@ -211,14 +264,22 @@ def _write(
             broker = context.broker_identity or ingestor.broker_identity
             creator = context.defaults.identity_id
 
-            def prepare(version: _Version) -> tuple[tuple[Any, ...], dict[str, Any]]:
-                """The stored row of a version, and the object as sent (for the index)."""
-                obj = stix_objects[version.index]
-                shared = resolved[version.index]
-                return _row(obj, shared, viewer, creator, broker, now, version.modified), obj
+            def prepared() -> Iterator[tuple[_Version, tuple[Any, ...], dict[str, Any]]]:
+                """Each new version, its stored row and the object as sent (for the index),
+                in bundle order, as the objects come whole from the stream."""
+                wanted = iter(new)
+                version = next(wanted, None)
+                for index, obj in enumerate(stream()):
+                    if version is None:
+                        return
+                    if index == version.index:
+                        shared = resolved[index]
+                        row = _row(obj, shared, viewer, creator, broker, now, version.modified)
+                        yield version, row, obj
+                        version = next(wanted, None)
 
             change_seq = _store(
-                conn, viewer, new, prepare, ingestor.indexes, superseded, now, source
+                conn, viewer, new, prepared(), ingestor.indexes, superseded, now, source
             )
         if errors := check():  # waits for the workers; raising here rolls the write back
             raise BundleRejected(errors)
@@ -405,33 +466,39 @@ def _store(
     conn: Connection,
     viewer: Viewer,
     new_rows: list[_Version],
-    prepare: Callable[[_Version], tuple[tuple[Any, ...], dict[str, Any]]],
+    prepared: Iterator[tuple[_Version, tuple[Any, ...], dict[str, Any]]],
     indexes: Sequence[ObjectIndex],
     superseded: list[int],
     now: str,
     source: str,
 ) -> int:
+    """Write the new versions (`prepared` yields each with its row and object, in order), the
+    superseded flags, the change-log entry and the audit entry; the change-log seq."""
     first_pk = (conn.scalar(select(func.max(objects.c.pk))) or 0) + 1
     seq = (conn.scalar(select(func.max(change_log.c.seq))) or 0) + 1
-
-    def batch(start: int) -> list[list[tuple[Any, ...]]]:
-        object_rows: list[tuple[Any, ...]] = []
-        index_rows: list[list[tuple[Any, ...]]] = [[] for _ in index_layouts]
-        for pk, v in enumerate(new_rows[start : start + _INSERT_BATCH], start=first_pk + start):
-            values, original = prepare(v)
-            object_rows.append((pk, v.is_latest, *values))
-            slot = 0
-            for index in indexes:
-                for rows in index.rows(pk, original):
-                    index_rows[slot] += rows
-                    slot += 1
-        return [object_rows, *index_rows]
-
     index_layouts = [layout for index in indexes for layout in index.layouts]
+
+    def batches() -> Iterator[list[list[tuple[Any, ...]]]]:
+        pk = first_pk
+        while chunk := list(islice(prepared, _INSERT_BATCH)):
+            object_rows: list[tuple[Any, ...]] = []
+            index_rows: list[list[tuple[Any, ...]]] = [[] for _ in index_layouts]
+            for v, values, original in chunk:
+                object_rows.append((pk, v.is_latest, *values))
+                slot = 0
+                for index in indexes:
+                    for rows in index.rows(pk, original):
+                        index_rows[slot] += rows
+                        slot += 1
+                pk += 1
+            yield [object_rows, *index_rows]
+        if pk != first_pk + len(new_rows):  # the second read must give what the first did
+            raise RuntimeError("the bundle changed while it was being read")
+
     bulk_insert(
         conn,
         [(objects, ("pk", "is_latest", *_COLUMNS)), *index_layouts],
-        (batch(start) for start in range(0, len(new_rows), _INSERT_BATCH)),
+        batches(),
     )
     for chunk in _chunks(superseded):  # type: ignore[arg-type]
         conn.execute(update(objects).where(objects.c.pk.in_(chunk)).values(is_latest=False))

@@ -4,11 +4,23 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Iterator
+import hashlib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Select, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Select,
+    and_,
+    exists,
+    false,
+    func,
+    or_,
+    select,
+    true,
+)
 
 from shieldwall.audit import service as audit
 from shieldwall.db import Database
@@ -27,6 +39,18 @@ _COLUMNS = (
 
 
 @dataclass(frozen=True, slots=True)
+class VersionMatch:
+    """Which versions of each object a read returns (TAXII 2.1 §3.4.2 `match[version]`), among
+    the versions the viewer may see through the filter's selection: the first and last are those
+    of what the viewer reads, so a newer version it may not see never hides the one it may."""
+
+    first: bool = False
+    last: bool = False
+    all: bool = False
+    at: tuple[str, ...] = ()  # normalised timestamps: the versions with that modified
+
+
+@dataclass(frozen=True, slots=True)
 class ObjectFilter:
     types: tuple[str, ...] = ()
     ids: tuple[str, ...] = ()
@@ -39,6 +63,10 @@ class ObjectFilter:
     text: str | None = None  # free text over name, description and pattern
     all_versions: bool = False
     selection: Selection | None = None  # a collection's, a feed's...: on top of the policy
+    versions: VersionMatch | None = None  # when given, instead of all_versions
+    # Only what this member contributed, anonymous contributions included: for the member's own
+    # views (its TAXII inbox). Never offer it to anyone else: it would unmask anonymous ones.
+    member_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,31 +77,50 @@ class Page:
     contributors: dict[str, str]  # object id -> real contributing member, where the viewer may know
 
 
-def encode_cursor(pk: int) -> str:
-    return base64.urlsafe_b64encode(f"pk:{pk}".encode()).decode().rstrip("=")
+_MAX_PK = 2**63 - 1  # a BIGINT: a larger number in a forged cursor is refused, not an overflow
 
 
-def decode_cursor(cursor: str) -> int:
+def encode_cursor(pk: int, bound_to: str | None = None) -> str:
+    """An opaque keyset position: the last row served. `bound_to` names the query it belongs
+    to (query_key), so that it is refused with any other (TAXII 2.1 §3.6: `next` is opaque)."""
+    raw = f"pk:{pk}" if bound_to is None else f"pk:{pk}:{bound_to}"
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, bound_to: str | None = None) -> int:
+    """The position in a cursor this server gave out for the same query; Invalid otherwise.
+    Nothing is kept between pages, so a cursor works across processes and restarts."""
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        kind, _, value = raw.partition(":")
-        if kind != "pk":
+        kind, _, rest = raw.partition(":")
+        value, _, query = rest.partition(":")
+        if kind != "pk" or not value.isdigit() or not 0 <= int(value) <= _MAX_PK:
             raise ValueError(kind)
-        return int(value)
     except (ValueError, UnicodeDecodeError, binascii.Error):
         raise Invalid("the cursor is not one this server gave out") from None
+    if (query or None) != bound_to:
+        raise Invalid("the cursor belongs to another query: send the same filters with it")
+    return int(value)
+
+
+def query_key(f: ObjectFilter, scope: str = "") -> str:
+    """A short digest of a filter (and of what else the caller reads with it: an endpoint, a
+    collection), carried by the cursors of its pages."""
+    return hashlib.sha256(f"{scope}|{f!r}".encode()).hexdigest()[:16]
 
 
 def _like_escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _filtered(viewer: Viewer, f: ObjectFilter) -> Select[Any]:
+def _filtered(viewer: Viewer, f: ObjectFilter, columns: tuple[Any, ...] = _COLUMNS) -> Select[Any]:
     c = objects.c
-    query = select(*_COLUMNS).where(visible_filter(viewer, objects))
-    if f.selection is not None:
-        query = query.where(f.selection.where(objects))
-    if not f.all_versions:
+    query = select(*columns).where(_in_view(viewer, f, objects))
+    if f.member_id is not None:
+        query = query.where(c.member_id == f.member_id)
+    if f.versions is not None:
+        query = query.where(_versions(viewer, f, f.versions))
+    elif not f.all_versions:
         query = query.where(c.is_latest.is_(True))
     if f.types:
         query = query.where(c.type.in_(f.types))
@@ -101,9 +148,13 @@ def _filtered(viewer: Viewer, f: ObjectFilter) -> Select[Any]:
     if f.added_after:
         # Objects are numbered in the order they were added, so "added after t" is "pk at or
         # past the first write after t": one probe of the change log's time index, no scan.
+        # Removals are on the change log too, without objects: they are not where one starts.
         first_pk = (
             select(change_log.c.first_pk)
-            .where(change_log.c.at > normalize_timestamp(f.added_after))
+            .where(
+                change_log.c.at > normalize_timestamp(f.added_after),
+                change_log.c.first_pk.is_not(None),
+            )
             .order_by(change_log.c.seq)
             .limit(1)
             .scalar_subquery()
@@ -112,6 +163,54 @@ def _filtered(viewer: Viewer, f: ObjectFilter) -> Select[Any]:
     if f.text:
         query = query.where(c.search_text.like(f"%{_like_escape(f.text.lower())}%", escape="\\"))
     return query
+
+
+def _in_view(viewer: Viewer, f: ObjectFilter, table: Any) -> ColumnElement[bool]:
+    """What the viewer may see of `table` (objects or an alias of it) through the selection."""
+    seen = visible_filter(viewer, table)
+    return seen if f.selection is None else and_(seen, f.selection.where(table))
+
+
+# An object version's version as TAXII names it (§3.4.2, the manifest's `version`): its modified,
+# else its created, else when it was added (observables carry neither).
+_VERSION = func.coalesce(
+    func.nullif(objects.c.modified, ""), objects.c.created, objects.c.date_added
+)
+
+
+def version_of(row: Any) -> str:
+    """The same, for a row read with modified, created and date_added."""
+    return row.modified or row.created or row.date_added
+
+
+def _versions(viewer: Viewer, f: ObjectFilter, match: VersionMatch) -> ColumnElement[bool]:
+    """The versions `match` asks for, first and last counted among those in the viewer's view.
+
+    Each is one probe of (object_id, modified) per row, correlated so that the planner never
+    turns it into a join over the whole table; a latest version (most rows) needs no probe for
+    `last`. Copies of one observable kept by several members are each their own chain."""
+    if match.all:
+        return true()
+    c = objects.c
+    other = objects.alias("other_version")
+
+    def same_chain(newer: bool) -> Select[Any]:
+        order = other.c.modified > c.modified if newer else other.c.modified < c.modified
+        return select(other.c.pk).where(
+            other.c.object_id == c.object_id,
+            other.c.member_id == c.member_id,
+            order,
+            _in_view(viewer, f, other),
+        )
+
+    clauses: list[ColumnElement[bool]] = []
+    if match.at:
+        clauses.append(_VERSION.in_(match.at))
+    if match.last:
+        clauses.append(or_(c.is_latest.is_(True), ~exists(same_chain(newer=True))))
+    if match.first:
+        clauses.append(~exists(same_chain(newer=False)))
+    return or_(*clauses) if clauses else false()
 
 
 def list_objects(
@@ -146,6 +245,72 @@ def read_page(
             "objects_digest": audit.digest_of(page.object_ids),
         })  # fmt: skip
     return page
+
+
+Record = Callable[[Viewer, str, dict[str, Any]], object]  # how a bulk read is audited
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One object version as a protocol's listing shows it (TAXII's envelope and manifest)."""
+
+    object_id: str
+    date_added: str
+    version: str
+    body: str | None  # the object's JSON as stored, when asked for
+
+
+@dataclass(frozen=True, slots=True)
+class EntryPage:
+    entries: list[Entry]
+    next_cursor: str | None  # None on the last page
+
+
+def list_entries(
+    db: Database, viewer: Viewer, f: ObjectFilter, *, cursor: str | None, limit: int, scope: str,
+    bodies: bool, record: Record, action: str, detail: dict[str, Any],
+) -> EntryPage:  # fmt: skip
+    """One page of visible object versions in the order they were added, with when each was
+    added and its version, for protocols that page by their own rules (TAXII).
+
+    The cursor is bound to `f` and `scope`; `record` audits the page (a bulk read) as the caller
+    chooses, e.g. without waiting for the write. One more row than the page is read to know
+    whether there is more: a row the viewer may not see is never read, so `more` tells nothing.
+    """
+    key = query_key(f, scope)
+    after = decode_cursor(cursor, key) if cursor else 0
+    c = objects.c
+    columns = (c.pk, c.object_id, c.date_added, c.modified, c.created) + (
+        (c.body,) if bodies else ()
+    )
+    query = _filtered(viewer, f, columns).where(c.pk > after).order_by(c.pk).limit(limit + 1)
+    with db.read() as conn:
+        rows = conn.execute(query).all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    entries = [
+        Entry(r.object_id, r.date_added, version_of(r), r.body if bodies else None) for r in rows
+    ]
+    if entries:
+        ids = [e.object_id for e in entries]
+        record(viewer, action, {
+            **detail, "count": len(ids), "objects": ids[:100],
+            "objects_digest": audit.digest_of(ids),
+        })  # fmt: skip
+    return EntryPage(entries, encode_cursor(rows[-1].pk, key) if more else None)
+
+
+def rows_in_view(
+    conn: Connection, viewer: Viewer, f: ObjectFilter, *, limit: int | None = None
+) -> list[Any]:
+    """The rows a filter finds for the viewer, with the policy's columns, for a decision about
+    a few rows in hand (a delete, an existence check): narrow the filter by id."""
+    c = objects.c
+    columns = (
+        c.pk, c.object_id, c.member_id, c.tlp, c.distribution, c.sharing_group_id, c.anonymous,
+    )  # fmt: skip
+    found = _filtered(viewer, f, columns).order_by(c.pk)
+    return conn.execute(found if limit is None else found.limit(limit)).all()
 
 
 def iter_objects(

@@ -1,0 +1,152 @@
+"""TAXII collections: the ones admins define (a title over a saved selection) and every member's
+inbox, and who may see, read and write each.
+
+A collection serves what its selection lets through, on top of the policy (selections.service):
+nobody reads through a collection what they could not read anyway. A collection limited to a
+sharing group is shown only to the group's members (and admins); an inbox only to its member's
+users, writable by those who may share intel. Any other id is "not found", never "forbidden":
+a collection's existence is not told to those who may not see it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, replace
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from shieldwall.db import utc_now
+from shieldwall.errors import Invalid, NotFound
+from shieldwall.intel.query import ObjectFilter
+from shieldwall.members.tables import members, sharing_groups
+from shieldwall.policy import Viewer, may_write_intel
+from shieldwall.selections import service as selections
+from shieldwall.selections.service import Selection
+from shieldwall.selections.tables import selections as selection_rows
+from shieldwall.taxii.protocol import STIX_MEDIA_TYPE, not_found
+from shieldwall.taxii.tables import taxii_collections
+
+# Namespace of the ids of members' inboxes: one per member, the same on every start.
+INBOX_NAMESPACE = uuid.UUID("0b9e3a52-4c53-4f0e-8a43-6a5c1d1e7f21")
+
+
+@dataclass(frozen=True, slots=True)
+class Collection:
+    """A collection as one viewer finds it."""
+
+    id: str
+    title: str
+    description: str
+    can_read: bool
+    can_write: bool
+    selection: Selection | None = None  # an admin's collection: what it serves
+    member_id: str | None = None  # an inbox: the member whose contributions it holds
+
+    def as_resource(self) -> dict[str, Any]:
+        """The collection resource (TAXII 2.1 §5.2.1)."""
+        return {
+            "id": self.id,
+            "title": self.title,
+            "description": self.description,
+            "can_read": self.can_read,
+            "can_write": self.can_write,
+            "media_types": [STIX_MEDIA_TYPE],
+        }
+
+    def object_filter(self, **narrowing: Any) -> ObjectFilter:
+        """The filter reading this collection, with a request's own filters."""
+        return replace(
+            ObjectFilter(selection=self.selection, member_id=self.member_id), **narrowing
+        )
+
+
+def inbox_id(member_id: str) -> str:
+    return str(uuid.uuid5(INBOX_NAMESPACE, f"inbox:{member_id}"))
+
+
+def _inbox(conn: Connection, viewer: Viewer) -> Collection:
+    name = conn.scalar(select(members.c.name).where(members.c.id == viewer.member_id))
+    return Collection(
+        id=inbox_id(viewer.member_id),
+        title=f"{name} inbox",
+        description=(
+            f"What {name} shares. Objects added here are shared as {name}, exactly as "
+            "POST /api/v1/bundles shares them (same checks, same defaults)."
+        ),
+        can_read=True,
+        can_write=may_write_intel(viewer),
+        member_id=viewer.member_id,
+    )
+
+
+def _defined(viewer: Viewer, row: Any) -> Collection | None:
+    """An admin's collection as `viewer` finds it, or None when it is not shown to them."""
+    selection = selections.of_row(row)
+    group = selection.sharing_group_id
+    if group is not None and group not in viewer.group_ids and not viewer.is_admin:
+        return None
+    return Collection(row.id, row.title, row.description, True, False, selection)
+
+
+def _defined_rows(conn: Connection, collection_id: str | None = None) -> list[Any]:
+    query = select(
+        taxii_collections.c.id, taxii_collections.c.title, taxii_collections.c.description,
+        *[c for c in selection_rows.c if c.name not in ("id", "name", "created_at")],
+    ).join(selection_rows, selection_rows.c.id == taxii_collections.c.selection_id)  # fmt: skip
+    if collection_id is not None:
+        query = query.where(taxii_collections.c.id == collection_id)
+    return conn.execute(query.order_by(taxii_collections.c.title, taxii_collections.c.id)).all()
+
+
+def visible_collections(conn: Connection, viewer: Viewer) -> list[Collection]:
+    """The viewer's inbox, then the admins' collections it is shown, by title."""
+    shown = [_defined(viewer, row) for row in _defined_rows(conn)]
+    return [_inbox(conn, viewer), *(c for c in shown if c is not None)]
+
+
+def collection_for(conn: Connection, viewer: Viewer, collection_id: str) -> Collection:
+    """One collection the viewer is shown; a TAXII 404 for any other id."""
+    if collection_id == inbox_id(viewer.member_id):
+        return _inbox(conn, viewer)
+    rows = _defined_rows(conn, collection_id) if len(collection_id) <= 36 else []
+    found = _defined(viewer, rows[0]) if rows else None
+    if found is None:
+        raise not_found(f"no collection {collection_id[:100]!r} here")
+    return found
+
+
+def create_collection(
+    conn: Connection, title: str, selection: Selection, description: str = ""
+) -> str:
+    """An admin's new collection serving `selection`; its id."""
+    if not title.strip():
+        raise Invalid("a collection needs a title")
+    if len(title.strip()) > 200:
+        raise Invalid("a collection's title may be at most 200 characters")
+    if selection.min_score is not None:
+        # A score depends on each reader's visible sightings: no SQL filter can page by it.
+        raise Invalid("a TAXII collection cannot filter by min_score")
+    selection_id = selections.create(conn, f"TAXII collection: {title.strip()}", selection)
+    collection_id = str(uuid.uuid4())
+    conn.execute(taxii_collections.insert().values(
+        id=collection_id, title=title.strip(), description=description,
+        selection_id=selection_id, created_at=utc_now(),
+    ))  # fmt: skip
+    return collection_id
+
+
+def defined_collections(conn: Connection) -> list[dict[str, Any]]:
+    """Every admin's collection with what it serves (for admins: the API and the CLI)."""
+    return [
+        {"id": row.id, "title": row.title, "description": row.description,
+         "selection": selections.of_row(row).as_dict()}
+        for row in _defined_rows(conn)
+    ]  # fmt: skip
+
+
+def group_id_by_name(conn: Connection, name: str) -> str:
+    group_id = conn.scalar(select(sharing_groups.c.id).where(sharing_groups.c.name == name))
+    if group_id is None:
+        raise NotFound(f"no sharing group named {name!r}")
+    return group_id

@@ -1,0 +1,332 @@
+"""TAXII 2.1 over HTTP at /taxii2/ (a sub-application, so that every answer under it, errors and
+unknown paths included, is TAXII's: its media type and its error body), and the admins' REST
+routes that define collections.
+
+Authentication (§1.6.9 leaves it to the server): HTTP Basic with a user's e-mail and one of its
+API keys, or `Authorization: Bearer <API key>` as on the REST API.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Callable
+from http import HTTPStatus
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, Depends, FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from shieldwall.api.deps import admin_viewer, get_db, get_ingestor, get_settings
+from shieldwall.audit import service as audit
+from shieldwall.db import Database
+from shieldwall.errors import ShieldwallError
+from shieldwall.intel.ingest import Ingestor
+from shieldwall.members.service import authenticate
+from shieldwall.policy import Viewer
+from shieldwall.selections import service as selections
+from shieldwall.settings import Settings
+from shieldwall.taxii import collections, filters, service
+from shieldwall.taxii.protocol import (
+    TAXII_MEDIA_TYPE,
+    TaxiiError,
+    check_accept,
+    check_content_type,
+    too_large,
+)
+
+taxii = APIRouter()
+admin = APIRouter(prefix="/api/v1/taxii", tags=["taxii"])
+_CHALLENGE = 'Basic realm="Shieldwall TAXII", Bearer realm="Shieldwall TAXII"'
+_ROOT = f"/{service.API_ROOT}"
+
+
+def _unauthorized(description: str) -> TaxiiError:
+    return TaxiiError(401, "Unauthorized", description, headers={"WWW-Authenticate": _CHALLENGE})
+
+
+async def taxii_viewer(request: Request) -> Viewer:
+    """The user behind Basic (e-mail, API key) or Bearer credentials; 401 otherwise. Then the
+    Accept header must admit TAXII 2.1 (406)."""
+    scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
+    scheme, credentials = scheme.lower(), credentials.strip()
+    email = None
+    if scheme == "basic":
+        try:
+            email, colon, key = base64.b64decode(credentials, validate=True).decode().partition(":")
+        except (binascii.Error, UnicodeDecodeError):
+            raise _unauthorized(
+                "the Basic credentials are not base64 of 'e-mail:API key'"
+            ) from None
+        if not colon:
+            raise _unauthorized("the Basic credentials are not base64 of 'e-mail:API key'")
+    elif scheme == "bearer" and credentials:
+        key = credentials
+    else:
+        raise _unauthorized("credentials are required: HTTP Basic with your e-mail and an API key, "
+                            "or 'Authorization: Bearer <API key>'")  # fmt: skip
+    viewer = await run_in_threadpool(authenticate, request.app.state.db, key)
+    if viewer is None or (email is not None and viewer.email != email.strip().lower()):
+        raise _unauthorized("these credentials are not valid")
+    check_accept(request.headers.get("accept"))
+    return viewer
+
+
+def _query(request: Request, endpoint: str) -> filters.TaxiiQuery:
+    settings: Settings = request.app.state.settings
+    return filters.parse(
+        request.query_params.multi_items(), endpoint,
+        default_limit=settings.page_size, max_limit=settings.max_page_size,
+    )  # fmt: skip
+
+
+def _record(request: Request) -> Callable[[Viewer, str, dict[str, Any]], None]:
+    return request.app.state.audit_writer.record_later
+
+
+def taxii_response(
+    body: bytes | dict[str, Any], status: int = 200, headers: dict[str, str] | None = None
+) -> Response:
+    content = body if isinstance(body, bytes) else orjson.dumps(body)
+    return Response(content, status_code=status, headers=headers, media_type=TAXII_MEDIA_TYPE)
+
+
+def _listing_response(listing: service.Listing) -> Response:
+    headers = {}
+    if listing.date_added_first is not None and listing.date_added_last is not None:
+        headers["X-TAXII-Date-Added-First"] = listing.date_added_first
+        headers["X-TAXII-Date-Added-Last"] = listing.date_added_last
+    return taxii_response(listing.body, headers=headers)
+
+
+def _route(path: str, methods: list[str]) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """A TAXII route at its path with and without the trailing slash: TAXII's URLs end in one,
+    but clients build some without (taxii2-client's status URL)."""
+
+    def register(endpoint: Callable[..., Any]) -> Callable[..., Any]:
+        taxii.add_api_route(path, endpoint, methods=methods)
+        if path.rstrip("/"):
+            taxii.add_api_route(path.rstrip("/"), endpoint, methods=methods)
+        return endpoint
+
+    return register
+
+
+@_route("/", ["GET"])
+async def get_discovery(request: Request, _: Viewer = Depends(taxii_viewer)) -> Response:
+    _query(request, "none")
+    # The mount's own path is not in base_url: this route's URL is the discovery URL.
+    return taxii_response(service.discovery(str(request.url.replace(query=""))))
+
+
+@_route(f"{_ROOT}/", ["GET"])
+async def get_api_root(
+    request: Request, _: Viewer = Depends(taxii_viewer), settings: Settings = Depends(get_settings)
+) -> Response:
+    _query(request, "none")
+    return taxii_response(service.api_root(settings))
+
+
+@_route(f"{_ROOT}/status/{{status_id}}/", ["GET"])
+async def get_status(
+    request: Request, status_id: str, viewer: Viewer = Depends(taxii_viewer),
+    db: Database = Depends(get_db),
+) -> Response:  # fmt: skip
+    _query(request, "none")
+    return taxii_response(await run_in_threadpool(service.get_status, db, viewer, status_id))
+
+
+@_route(f"{_ROOT}/collections/", ["GET"])
+async def get_collections(
+    request: Request, viewer: Viewer = Depends(taxii_viewer), db: Database = Depends(get_db)
+) -> Response:
+    _query(request, "none")
+    return taxii_response(await run_in_threadpool(service.get_collections, db, viewer))
+
+
+@_route(f"{_ROOT}/collections/{{collection_id}}/", ["GET"])
+async def get_collection(
+    request: Request, collection_id: str, viewer: Viewer = Depends(taxii_viewer),
+    db: Database = Depends(get_db),
+) -> Response:  # fmt: skip
+    _query(request, "none")
+    found = await run_in_threadpool(service.get_collection, db, viewer, collection_id)
+    return taxii_response(found)
+
+
+@_route(f"{_ROOT}/collections/{{collection_id}}/manifest/", ["GET"])
+async def get_object_manifest(
+    request: Request, collection_id: str, viewer: Viewer = Depends(taxii_viewer),
+    db: Database = Depends(get_db),
+) -> Response:  # fmt: skip
+    q = _query(request, "manifest")
+    listing = await run_in_threadpool(
+        service.get_object_manifest, db, viewer, collection_id, q, _record(request)
+    )
+    return _listing_response(listing)
+
+
+@_route(f"{_ROOT}/collections/{{collection_id}}/objects/", ["GET"])
+async def get_objects(
+    request: Request, collection_id: str, viewer: Viewer = Depends(taxii_viewer),
+    db: Database = Depends(get_db),
+) -> Response:  # fmt: skip
+    q = _query(request, "objects")
+    listing = await run_in_threadpool(
+        service.get_objects, db, viewer, collection_id, q, _record(request)
+    )
+    return _listing_response(listing)
+
+
+@_route(f"{_ROOT}/collections/{{collection_id}}/objects/", ["POST"])
+async def add_objects(
+    request: Request, collection_id: str, viewer: Viewer = Depends(taxii_viewer),
+    db: Database = Depends(get_db), ingestor: Ingestor = Depends(get_ingestor),
+    settings: Settings = Depends(get_settings),
+) -> Response:  # fmt: skip
+    _query(request, "none")
+    collection = await run_in_threadpool(service.writable_collection, db, viewer, collection_id)
+    check_content_type(request.headers.get("content-type"))
+    raw = await _body(request, settings.max_bundle_bytes)
+    status = await run_in_threadpool(service.add_objects, db, ingestor, viewer, collection, raw)
+    return taxii_response(status, status=202)
+
+
+async def _body(request: Request, limit: int) -> bytes:
+    """The body, read no further than `limit` bytes (413), whatever Content-Length says."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise too_large(limit)
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise too_large(limit)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+@_route(f"{_ROOT}/collections/{{collection_id}}/objects/{{object_id}}/", ["GET"])
+async def get_object(
+    request: Request, collection_id: str, object_id: str, viewer: Viewer = Depends(taxii_viewer),
+    db: Database = Depends(get_db),
+) -> Response:  # fmt: skip
+    q = _query(request, "object")
+    listing = await run_in_threadpool(
+        service.get_object, db, viewer, collection_id, object_id, q, _record(request)
+    )
+    return _listing_response(listing)
+
+
+@_route(f"{_ROOT}/collections/{{collection_id}}/objects/{{object_id}}/", ["DELETE"])
+async def delete_object(
+    request: Request, collection_id: str, object_id: str, viewer: Viewer = Depends(taxii_viewer),
+    db: Database = Depends(get_db),
+) -> Response:  # fmt: skip
+    q = _query(request, "delete")
+    await run_in_threadpool(service.delete_object, db, viewer, collection_id, object_id, q)
+    return taxii_response(b"")
+
+
+@_route(f"{_ROOT}/collections/{{collection_id}}/objects/{{object_id}}/versions/", ["GET"])
+async def get_object_versions(
+    request: Request, collection_id: str, object_id: str, viewer: Viewer = Depends(taxii_viewer),
+    db: Database = Depends(get_db),
+) -> Response:  # fmt: skip
+    q = _query(request, "versions")
+    listing = await run_in_threadpool(
+        service.get_object_versions, db, viewer, collection_id, object_id, q, _record(request)
+    )
+    return _listing_response(listing)
+
+
+def _error_response(error: TaxiiError) -> Response:
+    return taxii_response(error.body(), status=error.status, headers=error.headers)
+
+
+def _install_errors(app: FastAPI) -> None:
+    """Every failure under /taxii2/ as a TAXII error message (§3.6.1), in TAXII's media type."""
+
+    @app.exception_handler(TaxiiError)
+    async def _taxii(_: Request, exc: TaxiiError) -> Response:
+        return _error_response(exc)
+
+    @app.exception_handler(ShieldwallError)
+    async def _domain(_: Request, exc: ShieldwallError) -> Response:
+        details = {"errors": exc.details} if exc.details else None
+        phrase = HTTPStatus(exc.status).phrase
+        return _error_response(TaxiiError(exc.status, phrase, exc.message, details=details))
+
+    @app.exception_handler(RequestValidationError)
+    async def _request(_: Request, exc: RequestValidationError) -> Response:
+        return _error_response(TaxiiError(400, "Bad Request", "the request is not valid"))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> Response:
+        description = "no such TAXII resource" if exc.status_code == 404 else str(exc.detail)
+        phrase = HTTPStatus(exc.status_code).phrase
+        return _error_response(TaxiiError(exc.status_code, phrase, description, exc.headers))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_: Request, exc: Exception) -> Response:
+        return _error_response(
+            TaxiiError(500, "Internal Server Error", "the server failed to answer; try again")
+        )
+
+
+class CollectionIn(BaseModel):
+    title: str = Field(min_length=1, max_length=200)
+    description: str = Field(default="", max_length=10_000)
+    selection: dict[str, Any] = Field(
+        default_factory=dict,
+        description="what it serves: types, max_tlp, labels, sharing_group (an id), "
+        "member_kinds, max_age_days",
+    )
+
+
+@admin.post("/collections", status_code=201)
+async def create_collection(
+    body: CollectionIn, viewer: Viewer = Depends(admin_viewer), db: Database = Depends(get_db)
+) -> dict[str, Any]:
+    """Define a TAXII collection (admins): a title over a selection of the store."""
+    selection = selections.parse(body.selection)
+
+    def create() -> str:
+        with db.write() as conn:
+            collection_id = collections.create_collection(
+                conn, body.title, selection, body.description
+            )
+            audit.append(conn, viewer, "taxii.collection.create",
+                         {"id": collection_id, "title": body.title})  # fmt: skip
+            return collection_id
+
+    collection_id = await run_in_threadpool(create)
+    return {"id": collection_id, "title": body.title.strip(), "description": body.description,
+            "selection": selection.as_dict()}  # fmt: skip
+
+
+@admin.get("/collections")
+async def list_collections(
+    _: Viewer = Depends(admin_viewer), db: Database = Depends(get_db)
+) -> dict[str, Any]:
+    """The collections admins defined, with what each serves (members' inboxes are not listed)."""
+
+    def read() -> list[dict[str, Any]]:
+        with db.read() as conn:
+            return collections.defined_collections(conn)
+
+    return {"collections": await run_in_threadpool(read)}
+
+
+def register(app: FastAPI) -> None:
+    """Mount the TAXII server at /taxii2/ and the admins' collection routes."""
+    server = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
+    server.state = app.state  # the same database, settings, ingestor and audit writer
+    _install_errors(server)
+    server.include_router(taxii)
+    app.mount("/taxii2", server)
+    app.include_router(admin)
