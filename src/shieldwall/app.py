@@ -9,7 +9,8 @@ from fastapi import Depends, FastAPI
 from starlette.concurrency import run_in_threadpool
 
 from shieldwall.api import errors
-from shieldwall.api.deps import known_query_parameters
+from shieldwall.api.deps import known_query_parameters, storable_parameters
+from shieldwall.api.limits import BodyLimit
 from shieldwall.audit import routes as audit_routes
 from shieldwall.audit.service import AuditWriter
 from shieldwall.correlate import routes as correlate_routes
@@ -62,7 +63,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         docs_url="/api/v1/docs",
         redoc_url=None,
         lifespan=lifespan,
-        dependencies=[Depends(known_query_parameters)],
+        dependencies=[Depends(storable_parameters), Depends(known_query_parameters)],
     )
     app.state.settings = settings
     app.state.db = database
@@ -84,4 +85,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         taxii_routes,
     ):
         capability.register(app)
+    app.add_middleware(BodyLimit, bundle_limit=settings.max_bundle_bytes)
+    app.add_middleware(errors.ServerErrors)  # added last: the outermost, around every other
     return app

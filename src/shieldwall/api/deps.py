@@ -74,6 +74,19 @@ async def known_query_parameters(request: Request) -> None:
         )
 
 
+async def storable_parameters(request: Request) -> None:
+    """422 for a NUL character in a query or path parameter, naming it. Nothing stored can hold
+    one (intel/validate_storable.py), PostgreSQL cannot even compare with one, and SQLite's LIKE
+    stopped reading a pattern at it (`?label=apt%00` matched every label): refused on both."""
+    if not request.url.path.startswith("/api/v1/"):
+        return
+    pairs = [*request.query_params.multi_items(), *request.path_params.items()]
+    for name, value in pairs:
+        if "\x00" in name or (isinstance(value, str) and "\x00" in value):
+            shown = name.replace("\x00", "\\u0000")
+            raise Invalid(f"{shown} must not hold a NUL character (U+0000)")
+
+
 def _query_names(dependant: Any) -> set[str]:
     """The query parameters a route and its dependencies declare (walked here: FastAPI's own
     flattening helper is private and has changed between releases)."""

@@ -1,7 +1,18 @@
-"""One JSON error shape for every failure: {"error": {"status", "title", "message", "details"}}."""
+"""One JSON error shape for every failure: {"error": {"status", "title", "message", "details"}},
+and `id` on a server error.
+
+A server error never shows the client what went wrong inside (no traceback, no exception text):
+it gets an opaque error id, and the server log has the same id beside the traceback, so a report
+from a member ("error 3f9c...") leads straight to the cause. `ServerErrors` is the outermost
+middleware, so an error in another middleware or in a streamed body is caught as well; once a
+body has started, no error can be sent any more, and the connection is broken off instead of
+ended, so the client sees it broke rather than a short, clean-looking answer.
+"""
 
 from __future__ import annotations
 
+import logging
+import secrets
 from http import HTTPStatus
 from typing import Any
 
@@ -9,9 +20,38 @@ import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shieldwall.errors import ShieldwallError, Unauthorized
+
+log = logging.getLogger("shieldwall.errors")
+
+
+class ErrorInfo(BaseModel):
+    """What went wrong, for people and programs alike."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    status: int = Field(description="the HTTP status, repeated")
+    title: str = Field(description="the status's phrase, e.g. 'Unprocessable Content'")
+    message: str = Field(description="one sentence on what was wrong and what to do")
+    details: list[dict[str, Any]] = Field(
+        description="one entry per problem found (e.g. `property`, `message`, and for a bundle "
+        "`index` and `id`); empty when there is only the message"
+    )
+    id: str | None = Field(
+        None, description="on a server error only: the id the server log holds it under"
+    )
+
+
+class ErrorBody(BaseModel):
+    """Every error answer of the REST API."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    error: ErrorInfo
 
 
 def error_response(
@@ -19,18 +59,83 @@ def error_response(
     message: str,
     details: list[dict[str, Any]] | None = None,
     headers: dict[str, str] | None = None,
+    *,
+    error_id: str | None = None,
 ) -> Response:
-    body = {
-        "error": {
-            "status": status,
-            "title": HTTPStatus(status).phrase,
-            "message": message,
-            "details": details or [],
-        }
+    body: dict[str, Any] = {
+        "status": status,
+        "title": HTTPStatus(status).phrase,
+        "message": message,
+        "details": details or [],
     }
+    if error_id is not None:
+        body["id"] = error_id
     return Response(
-        orjson.dumps(body), status_code=status, headers=headers, media_type="application/json"
+        orjson.dumps({"error": body}),
+        status_code=status,
+        headers=headers,
+        media_type="application/json",
     )
+
+
+def new_error_id() -> str:
+    """Opaque and unguessable: it tells the client nothing, and only the log can read it."""
+    return secrets.token_hex(8)
+
+
+def log_server_error(scope: Scope, exc: BaseException) -> str:
+    """Log an unexpected failure with its traceback under a new error id, and return the id."""
+    error_id = new_error_id()
+    log.error(
+        "server error %s on %s %s", error_id, scope.get("method", "-"), scope.get("path", "-"),
+        exc_info=exc,
+    )  # fmt: skip
+    return error_id
+
+
+def server_error_response(error_id: str) -> Response:
+    return error_response(
+        500,
+        f"the server failed to answer this request; if it persists, report error id {error_id}",
+        error_id=error_id,
+    )
+
+
+class ServerErrors:
+    """ASGI middleware: an unexpected exception becomes a logged JSON 500 with an error id before
+    the answer has started, and a broken connection after (re-raised, so the server drops it
+    rather than finishing the body)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = finished = False
+
+        async def tracked(message: Message) -> None:
+            nonlocal started, finished
+            if message["type"] == "http.response.start":
+                started = True
+            elif message["type"] == "http.response.body" and not message.get("more_body"):
+                finished = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracked)
+        except Exception as exc:
+            error_id = log_server_error(scope, exc)
+            if finished:  # the client has its whole answer: nothing to break off
+                return
+            if started:
+                raise BrokenAnswer(error_id) from exc
+            await server_error_response(error_id)(scope, receive, send)
+
+
+class BrokenAnswer(Exception):
+    """An answer failed after its first byte: the server must break the connection off."""
 
 
 def install(app: FastAPI) -> None:

@@ -19,7 +19,11 @@ router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
 async def list_entries(
     _: Viewer = Depends(admin_viewer),
     db: Database = Depends(get_db),
-    after: Annotated[int, Query(ge=0, description="return entries after this sequence number")] = 0,
+    after: Annotated[
+        int,
+        # A BIGINT: past it, SQLite cannot even compare (a 500 before), and no entry is there.
+        Query(ge=0, le=2**63 - 1, description="return entries after this sequence number"),
+    ] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     action: str | None = None,
 ) -> dict:

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, FastAPI, Query
 from fastapi.responses import StreamingResponse
 
 from shieldwall.api.deps import current_viewer, get_db, get_settings
+from shieldwall.api.streaming import stream_checked
 from shieldwall.db import Database
 from shieldwall.exchange.blocklist import BLOCKABLE, Blocklist, blocklist_lines
 from shieldwall.policy import Viewer
@@ -19,7 +20,7 @@ router = APIRouter(prefix="/api/v1/exports", tags=["exports"])
 
 
 @router.get("/blocklist", response_class=StreamingResponse)
-def blocklist(
+async def blocklist(
     kind: Annotated[list[str], Query(description=f"one or more of: {', '.join(BLOCKABLE)}")],
     min_score: Annotated[float | None, Query(ge=0, le=100)] = None,
     include_benign: bool = False,
@@ -44,7 +45,9 @@ def blocklist(
         half_lives=parse_half_lives(settings.decay_half_lives),
         lists=warning_lists(settings.warninglists, settings.cache_dir),
     )
-    return StreamingResponse(lines, media_type="text/plain; charset=utf-8")
+    # The first batch is read before the answer starts: a failure there is an error answer,
+    # never a 200 with an empty list; a later one breaks the connection off (api/streaming.py).
+    return await stream_checked(lines, media_type="text/plain; charset=utf-8")
 
 
 def register(app: FastAPI) -> None:

@@ -24,6 +24,9 @@ from shieldwall.settings import Settings
 router = APIRouter(prefix="/api/v1", tags=["intel"])
 
 STIX_MEDIA_TYPE = "application/stix+json;version=2.1"
+# Characters of a `q` or `label` filter: each becomes a LIKE pattern, which SQLite refuses past
+# 50,000 bytes (4 bytes a character at most, and the escapes, stay below it).
+MAX_FILTER_TEXT = 10_000
 
 
 class PayloadTooLarge(ShieldwallError):
@@ -104,17 +107,22 @@ async def list_objects(
     ] = None,
     id: Annotated[list[str] | None, Query(description="object id(s)")] = None,
     created_by: Annotated[
-        str | None, Query(description="creator: an identity id, or a member's id or name")
+        str | None,
+        Query(description="creator: an identity id, or a member's id or name", max_length=300),
     ] = None,
     tlp: Annotated[
         list[str] | None, Query(description="TLP level(s): clear, green, amber, amber+strict, red")
     ] = None,
-    label: str | None = None,
+    label: Annotated[str | None, Query(max_length=MAX_FILTER_TEXT)] = None,
     added_after: str | None = None,
     modified_since: str | None = None,
     modified_until: str | None = None,
     q: Annotated[
-        str | None, Query(description="free text over name, description and pattern")
+        str | None,
+        Query(
+            description="free text over name, description and pattern",
+            max_length=MAX_FILTER_TEXT,
+        ),
     ] = None,
     versions: Annotated[str, Query(pattern="^(latest|all)$")] = "latest",
     cursor: str | None = None,

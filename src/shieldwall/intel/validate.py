@@ -7,7 +7,9 @@ are accepted and left alone (STIX 2.1 §11); only their names have to be well-fo
 
 This module holds the public interface and the checks every object gets (§3.2 common
 properties, timestamp order); `validate_properties` checks one property by its kind,
-`validate_extensions` the extensions, `validate_type_rules` what ties properties of a type together.
+`validate_extensions` the extensions, `validate_type_rules` what ties properties of a type
+together, `validate_storable` what every value must be for both databases to store it (no NUL,
+bounded nesting).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from shieldwall.intel.validate_properties import (
     show,
     with_article,
 )
+from shieldwall.intel.validate_storable import storable
 from shieldwall.intel.validate_type_rules import TYPE_RULES, Rule
 from shieldwall.markings import SHARING_EXTENSION_ID
 
@@ -243,6 +246,7 @@ def validate_object(obj: Any, index: int) -> list[ObjectError]:
                 )
     if compiled.rule is not None:
         compiled.rule(obj, out)
+    storable(obj, out)
 
     if not out:
         return []

@@ -7,6 +7,7 @@ from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from shieldwall.api.deps import current_viewer, get_db, get_settings
+from shieldwall.api.streaming import stream_checked
 from shieldwall.db import Database
 from shieldwall.policy import Viewer
 from shieldwall.reports import service
@@ -35,7 +36,7 @@ async def report_view(
         noisy_threshold=settings.noisy_threshold,
         half_lives=parse_half_lives(settings.decay_half_lives),
     )
-    return StreamingResponse(pieces, media_type="application/json")
+    return await stream_checked(pieces, media_type="application/json")
 
 
 def register(app: FastAPI) -> None:
