@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.progress import BarColumn, DownloadColumn, Progress, SpinnerColumn, TextColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
 
 from shieldwall.dataprotection.cli import privacy_app, retention_app
 from shieldwall.db import Database, migrate
@@ -281,9 +281,12 @@ def import_bundle(
     user: Annotated[str, typer.Option(help="e-mail of the user who shares it")],
     database: DatabaseOption = None,
 ) -> None:
-    """Share a STIX 2.1 bundle file as USER, all or nothing."""
+    """Share a STIX 2.1 bundle file as USER, all or nothing (read in two passes, so memory
+    holds the objects' ids, not the file)."""
     from shieldwall.intel.ingest import ingestor_for
 
+    if file.is_dir():
+        raise fail(f"{file}: a folder, not a bundle file")
     if not file.is_file():
         raise fail(f"{file}: no such file")
     settings = settings_for(database)
@@ -294,20 +297,30 @@ def import_bundle(
             SpinnerColumn(),
             TextColumn("{task.description}"),
             BarColumn(),
-            DownloadColumn(),
+            MofNCompleteColumn(),
+            TextColumn("objects"),
             console=err,
             transient=True,
         ) as progress:
-            task = progress.add_task(f"reading {file.name}", total=file.stat().st_size)
-            chunks = []
-            with file.open("rb") as fh:
-                while chunk := fh.read(1 << 20):
-                    chunks.append(chunk)
-                    progress.advance(task, len(chunk))
-            progress.update(task, description="validating and storing", total=None)
+            task = progress.add_task(f"reading {file.name}", total=None)
+            read = 0
+
+            def counted(phase: str, count: int) -> None:
+                """Objects read (first pass), then stored of those read (second pass)."""
+                nonlocal read
+                if phase == "read":
+                    read = count
+                    progress.update(task, completed=count)
+                else:
+                    progress.update(
+                        task, description="validating and storing", completed=count, total=read
+                    )
+
             ingestor = ingestor_for(db, settings)
             try:
-                result = ingestor.ingest_json(viewer, b"".join(chunks), source=f"cli:{file.name}")
+                result = ingestor.ingest_file(
+                    viewer, file, source=f"cli:{file.name}", progress=counted
+                )
             finally:
                 ingestor.close()
     typer.echo(f"stored {result.stored} objects, {result.unchanged} already present")

@@ -77,8 +77,13 @@ class Settings:
     max_page_size: int = _setting(1000, "Largest page a client may ask for.")
     max_bundle_bytes: int = _setting(
         100 * 1024 * 1024,
-        "Largest body POST /api/v1/bundles accepts, in bytes (a parsed bundle takes about ten "
-        "times its size in memory).",
+        "Largest body POST /api/v1/bundles accepts, in bytes; the server stops reading there.",
+    )
+    stream_bundle_bytes: int = _setting(
+        8 * 1024 * 1024,
+        "Bundles POSTed larger than this many bytes are written to a temporary file and read "
+        "from it in two passes, holding the objects' ids and never their bodies (a bundle parsed "
+        "whole takes about ten times its size in memory; smaller ones are, which is faster).",
     )
     validation_workers: int = _setting(
         1,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import tempfile
+from pathlib import Path
+from typing import IO, Annotated
 
 import orjson
 from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
@@ -47,13 +49,43 @@ async def post_bundle(
     settings: Settings = Depends(get_settings),
 ) -> dict:
     """Share a STIX 2.1 bundle: stored whole, or rejected whole with every error listed (422)."""
+    limit = settings.max_bundle_bytes
     declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > settings.max_bundle_bytes:
-        raise PayloadTooLarge(f"bundles are limited to {settings.max_bundle_bytes} bytes")
-    raw = await request.body()
-    if len(raw) > settings.max_bundle_bytes:
-        raise PayloadTooLarge(f"bundles are limited to {settings.max_bundle_bytes} bytes")
-    result = await run_in_threadpool(ingestor.ingest_json, viewer, raw)
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(f"bundles are limited to {limit} bytes")
+    # Read as it arrives, chunked or not, and never past the limit. A large bundle goes to a
+    # temporary file that ingest reads in two passes (intel/bundle_file.py), so the server's
+    # memory holds its objects' ids, not its bodies; a small one is parsed whole, faster.
+    chunks: list[bytes] = []
+    size = 0
+    spill: IO[bytes] | None = None
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise PayloadTooLarge(f"bundles are limited to {limit} bytes")
+            if spill is None and size > settings.stream_bundle_bytes:
+                spill = tempfile.NamedTemporaryFile(  # noqa: SIM115 (closed in `finally`)
+                    prefix="shieldwall-bundle-", suffix=".json", delete=False
+                )
+                spill.writelines(chunks)
+                chunks = []
+            if spill is None:
+                chunks.append(chunk)
+            else:
+                spill.write(chunk)
+        if spill is None:
+            result = await run_in_threadpool(ingestor.ingest_json, viewer, b"".join(chunks))
+        else:
+            spill.close()
+            path = Path(spill.name)
+            result = await run_in_threadpool(
+                lambda: ingestor.ingest_file(viewer, path, source="api")
+            )
+    finally:
+        if spill is not None:
+            spill.close()
+            Path(spill.name).unlink(missing_ok=True)
     return result.as_dict()
 
 

@@ -13,10 +13,12 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
 from typing import Any
 
 import orjson
 
+from shieldwall.intel.bundle_file import validate_file
 from shieldwall.intel.validate import (
     ObjectError,
     bundle_errors,
@@ -99,6 +101,28 @@ class BundleValidator:
                 except Exception:  # whatever broke over there, the answer is found here
                     return _checked_here(bundle)()
                 answer.append(head + with_duplicates(objects, found))
+            return answer[0]
+
+        return BundleCheck(errors, done=False)
+
+    def start_file(self, path: Path) -> BundleCheck:
+        """The same for a bundle file: the worker reads the file itself (nothing is pickled
+        across), while this process reads it for ingest; in-process without workers."""
+        if self.workers < 1:
+            found = validate_file(path)
+            return BundleCheck(lambda: found, done=True)
+        future = self._worker_pool().submit(validate_file, path)
+        answer: list[list[ObjectError]] = []
+
+        def errors() -> list[ObjectError]:
+            if not answer:
+                try:
+                    answer.append(future.result())
+                except BrokenProcessPool:
+                    self.close()
+                    answer.append(validate_file(path))
+                except Exception:
+                    answer.append(validate_file(path))
             return answer[0]
 
         return BundleCheck(errors, done=False)
