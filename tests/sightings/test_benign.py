@@ -46,8 +46,15 @@ def test_benign_values_never_correlate_and_lookups_say_why(listed: World) -> Non
     assert [m["id"] for m in matched] == [evil_b["id"]]
     looked = a.post("/api/v1/lookup", json={"values": ["8.8.8.8", "10.1.2.3"]}).json()["results"]
     assert {w["list"] for w in looked[0]["warnings"]} >= {"public-dns-v4"}
-    assert looked[0]["matches"] == []  # held by both members, but benign
+    # Held by both members, and benign: shown, flagged (as MISP flags such attributes), and
+    # left out for a caller that asks.
+    assert {m["id"] for m in looked[0]["matches"]} == {resolver_a["id"], resolver_b["id"]}
+    assert all(m["warninglisted"] for m in looked[0]["matches"])
     assert [w["list"] for w in looked[1]["warnings"]] == ["rfc1918"]
+    dropped = a.post(
+        "/api/v1/lookup", json={"values": ["8.8.8.8"], "exclude_warninglisted": True}
+    ).json()["results"]
+    assert dropped[0]["matches"] == []
 
 
 def _green(obj: dict) -> dict:
