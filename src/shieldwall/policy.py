@@ -33,6 +33,8 @@ class Viewer:
     role: Role
     group_ids: frozenset[str] = field(default_factory=frozenset)
     email: str = ""
+    # An account of a member of kind `peer`: another instance reading what may leave towards it.
+    peer: bool = False
 
     @property
     def is_admin(self) -> bool:
@@ -45,6 +47,8 @@ _INSTANCE_WIDE: tuple[tuple[Distribution, TLP], ...] = (
     (Distribution.FEDERATION, TLP.AMBER_STRICT),
     (Distribution.ALL, TLP.GREEN),
 )
+# What may leave this instance towards a peer (besides its sharing groups): `community` stays.
+_LEAVING = _INSTANCE_WIDE[1:]
 
 
 def may_see(viewer: Viewer, row: Mapping[str, Any]) -> bool:
@@ -57,6 +61,10 @@ def may_see(viewer: Viewer, row: Mapping[str, Any]) -> bool:
     objects they may not read is the metadata running the instance needs (may_see_metadata), and
     the content only through a break-glass read (may_break_glass), which is audited and shown to
     the owning member's admins.
+
+    A peer (another instance, through the account it was given here) sees only what may leave
+    towards it: `federation` and `all` within their TLP caps, and the groups it belongs to;
+    never `org` or `community`.
     """
     if row["member_id"] == viewer.member_id:
         return True
@@ -64,6 +72,8 @@ def may_see(viewer: Viewer, row: Mapping[str, Any]) -> bool:
     tlp = TLP(row["tlp"])
     if distribution is Distribution.GROUP:
         return row["sharing_group_id"] in viewer.group_ids and allows(tlp, distribution)
+    if viewer.peer and distribution is Distribution.COMMUNITY:
+        return False
     return distribution is not Distribution.ORG and allows(tlp, distribution)
 
 
@@ -74,7 +84,7 @@ def visible_filter(viewer: Viewer, table: Table) -> ColumnElement[bool]:
     clauses = [c.member_id == viewer.member_id]
     clauses += [
         and_(c.distribution == distribution.value, c.tlp <= broadest)
-        for distribution, broadest in _INSTANCE_WIDE
+        for distribution, broadest in (_LEAVING if viewer.peer else _INSTANCE_WIDE)
     ]
     if viewer.group_ids:
         clauses.append(
