@@ -57,10 +57,11 @@ rows_strategy = st.lists(
     max_size=30,
 )
 viewer_strategy = st.builds(
-    lambda member, role, groups: Viewer("u", member, role, frozenset(groups)),
+    lambda member, role, groups, peer: Viewer("u", member, role, frozenset(groups), peer=peer),
     st.sampled_from(MEMBERS),
     st.sampled_from(list(Role)),
     st.sets(st.sampled_from(GROUPS)),
+    st.booleans(),  # an account of a peer instance
 )
 
 
@@ -128,3 +129,20 @@ def test_an_instance_admin_does_not_read_other_members_org_group_or_red_objects(
         assert not may_see_metadata(_viewer("m9", role)) and not may_break_glass(
             _viewer("m9", role)
         )
+
+
+def test_a_peer_sees_only_what_may_leave_towards_it() -> None:
+    peer = Viewer("u", "p1", Role.READER, frozenset({"g1"}), peer=True)
+    for hidden in (
+        _row(1, "m0", TLP.GREEN, Distribution.COMMUNITY, None),  # community never leaves
+        _row(1, "m0", TLP.CLEAR, Distribution.ORG, None),
+        _row(1, "m0", TLP.AMBER, Distribution.ALL, None),  # stored so by mistake: still capped
+        _row(1, "m0", TLP.RED, Distribution.GROUP, "g2"),
+    ):
+        assert not may_see(peer, hidden), hidden
+    for shown in (
+        _row(1, "m0", TLP.AMBER_STRICT, Distribution.FEDERATION, None),
+        _row(1, "m0", TLP.GREEN, Distribution.ALL, None),
+        _row(1, "m0", TLP.RED, Distribution.GROUP, "g1"),
+    ):
+        assert may_see(peer, shown), shown

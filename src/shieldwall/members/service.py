@@ -24,7 +24,8 @@ from shieldwall.members.tables import (
 )
 from shieldwall.policy import Role, Viewer
 
-MEMBER_KINDS = ("alliance", "national-cert", "industry", "academia", "partner")
+# `peer`: another instance (federation), whose accounts see only what may leave towards it.
+MEMBER_KINDS = ("alliance", "national-cert", "industry", "academia", "partner", "peer")
 # Namespace of the STIX identities this platform derives for its members and its broker.
 IDENTITY_NAMESPACE = uuid.UUID("6f1f4a36-3a5e-4b57-9d43-9a4ac8c1d1b0")
 API_KEY_PREFIX = "sw_"
@@ -295,12 +296,14 @@ def group_ids_of(conn: Connection, member_id: str) -> frozenset[str]:
 
 def viewer_for_user(conn: Connection, user_id: str) -> Viewer:
     user = get_user(conn, user_id)
+    kind = conn.scalar(select(members.c.kind).where(members.c.id == user["member_id"]))
     return Viewer(
         user_id=user["id"],
         member_id=user["member_id"],
         role=Role(user["role"]),
         group_ids=group_ids_of(conn, user["member_id"]),
         email=user["email"],
+        peer=kind == "peer",
     )
 
 

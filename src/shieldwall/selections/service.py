@@ -47,9 +47,10 @@ class Selection:
             if not (3 <= len(type_) <= 250 and set(type_) <= _TYPE_NAME_CHARACTERS):
                 raise Invalid(f"{type_!r} is not a STIX type name")
         for kind in self.member_kinds:
-            if kind not in (*MEMBER_KINDS, "peer"):
-                raise Invalid(f"unknown member kind {kind!r}; expected one of "
-                              f"{', '.join((*MEMBER_KINDS, 'peer'))}")  # fmt: skip
+            if kind not in MEMBER_KINDS:
+                raise Invalid(
+                    f"unknown member kind {kind!r}; expected one of {', '.join(MEMBER_KINDS)}"
+                )
         if self.min_score is not None and not 0 <= self.min_score <= 100:
             raise Invalid("min_score must be between 0 and 100")
         if self.max_age_days is not None and self.max_age_days < 1:
