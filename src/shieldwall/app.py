@@ -9,7 +9,7 @@ from fastapi import Depends, FastAPI
 from starlette.concurrency import run_in_threadpool
 
 from shieldwall.api import errors
-from shieldwall.api.deps import known_query_parameters, storable_parameters
+from shieldwall.api.deps import known_query_parameters, storable_input
 from shieldwall.api.limits import BodyLimit
 from shieldwall.audit import routes as audit_routes
 from shieldwall.audit.service import AuditWriter
@@ -63,7 +63,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         docs_url="/api/v1/docs",
         redoc_url=None,
         lifespan=lifespan,
-        dependencies=[Depends(storable_parameters), Depends(known_query_parameters)],
+        dependencies=[Depends(storable_input), Depends(known_query_parameters)],
     )
     app.state.settings = settings
     app.state.db = database

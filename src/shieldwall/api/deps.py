@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
 from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
@@ -11,6 +12,7 @@ from shieldwall.correlate.helper import LookupHelper
 from shieldwall.db import Database
 from shieldwall.errors import Forbidden, Invalid, Unauthorized
 from shieldwall.intel.ingest import Ingestor
+from shieldwall.intel.validate_storable import nul_problems
 from shieldwall.members.service import authenticate
 from shieldwall.policy import Viewer
 from shieldwall.settings import Settings
@@ -74,17 +76,40 @@ async def known_query_parameters(request: Request) -> None:
         )
 
 
-async def storable_parameters(request: Request) -> None:
-    """422 for a NUL character in a query or path parameter, naming it. Nothing stored can hold
-    one (intel/validate_storable.py), PostgreSQL cannot even compare with one, and SQLite's LIKE
-    stopped reading a pattern at it (`?label=apt%00` matched every label): refused on both."""
-    if not request.url.path.startswith("/api/v1/"):
+# Routes that deal with a NUL in their body themselves: bundles through the STIX validator (and
+# read as a stream, never whole here), lookups by reporting such a value as unreadable.
+_OWN_NUL_RULES = ("/api/v1/bundles", "/api/v1/lookup")
+
+
+async def storable_input(request: Request) -> None:
+    """422 for a NUL character in a query or path parameter or in a JSON body, naming where.
+    Nothing stored can hold one (intel/validate_storable.py), PostgreSQL cannot even compare
+    with one, and SQLite's LIKE stopped reading a pattern at it (`?label=apt%00` matched every
+    label): refused on both databases alike."""
+    path = request.url.path
+    if not path.startswith("/api/v1/"):
         return
     pairs = [*request.query_params.multi_items(), *request.path_params.items()]
     for name, value in pairs:
         if "\x00" in name or (isinstance(value, str) and "\x00" in value):
             shown = name.replace("\x00", "\\u0000")
             raise Invalid(f"{shown} must not hold a NUL character (U+0000)")
+    if request.method not in ("POST", "PUT", "PATCH") or path.startswith(_OWN_NUL_RULES):
+        return
+    body = await request.body()  # kept by the request: the route reads the same bytes
+    if b"\\u0000" not in body:  # JSON can only spell a NUL so
+        return
+    try:
+        parsed = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return  # not JSON: the route says so
+    found: list[tuple[str | None, str]] = []
+    nul_problems("body", parsed, found)
+    if found:
+        raise Invalid(
+            f"{found[0][0]} must not hold a NUL character (U+0000)",
+            details=[{"property": where, "message": message} for where, message in found],
+        )
 
 
 def _query_names(dependant: Any) -> set[str]:

@@ -61,6 +61,15 @@ def _fine(value: Any, levels: int) -> bool:
     return True
 
 
+def nul_problems(path: str, value: Any, out: Problems) -> None:
+    """(where, message) for each NUL in any JSON value (a request's body), keys included."""
+    if type(value) is str:
+        if NUL in value:
+            out.append((path, _nul_message(path)))
+    elif (type(value) is dict or type(value) is list) and not _fine(value, MAX_NESTING):
+        _problems(path, value, MAX_NESTING, out)
+
+
 def _problems(path: str, value: Any, levels: int, out: Problems) -> None:
     """The slow walk of a container `_fine` refused: where each problem is."""
     if levels <= 0:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictBool
 from starlette.concurrency import run_in_threadpool
 
 from shieldwall.api.deps import admin_viewer, current_viewer, get_db
@@ -37,7 +37,8 @@ class UserIn(BaseModel):
 
 
 class UserPatch(BaseModel):
-    disabled: bool | None = None
+    # Strict: "yes", 1 or "false" must not be read as a decision to disable (or not) a user.
+    disabled: StrictBool | None = None
     role: Role | None = None
 
 

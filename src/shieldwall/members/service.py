@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 import uuid
 from dataclasses import dataclass
@@ -14,6 +15,8 @@ from sqlalchemy import Connection, func, select
 from shieldwall.db import Database, utc_now
 from shieldwall.errors import Conflict, Invalid, NotFound
 from shieldwall.intel.identities import publish_member
+from shieldwall.intel.validate_properties import show
+from shieldwall.intel.validate_values import domain_problem
 from shieldwall.markings import TLP, Distribution
 from shieldwall.members.tables import (
     api_keys,
@@ -129,15 +132,42 @@ def list_members(conn: Connection) -> list[dict[str, Any]]:
     return [member_as_dict(r) for r in conn.execute(select(members).order_by(members.c.name))]
 
 
+# RFC 5322 §3.2.3 dot-atom local part (no quoted strings: no mail system of a partner needs them,
+# and every character outside it has been a way to smuggle markup or a line into a page or log).
+_LOCAL_PART = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*")
+
+
+def checked_email(email: str) -> str:
+    """A user's e-mail address, lower case; Invalid unless it is one: a dot-atom local part of
+    at most 64 characters, '@', and a host name of at least two labels (RFC 5321 §4.5.3.1)."""
+    address = email.strip().lower()
+    local, at, domain = address.rpartition("@")
+    problem = domain_problem(domain) if domain else "is missing"
+    if (
+        not at
+        or len(address) > 254
+        or len(local) > 64
+        or not _LOCAL_PART.fullmatch(local)
+        or problem is not None
+        or "." not in domain.strip(".")
+    ):
+        raise Invalid(
+            f"{show(email)} is not an e-mail address: a local part of letters, digits and "
+            "!#$%&'*+/=?^_`{|}~- (dots between), '@', and a domain such as example.org"
+        )
+    return address
+
+
 def create_user(conn: Connection, email: str, member_id: str, role: Role) -> NewApiKey:
     """A new user with its first API key."""
-    email = email.strip().lower()
-    if "@" not in email or email.startswith("@") or email.endswith("@"):
-        raise Invalid(f"{email!r} is not an e-mail address")
+    email = checked_email(email)
     if conn.scalar(select(members.c.id).where(members.c.id == member_id)) is None:
         raise NotFound("no such member")
     if conn.scalar(select(users.c.id).where(users.c.email == email)):
-        raise Conflict(f"a user with e-mail {email!r} already exists")
+        # Addresses are unique on the instance (a user signs in with one), so a clash can be
+        # with another member's user: the answer names neither the address nor where it is,
+        # and is the same for a clash within the caller's own member.
+        raise Conflict("this e-mail address cannot be given to a new user")
     user_id = str(uuid.uuid4())
     conn.execute(
         users.insert().values(
@@ -215,7 +245,10 @@ def create_group(
     if not name:
         raise Invalid("a sharing group needs a name")
     if conn.scalar(select(sharing_groups.c.id).where(sharing_groups.c.name == name)):
-        raise Conflict(f"a sharing group named {name!r} already exists")
+        # Group names are unique on the instance (commands and TAXII collections name groups):
+        # the clash may be with a group the caller cannot see, so the answer is the same
+        # whichever group it is, and names none.
+        raise Conflict("a sharing group cannot be created with this name: choose another")
     wanted = set(member_ids) | {owner_member_id}
     known = set(conn.scalars(select(members.c.id).where(members.c.id.in_(sorted(wanted)))))
     if missing := wanted - known:
