@@ -139,7 +139,8 @@ def report_correlations(
     for key, o in kept.items():
         if o.kind in ("ipv4", "ipv6"):
             by_low[address_bounds(o)[0] or ""].append(key)
-    for (how, asked), r in _range_rows(conn, viewer, list(kept.values())):
+    in_ranges, too_wide = _range_rows(conn, viewer, list(kept.values()))
+    for (how, asked), r in in_ranges:
         stored = _stored_value(r.low, r.high)
         if (pk := _take(hits, r, stored.partition(":")[0])) is not None:
             for key in by_low[asked] if how == "address" else [asked]:
@@ -149,7 +150,7 @@ def report_correlations(
         if hits[pk].object_id not in mine:
             for key in by_value:
                 held_by[key].add(pk)
-    noisy = {key for key, pks in held_by.items() if len(pks) > noisy_threshold}
+    noisy = {key for key, pks in held_by.items() if len(pks) > noisy_threshold} | too_wide
     for by_value in links.values():
         for key in noisy & by_value.keys():
             del by_value[key]

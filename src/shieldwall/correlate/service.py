@@ -53,6 +53,9 @@ from shieldwall.sightings.service import (
 from shieldwall.sightings.warninglists import WarningLists
 
 _keys = observable_keys
+# Index rows an asked range may read: past it, the range is answered as too common to list, as a
+# value held by more objects than the noisy threshold is. Well above any range worth listing.
+MAX_RANGE_ROWS = 5_000
 _holders = objects.alias("holders")  # the objects that refer to a hit: reports and sightings
 
 
@@ -129,10 +132,15 @@ def _stores_ranges(conn: Connection) -> bool:
     return conn.scalar(select(_keys.c.low).where(_keys.c.high.isnot(None)).limit(1)) is not None
 
 
-def _range_rows(conn: Connection, viewer: Viewer, items: Sequence[Observable]) -> list[Any]:
+def _range_rows(
+    conn: Connection, viewer: Viewer, items: Sequence[Observable]
+) -> tuple[list[Any], set[str]]:
     """(asked, row) for ranges holding an asked address and for addresses inside an asked range;
-    `asked` is ("address", the address's low bound) or ("range", the range's lookup key)."""
+    `asked` is ("address", the address's low bound) or ("range", the range's lookup key). And
+    the lookup keys of the asked ranges holding more than MAX_RANGE_ROWS visible index rows,
+    whose rows are left out: too common to list (`0.0.0.0/1` held every stored address)."""
     rows: list[Any] = []
+    too_wide: set[str] = set()
     if any(i.kind in ("ipv4", "ipv6") for i in items) and _stores_ranges(conn):
         addresses = sorted({address_bounds(i)[0] for i in items if i.kind in ("ipv4", "ipv6")})
         wanted = value_list(conn, addresses, String())
@@ -147,7 +155,7 @@ def _range_rows(conn: Connection, viewer: Viewer, items: Sequence[Observable]) -
             ).join(objects, objects.c.pk == _keys.c.object_pk)
         )
         rows += [(("address", r.asked_low), r) for r in conn.execute(_visible(query, viewer))]
-    for item in items:  # ranges asked about are few: a query each
+    for item in dict.fromkeys(items):  # ranges asked about are few: a query each, once
         if item.kind.endswith("-cidr"):
             low, high = address_bounds(item)
             query = (
@@ -157,9 +165,13 @@ def _range_rows(conn: Connection, viewer: Viewer, items: Sequence[Observable]) -
                     _keys.c.low.isnot(None), _keys.c.high.is_(None), _keys.c.low.between(low, high)
                 )
             )
+            found = conn.execute(_visible(query, viewer).limit(MAX_RANGE_ROWS + 1)).all()
+            if len(found) > MAX_RANGE_ROWS:
+                too_wide.add(lookup_key(item))
+                continue
             asked = ("range", lookup_key(item))
-            rows += [(asked, r) for r in conn.execute(_visible(query, viewer))]
-    return rows
+            rows += [(asked, r) for r in found]
+    return rows, too_wide
 
 
 def _stored_value(low: str, high: str | None) -> str:
@@ -344,11 +356,12 @@ def correlations(
                 asked = by_hash[r[0]]
                 if (pk := _take(hits, r, asked.kind, object_id)) is not None:
                     held_by[lookup_key(asked)].add(pk)
-        for _, r in _range_rows(conn, viewer, own):
+        ranged, too_wide = _range_rows(conn, viewer, own)
+        for _, r in ranged:
             key = _stored_value(r.low, r.high)
             if (pk := _take(hits, r, key.partition(":")[0], object_id)) is not None:
                 held_by[key].add(pk)
-        noisy = {key for key, pks in held_by.items() if len(pks) > noisy_threshold}
+        noisy = {key for key, pks in held_by.items() if len(pks) > noisy_threshold} | too_wide
         matched = _by_object(held_by, sorted(held_by.keys() - noisy))
         reports, _ = _holders_of(conn, viewer, [hits[pk].object_id for pk in matched])
     keys = sorted(lookup_key(o) for o in own)
@@ -376,6 +389,10 @@ def lookup(
     """For each normalised value: the visible objects that hold it, with their reports, and
     each indicator's score. With `min_score`, weaker indicators and revoked objects are left
     out; with `exclude_warninglisted`, matches by a value on a false-positive warning list."""
+    # A value asked again is looked up and answered once: asking for one range a thousand times
+    # made a thousand answers of every address in it.
+    asked_items = items
+    items = list(dict.fromkeys(items))
     # What each asked value is looked up by: itself and what it implies (a URL is also its host,
     # as the index stores it).
     asked = [[(lookup_key(o), o.kind) for o in _with_related(item)] for item in items]
@@ -394,7 +411,8 @@ def lookup(
                     benign.add((key, pk))
         # what was asked -> stored range or address key -> the objects holding it
         ranged: dict[tuple[str, str], dict[str, set[int]]] = defaultdict(lambda: defaultdict(set))
-        for asked_as, r in _range_rows(conn, viewer, items):
+        in_ranges, too_wide = _range_rows(conn, viewer, items)
+        for asked_as, r in in_ranges:
             key = _stored_value(r.low, r.high)
             if (pk := _take(hits, r, key.partition(":")[0], benign_too=True)) is not None:
                 ranged[asked_as][key].add(pk)
@@ -402,9 +420,9 @@ def lookup(
                     benign.add((key, pk))
         reports, stix = _holders_of(conn, viewer, [h.object_id for h in hits.values()])
         scores = _scores(conn, viewer, hits.values(), half_lives, stix)
-        found = _Found(exact, ranged, hits, reports, scores, benign)
-        results = [
-            _answer(
+        found = _Found(exact, ranged, hits, reports, scores, benign, too_wide)
+        answers = {
+            item: _answer(
                 item,
                 keys,
                 found,
@@ -414,7 +432,8 @@ def lookup(
                 exclude_warninglisted=exclude_warninglisted,
             )
             for item, keys in zip(items, asked, strict=True)
-        ]
+        }
+        results = [answers[item] for item in asked_items]
         named = (
             {r for result in results for m in result["matches"] for r in m["reports"]}
             if reports  # most lookups' matches are in no report
@@ -432,6 +451,7 @@ class _Found(NamedTuple):
     reports: dict[str, set[str]]
     scores: dict[int, dict[str, Any]]
     benign: set[tuple[str, int]]  # (value key, pk) that the index flagged as warning-listed
+    too_wide: set[str]  # asked ranges holding more index rows than a lookup reads
 
 
 def _answer(
@@ -462,7 +482,8 @@ def _answer(
             matched.setdefault(pk, []).extend(values)
     if min_score is not None or (exclude_warninglisted and benign):
         matched = _kept(matched, found, min_score, exclude_warninglisted)
-    noisy = (keys[0][0],) if len(matched) > noisy_threshold else ()
+    too_many = len(matched) > noisy_threshold or keys[0][0] in found.too_wide
+    noisy = (keys[0][0],) if too_many else ()
     warnings = [
         {"list": m.list_id, "name": m.list_name, "category": m.category, "matched": m.matched}
         for m in (lists.match(item.kind, item.value) if lists else ())
@@ -562,7 +583,7 @@ def private_lookup(
         )
         answers: dict[str, list[dict]] = {p: [] for p in prefixes}
         named: set[str] = set()
-        everything = _Found({}, {}, hits, reports, scores, benign)
+        everything = _Found({}, {}, hits, reports, scores, benign, set())
         for prefix, by_value in found.items():
             for value_key, pks in by_value.items():
                 matched = {pk: [value_key] for pk in pks}
