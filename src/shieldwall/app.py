@@ -23,6 +23,7 @@ from shieldwall.intel.identities import platform_identities
 from shieldwall.intel.ingest import ingestor_for
 from shieldwall.jobs import Scheduler
 from shieldwall.members import routes as members_routes
+from shieldwall.members.authentication import authenticator_for
 from shieldwall.reports import routes as reports_routes
 from shieldwall.search import routes as search_routes
 from shieldwall.settings import Settings
@@ -40,6 +41,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     lookup_helper = LookupHelper(database, settings.lookup_helpers)
     scheduler = Scheduler(database)  # capabilities add their jobs as they register
     audit_writer = AuditWriter(database)  # bulk reads' entries, written off the request path
+    authenticator = authenticator_for(database, settings)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -50,6 +52,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         yield
         scheduler.close()
         audit_writer.close()
+        authenticator.close()
         ingestor.close()
         lookup_helper.close()
         database.dispose()
@@ -71,6 +74,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.lookup_helper = lookup_helper
     app.state.scheduler = scheduler
     app.state.audit_writer = audit_writer
+    app.state.authenticator = authenticator
     errors.install(app)
     for capability in (
         members_routes,

@@ -482,6 +482,9 @@ def _add_capability_commands() -> None:
     """Commands that live with their capability; imported last, as they build on the helpers
     above."""
 
+    from shieldwall.members.cli import key_app
+
+    user_app.add_typer(key_app, name="key")
     app.add_typer(privacy_app, name="privacy")
     app.add_typer(retention_app, name="retention")
     from shieldwall.taxii.cli import collection_app, taxii_app

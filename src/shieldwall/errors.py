@@ -38,3 +38,13 @@ class Unauthorized(ShieldwallError):
     """No API key, or one this instance does not know."""
 
     status = 401
+
+
+class TooManyRequests(ShieldwallError):
+    """Too many attempts (failed authentications...): try again in `retry_after` seconds."""
+
+    status = 429
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

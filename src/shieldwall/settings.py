@@ -115,6 +115,20 @@ class Settings:
         "MISP warning lists whose values never correlate: all, none, list ids (a,b), or all "
         "minus some (all,-rfc5735).",
     )
+    auth_failure_window: int = _setting(
+        300,
+        "Seconds over which failed authentications are counted, per client address and per "
+        "account; past a limit, attempts are refused with 429 and Retry-After until the window "
+        "ends.",
+    )
+    auth_failures_per_address: int = _setting(
+        50, "Failed authentications one client address may make per window (0: no limit)."
+    )
+    auth_failures_per_account: int = _setting(
+        10,
+        "Failed authentications on one account (the user a presented key names) per window "
+        "(0: no limit).",
+    )
 
     def __post_init__(self) -> None:
         """Resolve the default database for this user, and refuse what cannot work: a bad

@@ -13,7 +13,6 @@ from shieldwall.db import Database
 from shieldwall.errors import Forbidden, Invalid, Unauthorized
 from shieldwall.intel.ingest import Ingestor
 from shieldwall.intel.validate_storable import nul_problems
-from shieldwall.members.service import authenticate
 from shieldwall.policy import Viewer
 from shieldwall.settings import Settings
 
@@ -39,10 +38,16 @@ async def current_viewer(request: Request) -> Viewer:
     scheme, _, key = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not key.strip():
         raise Unauthorized("an API key is required: send 'Authorization: Bearer <key>'")
-    viewer = await run_in_threadpool(authenticate, request.app.state.db, key.strip())
-    if viewer is None:
-        raise Unauthorized("this API key is not valid")
-    return viewer
+    # 401 for a bad key, 429 while its address or account has failed too often.
+    return await run_in_threadpool(
+        request.app.state.authenticator.viewer_for, key.strip(), client_address(request)
+    )
+
+
+def client_address(request: Request) -> str | None:
+    """The client's address as the server saw it (behind a proxy: as uvicorn's
+    --forwarded-allow-ips lets it read X-Forwarded-For), which failed authentications count by."""
+    return request.client.host if request.client else None
 
 
 async def admin_viewer(request: Request) -> Viewer:

@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from shieldwall.errors import ShieldwallError, Unauthorized
+from shieldwall.errors import ShieldwallError, TooManyRequests, Unauthorized
 
 log = logging.getLogger("shieldwall.errors")
 
@@ -142,6 +142,8 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(ShieldwallError)
     async def _domain(_: Request, exc: ShieldwallError) -> Response:
         headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthorized) else None
+        if isinstance(exc, TooManyRequests):  # RFC 9110 §10.2.3, RFC 6585 §4
+            headers = {"Retry-After": str(exc.retry_after)}
         return error_response(exc.status, exc.message, exc.details, headers)
 
     @app.exception_handler(RequestValidationError)

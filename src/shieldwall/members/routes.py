@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI
-from pydantic import BaseModel, Field, StrictBool
+from pydantic import AwareDatetime, BaseModel, Field, StrictBool
 from starlette.concurrency import run_in_threadpool
 
 from shieldwall.api.deps import admin_viewer, current_viewer, get_db
@@ -13,7 +13,7 @@ from shieldwall.audit import service as audit
 from shieldwall.db import Database
 from shieldwall.errors import Forbidden, Invalid, NotFound
 from shieldwall.markings import TLP, Distribution
-from shieldwall.members import service
+from shieldwall.members import keys, service
 from shieldwall.policy import Role, Viewer, may_grant_role, may_manage_member
 
 router = APIRouter(prefix="/api/v1", tags=["members"])
@@ -199,14 +199,80 @@ def _set_role(role: Role) -> Any:
     return lambda conn, uid: service.set_user_role(conn, uid, role)
 
 
+class ApiKeyIn(BaseModel):
+    name: str = Field(
+        keys.DEFAULT_NAME,
+        min_length=1,
+        max_length=keys.MAX_NAME_LENGTH,
+        description="the key's name; the user's active key of this name is revoked",
+    )
+    expires_at: AwareDatetime | None = Field(
+        None, description="when the key stops working (none: when it is revoked)"
+    )
+
+
 @router.post("/users/{user_id}/api-keys", status_code=201)
 async def new_api_key(
-    user_id: str, viewer: Viewer = Depends(current_viewer), db: Database = Depends(get_db)
+    user_id: str,
+    body: ApiKeyIn | None = None,
+    viewer: Viewer = Depends(current_viewer),
+    db: Database = Depends(get_db),
 ) -> dict:
+    """A new key for the user (yourself, or a user you manage), shown once. It replaces the
+    user's active key of the same name, and `replaced` lists the prefixes of those revoked; a
+    key under a new name works beside the others."""
     if user_id != viewer.user_id:
         await _managed_user(db, viewer, user_id)
-    new = await _write(db, viewer, "api-key.create", service.issue_api_key, user_id)
-    return {"user_id": new.user_id, "api_key": new.key}
+    body = body or ApiKeyIn()
+
+    def issue() -> service.NewApiKey:
+        with db.write() as conn:
+            new = keys.issue(conn, user_id, name=body.name, expires_at=body.expires_at, by=viewer)
+            audit.append(conn, viewer, "api-key.create", {
+                "user_id": user_id, "prefix": new.prefix, "name": body.name,
+                "replaced": list(new.replaced),
+            })  # fmt: skip
+            return new
+
+    new = await run_in_threadpool(issue)
+    listed = await _read(db, keys.get_key, viewer, new.key_id)
+    return {"user_id": new.user_id, "api_key": new.key, "key": listed,
+            "replaced": list(new.replaced)}  # fmt: skip
+
+
+@router.get("/api-keys")
+async def list_api_keys(
+    user_id: str | None = None,
+    viewer: Viewer = Depends(current_viewer),
+    db: Database = Depends(get_db),
+) -> dict:
+    """The keys you manage: your own; a member-admin, its member's users'; an admin, all. Each
+    with its visible prefix, name, state and created, last-used (to the minute), expiry and
+    revocation times; never the key."""
+
+    def listing(conn: Any) -> list[dict[str, Any]]:
+        return keys.list_keys(conn, viewer, user_id=user_id)
+
+    return {"api_keys": await _read(db, listing)}
+
+
+@router.delete("/api-keys/{key}")
+async def revoke_api_key(
+    key: str, viewer: Viewer = Depends(current_viewer), db: Database = Depends(get_db)
+) -> dict:
+    """Revoke a key, named by its id or its visible prefix (`sw_xxxxxxxx`): its user,
+    the member-admins of its member, and admins may. A key you may not manage is a 404."""
+
+    def revoke() -> dict[str, Any]:
+        with db.write() as conn:
+            revoked = keys.revoke(conn, viewer, key)
+            audit.append(conn, viewer, "api-key.revoke", {
+                "key_id": revoked["id"], "prefix": revoked["prefix"],
+                "user_id": revoked["user_id"],
+            })  # fmt: skip
+            return revoked
+
+    return await run_in_threadpool(revoke)
 
 
 @router.get("/groups")

@@ -2,24 +2,22 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
-import secrets
 import uuid
-from dataclasses import dataclass
 from typing import Any
 
 import orjson
 from sqlalchemy import Connection, func, select
 
-from shieldwall.db import Database, utc_now
+from shieldwall.db import utc_now
 from shieldwall.errors import Conflict, Invalid, NotFound
 from shieldwall.intel.identities import publish_member
 from shieldwall.intel.validate_properties import show
 from shieldwall.intel.validate_values import domain_problem
 from shieldwall.markings import TLP, Distribution
+from shieldwall.members import keys
+from shieldwall.members.keys import NewApiKey
 from shieldwall.members.tables import (
-    api_keys,
     members,
     sharing_group_members,
     sharing_groups,
@@ -31,13 +29,6 @@ from shieldwall.policy import Role, Viewer
 MEMBER_KINDS = ("alliance", "national-cert", "industry", "academia", "partner", "peer")
 # Namespace of the STIX identities this platform derives for its members and its broker.
 IDENTITY_NAMESPACE = uuid.UUID("6f1f4a36-3a5e-4b57-9d43-9a4ac8c1d1b0")
-API_KEY_PREFIX = "sw_"
-
-
-@dataclass(frozen=True, slots=True)
-class NewApiKey:
-    user_id: str
-    key: str  # shown once; only its hash is stored
 
 
 def identity_for(name: str) -> str:
@@ -47,11 +38,6 @@ def identity_for(name: str) -> str:
 def broker_identity(broker_name: str) -> str:
     """The identity other members see as creator of anonymous contributions."""
     return identity_for(f"broker:{broker_name}")
-
-
-def hash_api_key(key: str) -> str:
-    # Keys are 256 random bits, so a fast hash is enough: nothing to brute-force.
-    return hashlib.sha256(key.encode()).hexdigest()
 
 
 def create_member(
@@ -182,18 +168,9 @@ def create_user(conn: Connection, email: str, member_id: str, role: Role) -> New
     return issue_api_key(conn, user_id)
 
 
-def issue_api_key(conn: Connection, user_id: str) -> NewApiKey:
-    key = API_KEY_PREFIX + secrets.token_urlsafe(32)
-    conn.execute(
-        api_keys.insert().values(
-            id=str(uuid.uuid4()),
-            user_id=user_id,
-            key_hash=hash_api_key(key),
-            prefix=key[:10],
-            created_at=utc_now(),
-        )
-    )
-    return NewApiKey(user_id=user_id, key=key)
+def issue_api_key(conn: Connection, user_id: str, **options: Any) -> NewApiKey:
+    """A new key for the user, replacing its active key of the same name (keys.issue)."""
+    return keys.issue(conn, user_id, **options)
 
 
 def user_as_dict(row: Any) -> dict[str, Any]:
@@ -338,20 +315,3 @@ def viewer_for_user(conn: Connection, user_id: str) -> Viewer:
         email=user["email"],
         peer=kind == "peer",
     )
-
-
-def authenticate(db: Database, key: str) -> Viewer | None:
-    """The viewer an API key stands for, or None for an unknown, revoked or disabled one."""
-    if not key.startswith(API_KEY_PREFIX):
-        return None
-    with db.read() as conn:
-        row = conn.execute(
-            select(users.c.id)
-            .join(api_keys, api_keys.c.user_id == users.c.id)
-            .where(
-                api_keys.c.key_hash == hash_api_key(key),
-                api_keys.c.revoked_at.is_(None),
-                users.c.disabled.is_(False),
-            )
-        ).first()
-        return None if row is None else viewer_for_user(conn, row.id)

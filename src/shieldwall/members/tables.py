@@ -1,6 +1,17 @@
 """Tables of members, users, API keys and sharing groups."""
 
-from sqlalchemy import Boolean, Column, ForeignKey, Index, SmallInteger, String, Table, Text
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+)
 
 from shieldwall.db import metadata
 
@@ -37,9 +48,29 @@ api_keys = Table(
     Column("id", String(36), primary_key=True),
     Column("user_id", String(36), ForeignKey("users.id"), nullable=False, index=True),
     Column("key_hash", String(64), nullable=False, unique=True),  # SHA-256 of the whole key
-    Column("prefix", String(12), nullable=False),  # shown in listings so a key can be recognised
+    # Shown in listings so a key can be recognised: `sw_<lookup_id>`, the part of the key before
+    # its secret (keys from before migration 0014: their first 10 characters).
+    Column("prefix", String(12), nullable=False),
     Column("created_at", String(32), nullable=False),
     Column("revoked_at", String(32)),
+    # The key's own id, written in the key (`sw_<lookup_id>_<secret>`): what authentication finds
+    # it by before comparing hashes in constant time. NULL for keys from before migration 0014,
+    # which are found by their hash.
+    Column("lookup_id", String(8), unique=True),
+    Column("name", String(100), nullable=False, server_default="default"),  # one active a name
+    Column("expires_at", String(32)),  # none: valid until revoked
+    Column("last_used_at", String(32)),  # to within a minute (members/authentication.py)
+    Column("revoked_by", String(36)),  # the user who revoked it; NULL: the command line
+)
+
+# Failed authentications counted per scope ("address:<client address>", "user:<user id>") in
+# fixed windows, so that every app process serving one database slows the same clients down.
+auth_failures = Table(
+    "auth_failures",
+    metadata,
+    Column("scope", String(100), primary_key=True),
+    Column("window_start", Float, nullable=False),  # seconds since the epoch
+    Column("failures", Integer, nullable=False),
 )
 
 sharing_groups = Table(

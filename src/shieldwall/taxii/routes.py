@@ -21,12 +21,11 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from shieldwall.api.deps import admin_viewer, get_db, get_ingestor, get_settings
+from shieldwall.api.deps import admin_viewer, client_address, get_db, get_ingestor, get_settings
 from shieldwall.audit import service as audit
 from shieldwall.db import Database
-from shieldwall.errors import ShieldwallError
+from shieldwall.errors import ShieldwallError, TooManyRequests, Unauthorized
 from shieldwall.intel.ingest import Ingestor
-from shieldwall.members.service import authenticate
 from shieldwall.policy import Viewer
 from shieldwall.selections import service as selections
 from shieldwall.settings import Settings
@@ -69,9 +68,15 @@ async def taxii_viewer(request: Request) -> Viewer:
     else:
         raise _unauthorized("credentials are required: HTTP Basic with your e-mail and an API key, "
                             "or 'Authorization: Bearer <API key>'")  # fmt: skip
-    viewer = await run_in_threadpool(authenticate, request.app.state.db, key)
-    if viewer is None or (email is not None and viewer.email != email.strip().lower()):
-        raise _unauthorized("these credentials are not valid")
+    try:  # the REST API's rules: 401 for bad credentials, 429 after too many
+        viewer = await run_in_threadpool(
+            request.app.state.authenticator.viewer_for, key, client_address(request), email
+        )
+    except Unauthorized:
+        raise _unauthorized("these credentials are not valid") from None
+    except TooManyRequests as exc:
+        raise TaxiiError(429, "Too Many Requests", exc.message,
+                         headers={"Retry-After": str(exc.retry_after)}) from None  # fmt: skip
     check_accept(request.headers.get("accept"))
     return viewer
 

@@ -1,0 +1,281 @@
+"""Who a request is, and keeping guessers out: API keys checked, failures counted and slowed
+down, and each key's last use remembered without a write per request.
+
+Failed authentications are counted per client address and per account (the user a presented
+key names) in fixed windows of `auth_failure_window` seconds. Past `auth_failures_per_address`
+or `auth_failures_per_account` failures in a window, every attempt from that address, or on that
+account, is refused with 429 and `Retry-After` until the window ends, without even looking at
+the key. The counters live in the database (`auth_failures`), so every process serving one
+database slows the same clients down; each process also counts its own failures at once, and a
+background thread adds them to the database within about a second, so a failed attempt never
+waits for the database's one writer (a large ingest can hold it for seconds).
+
+A key's last use is written at most once a minute (LAST_USED_RESOLUTION): authentication reads
+the stored time with the key anyway, and only when it is older than that is the new time queued
+for the same background thread. A request never writes; listings show the time to the minute.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, case, delete, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from shieldwall.db import Database, utc_now
+from shieldwall.errors import TooManyRequests, Unauthorized
+from shieldwall.intel.timestamps import parse_timestamp
+from shieldwall.members import keys
+from shieldwall.members.service import viewer_for_user
+from shieldwall.members.tables import auth_failures
+from shieldwall.policy import Viewer
+from shieldwall.settings import Settings
+
+log = logging.getLogger("shieldwall.authentication")
+
+LAST_USED_RESOLUTION = 60.0  # seconds: how stale a key's stored last use may be
+_FLUSH_EVERY = 1.0  # seconds between the background thread's writes, at most
+
+
+class TooManyAttempts(TooManyRequests):
+    """Too many failed authentications from this address or on this account: wait."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(
+            f"too many failed authentications: try again in {retry_after} s",
+            retry_after=retry_after,
+        )
+
+
+class KeyRefused(Unauthorized):
+    """The key is unknown, revoked or expired, or its user is disabled: all answer alike."""
+
+    def __init__(self) -> None:
+        super().__init__("this API key is not valid (unknown, revoked or expired)")
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    window: float  # seconds
+    per_address: int  # failures per window; 0: not limited
+    per_account: int
+
+
+@dataclass(slots=True)
+class _Pending:
+    failures: int
+    since: float  # when the first of them happened
+
+
+class Authenticator:
+    """The viewer behind a presented API key, for one app (app.state.authenticator)."""
+
+    def __init__(self, db: Database, limits: Limits) -> None:
+        self._db = db
+        self._limits = limits
+        self._lock = threading.Lock()
+        self._failures: dict[str, _Pending] = {}  # scope -> failures not yet in the database
+        self._used: dict[str, str] = {}  # key id -> last use not yet in the database
+        self._queued_at: dict[str, float] = {}  # key id -> when its last use was last queued
+        self._flushing = threading.Lock()  # one flush at a time; flush() waits for the thread's
+        self._wake = threading.Event()
+        self._closing = False
+        self._thread: threading.Thread | None = None
+
+    def viewer_for(self, key: str, address: str | None, email: str | None = None) -> Viewer:
+        """The user `key` stands for; KeyRefused for a key that does not stand for one, and
+        TooManyAttempts while its address or account has failed too often. `email`, when the
+        client sent one too (HTTP Basic), must be the key's user's."""
+        now = time.time()
+        with self._db.read() as conn:
+            found = keys.find(conn, key)
+            scopes = [f"address:{address}"] if address else []
+            if found is not None:
+                scopes.append(f"user:{found.user_id}")
+            self._refuse_if_throttled(conn, scopes, now)
+            viewer = None
+            if found is not None and found.matches and found.usable:
+                viewer = viewer_for_user(conn, found.user_id)
+        if viewer is None or (email is not None and viewer.email != email.strip().lower()):
+            self._failed(scopes, now)
+            raise KeyRefused
+        assert found is not None
+        self._used_now(found, now)
+        return viewer
+
+    # --- failures -----------------------------------------------------------------------------
+
+    def _limit(self, scope: str) -> int:
+        return self._limits.per_address if scope.startswith("address:") else (
+            self._limits.per_account
+        )  # fmt: skip
+
+    def _refuse_if_throttled(self, conn: Connection, scopes: list[str], now: float) -> None:
+        scopes = [s for s in scopes if self._limit(s) > 0]
+        if not scopes:
+            return
+        window = self._limits.window
+        stored = {
+            r.scope: r
+            for r in conn.execute(select(auth_failures).where(auth_failures.c.scope.in_(scopes)))
+        }
+        wait = 0.0
+        for scope in scopes:
+            count, since = 0, now
+            row = stored.get(scope)
+            if row is not None and row.window_start > now - window:
+                count, since = row.failures, row.window_start
+            with self._lock:
+                pending = self._failures.get(scope)
+                if pending is not None and pending.since > now - window:
+                    count += pending.failures
+                    since = min(since, pending.since)
+            if count >= self._limit(scope):
+                wait = max(wait, since + window - now)
+        if wait > 0:
+            raise TooManyAttempts(max(1, math.ceil(wait)))
+
+    def _failed(self, scopes: list[str], now: float) -> None:
+        with self._lock:
+            for scope in scopes:
+                pending = self._failures.get(scope)
+                if pending is None or pending.since <= now - self._limits.window:
+                    self._failures[scope] = _Pending(1, now)
+                else:
+                    pending.failures += 1
+        self._poke()
+
+    # --- last use -----------------------------------------------------------------------------
+
+    def _used_now(self, found: keys.FoundKey, now: float) -> None:
+        stored = found.last_used_at
+        fresh = utc_now()
+        if stored is not None and _seconds_between(stored, fresh) < LAST_USED_RESOLUTION:
+            return
+        with self._lock:
+            queued = self._queued_at.get(found.key_id)
+            if queued is not None and now - queued < LAST_USED_RESOLUTION:
+                return
+            self._queued_at[found.key_id] = now
+            self._used[found.key_id] = fresh
+        self._poke()
+
+    # --- the background writer ----------------------------------------------------------------
+
+    def _poke(self) -> None:
+        with self._lock:
+            if self._thread is None and not self._closing:
+                self._thread = threading.Thread(
+                    target=self._run, name="shieldwall-auth", daemon=True
+                )
+                self._thread.start()
+        self._wake.set()
+
+    def _run(self) -> None:
+        while not self._closing:
+            self._wake.wait()
+            self._wake.clear()
+            try:
+                self.flush()
+            except Exception:  # kept in memory and tried again at the next wake
+                log.exception("could not store authentication bookkeeping; will retry")
+            time.sleep(_FLUSH_EVERY)
+
+    def flush(self) -> None:
+        """Write what is pending now, after any write under way (the thread calls it; tests and
+        shutdown may too): once it returns, every failure and use counted before is stored.
+
+        What is being written stays counted in memory until it has committed (a check in
+        between may count it twice, never not at all), then what was written is taken off."""
+        with self._flushing:
+            with self._lock:
+                failures = {s: _Pending(p.failures, p.since) for s, p in self._failures.items()}
+                used = dict(self._used)
+            if not failures and not used:
+                return
+            with self._bookkeeping() as conn:
+                if failures:
+                    self._store_failures(conn, failures)
+                if used:
+                    keys.record_use(conn, used)
+            with self._lock:
+                for scope, written in failures.items():
+                    pending = self._failures.get(scope)
+                    if pending is not None and pending.since == written.since:
+                        pending.failures -= written.failures
+                        if pending.failures <= 0:
+                            del self._failures[scope]
+                for key_id, at in used.items():
+                    if self._used.get(key_id) == at:
+                        del self._used[key_id]
+
+    @contextlib.contextmanager
+    def _bookkeeping(self) -> Iterator[Connection]:
+        """A transaction for these rows: on PostgreSQL not behind the writers' lock (it orders
+        the change log, which these rows are not on); SQLite has one writer whatever we do."""
+        if self._db.is_sqlite:
+            with self._db.write() as conn:
+                yield conn
+        else:
+            with self._db.engine.begin() as conn:
+                yield conn
+
+    def _store_failures(self, conn: Connection, failures: dict[str, _Pending]) -> None:
+        window = self._limits.window
+        insert = sqlite_insert if self._db.is_sqlite else postgresql_insert
+        oldest = min(p.since for p in failures.values())
+        for scope, pending in sorted(failures.items()):  # one order: no deadlock between nodes
+            statement = insert(auth_failures).values(
+                scope=scope, window_start=pending.since, failures=pending.failures
+            )
+            stale = auth_failures.c.window_start <= pending.since - window
+            conn.execute(
+                statement.on_conflict_do_update(
+                    index_elements=[auth_failures.c.scope],
+                    set_={
+                        "failures": case(
+                            (stale, statement.excluded.failures),
+                            else_=auth_failures.c.failures + statement.excluded.failures,
+                        ),
+                        "window_start": case(
+                            (stale, statement.excluded.window_start),
+                            else_=auth_failures.c.window_start,
+                        ),
+                    },
+                )
+            )
+        conn.execute(delete(auth_failures).where(auth_failures.c.window_start < oldest - window))
+
+    def close(self) -> None:
+        """Stop the thread and write what is pending (at shutdown)."""
+        with self._lock:
+            self._closing = True
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        with contextlib.suppress(Exception):  # the database may be gone; nothing to save then
+            self.flush()
+
+
+def authenticator_for(db: Database, settings: Settings) -> Authenticator:
+    """The authenticator an app builds once, with the limits its settings give."""
+    return Authenticator(
+        db,
+        Limits(
+            float(settings.auth_failure_window),
+            settings.auth_failures_per_address,
+            settings.auth_failures_per_account,
+        ),
+    )
+
+
+def _seconds_between(earlier: str, later: str) -> float:
+    """Seconds between two stored timestamps (the fixed-width form utc_now() writes)."""
+    return (parse_timestamp(later) - parse_timestamp(earlier)).total_seconds()
