@@ -177,6 +177,25 @@ def test_unknown_resources_and_methods_answer_in_taxii(alice: Taxii) -> None:
         f"{ROOT}/status/00000000-0000-4000-8000-000000000000/",
     ):
         _error(alice.client.get(path, headers=alice.headers), 404)
+    # Ids that cannot exist (a NUL, which PostgreSQL cannot even compare) are simply not found.
+    for path in (
+        f"{ROOT}/collections/%00/",
+        f"{ROOT}/collections/{inbox}/objects/indicator--%00/",
+        f"{ROOT}/collections/{inbox}/objects/%00/versions/",
+        f"{ROOT}/status/%00/",
+    ):
+        _error(alice.client.get(path, headers=alice.headers), 404)
+    _error(
+        alice.client.delete(f"{ROOT}/collections/{inbox}/objects/%00/", headers=alice.headers), 404
+    )
+    for params in (
+        {"match[id]": "\x00"},
+        {"match[type]": "\x00"},
+        {"added_after": "\x00"},
+        {"next": "\x00"},
+        {"match[version]": "\x00"},
+    ):
+        _error(alice.get(f"/collections/{inbox}/objects/", params), 400)
     _error(alice.client.put(f"{ROOT}/collections/{inbox}/objects/", headers=alice.headers), 405)
     _error(alice.client.post(f"{ROOT}/collections/", headers=alice.headers), 405)
 

@@ -24,6 +24,7 @@ from shieldwall.policy import Viewer, may_write_intel
 from shieldwall.selections import service as selections
 from shieldwall.selections.service import Selection
 from shieldwall.selections.tables import selections as selection_rows
+from shieldwall.taxii.filters import UUID
 from shieldwall.taxii.protocol import STIX_MEDIA_TYPE, not_found
 from shieldwall.taxii.tables import taxii_collections
 
@@ -109,7 +110,7 @@ def collection_for(conn: Connection, viewer: Viewer, collection_id: str) -> Coll
     """One collection the viewer is shown; a TAXII 404 for any other id."""
     if collection_id == inbox_id(viewer.member_id):
         return _inbox(conn, viewer)
-    rows = _defined_rows(conn, collection_id) if len(collection_id) <= 36 else []
+    rows = _defined_rows(conn, collection_id) if UUID.fullmatch(collection_id) else []
     found = _defined(viewer, rows[0]) if rows else None
     if found is None:
         raise not_found(f"no collection {collection_id[:100]!r} here")

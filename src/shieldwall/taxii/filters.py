@@ -16,12 +16,14 @@ from shieldwall.intel.query import VersionMatch
 from shieldwall.intel.timestamps import is_timestamp, normalize_timestamp
 from shieldwall.taxii.protocol import VERSION, bad_request
 
-_STIX_ID = re.compile(
+STIX_ID = re.compile(
     r"[a-z0-9][a-z0-9-]{0,248}[a-z0-9]--"
     r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 )
 _STIX_TYPE = re.compile(r"[a-z0-9][a-z0-9-]{1,248}[a-z0-9]")
 _SPEC_VERSION = re.compile(r"[0-9]{1,3}\.[0-9]{1,3}")
+# Ids of collections and status resources: what this server gives out.
+UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 # The parameters each endpoint takes (§5.3-5.8).
 _LATEST = VersionMatch(last=True)
@@ -69,7 +71,7 @@ def parse(
         added_after=_added_after(single.get("added_after")),
         limit=_limit(single.get("limit"), default_limit, max_limit),
         next=_next(single.get("next")),
-        ids=tuple(_checked(lists.get("match[id]", []), _STIX_ID, "match[id]", "a STIX id")),
+        ids=tuple(_checked(lists.get("match[id]", []), STIX_ID, "match[id]", "a STIX id")),
         types=tuple(
             _checked(lists.get("match[type]", []), _STIX_TYPE, "match[type]", "a STIX type name")
         ),

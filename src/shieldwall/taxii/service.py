@@ -27,7 +27,7 @@ from shieldwall.policy import Viewer, may_remove
 from shieldwall.settings import Settings
 from shieldwall.taxii import collections
 from shieldwall.taxii.collections import Collection
-from shieldwall.taxii.filters import TaxiiQuery
+from shieldwall.taxii.filters import STIX_ID, UUID, TaxiiQuery
 from shieldwall.taxii.protocol import (
     STIX_MEDIA_TYPE,
     TAXII_MEDIA_TYPE,
@@ -73,10 +73,12 @@ def api_root(settings: Settings) -> dict[str, Any]:
 
 def get_status(db: Database, viewer: Viewer, status_id: str) -> dict[str, Any]:
     """GET {api-root}/status/{id}/ (§4.3): only to users of the member that added the objects."""
-    with db.read() as conn:
-        row = conn.execute(
-            select(taxii_statuses).where(taxii_statuses.c.id == status_id[:36])
-        ).first()
+    row = None
+    if UUID.fullmatch(status_id):
+        with db.read() as conn:
+            row = conn.execute(
+                select(taxii_statuses).where(taxii_statuses.c.id == status_id)
+            ).first()
     if row is None or row.member_id != viewer.member_id:
         raise not_found(f"no status {status_id[:100]!r} here")
     return _status_resource(row._mapping)
@@ -169,6 +171,7 @@ def get_object(
     """GET {api-root}/collections/{id}/objects/{object-id}/ (§5.6): an envelope of its versions
     that the filters ask for; 404 when the viewer sees no version of it in the collection."""
     collection = _readable(db, viewer, collection_id)
+    _object_id(object_id)
     f = collection.object_filter(ids=(object_id,), added_after=q.added_after, versions=q.versions)
     page = _page(db, viewer, collection, f, q, "object", record, bodies=True)
     if page is None:
@@ -185,6 +188,7 @@ def delete_object(
     follow; only the contributing member's sharers and admins may (policy.may_remove), and then
     only what they may see through the collection. The number of versions removed."""
     collection = _readable(db, viewer, collection_id)
+    _object_id(object_id)
     f = collection.object_filter(ids=(object_id,), versions=q.versions)
     with db.write() as conn:
         rows = query.rows_in_view(conn, viewer, f) if q.spec_version_matches else []
@@ -203,6 +207,7 @@ def get_object_versions(
 ) -> Listing:  # fmt: skip
     """GET {api-root}/collections/{id}/objects/{object-id}/versions/ (§5.8)."""
     collection = _readable(db, viewer, collection_id)
+    _object_id(object_id)
     f = collection.object_filter(
         ids=(object_id,), added_after=q.added_after, versions=query.VersionMatch(all=True)
     )
@@ -213,6 +218,12 @@ def get_object_versions(
     # Copies of an observable kept by several members share their id and may share a version.
     versions = list(dict.fromkeys(e.version for e in page.entries))
     return _listing(page, orjson.dumps({**_paging(page), "versions": versions}))
+
+
+def _object_id(object_id: str) -> None:
+    """404 for what cannot be a STIX id (nothing by that id is stored)."""
+    if not STIX_ID.fullmatch(object_id):
+        raise not_found(f"no object {object_id[:300]!r} in this collection")
 
 
 def _readable(
