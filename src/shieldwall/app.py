@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI
 from starlette.concurrency import run_in_threadpool
 
-from shieldwall.api import errors
+from shieldwall.api import errors, openapi
 from shieldwall.api.deps import known_query_parameters, storable_input
 from shieldwall.api.limits import BodyLimit
 from shieldwall.audit import routes as audit_routes
@@ -76,6 +76,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.audit_writer = audit_writer
     app.state.authenticator = authenticator
     errors.install(app)
+    openapi.install(app)
     for capability in (
         members_routes,
         intel_routes,

@@ -6,16 +6,10 @@ from __future__ import annotations
 
 import logging
 import re
-import socket
-import threading
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from fastapi import FastAPI
 from fastapi.responses import StreamingResponse
 from fastapi.testclient import TestClient
@@ -23,6 +17,7 @@ from sqlalchemy import update
 
 from shieldwall.exchange import blocklist
 from shieldwall.intel.tables import objects
+from tests.api.serving import serving
 from tests.factories import World, indicator
 
 SECRET = "secret-detail-of-the-failure"
@@ -99,35 +94,9 @@ def test_a_blocklist_whose_first_batch_fails_is_an_error_not_an_empty_list(
     assert response.json()["error"]["id"]
 
 
-@contextmanager
-def _serving(app: Any) -> Iterator[str]:
-    """The app (already started by the test's TestClient) on a real loopback socket: only there
-    does a connection that breaks off look different from one that ends."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, lifespan="off", ws="none", log_level="critical"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        for _ in range(200):  # up to 10 s
-            if server.started:
-                break
-            time.sleep(0.05)
-        else:
-            raise RuntimeError("uvicorn did not start")
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-
-
 def test_a_stream_failing_after_its_first_byte_breaks_the_connection(app: FastAPI) -> None:
     _failing_routes(app)
-    with TestClient(app), _serving(app) as url:
+    with TestClient(app), serving(app) as url:
         with pytest.raises(httpx.RemoteProtocolError):
             httpx.get(f"{url}/api/v1/test-fails-streaming", timeout=10)
         before = httpx.get(f"{url}/api/v1/test-fails", timeout=10)
@@ -142,7 +111,7 @@ def test_a_blocklist_failing_in_a_later_batch_breaks_the_connection(
     shared = [indicator(f"198.51.100.{i}") for i in range(1, 6)]
     assert analyst.share(*shared).status_code == 201
     url_params = {"kind": "ipv4"}
-    with _serving(world.client.app) as url:
+    with serving(world.client.app) as url:
         whole = httpx.get(f"{url}/api/v1/exports/blocklist", params=url_params,
                           headers=analyst.headers, timeout=10)  # fmt: skip
         assert whole.status_code == 200 and len(whole.text.splitlines()) == 5

@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from shieldwall.api.limits import MAX_REQUEST_BYTES
-from tests.api.test_errors import _serving
+from tests.api.serving import serving
 from tests.factories import ApiUser, World, bundle, indicator
 
 MB = 1024 * 1024
@@ -98,7 +98,7 @@ def test_the_server_stops_reading_a_chunked_body_at_the_limit(world: World) -> N
             sent += len(piece)
             yield piece
 
-    with _serving(world.client.app) as url:
+    with serving(world.client.app) as url:
         try:
             response = httpx.post(
                 f"{url}/api/v1/lookup", content=chunks(), headers=_json(reader), timeout=30

@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from shieldwall.api.deps import admin_viewer, current_viewer, get_db, get_ingestor
+from shieldwall.api.openapi import errors
 from shieldwall.dataprotection import custody, personal, retention
 from shieldwall.db import Database
 from shieldwall.intel.ingest import Ingestor
@@ -53,7 +54,7 @@ async def object_metadata(
     )  # fmt: skip
 
 
-@router.post("/admin/break-glass")
+@router.post("/admin/break-glass", responses=errors(404))
 async def break_glass(
     body: BreakGlassIn, viewer: Viewer = Depends(admin_viewer), db: Database = Depends(get_db)
 ) -> dict:
@@ -63,7 +64,7 @@ async def break_glass(
     )
 
 
-@router.get("/break-glass")
+@router.get("/break-glass", responses=errors(403))
 async def break_glass_log(
     viewer: Viewer = Depends(current_viewer), db: Database = Depends(get_db)
 ) -> dict:
@@ -84,7 +85,7 @@ async def retention_rules(
     return {"rules": await run_in_threadpool(read)}
 
 
-@router.put("/admin/retention")
+@router.put("/admin/retention", responses=errors(404))
 async def set_retention(
     body: RetentionIn, viewer: Viewer = Depends(admin_viewer), db: Database = Depends(get_db)
 ) -> dict:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, FastAPI, Query
-from fastapi.responses import StreamingResponse
+from fastapi.responses import PlainTextResponse, StreamingResponse
 
 from shieldwall.api.deps import current_viewer, get_db, get_settings
 from shieldwall.api.streaming import stream_checked
@@ -19,7 +19,7 @@ from shieldwall.sightings.score import parse_half_lives
 router = APIRouter(prefix="/api/v1/exports", tags=["exports"])
 
 
-@router.get("/blocklist", response_class=StreamingResponse)
+@router.get("/blocklist", response_class=PlainTextResponse)  # streamed; plain text, documented
 async def blocklist(
     kind: Annotated[list[str], Query(description=f"one or more of: {', '.join(BLOCKABLE)}")],
     min_score: Annotated[float | None, Query(ge=0, le=100)] = None,

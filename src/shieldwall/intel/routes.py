@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from shieldwall.api.deps import current_viewer, get_db, get_ingestor, get_settings
+from shieldwall.api.openapi import errors
 from shieldwall.db import Database
 from shieldwall.errors import Invalid, ShieldwallError
 from shieldwall.intel import query
@@ -41,7 +42,48 @@ class SanitizeIn(BaseModel):
     internal_domains: list[str] = []
 
 
-@router.post("/bundles", status_code=201)
+# The route reads its body as a stream (a bundle may be 100 MB), so FastAPI cannot see that it
+# takes one: the document says so itself, and the interactive docs can send one.
+_BUNDLE_SCHEMA = {
+    "type": "object",
+    "required": ["type", "id", "objects"],
+    "properties": {
+        "type": {"type": "string", "enum": ["bundle"]},
+        "id": {"type": "string", "description": "bundle--<UUID>"},
+        "objects": {
+            "type": "array",
+            "minItems": 1,
+            "items": {
+                "type": "object",
+                "required": ["type", "id"],
+                "properties": {"type": {"type": "string"}, "id": {"type": "string"}},
+                "additionalProperties": True,
+            },
+        },
+    },
+    "example": {
+        "type": "bundle",
+        "id": "bundle--5d0092c5-5f74-4287-9642-33f4c354e56d",
+        "objects": [{
+            "type": "indicator", "spec_version": "2.1",
+            "id": "indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f",
+            "created": "2026-01-15T10:00:00.000Z", "modified": "2026-01-15T10:00:00.000Z",
+            "name": "SYNTHETIC example", "pattern": "[ipv4-addr:value = '198.51.100.7']",
+            "pattern_type": "stix", "valid_from": "2026-01-15T10:00:00.000Z",
+        }],
+    },
+}  # fmt: skip
+_BUNDLE_BODY = {
+    "requestBody": {
+        "required": True,
+        "description": "a STIX 2.1 bundle (as application/json or application/stix+json), read "
+        "as it arrives up to SHIELDWALL_MAX_BUNDLE_BYTES",
+        "content": {"application/json": {"schema": _BUNDLE_SCHEMA}},
+    }
+}
+
+
+@router.post("/bundles", status_code=201, responses=errors(403), openapi_extra=_BUNDLE_BODY)
 async def post_bundle(
     request: Request,
     viewer: Viewer = Depends(current_viewer),

@@ -9,6 +9,7 @@ from pydantic import AwareDatetime, BaseModel, Field, StrictBool
 from starlette.concurrency import run_in_threadpool
 
 from shieldwall.api.deps import admin_viewer, current_viewer, get_db
+from shieldwall.api.openapi import errors
 from shieldwall.audit import service as audit
 from shieldwall.db import Database
 from shieldwall.errors import Forbidden, Invalid, NotFound
@@ -113,7 +114,7 @@ async def get_member(
     return await _read(db, service.get_member, member_id)
 
 
-@router.post("/members", status_code=201)
+@router.post("/members", status_code=201, responses=errors(409))
 async def create_member(
     body: MemberIn, viewer: Viewer = Depends(admin_viewer), db: Database = Depends(get_db)
 ) -> dict:
@@ -136,7 +137,7 @@ async def create_member(
     return await _read(db, service.get_member, member_id)
 
 
-@router.get("/users")
+@router.get("/users", responses=errors(403))
 async def list_users(
     viewer: Viewer = Depends(current_viewer), db: Database = Depends(get_db)
 ) -> dict:
@@ -147,7 +148,7 @@ async def list_users(
     raise Forbidden("only admins and member-admins may list users")
 
 
-@router.post("/users", status_code=201)
+@router.post("/users", status_code=201, responses=errors(403, 404, 409))
 async def create_user(
     body: UserIn, viewer: Viewer = Depends(current_viewer), db: Database = Depends(get_db)
 ) -> dict:
@@ -173,7 +174,7 @@ async def _managed_user(db: Database, viewer: Viewer, user_id: str) -> dict:
     return user
 
 
-@router.patch("/users/{user_id}")
+@router.patch("/users/{user_id}", responses=errors(403))
 async def patch_user(
     user_id: str,
     body: UserPatch,
@@ -211,7 +212,7 @@ class ApiKeyIn(BaseModel):
     )
 
 
-@router.post("/users/{user_id}/api-keys", status_code=201)
+@router.post("/users/{user_id}/api-keys", status_code=201, responses=errors(403))
 async def new_api_key(
     user_id: str,
     body: ApiKeyIn | None = None,
@@ -298,7 +299,7 @@ async def get_group(
     return await _visible_group(db, viewer, group_id)
 
 
-@router.post("/groups", status_code=201)
+@router.post("/groups", status_code=201, responses=errors(403, 404, 409))
 async def create_group(
     body: GroupIn, viewer: Viewer = Depends(current_viewer), db: Database = Depends(get_db)
 ) -> dict:
@@ -315,7 +316,7 @@ async def create_group(
     return await _read(db, service.get_group, group_id)
 
 
-@router.post("/groups/{group_id}/members")
+@router.post("/groups/{group_id}/members", responses=errors(403))
 async def add_group_member(
     group_id: str,
     body: GroupMemberIn,

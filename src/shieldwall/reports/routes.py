@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, FastAPI
-from fastapi.responses import StreamingResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from shieldwall.api.deps import current_viewer, get_db, get_settings
@@ -17,7 +17,7 @@ from shieldwall.sightings.score import parse_half_lives
 router = APIRouter(prefix="/api/v1", tags=["reports"])
 
 
-@router.get("/reports/{report_id}", response_class=StreamingResponse)
+@router.get("/reports/{report_id}", response_class=JSONResponse)  # streamed; JSON, documented
 async def report_view(
     report_id: str,
     viewer: Viewer = Depends(current_viewer),

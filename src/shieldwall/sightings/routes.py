@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from shieldwall.api.deps import current_viewer, get_db, get_settings
+from shieldwall.api.openapi import errors
 from shieldwall.correlate.observables import lookup_key, normalise
 from shieldwall.db import Database
 from shieldwall.errors import Invalid, NotFound
@@ -42,7 +43,7 @@ class SightingsIn(BaseModel):
     sightings: Annotated[list[SightingModel], Field(min_length=1, max_length=MAX_SIGHTINGS)]
 
 
-@router.post("/sightings", status_code=201)
+@router.post("/sightings", status_code=201, responses=errors(403))
 async def post_sightings(
     body: SightingsIn, viewer: Viewer = Depends(current_viewer), db: Database = Depends(get_db)
 ) -> dict:
