@@ -483,8 +483,10 @@ def _add_capability_commands() -> None:
     above."""
 
     from shieldwall.members.cli import key_app
+    from shieldwall.operations.cli import operations_app
 
     user_app.add_typer(key_app, name="key")
+    app.add_typer(operations_app)  # backup, restore, check
     app.add_typer(privacy_app, name="privacy")
     app.add_typer(retention_app, name="retention")
     from shieldwall.taxii.cli import collection_app, taxii_app
