@@ -170,3 +170,20 @@ def test_an_unknown_object_id_of_any_shape_is_a_404(world: World) -> None:
     for object_id in (stix_id("indicator"), "x" * 5000, "indicator--", "%20"):
         response = analyst.get(f"/api/v1/objects/{object_id}")
         assert response.status_code in (404, 422), (object_id, response.text)
+
+
+def test_a_leap_second_is_read_wherever_timestamps_are(world: World) -> None:
+    """STIX timestamps may name second 60 (RFC 3339 §5.6); found by fuzzing the timestamp
+    parser: stored, it made scores, lookups and blocklists of the indicator a 500."""
+    analyst = world.user(world.member())
+    leap = "2026-01-15T10:00:60.000Z"
+    obj = {**indicator("198.51.100.7"), "modified": leap}
+    assert analyst.share(obj).status_code == 201
+    sighting = {"sightings": [{"value": "198.51.100.7", "seen_at": "2026-01-31T23:59:60Z"}]}
+    assert analyst.post("/api/v1/sightings", json=sighting).status_code == 201
+    score = analyst.get(f"/api/v1/objects/{obj['id']}/score", params={"at": "2026-02-28T23:59:60Z"})
+    assert score.status_code == 200 and score.json()["score"] > 0
+    looked_up = analyst.post("/api/v1/lookup", json={"values": ["198.51.100.7"]})
+    assert looked_up.json()["results"][0]["matches"][0]["id"] == obj["id"]
+    listed = analyst.get("/api/v1/exports/blocklist", params={"kind": "ipv4", "min_score": 0})
+    assert listed.text == "198.51.100.7\n"
