@@ -18,6 +18,7 @@ from shieldwall.correlate.helper import LookupHelper
 from shieldwall.dataprotection import routes as dataprotection_routes
 from shieldwall.db import Database
 from shieldwall.exchange import routes as exchange_routes
+from shieldwall.incidents import routes as incidents_routes
 from shieldwall.intel import routes as intel_routes
 from shieldwall.intel.identities import platform_identities
 from shieldwall.intel.ingest import ingestor_for
@@ -88,6 +89,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         audit_routes,
         dataprotection_routes,
         taxii_routes,
+        incidents_routes,
     ):
         capability.register(app)
     app.add_middleware(BodyLimit, bundle_limit=settings.max_bundle_bytes)

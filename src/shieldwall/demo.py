@@ -8,12 +8,14 @@ so that restarting the demo leaves exactly one admin key that works, the one on 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from sqlalchemy import Connection, update
 
 from shieldwall.audit import service as audit
 from shieldwall.db import Database, utc_now
 from shieldwall.demo_data import build_demo_dataset, member_identity_id
+from shieldwall.incidents.demo import seed_demo_incidents
 from shieldwall.intel.ingest import ingestor_for
 from shieldwall.members import service as members
 from shieldwall.members.tables import api_keys
@@ -84,5 +86,6 @@ def seed(db: Database, settings: Settings) -> Login:
             ingestor.ingest(viewer, demo_bundle.bundle, source="demo")
     finally:
         ingestor.close()
+    seed_demo_incidents(db, settings, dataset, user_ids, datetime.now(UTC))
     with db.write() as conn:
         return _new_admin_key(conn, admin.email, user_ids[admin.email])

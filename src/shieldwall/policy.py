@@ -7,12 +7,12 @@ two agree on random worlds (tests/test_policy.py). Change both or neither.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, and_, or_
+from sqlalchemy import ColumnElement, Table, and_, false, or_, select
 
 from shieldwall.markings import TLP, Distribution, allows
 
@@ -136,3 +136,73 @@ def may_manage_member(viewer: Viewer, member_id: str) -> bool:
 def may_grant_role(viewer: Viewer, role: Role) -> bool:
     """Nobody but an instance admin creates instance admins."""
     return viewer.is_admin or (viewer.role is Role.MEMBER_ADMIN and role is not Role.ADMIN)
+
+
+# --- Incidents ---------------------------------------------------------------------------------
+# An incident is seen by the members taking part in it, and by no one else: not instance admins,
+# not through a count, a total or an error. Unlike intel, its TLP never widens who sees it: it
+# says what those who see it may do with it (TLP 2.0), and travels on every answer about it.
+# Incidents never leave the instance: a peer's accounts take no part in them.
+
+#: The states of a responder's tasking that let its member see the incident: asked and not yet
+#: answered (so it can decide), or accepted. Declined, expired and released ones do not.
+STANDING_TASKINGS = ("tasked", "accepted")
+
+
+def may_see_incident(
+    viewer: Viewer, incident: Mapping[str, Any], taskings: Iterable[Mapping[str, Any]]
+) -> bool:
+    """The predicate form: may `viewer` learn that the incident row `incident` exists?
+
+    Its requester and its current coordinator may, and each member whose tasking on it stands
+    (`taskings` are the incident's tasking rows; rows of other incidents are ignored).
+    """
+    if viewer.peer:
+        return False
+    if viewer.member_id in (incident["requester_member_id"], incident["coordinator_member_id"]):
+        return True
+    return any(
+        t["incident_id"] == incident["id"]
+        and t["member_id"] == viewer.member_id
+        and t["state"] in STANDING_TASKINGS
+        for t in taskings
+    )
+
+
+def incident_visible_filter(
+    viewer: Viewer, incidents: Table, taskings: Table
+) -> ColumnElement[bool]:
+    """The SQL form of `may_see_incident`, for the incidents table and the taskings table."""
+    if viewer.peer:
+        return false()
+    i, t = incidents.c, taskings.c
+    standing = select(t.incident_id).where(
+        t.member_id == viewer.member_id, t.state.in_(STANDING_TASKINGS)
+    )
+    return or_(
+        i.requester_member_id == viewer.member_id,
+        i.coordinator_member_id == viewer.member_id,
+        i.id.in_(standing),
+    )
+
+
+def may_act_in_incident(viewer: Viewer) -> bool:
+    """May `viewer` write to an incident its member takes part in (file, note, task, answer)?
+    Every role but readers, who read; never a peer's accounts."""
+    return not viewer.peer and viewer.role in (Role.ADMIN, Role.MEMBER_ADMIN, Role.ANALYST)
+
+
+def may_coordinate_incident(viewer: Viewer, incident: Mapping[str, Any]) -> bool:
+    """Tasking responders, moving the status, handing the lead over: the coordinator's users
+    who may act. An instance admin of another member may not."""
+    return viewer.member_id == incident["coordinator_member_id"] and may_act_in_incident(viewer)
+
+
+def may_answer_tasking(viewer: Viewer, tasking: Mapping[str, Any]) -> bool:
+    """Accepting or declining a tasking: the tasked member's users who may act."""
+    return viewer.member_id == tasking["member_id"] and may_act_in_incident(viewer)
+
+
+def may_declare_responder(viewer: Viewer, member_id: str) -> bool:
+    """A member's responder profile is declared by its member-admins (and instance admins)."""
+    return may_manage_member(viewer, member_id)

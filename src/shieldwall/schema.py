@@ -5,6 +5,7 @@ from shieldwall.audit import tables as audit_tables
 from shieldwall.correlate import tables as correlate_tables
 from shieldwall.dataprotection import tables as dataprotection_tables
 from shieldwall.db import metadata
+from shieldwall.incidents import tables as incidents_tables
 from shieldwall.intel import tables as intel_tables
 from shieldwall.members import tables as members_tables
 from shieldwall.search import tables as search_tables
@@ -16,6 +17,7 @@ __all__ = [
     "audit_tables",
     "correlate_tables",
     "dataprotection_tables",
+    "incidents_tables",
     "intel_tables",
     "jobs_tables",
     "members_tables",

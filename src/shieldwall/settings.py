@@ -130,6 +130,42 @@ class Settings:
         "(0: no limit).",
     )
 
+    incident_coordinator: str = _setting(
+        "national-cert,alliance",
+        "Who coordinates a new incident: steps tried in order until one names a member other "
+        "than the requester. national-cert: the requester's national CERT (a member of kind "
+        "national-cert in the requester's country, the oldest if several; skipped when the "
+        "requester is a national CERT itself); alliance: the alliance centre (the oldest member "
+        "of kind alliance; the requester itself if it is that centre); member=NAME: that member. "
+        "When no step names one, the requester coordinates its own incident.",
+    )
+    incident_acknowledge_within: str = _setting(
+        "critical=15m,high=1h,medium=4h,low=1d",
+        "Clock target per severity: from filing until the coordinator acknowledges.",
+    )
+    incident_accept_within: str = _setting(
+        "critical=1h,high=4h,medium=1d,low=3d",
+        "Clock target per severity: from filing until the first responder accepts.",
+    )
+    incident_contain_within: str = _setting(
+        "critical=4h,high=1d,medium=3d,low=7d",
+        "Clock target per severity: from filing until the incident is contained.",
+    )
+    incident_resolve_within: str = _setting(
+        "critical=3d,high=7d,medium=14d,low=30d",
+        "Clock target per severity: from filing until the incident is resolved.",
+    )
+    incident_answer_within: str = _setting(
+        "critical=30m,high=1h,medium=4h,low=1d",
+        "How long a tasked responder has to accept or decline, per severity; silence past it "
+        "moves the tasking to the next responder in rank.",
+    )
+    incident_warn_at: float = _setting(
+        0.75,
+        "Share of a clock's target after which a running clock warns (0.75: with a quarter "
+        "left); past the whole target it breaches and escalates.",
+    )
+
     def __post_init__(self) -> None:
         """Resolve the default database for this user, and refuse what cannot work: a bad
         setting stops a start or a command with one clear line (ValueError), not a request."""
