@@ -69,3 +69,20 @@ def test_the_readme_gives_the_database_rule() -> None:
     assert "../shared/DESIGN.md" not in README
     design = Path(__file__).parents[1] / "docs" / "DESIGN.md"
     assert design.read_text().startswith("# Shieldwall — design")
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("SHIELDWALL_PAGE_SIZE", "abc"),
+        ("SHIELDWALL_PAGE_SIZE", "0"),
+        ("SHIELDWALL_MAX_PAGE_SIZE", "-5"),
+        ("SHIELDWALL_MAX_BUNDLE_BYTES", "0"),
+        ("SHIELDWALL_NOISY_THRESHOLD", "-1"),
+        ("SHIELDWALL_LOOKUP_HELPERS", "-1"),
+    ],
+)
+def test_settings_out_of_range_are_refused_naming_them(variable: str, value: str) -> None:
+    """A page of 0 objects was a server error on every list (issue 12): refused at the start."""
+    with pytest.raises(ValueError, match=f"(?i){variable.removeprefix('SHIELDWALL_')}"):
+        Settings.from_env({variable: value})

@@ -175,6 +175,16 @@ class Settings:
         object.__setattr__(self, "database_url", checked_database_url(url))
         if not 1 <= self.port <= 65535:
             raise ValueError(f"port {self.port} is not a TCP port (1-65535)")
+        # A page of 0 objects answered every list with a server error; none of the counts,
+        # sizes and durations means anything below 0.
+        for setting in dataclasses.fields(self):
+            value = getattr(self, setting.name)
+            least = 1 if setting.name in _AT_LEAST_ONE else 0
+            if type(value) in (int, float) and not value >= least:
+                raise ValueError(
+                    f"{setting.name} (${env_name(setting.name)}) must be at least {least}, "
+                    f"not {value}"
+                )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -196,6 +206,9 @@ class Settings:
 
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)
+
+
+_AT_LEAST_ONE = frozenset({"page_size", "max_page_size", "max_bundle_bytes"})
 
 
 def env_name(name: str) -> str:
