@@ -7,8 +7,10 @@ import base64
 from typing import Any
 
 import pytest
+from sqlalchemy import func, update
 
-from tests.factories import World, indicator, stix_id
+from shieldwall.intel.tables import objects
+from tests.factories import World, indicator, report, stix_id
 
 NUL = "\u0000"
 
@@ -187,3 +189,26 @@ def test_a_leap_second_is_read_wherever_timestamps_are(world: World) -> None:
     assert looked_up.json()["results"][0]["matches"][0]["id"] == obj["id"]
     listed = analyst.get("/api/v1/exports/blocklist", params={"kind": "ipv4", "min_score": 0})
     assert listed.text == "198.51.100.7\n"
+
+
+def test_objects_stored_with_a_nul_before_it_was_refused_still_read(world: World) -> None:
+    """On PostgreSQL one such object made its blocklist, score and lookups a server error (its
+    JSON could not be read there at all). Written into the table as an older server stored it."""
+    analyst = world.user(world.member())
+    shared = {**indicator("198.51.100.7"), "x_note": "fine"}
+    container = report([shared["id"]], name="SYNTHETIC report")
+    container["x_note"] = "fine"
+    assert analyst.share(shared, container).status_code == 201
+    with world.db.write() as conn:
+        conn.execute(
+            update(objects)
+            .where(objects.c.object_id.in_([shared["id"], container["id"]]))
+            .values(body=func.replace(objects.c.body, '"fine"', '"fi\\u0000ne"'))
+        )
+    sighting = {"sightings": [{"value": "198.51.100.7"}]}
+    assert analyst.post("/api/v1/sightings", json=sighting).status_code == 201
+    assert analyst.get(f"/api/v1/objects/{shared['id']}/score").status_code == 200
+    listed = analyst.get("/api/v1/exports/blocklist", params={"kind": "ipv4", "min_score": 0})
+    assert listed.status_code == 200 and listed.text == "198.51.100.7\n"
+    answer = analyst.post("/api/v1/lookup", json={"values": ["198.51.100.7"]}).json()
+    assert answer["reports"] == {container["id"]: {"type": "report", "name": "SYNTHETIC report"}}

@@ -236,7 +236,9 @@ def _titles(conn: Connection, viewer: Viewer, ids: Collection[str]) -> dict[str,
             func.json_extract(objects.c.body, "$.abstract"),
         )
     else:
-        body = cast(objects.c.body, JSON)
+        # No JSON holding a NUL escape is read by PostgreSQL (objects stored before they were
+        # refused may hold one): read as U+FFFD.
+        body = cast(func.replace(objects.c.body, "\\u0000", "\\ufffd"), JSON)
         name = func.coalesce(body["name"].as_string(), body["abstract"].as_string())
     wanted = value_list(conn, sorted(ids), String())
     query = select(objects.c.object_id, objects.c.type, name).select_from(

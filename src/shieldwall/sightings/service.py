@@ -279,10 +279,12 @@ def _facts_sqlite(element: indicator_facts, compiler: Any, **kw: Any) -> str:
 @compiles(indicator_facts, "postgresql")
 def _facts_postgresql(element: indicator_facts, compiler: Any, **kw: Any) -> str:
     # json_to_record reads the body once; `body::json -> 'x'` would read it again for each field.
+    # PostgreSQL reads no JSON holding a NUL escape anywhere, and objects stored before NULs
+    # were refused may: read as U+FFFD, their facts are read (a 500 on every score, before).
     body = compiler.process(element.clauses, **kw)
     return (
         "(SELECT CAST(json_build_array(f.confidence, f.pattern, f.pattern_type, f.valid_until)"
-        f" AS text) FROM json_to_record(CAST({body} AS json)) "
+        f" AS text) FROM json_to_record(CAST(replace({body}, '\\u0000', '\\ufffd') AS json)) "
         "AS f(confidence json, pattern json, pattern_type json, valid_until json))"
     )
 
