@@ -47,6 +47,7 @@ class ClockReading:
         return self.state in ("warning", "breached")
 
     def as_dict(self) -> dict[str, Any]:
+        """The reading as the API shows it."""
         return {
             "clock": self.clock,
             "meaning": CLOCK_MEANINGS[self.clock],
@@ -108,6 +109,7 @@ def read_clock(
 
 
 def pauses_of(conn: Connection, incident_ids: Sequence[str]) -> dict[str, list[Pause]]:
+    """Each incident's spans of waiting on the requester."""
     found: dict[str, list[Pause]] = {i: [] for i in incident_ids}
     if not incident_ids:
         return found
@@ -187,10 +189,12 @@ def retarget(conn: Connection, incident_id: str, severity: str, config: Incident
 
 
 def pause(conn: Connection, incident_id: str, now: datetime) -> None:
+    """Start waiting on the requester: every running clock stands still from `now`."""
     conn.execute(incident_pauses.insert().values(incident_id=incident_id, started_at=stamp(now)))
 
 
 def unpause(conn: Connection, incident_id: str, now: datetime) -> None:
+    """Stop waiting on the requester: the clocks run again from `now`."""
     conn.execute(
         update(incident_pauses)
         .where(incident_pauses.c.incident_id == incident_id, incident_pauses.c.ended_at.is_(None))

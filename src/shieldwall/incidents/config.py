@@ -95,6 +95,7 @@ class IncidentConfig:
     warn_at: float  # the share of a target after which a running clock warns
 
     def target(self, clock: str, severity: str) -> int:
+        """Seconds `clock` may run for an incident of `severity`."""
         return self.targets[clock][severity]
 
 

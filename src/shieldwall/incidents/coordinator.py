@@ -22,6 +22,8 @@ from shieldwall.members.tables import members
 
 @dataclass(frozen=True, slots=True)
 class CoordinatorChoice:
+    """The member the rule chose to coordinate, and why: shown on the incident."""
+
     member_id: str
     reason: str
 

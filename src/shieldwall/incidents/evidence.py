@@ -40,6 +40,7 @@ def _invalid(field_name: str, message: str) -> Invalid:
 
 
 def checked_hash(algorithm: str, value: str, field_name: str) -> str:
+    """The digest in lower case; Invalid naming the field unless it is one of `algorithm`."""
     if algorithm not in HASH_LENGTHS:
         raise _invalid("hash_algorithm", f"{algorithm!r}; known: {', '.join(HASH_LENGTHS)}")
     digest = value.strip().lower()
@@ -62,6 +63,8 @@ def participants(conn: Connection, row: Any) -> set[str]:
 
 @dataclass(frozen=True, slots=True)
 class EvidenceIn:
+    """Evidence as the member holding it records it."""
+
     name: str
     hash_algorithm: str
     hash_value: str
@@ -73,6 +76,8 @@ class EvidenceIn:
 
 @dataclass(frozen=True, slots=True)
 class CustodyIn:
+    """One handling of evidence, as its holder (or the coordinator) records it."""
+
     action: str
     to_member_id: str | None = None  # for transferred and returned
     hash_seen: str | None = None  # the digest the holder computed, if it checked

@@ -34,6 +34,7 @@ from shieldwall.incidents.tables import (
 )
 from shieldwall.incidents.times import parse_stamp, stamp
 from shieldwall.incidents.views import member_names, summaries, task_as_dict
+from shieldwall.members.tables import members
 from shieldwall.policy import Viewer, incident_visible_filter
 
 GROUPINGS = ("severity", "sector", "country", "none")
@@ -347,27 +348,13 @@ def cross_border(
         rows = conn.execute(_visible(viewer).order_by(incidents.c.seq.desc())).all()
         lines = {line["id"]: line for line in summaries(conn, viewer, rows, now, config)}
         groups = _correlations(conn, viewer, rows)
-        requester_countries = (
-            dict(
-                conn.execute(
-                    select(incidents.c.id, incidents.c.requester_member_id).where(
-                        incidents.c.id.in_(list(lines))
-                    )
-                ).all()
-            )
-            if lines
-            else {}
-        )
-        from shieldwall.members.tables import members
-
         home = dict(conn.execute(select(members.c.id, members.c.country)).all())
+    filed_from = {r.id: home.get(r.requester_member_id) for r in rows}
     out_groups = []
     for group in groups:
         ids = sorted(group["incidents"], key=lambda i: lines[i]["filed_at"])
-        countries = sorted(
-            {c for i in ids for c in lines[i]["countries"]}
-            | {home.get(requester_countries[i]) or "" for i in ids} - {""}
-        )
+        hit = {c for i in ids for c in lines[i]["countries"]}
+        countries = sorted(hit | {filed_from[i] for i in ids if filed_from[i]})
         out_groups.append(
             {
                 "incidents": [lines[i] for i in ids],

@@ -95,6 +95,7 @@ def add_links(
 def link(
     db: Database, viewer: Viewer, incident_id: str, object_ids: Sequence[str], now: datetime
 ) -> dict[str, Any]:
+    """Link intel the viewer may see to the incident; the ids newly linked."""
     from shieldwall.incidents.service import writable_incident
 
     if not object_ids or len(object_ids) > 500:

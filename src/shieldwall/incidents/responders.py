@@ -37,6 +37,8 @@ DEFAULT_NEEDS = ("incident-response",)
 
 @dataclass(frozen=True, slots=True)
 class Profile:
+    """What a member declares it can do for others, where, and whether now."""
+
     capabilities: tuple[str, ...]
     countries: tuple[str, ...] = ()
     sectors: tuple[str, ...] = ()
@@ -46,6 +48,7 @@ class Profile:
 
 
 def checked_profile(profile: Profile) -> Profile:
+    """The profile with each word checked and normalised; Invalid naming the field."""
     if profile.availability not in AVAILABILITIES:
         message = f"unknown availability {profile.availability!r}; known: " + ", ".join(
             AVAILABILITIES
@@ -64,6 +67,7 @@ def checked_profile(profile: Profile) -> Profile:
 
 
 def profile_as_dict(row: Any, name: str) -> dict[str, Any]:
+    """A stored profile as the API shows it."""
     return {
         "member_id": row.member_id,
         "member_name": name,
@@ -87,10 +91,12 @@ def _with_names(conn: Connection, where: Any = None) -> list[dict[str, Any]]:
 
 
 def list_profiles(conn: Connection) -> list[dict[str, Any]]:
+    """Every declared profile, by member name: directory information every member reads."""
     return _with_names(conn)
 
 
 def get_profile(conn: Connection, member_id: str) -> dict[str, Any]:
+    """One member's profile; NotFound when it declared none."""
     found = _with_names(conn, responder_profiles.c.member_id == member_id)
     if not found:
         raise NotFound("this member has declared no responder profile")
@@ -139,6 +145,8 @@ def declare(
 
 @dataclass(frozen=True, slots=True)
 class Proposal:
+    """A responder an incident could task, with its fit and the reasons for it."""
+
     member_id: str
     member_name: str
     score: int
@@ -147,6 +155,7 @@ class Proposal:
     rank: int = 0
 
     def as_dict(self) -> dict[str, Any]:
+        """The proposal as the API shows it."""
         return {
             "rank": self.rank,
             "member_id": self.member_id,

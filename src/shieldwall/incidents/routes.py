@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from shieldwall.api.deps import current_viewer, get_db
+from shieldwall.api.openapi import errors
 from shieldwall.db import Database
 from shieldwall.errors import Invalid
 from shieldwall.incidents import escalation, figures, responders, service, status
@@ -40,6 +41,7 @@ _SEVERITY_HELP = "; ".join(f"`{k}`: {v}" for k, v in SEVERITY_MEANINGS.items())
 
 
 def get_config(request: Request) -> IncidentConfig:
+    """The instance's incident configuration, read from the settings when the app was built."""
     return request.app.state.incident_config
 
 
@@ -49,6 +51,8 @@ def get_now(request: Request) -> datetime:
 
 
 class SanitizeOptions(BaseModel):
+    """What the sanitiser leaves alone, and the filer's own DNS suffixes it masks."""
+
     model_config = ConfigDict(extra="forbid")
 
     keep: list[str] = Field(default_factory=list, description="sanitiser kinds left unmasked")
@@ -92,6 +96,7 @@ class IncidentIn(BaseModel):
     sanitize: SanitizeOptions = Field(default_factory=SanitizeOptions)
 
     def draft(self) -> service.Draft:
+        """The request as the service takes it."""
         return service.Draft(
             title=self.title,
             description=self.description,
@@ -125,6 +130,8 @@ class IncidentPatch(BaseModel):
     sanitize: SanitizeOptions = Field(default_factory=SanitizeOptions)
 
     def changes(self) -> service.Changes:
+        """The changes as the service takes them."""
+
         def words(value: list[str] | None) -> tuple[str, ...] | None:
             return None if value is None else tuple(value)
 
@@ -144,6 +151,8 @@ class IncidentPatch(BaseModel):
 
 
 class StatusIn(BaseModel):
+    """A status the coordinator moves the incident to, and why."""
+
     model_config = ConfigDict(extra="forbid")
 
     status: str = Field(description=", ".join(s for s in STATUSES if s != "closed"))
@@ -151,12 +160,16 @@ class StatusIn(BaseModel):
 
 
 class ResumeIn(BaseModel):
+    """What the requester answered, ending the wait."""
+
     model_config = ConfigDict(extra="forbid")
 
     note: str = Field("", max_length=5000, description="what the requester answered")
 
 
 class CloseIn(BaseModel):
+    """How the incident ended."""
+
     model_config = ConfigDict(extra="forbid")
 
     resolution: str = Field(description=", ".join(RESOLUTIONS))
@@ -164,6 +177,8 @@ class CloseIn(BaseModel):
 
 
 class HandoverIn(BaseModel):
+    """The member taking the lead, and why."""
+
     model_config = ConfigDict(extra="forbid")
 
     member_id: str = Field(max_length=36, description="the member taking the lead")
@@ -172,6 +187,8 @@ class HandoverIn(BaseModel):
 
 
 class ProfileIn(BaseModel):
+    """A member's responder profile."""
+
     model_config = ConfigDict(extra="forbid")
 
     capabilities: list[str] = Field(
@@ -227,7 +244,7 @@ async def preview(body: IncidentIn, viewer: Viewing, db: Db, config: Config) -> 
     return await _call(service.preview, db, viewer, config, body.draft())
 
 
-@router.post("/incidents", status_code=201)
+@router.post("/incidents", status_code=201, responses=errors(403))
 async def file_incident(
     body: IncidentIn, viewer: Viewing, db: Db, config: Config, now: Now
 ) -> dict:
@@ -342,7 +359,7 @@ async def get_incident(incident_id: str, viewer: Viewing, db: Db, config: Config
     return await _call(service.get_incident, db, viewer, config, incident_id, now)
 
 
-@router.patch("/incidents/{incident_id}")
+@router.patch("/incidents/{incident_id}", responses=errors(403, 409))
 async def patch_incident(
     incident_id: str, body: IncidentPatch, viewer: Viewing, db: Db, config: Config, now: Now
 ) -> dict:
@@ -353,32 +370,32 @@ async def patch_incident(
     )
 
 
-@router.post("/incidents/{incident_id}/acknowledge")
+@router.post("/incidents/{incident_id}/acknowledge", responses=errors(403, 409))
 async def acknowledge(incident_id: str, viewer: Viewing, db: Db, now: Now) -> dict:
     """The coordinator acknowledges the request (stops the acknowledge clock)."""
     return await _call(status.set_status, db, viewer, incident_id, "acknowledged", "", now)
 
 
-@router.post("/incidents/{incident_id}/status")
+@router.post("/incidents/{incident_id}/status", responses=errors(403, 409))
 async def set_status(incident_id: str, body: StatusIn, viewer: Viewing, db: Db, now: Now) -> dict:
     """The coordinator moves the status (`waiting-on-requester` pauses the clocks)."""
     return await _call(status.set_status, db, viewer, incident_id, body.status, body.reason, now)
 
 
-@router.post("/incidents/{incident_id}/resume")
+@router.post("/incidents/{incident_id}/resume", responses=errors(403, 409))
 async def resume(incident_id: str, body: ResumeIn, viewer: Viewing, db: Db, now: Now) -> dict:
     """The requester has answered (requester or coordinator): the clocks run again."""
     return await _call(status.resume, db, viewer, incident_id, body.note, now)
 
 
-@router.post("/incidents/{incident_id}/close")
+@router.post("/incidents/{incident_id}/close", responses=errors(403, 409))
 async def close(incident_id: str, body: CloseIn, viewer: Viewing, db: Db, now: Now) -> dict:
     """Close for good, with a resolution and a summary: the coordinator, or the requester
     withdrawing. Closing as resolved needs every mandatory task done or cancelled."""
     return await _call(status.close, db, viewer, incident_id, body.resolution, body.summary, now)
 
 
-@router.post("/incidents/{incident_id}/handover")
+@router.post("/incidents/{incident_id}/handover", responses=errors(403, 409))
 async def handover(incident_id: str, body: HandoverIn, viewer: Viewing, db: Db, now: Now) -> dict:
     """The coordinator hands the lead to another member, recorded."""
     return await _call(
@@ -406,6 +423,8 @@ async def list_responders(_: Viewing, db: Db) -> dict:
 
 @router.get("/responders/{member_id}")
 async def get_responder(member_id: str, _: Viewing, db: Db) -> dict:
+    """One member's responder profile (404 when it declared none)."""
+
     def read() -> dict:
         with db.read() as conn:
             return responders.get_profile(conn, member_id)
@@ -413,7 +432,7 @@ async def get_responder(member_id: str, _: Viewing, db: Db) -> dict:
     return await run_in_threadpool(read)
 
 
-@router.put("/responders/{member_id}")
+@router.put("/responders/{member_id}", responses=errors(403))
 async def declare_responder(
     member_id: str, body: ProfileIn, viewer: Viewing, db: Db, now: Now
 ) -> dict:

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
+from shieldwall.api.openapi import errors
 from shieldwall.incidents import evidence, links, service, taskings, views, work
 from shieldwall.incidents.routes import Config, Db, Now, Viewing, _time
 from shieldwall.intel.ingest import Ingestor
@@ -25,6 +26,8 @@ def _ingestor(request: Request) -> Ingestor:
 
 
 class TaskingIn(BaseModel):
+    """Whom the coordinator tasks."""
+
     model_config = ConfigDict(extra="forbid")
 
     member_id: str | None = Field(
@@ -33,24 +36,32 @@ class TaskingIn(BaseModel):
 
 
 class AnswerIn(BaseModel):
+    """A tasked member's answer."""
+
     model_config = ConfigDict(extra="forbid")
 
     reason: str = Field("", max_length=5000, description="required to decline")
 
 
 class ReleaseIn(BaseModel):
+    """Why a tasking ends."""
+
     model_config = ConfigDict(extra="forbid")
 
     reason: str = Field(max_length=5000)
 
 
 class NoteIn(BaseModel):
+    """A note on the timeline."""
+
     model_config = ConfigDict(extra="forbid")
 
     text: str = Field(max_length=20_000)
 
 
 class TaskIn(BaseModel):
+    """A task for a member taking part."""
+
     model_config = ConfigDict(extra="forbid")
 
     title: str = Field(max_length=300)
@@ -62,6 +73,8 @@ class TaskIn(BaseModel):
 
 
 class TaskPatch(BaseModel):
+    """Changes to a task; fields left out stay as they are."""
+
     model_config = ConfigDict(extra="forbid")
 
     status: str | None = Field(None, description="open, done or cancelled")
@@ -70,6 +83,8 @@ class TaskPatch(BaseModel):
 
 
 class HashIn(BaseModel):
+    """An artefact's digest."""
+
     model_config = ConfigDict(extra="forbid")
 
     algorithm: str = Field(description=", ".join(evidence.HASH_LENGTHS))
@@ -77,6 +92,8 @@ class HashIn(BaseModel):
 
 
 class EvidenceIn(BaseModel):
+    """Evidence your member holds."""
+
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(max_length=300)
@@ -88,6 +105,8 @@ class EvidenceIn(BaseModel):
 
 
 class CustodyIn(BaseModel):
+    """One handling of evidence, for its chain of custody."""
+
     model_config = ConfigDict(extra="forbid")
 
     action: str = Field(description=", ".join(evidence.CUSTODY_ACTIONS))
@@ -99,12 +118,16 @@ class CustodyIn(BaseModel):
 
 
 class LinksIn(BaseModel):
+    """Intel in the store to link."""
+
     model_config = ConfigDict(extra="forbid")
 
     object_ids: list[str] = Field(min_length=1, max_length=500)
 
 
 class FindingIn(BaseModel):
+    """An indicator found during the response, to share back as intel."""
+
     model_config = ConfigDict(extra="forbid")
 
     value: str = Field(max_length=8000)
@@ -117,6 +140,8 @@ class FindingIn(BaseModel):
 
 
 class IntelIn(BaseModel):
+    """Indicators to share back as intel, all or none."""
+
     model_config = ConfigDict(extra="forbid")
 
     indicators: list[FindingIn] = Field(min_length=1, max_length=1000)
@@ -126,14 +151,14 @@ async def _call(fn: Any, *args: Any, **kwargs: Any) -> Any:
     return await run_in_threadpool(lambda: fn(*args, **kwargs))
 
 
-@router.get("/incidents/{incident_id}/proposals")
+@router.get("/incidents/{incident_id}/proposals", responses=errors(403))
 async def proposals(incident_id: str, viewer: Viewing, db: Db) -> dict:
     """Declared responders ranked by fit for this incident, each with the reasons (coordinator
     and requester)."""
     return {"proposals": await _call(taskings.proposals, db, viewer, incident_id)}
 
 
-@router.post("/incidents/{incident_id}/taskings", status_code=201)
+@router.post("/incidents/{incident_id}/taskings", status_code=201, responses=errors(403, 409))
 async def task(
     incident_id: str, body: TaskingIn, viewer: Viewing, db: Db, config: Config, now: Now
 ) -> dict:
@@ -142,7 +167,7 @@ async def task(
     return await _call(taskings.task, db, viewer, config, incident_id, body.member_id, now)
 
 
-@router.post("/incidents/{incident_id}/taskings/{tasking_id}/accept")
+@router.post("/incidents/{incident_id}/taskings/{tasking_id}/accept", responses=errors(403, 409))
 async def accept(
     incident_id: str,
     tasking_id: str,
@@ -159,7 +184,7 @@ async def accept(
     )
 
 
-@router.post("/incidents/{incident_id}/taskings/{tasking_id}/decline")
+@router.post("/incidents/{incident_id}/taskings/{tasking_id}/decline", responses=errors(403, 409))
 async def decline(
     incident_id: str,
     tasking_id: str,
@@ -175,7 +200,7 @@ async def decline(
     )
 
 
-@router.post("/incidents/{incident_id}/taskings/{tasking_id}/release")
+@router.post("/incidents/{incident_id}/taskings/{tasking_id}/release", responses=errors(403, 409))
 async def release(
     incident_id: str, tasking_id: str, body: ReleaseIn, viewer: Viewing, db: Db, now: Now
 ) -> dict:
@@ -204,13 +229,13 @@ async def timeline(
     return await run_in_threadpool(read)
 
 
-@router.post("/incidents/{incident_id}/timeline", status_code=201)
+@router.post("/incidents/{incident_id}/timeline", status_code=201, responses=errors(403, 409))
 async def add_note(incident_id: str, body: NoteIn, viewer: Viewing, db: Db, now: Now) -> dict:
     """Write on the timeline."""
     return await _call(work.add_note, db, viewer, incident_id, body.text, now)
 
 
-@router.post("/incidents/{incident_id}/tasks", status_code=201)
+@router.post("/incidents/{incident_id}/tasks", status_code=201, responses=errors(403, 409))
 async def add_task(incident_id: str, body: TaskIn, viewer: Viewing, db: Db, now: Now) -> dict:
     """A task for a member taking part (the coordinator's for anyone, others' for their own
     member), optionally for one of its users, with a due time and a mandatory flag."""
@@ -225,7 +250,7 @@ async def add_task(incident_id: str, body: TaskIn, viewer: Viewing, db: Db, now:
     return await _call(work.add_task, db, viewer, incident_id, item, now)
 
 
-@router.patch("/incidents/{incident_id}/tasks/{task_id}")
+@router.patch("/incidents/{incident_id}/tasks/{task_id}", responses=errors(403, 409))
 async def update_task(
     incident_id: str, task_id: str, body: TaskPatch, viewer: Viewing, db: Db, now: Now
 ) -> dict:
@@ -239,7 +264,7 @@ async def update_task(
     return await _call(work.update_task, db, viewer, incident_id, task_id, change, now)
 
 
-@router.post("/incidents/{incident_id}/evidence", status_code=201)
+@router.post("/incidents/{incident_id}/evidence", status_code=201, responses=errors(403, 409))
 async def add_evidence(
     incident_id: str, body: EvidenceIn, viewer: Viewing, db: Db, now: Now
 ) -> dict:
@@ -256,7 +281,11 @@ async def add_evidence(
     return await _call(evidence.add_evidence, db, viewer, incident_id, item, now)
 
 
-@router.post("/incidents/{incident_id}/evidence/{evidence_id}/custody", status_code=201)
+@router.post(
+    "/incidents/{incident_id}/evidence/{evidence_id}/custody",
+    status_code=201,
+    responses=errors(403, 409),
+)
 async def custody(
     incident_id: str, evidence_id: str, body: CustodyIn, viewer: Viewing, db: Db, now: Now
 ) -> dict:
@@ -265,19 +294,21 @@ async def custody(
     return await _call(evidence.record_custody, db, viewer, incident_id, evidence_id, item, now)
 
 
-@router.post("/incidents/{incident_id}/links", status_code=201)
+@router.post("/incidents/{incident_id}/links", status_code=201, responses=errors(403, 409))
 async def link(incident_id: str, body: LinksIn, viewer: Viewing, db: Db, now: Now) -> dict:
     """Link intel in the store that you may see."""
     return await _call(links.link, db, viewer, incident_id, body.object_ids, now)
 
 
-@router.delete("/incidents/{incident_id}/links/{object_id}", status_code=204)
+@router.delete(
+    "/incidents/{incident_id}/links/{object_id}", status_code=204, responses=errors(403, 409)
+)
 async def unlink(incident_id: str, object_id: str, viewer: Viewing, db: Db, now: Now) -> None:
     """Remove a link (the member that made it, or the coordinator)."""
     await _call(links.unlink, db, viewer, incident_id, object_id, now)
 
 
-@router.post("/incidents/{incident_id}/intel", status_code=201)
+@router.post("/incidents/{incident_id}/intel", status_code=201, responses=errors(403, 409))
 async def share_intel(
     incident_id: str,
     body: IntelIn,

@@ -54,12 +54,14 @@ def _invalid(field_name: str, message: str) -> Invalid:
 
 
 def checked_severity(severity: str) -> str:
+    """`severity` if it is one of SEVERITIES; Invalid naming the field otherwise."""
     if severity not in SEVERITIES:
         raise _invalid("severity", f"{severity!r} is not one of {', '.join(SEVERITIES)}")
     return severity
 
 
 def checked_tlp(text: str) -> TLP:
+    """The TLP level `text` names; Invalid naming the field otherwise."""
     try:
         return TLP.parse(text)
     except ValueError:
@@ -88,6 +90,8 @@ class Draft:
 
 @dataclass(frozen=True, slots=True)
 class CheckedDraft:
+    """A draft with its fields checked and its free text sanitised."""
+
     title: SanitizeResult
     description: SanitizeResult
     severity: str
@@ -248,6 +252,7 @@ def writable_incident(conn: Connection, viewer: Viewer, incident_id: str) -> Any
 
 
 def coordinated_incident(conn: Connection, viewer: Viewer, incident_id: str) -> Any:
+    """The incident, open, for one of its coordinator's users who may act."""
     row = writable_incident(conn, viewer, incident_id)
     if not may_coordinate_incident(viewer, row._mapping):
         raise Forbidden("only the coordinator may do this")
@@ -257,6 +262,7 @@ def coordinated_incident(conn: Connection, viewer: Viewer, incident_id: str) -> 
 def get_incident(
     db: Database, viewer: Viewer, config: IncidentConfig, incident_id: str, now: datetime
 ) -> dict[str, Any]:
+    """One incident as the viewer sees it at `now`; 404 as for an unknown id if it may not."""
     with db.read() as conn:
         row = visible_incident(conn, viewer, incident_id)
         return views.full(conn, viewer, row, now, config)
@@ -264,6 +270,8 @@ def get_incident(
 
 @dataclass(frozen=True, slots=True)
 class ListFilter:
+    """What a list of incidents is narrowed to, on top of the policy."""
+
     statuses: tuple[str, ...] = ()
     severities: tuple[str, ...] = ()
     role: str | None = None  # requester, coordinator, responder: the viewer's member's part

@@ -81,6 +81,7 @@ def _open_mandatory(write: IncidentWrite, incident_id: str) -> None:
 def set_status(
     db: Any, viewer: Viewer, incident_id: str, new: str, reason: str, now: datetime
 ) -> dict[str, Any]:
+    """The coordinator moves the incident by hand, where MOVES allows."""
     from shieldwall.incidents.service import coordinated_incident
 
     if new not in STATUSES:

@@ -17,6 +17,7 @@ _FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"  # db.utc_now's: sortable as text
 
 
 def wall_clock() -> datetime:
+    """The real time: the app's incident clock unless a test replaces it."""
     return datetime.now(UTC)
 
 
@@ -41,7 +42,3 @@ def parse_given(text: str, field: str) -> datetime:
         message = f"{text!r} is not an RFC 3339 time with an offset (2026-01-15T10:00:00Z)"
         raise Invalid(f"{field}: {message}", details=[{"property": field, "message": message}])
     return moment.astimezone(UTC)
-
-
-def seconds_between(start: str, end: str) -> float:
-    return (parse_stamp(end) - parse_stamp(start)).total_seconds()

@@ -35,6 +35,7 @@ from shieldwall.policy import (
 
 
 def member_names(conn: Connection, ids: Iterable[str | None]) -> dict[str, str]:
+    """Member names by id, to show who is who."""
     wanted = sorted({i for i in ids if i})
     if not wanted:
         return {}
@@ -123,6 +124,7 @@ def _tasking(t: Any, names: dict[str, str]) -> dict[str, Any]:
 
 
 def task_as_dict(t: Any, names: dict[str, str], now_stamp: str) -> dict[str, Any]:
+    """A task as the API shows it; `overdue` when open past its due time."""
     return {
         "id": t.id,
         "title": t.title,

@@ -37,6 +37,8 @@ def _invalid(field_name: str, message: str) -> Invalid:
 
 @dataclass(frozen=True, slots=True)
 class TaskIn:
+    """A task as it is given."""
+
     title: str
     description: str = ""
     owner_member_id: str | None = None  # None: the writer's member
@@ -47,6 +49,8 @@ class TaskIn:
 
 @dataclass(frozen=True, slots=True)
 class TaskChange:
+    """What a task update changes."""
+
     status: str | None = None
     due_at: Any = UNCHANGED  # datetime, None to clear, or UNCHANGED
     owner_user_id: Any = UNCHANGED
@@ -64,6 +68,7 @@ def _owner_user(conn: Any, member_id: str, user_id: str | None) -> str | None:
 def add_task(
     db: Any, viewer: Viewer, incident_id: str, item: TaskIn, now: datetime
 ) -> dict[str, Any]:
+    """Give a task to a member taking part (see the module docstring for who may)."""
     from shieldwall.incidents.service import writable_incident
 
     title = item.title.strip()
@@ -112,6 +117,7 @@ def add_task(
 def update_task(
     db: Any, viewer: Viewer, incident_id: str, task_id: str, change: TaskChange, now: datetime
 ) -> dict[str, Any]:
+    """Mark a task done, cancelled or open again, or change its due time or user."""
     from shieldwall.incidents.service import writable_incident
 
     if change.status is not None and change.status not in TASK_STATUSES:
