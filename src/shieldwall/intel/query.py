@@ -23,7 +23,7 @@ from sqlalchemy import (
 )
 
 from shieldwall.audit import service as audit
-from shieldwall.db import Database, plain_rows
+from shieldwall.db import Database
 from shieldwall.errors import Invalid, NotFound
 from shieldwall.intel.tables import change_log, objects
 from shieldwall.intel.timestamps import normalize_timestamp
@@ -285,7 +285,7 @@ def list_entries(
     )
     query = _filtered(viewer, f, columns).where(c.pk > after).order_by(c.pk).limit(limit + 1)
     with db.read() as conn:
-        rows = plain_rows(conn, query)  # a page is up to a thousand rows: no Row objects
+        rows = conn.execute(query).all()
     more = len(rows) > limit
     rows = rows[:limit]
     # (pk, object_id, date_added, modified, created[, body]); the version as version_of says
