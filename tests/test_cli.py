@@ -338,3 +338,35 @@ def test_lookup_in_the_database_as_a_user(database_url: str, tmp_path: Path) -> 
     ):
         refused = run("lookup", str(values), *wrong, database_url=database_url, check=False)
         assert refused.returncode == 1 and message in refused.stderr, wrong
+
+
+def test_hostile_files_are_one_line_errors(database_url: str, tmp_path: Path) -> None:
+    """Issue 12: a folder, and a custom property nested deeper than the platform stores (a
+    traceback before), are refused in one line each, nothing stored."""
+    run("init", database_url=database_url)
+    run("member", "add", "M", "--kind", "industry", database_url=database_url)
+    run("user", "add", "u@m.example", "--member", "M", "--role", "analyst",
+        database_url=database_url)  # fmt: skip
+    folder = run("import", str(tmp_path), "--user", "u@m.example", database_url=database_url,
+                 check=False)  # fmt: skip
+    assert folder.returncode != 0 and "a folder" in folder.stderr
+    deep: object = "bottom"
+    for _ in range(300):
+        deep = {"level": deep}
+    nested = tmp_path / "nested.json"
+    nested.write_text(json.dumps(bundle({**indicator(), "x_deep": deep})))
+    refused = run("import", str(nested), "--user", "u@m.example", database_url=database_url,
+                  check=False)  # fmt: skip
+    assert refused.returncode != 0 and "bundle rejected" in refused.stderr
+    assert "x_deep" in refused.stderr and "nests" in refused.stderr
+
+
+def test_commands_that_read_a_database_create_no_folders(tmp_path: Path) -> None:
+    """Only init, serve and demo create a database (and its folder); the others say there is
+    none where they looked, and leave the file system as it was."""
+    absent = tmp_path / "nowhere" / "dir"
+    url = f"sqlite:///{absent / 'x.db'}"
+    for command in (("member", "list"), ("audit", "verify"), ("user", "list")):
+        result = run(*command, "--database", url, database_url=None, check=False)
+        assert result.returncode != 0 and "no database at" in result.stderr, command
+    assert not (tmp_path / "nowhere").exists()
