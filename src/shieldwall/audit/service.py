@@ -101,9 +101,12 @@ class AuditWriter:
     is retried, never dropped.
     """
 
-    def __init__(self, db: Database, *, batch: int = 1000, retry_seconds: float = 1.0) -> None:
+    def __init__(
+        self, db: Database, *, batch: int = 1000, linger: float = 0.05, retry_seconds: float = 1.0
+    ) -> None:
         self._db = db
         self._batch = batch
+        self._linger = linger  # how long the first entry waits for others to share its write
         self._retry = retry_seconds
         self._queue: list[Pending] = []
         self._cond = threading.Condition()
@@ -149,6 +152,11 @@ class AuditWriter:
                 self._cond.wait_for(lambda: self._queue or self._closing)
                 if not self._queue:
                     return  # closing, and nothing left
+                # One transaction for what arrives meanwhile: a busy reader's pages then cost
+                # the database a write every `linger`, not one each.
+                self._cond.wait_for(
+                    lambda: len(self._queue) >= self._batch or self._closing, self._linger
+                )
                 entries = self._queue[: self._batch]
             try:
                 with self._db.write() as conn:

@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from sqlalchemy import (
+    BigInteger,
     ColumnElement,
     Connection,
+    Integer,
     Select,
     and_,
+    bindparam,
     exists,
     false,
     func,
@@ -279,13 +283,12 @@ def list_entries(
     """
     key = query_key(f, scope)
     after = decode_cursor(cursor, key) if cursor else 0
-    c = objects.c
-    columns = (c.pk, c.object_id, c.date_added, c.modified, c.created) + (
-        (c.body,) if bodies else ()
+    timeless = f.selection is None or f.selection.max_age_days is None
+    statement = (_entries_statement if timeless else _entries_statement.__wrapped__)(
+        viewer, f, bodies
     )
-    query = _filtered(viewer, f, columns).where(c.pk > after).order_by(c.pk).limit(limit + 1)
     with db.read() as conn:
-        rows = conn.execute(query).all()
+        rows = conn.execute(statement, {"after": after, "rows": limit + 1}).all()
     more = len(rows) > limit
     rows = rows[:limit]
     # (pk, object_id, date_added, modified, created[, body]); the version as version_of says
@@ -297,6 +300,23 @@ def list_entries(
             "objects_digest": audit.digest_of(ids),
         })  # fmt: skip
     return EntryPage(entries, encode_cursor(rows[-1][0], key) if more else None)
+
+
+@functools.lru_cache(maxsize=128)
+def _entries_statement(viewer: Viewer, f: ObjectFilter, bodies: bool) -> Select[Any]:
+    """list_entries' statement, its position and size bound at execution: a reader paging
+    through a collection builds it once (building it costs more than running it). Only for
+    filters that do not depend on the time they are built at (a selection's max age does)."""
+    c = objects.c
+    columns = (c.pk, c.object_id, c.date_added, c.modified, c.created) + (
+        (c.body,) if bodies else ()
+    )
+    return (
+        _filtered(viewer, f, columns)
+        .where(c.pk > bindparam("after", type_=BigInteger()))
+        .order_by(c.pk)
+        .limit(bindparam("rows", type_=Integer()))
+    )
 
 
 def rows_in_view(
