@@ -87,7 +87,7 @@ def test_restore_refuses_a_database_in_use_and_a_backup_of_the_other_kind(
     run("backup", str(backup), database_url=database_url)
     before = everything(database_url)
     onto = run("restore", str(backup), database_url=database_url, check=False)
-    assert onto.returncode == 1 and "already holds Shieldwall's tables" in onto.stderr
+    assert onto.returncode == 1 and "the database is not empty" in onto.stderr
     assert everything(database_url) == before
     again = run("backup", str(backup), database_url=database_url, check=False)
     assert again.returncode == 1 and "exists" in again.stderr

@@ -9,9 +9,9 @@ backup. PostgreSQL: `pg_dump --format=custom`, which reads in one repeatable-rea
 the PostgreSQL client of the server's major version), and the password travels in the
 environment, never on a command line others can read.
 
-A restore goes into a database without Shieldwall's tables (a fresh one) unless told to replace
-what is there, and then migrates it to the newest schema, so a backup from an older release
-restores into a newer one.
+A restore goes into an empty database (a fresh one) unless told to replace what is there, and
+then migrates it to the newest schema, so a backup from an older release restores into a newer
+one.
 """
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ def backup(url: str, file: Path, *, replace: bool = False) -> BackupResult:
     partial.unlink(missing_ok=True)
     try:
         if _is_sqlite(url):
-            _sqlite_copy(_sqlite_path(url), partial)
+            _sqlite_copy(_sqlite_path(url), partial, backup_file=True)
             kind = "sqlite"
         else:
             _run("pg_dump", ["--format=custom", "--no-owner", f"--file={partial}"], url)
@@ -82,10 +82,10 @@ def restore(url: str, file: Path, *, replace: bool = False) -> None:
         raise Invalid(f"{file} is not an SQLite backup (`shieldwall backup` of an SQLite database)")
     if not sqlite and not head.startswith(_PG_DUMP_MAGIC):
         raise Invalid(f"{file} is not a pg_dump backup (`shieldwall backup` of a PostgreSQL one)")
-    if _holds_shieldwall(url) and not replace:
+    if _holds_tables(url) and not replace:
         raise Conflict(
-            "the database already holds Shieldwall's tables: restore into a fresh one, or pass "
-            "--replace to overwrite it (stop every server using it first)"
+            "the database is not empty: restore into a fresh one, or pass --replace to "
+            "overwrite it (stop every server using it first)"
         )
     if sqlite:
         target = Path(_sqlite_path(url))
@@ -111,9 +111,13 @@ def _sqlite_path(url: str) -> str:
     return path
 
 
-def _sqlite_copy(source: str, target: str | Path, *, source_read_only: bool = False) -> None:
+def _sqlite_copy(
+    source: str, target: str | Path, *, source_read_only: bool = False, backup_file: bool = False
+) -> None:
     """Every page of `source` into `target` in one step (pages=-1): one read transaction on the
-    source, so the copy is one commit's state; the target is written in one transaction."""
+    source, so the copy is one commit's state; the target is written in one transaction. A
+    `backup_file` is then made one self-contained file (a rollback journal, not a WAL beside
+    it), which can be copied, archived or opened read-only as it is."""
     if not Path(source).is_file():
         raise Invalid(f"no SQLite database at {source}")
     uri = f"{Path(source).resolve().as_uri()}{'?mode=ro' if source_read_only else ''}"
@@ -125,19 +129,26 @@ def _sqlite_copy(source: str, target: str | Path, *, source_read_only: bool = Fa
             src.execute("PRAGMA busy_timeout=30000")
             dst.execute("PRAGMA busy_timeout=30000")
             src.backup(dst, pages=-1)
+            if backup_file:
+                dst.execute("PRAGMA journal_mode=DELETE")
     except sqlite3.Error as exc:
         raise BackupFailed(f"SQLite could not copy {source} to {target}: {exc}") from None
 
 
-def _holds_shieldwall(url: str) -> bool:
+def _holds_tables(url: str) -> bool:
+    """Whether the database holds anything a restore would overwrite (any table at all: a file
+    that is not an SQLite database counts as holding something)."""
     if _is_sqlite(url):
         path = Path(_sqlite_path(url))
         if not path.is_file() or path.stat().st_size == 0:
             return False
+        with path.open("rb") as handle:
+            if not handle.read(16).startswith(_SQLITE_MAGIC):
+                return True
     db = Database(url)
     try:
         with db.read() as conn:
-            return inspect(conn).has_table("alembic_version")
+            return bool(inspect(conn).get_table_names())
     finally:
         db.dispose()
 
