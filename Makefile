@@ -17,7 +17,7 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/ruff check src tests bench
-	$(BIN)/pytest
+	$(BIN)/pytest -n 4 --dist worksteal  # most of the time is waiting on servers and databases
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench

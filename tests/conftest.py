@@ -88,7 +88,24 @@ def db(database_url: str) -> Iterator[Database]:
     database.dispose()
 
 
+def _postgres_unreachable() -> str | None:
+    """Why PostgreSQL cannot be reached, or None. The main process of a parallel run (xdist)
+    asks itself: the skips happened in its workers, whose module state it does not share."""
+    try:
+        engine = create_engine(POSTGRES_URL, connect_args={"connect_timeout": 5})
+        with engine.connect():
+            pass
+        engine.dispose()
+    except Exception as exc:
+        return f"PostgreSQL at {POSTGRES_URL} is unreachable: {str(exc).splitlines()[0]}"
+    return None
+
+
 def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:  # type: ignore[no-untyped-def]
+    if not _postgres_skip_reason and getattr(config.option, "numprocesses", None):
+        reason = _postgres_unreachable()
+        if reason:
+            _postgres_skip_reason.append(reason)
     if _postgres_skip_reason:
         bar = "!" * 78
         terminalreporter.write_line(bar, red=True, bold=True)
