@@ -37,7 +37,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app; nothing is created at import time, so a test may build as many as it likes."""
     settings = settings or Settings.from_env()
     parse_half_lives(settings.decay_half_lives)  # a bad setting stops the start, not a request
-    database = Database(settings.database_url)
+    database = Database(settings.database_url, statement_seconds=settings.statement_seconds)
     ingestor = ingestor_for(database, settings)
     lookup_helper = LookupHelper(database, settings.lookup_helpers)
     scheduler = Scheduler(database)  # capabilities add their jobs as they register

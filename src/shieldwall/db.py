@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import queue
+import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -30,6 +32,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSON
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.sql.expression import ColumnElement, Executable, FromClause
 from sqlalchemy.types import TypeEngine
 
@@ -66,22 +69,29 @@ def utc_now() -> str:
 class Database:
     """One engine and the write discipline: one writer at a time, one transaction per write."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, statement_seconds: float = 0) -> None:
+        """`statement_seconds`: the longest a statement outside a write may run (0: no bound);
+        past it the statement fails with an error `is_statement_timeout` recognises."""
         self.url = url
         self.is_sqlite = make_url(url).get_backend_name() == "sqlite"
         if self.is_sqlite:
             _ensure_sqlite_folder(url)
             self.engine = create_engine(url, connect_args={"check_same_thread": False})
             _configure_sqlite(self.engine)
+            if statement_seconds:
+                _bound_sqlite_statements(self.engine, statement_seconds)
         else:
             # No server-side prepared statements: a generic plan chosen while a table was small
             # stays cached on a pooled connection and turns id probes into scans as it grows.
+            connect_args: dict[str, Any] = {"prepare_threshold": None}
+            if statement_seconds:  # every statement; a write lifts it for its transaction
+                connect_args["options"] = f"-c statement_timeout={int(statement_seconds * 1000)}"
             self.engine = create_engine(
                 url,
                 pool_size=10,
                 max_overflow=20,
                 pool_pre_ping=True,
-                connect_args={"prepare_threshold": None},
+                connect_args=connect_args,
             )
         # One writer per process; across processes BEGIN IMMEDIATE (SQLite) or the advisory lock
         # (PostgreSQL) takes over.
@@ -112,15 +122,21 @@ class Database:
             if self.is_sqlite:
                 conn.info["begin_immediate"] = True
                 _sqlite_cache(conn, _SQLITE_WRITE_CACHE_KIB)
+            conn.info["unbounded"] = True  # a write is whole or absent: never cut short
             try:
                 with conn.begin():
                     if not self.is_sqlite:
                         conn.execute(
-                            text("SELECT pg_advisory_xact_lock(:k)"), {"k": _WRITE_LOCK_KEY}
+                            text(
+                                "SELECT pg_advisory_xact_lock(:k), "
+                                "set_config('statement_timeout', '0', true)"
+                            ),
+                            {"k": _WRITE_LOCK_KEY},
                         )
                     yield conn
             finally:
                 conn.info.pop("begin_immediate", None)
+                conn.info.pop("unbounded", None)
                 if self.is_sqlite:  # back to the reader's size, freeing what the write used
                     _sqlite_cache(conn, _SQLITE_CACHE_KIB)
         if self.is_sqlite:
@@ -219,7 +235,42 @@ def _sqlite_checkpoint(engine: Engine, mode: str) -> None:
 
 def _postgresql_vacuum(engine: Engine) -> None:
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.exec_driver_sql(f"VACUUM (ANALYZE) {', '.join(VACUUMED_TABLES)}")
+        conn.exec_driver_sql("SET statement_timeout = 0")  # housekeeping is not a request
+        try:
+            conn.exec_driver_sql(f"VACUUM (ANALYZE) {', '.join(VACUUMED_TABLES)}")
+        finally:
+            conn.exec_driver_sql("RESET statement_timeout")
+
+
+def _bound_sqlite_statements(engine: Engine, seconds: float) -> None:
+    """SQLite has no statement timeout: a progress handler, called every few thousand virtual
+    machine steps, interrupts a statement that has run past `seconds` since it was executed
+    (writes are left alone, as on PostgreSQL)."""
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+        deadline = [float("inf")]
+        dbapi_conn.set_progress_handler(lambda: time.monotonic() > deadline[0], 20_000)
+        _record.info["deadline"] = deadline
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(_dbapi_conn, record, _proxy) -> None:  # type: ignore[no-untyped-def]
+        record.info["deadline"][0] = float("inf")  # until its first statement through SQLAlchemy
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _on_execute(conn, _cursor, _statement, _parameters, _context, _many) -> None:  # type: ignore[no-untyped-def]
+        deadline = conn.connection.info["deadline"]
+        deadline[0] = float("inf") if conn.info.get("unbounded") else time.monotonic() + seconds
+
+
+def is_statement_timeout(exc: BaseException) -> bool:
+    """Whether a database error is a statement cut short by `statement_seconds`."""
+    if not isinstance(exc, OperationalError):
+        return False
+    orig = exc.orig
+    if isinstance(orig, sqlite3.OperationalError):
+        return str(orig) == "interrupted"
+    return type(orig).__name__ == "QueryCanceled"
 
 
 class _SQLiteBatchInsert:

@@ -48,3 +48,9 @@ class TooManyRequests(ShieldwallError):
     def __init__(self, message: str, *, retry_after: int) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class TooLong(ShieldwallError):
+    """The request's work ran past the time one request may take (SHIELDWALL_STATEMENT_SECONDS)."""
+
+    status = 503

@@ -85,6 +85,12 @@ class Settings:
         "from it in two passes, holding the objects' ids and never their bodies (a bundle parsed "
         "whole takes about ten times its size in memory; smaller ones are, which is faster).",
     )
+    statement_seconds: float = _setting(
+        60.0,
+        "Longest one database statement of the server may run (a read; writes and housekeeping "
+        "are not bounded): past it the request is answered 503, so no request can hold the "
+        "database for ever. 0: no bound.",
+    )
     validation_workers: int = _setting(
         1,
         "Worker processes that validate a large bundle while ingest writes it (0: validate in "

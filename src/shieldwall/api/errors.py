@@ -24,7 +24,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from shieldwall.errors import ShieldwallError, TooManyRequests, Unauthorized
+from shieldwall.db import is_statement_timeout
+from shieldwall.errors import ShieldwallError, TooLong, TooManyRequests, Unauthorized
 
 log = logging.getLogger("shieldwall.errors")
 
@@ -126,6 +127,14 @@ class ServerErrors:
         try:
             await self.app(scope, receive, tracked)
         except Exception as exc:
+            if is_statement_timeout(exc) and not started:
+                log.warning("statement timeout on %s %s", scope.get("method"), scope.get("path"))
+                too_long = TooLong(
+                    "this request took longer than the server lets one request take; ask for "
+                    "less (a narrower filter, a smaller page, fewer values)"
+                )
+                await error_response(too_long.status, too_long.message)(scope, receive, send)
+                return
             error_id = log_server_error(scope, exc)
             if finished:  # the client has its whole answer: nothing to break off
                 return

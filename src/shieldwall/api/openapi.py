@@ -10,7 +10,7 @@ handlers (403, 404, 409). So the document is completed here, once for every rout
 - what every route of a kind answers is added from the route itself: 401 (and the Bearer
   security requirement, which makes the interactive docs' Authorize button work) when it needs
   a key, 403 more when it needs an admin's, 404 when it has an id in its path, 413 when it takes
-  a body, 422 and 500 always;
+  a body, 422, 500 and 503 always;
 - every error answer has the real error schema (ErrorBody), FastAPI's own is removed, and a
   JSON answer documented as "any value" is documented as a JSON object.
 
@@ -44,6 +44,7 @@ _WHY = {
     422: "the request is well-formed but breaks a rule; `details` says where",
     429: "too many failed authentications from this address or for this account: retry later",
     500: "the server failed; `id` is the error's id in the server log",
+    503: "the request's work ran past the time one request may take: ask for less",
 }
 
 
@@ -74,7 +75,7 @@ def _calls(route: Any) -> set[Callable[..., Any]]:
 def _statuses(route: Any, method: str) -> set[int]:
     """What any route of this kind can answer besides its own rules."""
     calls = _calls(route)
-    statuses = {422, 500}
+    statuses = {422, 500, 503}
     if calls & {current_viewer, admin_viewer}:
         statuses |= {401, 429}
     if admin_viewer in calls:
