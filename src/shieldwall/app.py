@@ -15,6 +15,7 @@ from shieldwall.audit import routes as audit_routes
 from shieldwall.audit.service import AuditWriter
 from shieldwall.correlate import routes as correlate_routes
 from shieldwall.correlate.helper import LookupHelper
+from shieldwall.dashboard import routes as dashboard_routes
 from shieldwall.dataprotection import routes as dataprotection_routes
 from shieldwall.db import Database
 from shieldwall.exchange import routes as exchange_routes
@@ -90,6 +91,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         dataprotection_routes,
         taxii_routes,
         incidents_routes,
+        dashboard_routes,
     ):
         capability.register(app)
     app.add_middleware(BodyLimit, bundle_limit=settings.max_bundle_bytes)

@@ -1,0 +1,448 @@
+"""The situational-awareness dashboard's figures, for one viewer: what was shared over a window of
+days, by TLP, type, contributing member kind, sector and country; the most correlated values;
+the most reported malware families and ATT&CK techniques; the newest reports; sightings over time.
+
+Every figure is an aggregate computed in SQL over the rows the policy's filter
+(`policy.visible_filter`) lets this viewer see, and nothing else: an object the viewer may not
+see adds nothing to any count, bar, value or name, not even a 1. The same rows are what
+GET /api/v1/objects lists to the viewer (latest versions), so every figure can be recomputed
+from that list (tests/dashboard/test_figures.py does).
+
+What counts, and when:
+- the intel is the latest visible version of each object, the platform's own identities (one
+  per member and the broker's) left out; an object counts on the day its author says it was
+  `created` (STIX 2.1 §3.2), or on the day this instance added it when it has no `created`
+  (observables); the window runs from midnight UTC `days - 1` days ago until now, so intel
+  dated in the future is not counted until its day comes;
+- an anonymous contribution counts as the community broker's: never under its contributor's
+  kind, sector or country, whoever asks (the contributor and instance admins included, so that a
+  figure means the same to everyone who sees it);
+- a member of several sectors counts its objects under each of them;
+- correlated values are the normalised observable values (correlate/) held by two or more of
+  the counted objects, values on a false-positive warning list left out;
+- a malware family or technique is "reported" by each counted report whose `object_refs` name
+  it; it is listed only when the viewer may see the malware or attack-pattern itself, named as
+  the viewer's copy (else the newest visible one) names it;
+- sightings are those reported through POST /api/v1/sightings (their `seen_at`) and the STIX
+  `sighting` objects counted above (their `last_seen`, else `first_seen`, else `created`),
+  summing their counts.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import orjson
+from sqlalchemy import JSON, ColumnElement, Connection, Integer, and_, cast, func, select
+
+from shieldwall.correlate.index import key_hash
+from shieldwall.correlate.observables import Observable, lookup_key
+from shieldwall.correlate.tables import object_refs, observable_keys
+from shieldwall.db import Database, value_list
+from shieldwall.errors import Invalid
+from shieldwall.intel.identities import PLATFORM_MEMBER_ID
+from shieldwall.intel.tables import objects
+from shieldwall.markings import TLP
+from shieldwall.members.service import broker_identity
+from shieldwall.members.tables import members
+from shieldwall.policy import Viewer, visible_filter
+from shieldwall.search.tables import observable_values
+from shieldwall.sightings.tables import sightings
+
+INTERVALS = ("day", "week")
+MAX_DAYS = 3660  # ten years of days
+TOP = 10  # rows in each "most ..." list
+ANONYMOUS = "anonymous"  # the bucket of anonymous contributions (the community broker's)
+UNSPECIFIED = "unspecified"  # a member without a country or sector
+# Most-referenced ids of each kind read before names are merged: far more than TOP, so that ids
+# sharing a name (several members' own "Emotet") are summed before the top is cut.
+_CANDIDATES = 500
+
+_c = objects.c
+# When an object counts: its author's `created`, else when this instance added it.
+_WHEN = func.coalesce(_c.created, _c.date_added)
+_reports = objects.alias("dashboard_reports")
+_refs = objects.alias("dashboard_refs")
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """The days a dashboard covers: [since, until), `since` a midnight UTC, `until` now."""
+
+    days: int
+    interval: str
+    since: str  # normalised timestamps, as every table stores them
+    until: str
+    first_day: date
+    last_day: date
+
+
+def window(days: int, interval: str | None, now: datetime | None = None) -> Window:
+    """The window of `days` days ending now; the interval defaults to days up to 62 days, weeks
+    beyond (a chart of a few hundred bars says less than one of fifty)."""
+    if not 1 <= days <= MAX_DAYS:
+        raise Invalid(f"days must be between 1 and {MAX_DAYS}")
+    if interval is None:
+        interval = "day" if days <= 62 else "week"
+    if interval not in INTERVALS:
+        raise Invalid(f"interval must be one of {', '.join(INTERVALS)}")
+    now = (now or datetime.now(UTC)).astimezone(UTC)
+    last_day = now.date()
+    first_day = last_day - timedelta(days=days - 1)
+    return Window(
+        days=days,
+        interval=interval,
+        since=f"{first_day.isoformat()}T00:00:00.000000Z",
+        until=now.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        first_day=first_day,
+        last_day=last_day,
+    )
+
+
+def counted(viewer: Viewer, w: Window, table: Any = objects) -> ColumnElement[bool]:
+    """The object rows the dashboard counts for `viewer`: latest, visible, in the window, not
+    the platform's own identities. `table` is objects or an alias of it."""
+    c = table.c
+    when = func.coalesce(c.created, c.date_added)
+    member_identities = select(members.c.identity_id).scalar_subquery()
+    return and_(
+        visible_filter(viewer, table),
+        c.is_latest.is_(True),
+        when >= w.since,
+        when < w.until,
+        c.member_id != PLATFORM_MEMBER_ID,
+        ~and_(c.type == "identity", c.object_id.in_(member_identities)),
+    )
+
+
+def dashboard(
+    db: Database,
+    viewer: Viewer,
+    *,
+    days: int = 30,
+    interval: str | None = None,
+    broker_name: str,
+    noisy_threshold: int,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """Every figure of the dashboard for `viewer`, read in one transaction (one snapshot)."""
+    w = window(days, interval, now)
+    with db.read() as conn:
+        directory = _directory(conn)
+        by_day_type, by_member = _shared(conn, viewer, w)
+        sighted = _sightings(conn, viewer, w)
+        figures: dict[str, Any] = {
+            "window": {
+                "days": w.days,
+                "interval": w.interval,
+                "since": w.since,
+                "until": w.until,
+            },
+            **_breakdowns(by_member, directory),
+            "by_type": _by_type(by_day_type),
+            "shared_over_time": _shared_series(by_day_type, w),
+            "top_values": _top_values(conn, viewer, w, noisy_threshold),
+            **_most_reported(conn, viewer, w),
+            "newest_reports": _newest_reports(conn, viewer, w, directory, broker_name),
+            "sightings_over_time": _sightings_series(sighted, w),
+        }
+    tlps = [TLP(t) for t, _ in by_member] + [TLP(t) for *_, t, _ in sighted]
+    figures["tlp"] = max(tlps).label if tlps else None
+    figures["totals"] = {
+        "objects": sum(n for _, n in by_day_type.items()),
+        "reports": sum(n for (_, t), n in by_day_type.items() if t == "report"),
+        "indicators": sum(n for (_, t), n in by_day_type.items() if t == "indicator"),
+        "sightings": sum(n for _, kind, _, n in sighted if kind == "seen"),
+    }
+    return figures
+
+
+@dataclass(frozen=True, slots=True)
+class _Member:
+    kind: str
+    country: str | None
+    sectors: tuple[str, ...]
+    name: str
+    identity_id: str
+
+
+def _directory(conn: Connection) -> dict[str, _Member]:
+    """Every member by id: directory information every member reads (GET /members)."""
+    rows = conn.execute(
+        select(
+            members.c.id,
+            members.c.kind,
+            members.c.country,
+            members.c.sectors,
+            members.c.name,
+            members.c.identity_id,
+        )
+    )
+    return {
+        r.id: _Member(r.kind, r.country, tuple(orjson.loads(r.sectors)), r.name, r.identity_id)
+        for r in rows
+    }
+
+
+_MemberCounts = dict[tuple[int, str | None], int]  # (tlp, member id or None if anonymous) -> n
+
+
+def _shared(
+    conn: Connection, viewer: Viewer, w: Window
+) -> tuple[dict[tuple[str, str], int], _MemberCounts]:
+    """Two aggregates of the counted objects: per (day, type), and per (tlp, contributor), the
+    contributor of an anonymous object being None whoever asks."""
+    day = func.substr(_WHEN, 1, 10)
+    by_day_type = {
+        (r[0], r[1]): r[2]
+        for r in conn.execute(
+            select(day, _c.type, func.count()).where(counted(viewer, w)).group_by(day, _c.type)
+        )
+    }
+    by_member: _MemberCounts = defaultdict(int)
+    for tlp, member_id, anonymous, n in conn.execute(
+        select(_c.tlp, _c.member_id, _c.anonymous, func.count())
+        .where(counted(viewer, w))
+        .group_by(_c.tlp, _c.member_id, _c.anonymous)
+    ):
+        by_member[(tlp, None if anonymous else member_id)] += n
+    return by_day_type, dict(by_member)
+
+
+def _ranked(counts: dict[str, int], key: str) -> list[dict[str, Any]]:
+    """Buckets most first, then by name; the anonymous bucket last, as it is not a kind."""
+    ordered = sorted(counts.items(), key=lambda kv: (kv[0] == ANONYMOUS, -kv[1], kv[0]))
+    return [{key: name, "objects": n} for name, n in ordered if n]
+
+
+def _breakdowns(by_member: _MemberCounts, directory: dict[str, _Member]) -> dict[str, Any]:
+    by_tlp: dict[str, int] = {t.label: 0 for t in TLP}
+    kinds: dict[str, int] = defaultdict(int)
+    countries: dict[str, int] = defaultdict(int)
+    sectors: dict[str, int] = defaultdict(int)
+    for (tlp, member_id), n in by_member.items():
+        by_tlp[TLP(tlp).label] += n
+        member = directory.get(member_id) if member_id is not None else None
+        if member is None:  # anonymous (or a member since removed: nothing to say about it)
+            for bucket in (kinds, countries, sectors):
+                bucket[ANONYMOUS] += n
+            continue
+        kinds[member.kind] += n
+        countries[member.country or UNSPECIFIED] += n
+        for sector in member.sectors or (UNSPECIFIED,):
+            sectors[sector] += n
+    return {
+        "by_tlp": [{"tlp": label, "objects": n} for label, n in by_tlp.items()],
+        "by_member_kind": _ranked(kinds, "kind"),
+        "by_sector": _ranked(sectors, "sector"),
+        "by_country": _ranked(countries, "country"),
+    }
+
+
+def _by_type(by_day_type: dict[tuple[str, str], int]) -> list[dict[str, Any]]:
+    types: dict[str, int] = defaultdict(int)
+    for (_day, type_), n in by_day_type.items():
+        types[type_] += n
+    return _ranked(types, "type")
+
+
+def periods(w: Window) -> list[date]:
+    """The first day of each period of the window: every day, or each ISO week's Monday."""
+    if w.interval == "day":
+        return [w.first_day + timedelta(days=i) for i in range(w.days)]
+    monday = w.first_day - timedelta(days=w.first_day.weekday())
+    return [monday + timedelta(weeks=i) for i in range((w.last_day - monday).days // 7 + 1)]
+
+
+def _period_of(day: str, w: Window) -> str:
+    d = date.fromisoformat(day)
+    if w.interval == "week":
+        d -= timedelta(days=d.weekday())
+    return d.isoformat()
+
+
+def _shared_series(by_day_type: dict[tuple[str, str], int], w: Window) -> list[dict[str, Any]]:
+    """Per period (empty ones as zeros): objects shared, and of them reports and indicators."""
+    series = {p.isoformat(): {"objects": 0, "reports": 0, "indicators": 0} for p in periods(w)}
+    for (day, type_), n in by_day_type.items():
+        point = series[_period_of(day, w)]
+        point["objects"] += n
+        if type_ in ("report", "indicator"):
+            point[f"{type_}s"] += n
+    return [{"period": p, **figures} for p, figures in series.items()]
+
+
+def _top_values(
+    conn: Connection, viewer: Viewer, w: Window, noisy_threshold: int
+) -> list[dict[str, Any]]:
+    """The values held by the most counted objects (two at least), each named through one of
+    the visible objects holding it; `noisy` past the threshold correlations leave out."""
+    k = observable_keys.c
+    holders = func.count().label("holders")
+    top = conn.execute(
+        select(k.key_hash, holders, func.min(_c.pk))
+        .select_from(observable_keys.join(objects, _c.pk == k.object_pk))
+        .where(counted(viewer, w), k.benign.is_(None))
+        .group_by(k.key_hash)
+        .having(func.count() > 1)
+        .order_by(holders.desc(), k.key_hash)
+        .limit(TOP)
+    ).all()
+    if not top:
+        return []
+    # The index keeps keys, not values: read the values of one holder of each and find the key.
+    v = observable_values.c
+    candidates = conn.execute(
+        select(v.object_pk, v.kind, v.value).where(v.object_pk.in_([r[2] for r in top]))
+    )
+    named: dict[int, Observable] = {}
+    for _pk, kind, value in candidates:
+        observable = Observable(kind, value)
+        named.setdefault(key_hash(lookup_key(observable)), observable)
+    return [
+        {"kind": o.kind, "value": o.value, "objects": n, "noisy": n > noisy_threshold}
+        for key, n, _pk in top
+        if (o := named.get(key)) is not None
+    ]
+
+
+def _most_reported(conn: Connection, viewer: Viewer, w: Window) -> dict[str, Any]:
+    return {
+        "top_malware": _reported(conn, viewer, w, "malware"),
+        "top_techniques": _reported(conn, viewer, w, "attack-pattern"),
+    }
+
+
+def _reported(conn: Connection, viewer: Viewer, w: Window, type_: str) -> list[dict[str, Any]]:
+    """The visible objects of `type_` the most counted reports name, merged by name (and ATT&CK
+    id for techniques): ids are the members', names are what analysts count by."""
+    r = object_refs.c
+    reports = func.count(func.distinct(_reports.c.object_id)).label("reports")
+    # A range on ref_id, not LIKE: both databases read it from the ref_id index.
+    prefix = f"{type_}--"
+    per_id = conn.execute(
+        select(r.ref_id, reports)
+        .select_from(object_refs.join(_reports, _reports.c.pk == r.object_pk))
+        .where(
+            r.ref_id >= prefix,
+            r.ref_id < f"{type_}-.",  # '.' follows '-': every id with the prefix sorts before
+            counted(viewer, w, _reports),
+            _reports.c.type == "report",
+        )
+        .group_by(r.ref_id)
+        .order_by(reports.desc(), r.ref_id)
+        .limit(_CANDIDATES)
+    ).all()
+    if not per_id:
+        return []
+    ids = value_list(conn, [ref for ref, _ in per_id], _refs.c.object_id.type)
+    # The referred objects themselves, latest and visible (whenever they were created): a report
+    # may name one the viewer may not see, which is then not listed at all.
+    rows = conn.execute(
+        select(_refs.c.object_id, _refs.c.member_id, _refs.c.modified, _refs.c.body)
+        .join(ids, ids.c.value == _refs.c.object_id)
+        .where(visible_filter(viewer, _refs), _refs.c.is_latest.is_(True))
+    ).all()
+    chosen: dict[str, Any] = {}
+    for row in sorted(rows, key=lambda x: (x.member_id == viewer.member_id, x.modified)):
+        chosen[row.object_id] = row  # the viewer's own copy wins, else the newest
+    merged: dict[str, dict[str, Any]] = {}
+    for ref, n in per_id:
+        if ref not in chosen:
+            continue
+        body = orjson.loads(chosen[ref].body)
+        name = str(body.get("name") or ref)
+        external_id = _attack_id(body) if type_ == "attack-pattern" else None
+        entry = merged.setdefault(
+            (external_id or name).casefold(),
+            {"name": name, **({"external_id": external_id} if type_ != "malware" else {}),
+             "reports": 0, "ids": []},
+        )  # fmt: skip
+        entry["reports"] += n
+        entry["ids"].append(ref)
+    ranked = sorted(merged.values(), key=lambda e: (-e["reports"], e["name"].casefold()))
+    return ranked[:TOP]
+
+
+def _attack_id(body: dict[str, Any]) -> str | None:
+    """An attack-pattern's ATT&CK id (T1566.001), from its `mitre-attack` external reference."""
+    for ref in body.get("external_references") or ():
+        if isinstance(ref, dict) and ref.get("source_name") == "mitre-attack":
+            external_id = ref.get("external_id")
+            return external_id if isinstance(external_id, str) else None
+    return None
+
+
+def _newest_reports(
+    conn: Connection, viewer: Viewer, w: Window, directory: dict[str, _Member], broker_name: str
+) -> list[dict[str, Any]]:
+    """The counted reports created last, with the creator every reader of them sees."""
+    rows = conn.execute(
+        select(_c.object_id, _c.tlp, _WHEN.label("when"), _c.created_by, _c.body)
+        .where(counted(viewer, w), _c.type == "report")
+        .order_by(_WHEN.desc(), _c.pk.desc())
+        .limit(TOP)
+    ).all()
+    names = {m.identity_id: m.name for m in directory.values()}
+    names[broker_identity(broker_name)] = broker_name
+    out = []
+    for row in rows:
+        body = orjson.loads(row.body)
+        out.append({
+            "id": row.object_id,
+            "name": str(body.get("name") or row.object_id),
+            "tlp": TLP(row.tlp).label,
+            "created": row.when,
+            "created_by": names.get(row.created_by or ""),
+        })  # fmt: skip
+    return out
+
+
+_Sighted = list[tuple[str, str, int, int]]  # (day, kind, tlp, count)
+
+
+def _sightings(conn: Connection, viewer: Viewer, w: Window) -> _Sighted:
+    """Visible sightings in the window, summed per (day, kind, tlp): the API's and STIX's."""
+    s = sightings.c
+    api_day = func.substr(s.seen_at, 1, 10)
+    api = conn.execute(
+        select(api_day, s.kind, s.tlp, func.sum(s.count))
+        .where(visible_filter(viewer, sightings), s.seen_at >= w.since, s.seen_at < w.until)
+        .group_by(api_day, s.kind, s.tlp)
+    ).all()
+    seen = func.coalesce(_property(conn, "last_seen"), _property(conn, "first_seen"), _c.created)
+    stix_day = func.substr(seen, 1, 10)
+    stix = conn.execute(
+        select(stix_day, _c.tlp, func.sum(func.coalesce(_property(conn, "count", Integer()), 1)))
+        .where(counted(viewer, w), _c.type == "sighting")
+        .group_by(stix_day, _c.tlp)
+    ).all()
+    first, last = w.first_day.isoformat(), w.last_day.isoformat()
+    out: _Sighted = [(day, kind, tlp, int(n)) for day, kind, tlp, n in api]
+    # A STIX sighting created in the window may say it was seen before it: counted on its own
+    # day, but only when that day lies in the window.
+    out += [(day, "seen", tlp, int(n)) for day, tlp, n in stix if first <= day <= last]
+    return out
+
+
+def _property(conn: Connection, name: str, type_: Any = None) -> ColumnElement[Any]:
+    """A top-level property of the stored body, read by the database."""
+    if conn.dialect.name == "sqlite":
+        return func.json_extract(_c.body, f"$.{name}")
+    # No JSON holding a NUL escape is read by PostgreSQL (objects stored before they were
+    # refused may hold one): read as U+FFFD, as correlate/service.py does.
+    value = cast(func.replace(_c.body, "\\u0000", "\\ufffd"), JSON)[name]
+    return value.as_string() if type_ is None else value.as_integer()
+
+
+def _sightings_series(sighted: Iterable[tuple[str, str, int, int]], w: Window) -> list[dict]:
+    """Per period (empty ones as zeros): values seen, and reported as false positives."""
+    series = {p.isoformat(): {"seen": 0, "false_positives": 0} for p in periods(w)}
+    for day, kind, _tlp, n in sighted:
+        if kind in ("seen", "false-positive"):
+            series[_period_of(day, w)]["seen" if kind == "seen" else "false_positives"] += n
+    return [{"period": p, **figures} for p, figures in series.items()]
