@@ -14,13 +14,14 @@ from sqlalchemy import Connection, update
 
 from shieldwall.audit import service as audit
 from shieldwall.db import Database, utc_now
-from shieldwall.demo_data import build_demo_dataset, member_identity_id
+from shieldwall.demo_data import DemoDataset, build_demo_dataset, member_identity_id
 from shieldwall.incidents.demo import seed_demo_incidents
 from shieldwall.intel.ingest import ingestor_for
 from shieldwall.members import service as members
 from shieldwall.members.tables import api_keys
 from shieldwall.policy import Role
 from shieldwall.settings import Settings
+from shieldwall.sightings import service as sightings
 
 # The demo's addresses are documentation ranges, which two warning lists name: left out of the
 # demo's lists so that its correlations show.
@@ -86,6 +87,27 @@ def seed(db: Database, settings: Settings) -> Login:
             ingestor.ingest(viewer, demo_bundle.bundle, source="demo")
     finally:
         ingestor.close()
+    _record_sightings(db, dataset, user_ids)
     seed_demo_incidents(db, settings, dataset, user_ids, datetime.now(UTC))
     with db.write() as conn:
         return _new_admin_key(conn, admin.email, user_ids[admin.email])
+
+
+def _record_sightings(db: Database, dataset: DemoDataset, user_ids: dict[str, str]) -> None:
+    """Each member's sightings through the sightings service, as POST /api/v1/sightings would."""
+    by_user: dict[str, list[sightings.SightingIn]] = {}
+    for s in dataset.sightings:
+        by_user.setdefault(s.user, []).append(
+            sightings.SightingIn(
+                value=s.value,
+                kind=s.kind,
+                count=s.count,
+                seen_at=s.seen_at,
+                tlp=s.tlp,
+                distribution="community",
+            )
+        )
+    for email, entries in by_user.items():
+        with db.read() as conn:
+            viewer = members.viewer_for_user(conn, user_ids[email])
+        sightings.record(db, viewer, entries)

@@ -74,11 +74,24 @@ class DemoBundle:
 
 
 @dataclass(frozen=True)
+class DemoSighting:
+    """A member saying it saw a value of a report it may read, at that report's TLP."""
+
+    user: str  # the e-mail of the analyst who reports it
+    value: str
+    kind: str  # seen, false-positive
+    count: int
+    seen_at: str
+    tlp: str
+
+
+@dataclass(frozen=True)
 class DemoDataset:
     members: tuple[DemoMember, ...]
     users: tuple[DemoUser, ...]
     groups: tuple[DemoGroup, ...]
     bundles: tuple[DemoBundle, ...]
+    sightings: tuple[DemoSighting, ...] = ()
 
 
 # name, kind, ISO 3166 code (checked against the country cluster), sectors (the sector cluster)
@@ -115,6 +128,7 @@ class _Theme:
     actors: tuple[str, ...]  # threat-actor cluster values, spelt exactly as there
     techniques: tuple[str, ...]  # ATT&CK external ids
     first_kinds: tuple[str, ...]  # indicator kinds every report of this theme has
+    malware: tuple[str, ...] = ()  # ATT&CK software ids of the families such reports name
 
 
 _THEMES: dict[str, _Theme] = {
@@ -124,6 +138,7 @@ _THEMES: dict[str, _Theme] = {
         ("APT28", "APT29", "Gamaredon Group", "Kimsuky", "Callisto", "Ghostwriter"),
         ("T1566", "T1566.001", "T1566.002", "T1204.002", "T1059.001", "T1071.001"),
         ("url", "sha256"),
+        ("S0367", "S0650", "S0251", "S0483"),
     ),
     "edge": _Theme(
         "Exploitation of internet-facing appliances",
@@ -131,6 +146,7 @@ _THEMES: dict[str, _Theme] = {
         ("Volt Typhoon", "APT41", "Sandworm", "APT29"),
         ("T1190", "T1133", "T1505.003", "T1078", "T1003.001", "T1090"),
         ("ipv4", "url"),
+        ("S0596", "S0013", "S0588"),
     ),
     "c2": _Theme(
         "Command-and-control infrastructure",
@@ -138,6 +154,7 @@ _THEMES: dict[str, _Theme] = {
         ("Turla", "Lazarus Group", "MuddyWater", "APT28"),
         ("T1071.001", "T1071.004", "T1573", "T1568", "T1105", "T1027"),
         ("ipv4", "domain"),
+        ("S0154", "S0265", "S0126"),
     ),
     "credentials": _Theme(
         "Password spraying against cloud tenants",
@@ -145,6 +162,7 @@ _THEMES: dict[str, _Theme] = {
         ("APT29", "Scattered Spider", "APT33", "Charming Kitten"),
         ("T1110.003", "T1078.004", "T1528", "T1098", "T1567.002"),
         ("ipv4", "domain"),
+        ("S0046", "S0588", "S1039"),
     ),
     "ransomware": _Theme(
         "Ransomware precursor activity",
@@ -152,6 +170,7 @@ _THEMES: dict[str, _Theme] = {
         ("WIZARD SPIDER", "FIN7", "Scattered Spider"),
         ("T1486", "T1490", "T1021.002", "T1047", "T1562.001", "T1567.002"),
         ("sha256", "ipv4"),
+        ("S0575", "S0446", "S1202", "S1068", "S0266"),
     ),
     "ot": _Theme(
         "Wiper staging in operational networks",
@@ -159,6 +178,7 @@ _THEMES: dict[str, _Theme] = {
         ("Sandworm", "ENERGETIC BEAR", "TEMP.Veles", "Volt Typhoon"),
         ("T1595", "T1078", "T1021.001", "T1485", "T1561.002"),
         ("ipv4", "sha256"),
+        ("S0604", "S0607", "S1125", "S0089"),
     ),
 }
 
@@ -245,7 +265,13 @@ def build_demo_dataset(
     members = _members()
     builder = _BundleBuilder(seed, now, ids)
     bundles = tuple(builder.build(index, plan) for index, plan in enumerate(_PLANS))
-    return DemoDataset(members=members, users=_users(members), groups=_GROUPS, bundles=bundles)
+    return DemoDataset(
+        members=members,
+        users=_users(members),
+        groups=_GROUPS,
+        bundles=bundles,
+        sightings=builder.sightings(),
+    )
 
 
 def _utc(moment: datetime) -> datetime:
@@ -308,6 +334,7 @@ class _Reference:
     actors: dict[str, _Actor]
     intrusion_sets: dict[str, _AttackEntry]  # by ATT&CK group id
     techniques: dict[str, _AttackEntry]  # by ATT&CK technique id
+    malware: dict[str, _AttackEntry]  # by ATT&CK software id
     countries: frozenset[str]  # ISO 3166 alpha-2 codes
     sectors: frozenset[str]
 
@@ -317,6 +344,7 @@ def _reference() -> _Reference:
     """The actors, groups, techniques, countries and sectors the themes name, from the clusters."""
     wanted_actors = {a for t in _THEMES.values() for a in t.actors}
     wanted_techniques = {x for t in _THEMES.values() for x in t.techniques}
+    wanted_malware = {x for t in _THEMES.values() for x in t.malware}
     actors = {}
     for value in Cluster("threat-actor").values():
         if value.value in wanted_actors:  # exact spelling: the cluster's own lookup ignores case
@@ -327,15 +355,17 @@ def _reference() -> _Reference:
             )
     techniques = _by_external_id("mitre-attack-pattern", wanted_techniques, "techniques")
     groups = _by_external_id("mitre-intrusion-set", set(_INTRUSION_SETS.values()), "groups")
+    malware = _by_external_id("mitre-malware", wanted_malware, "software")
     countries = frozenset(
         v.meta.to_dict().get("ISO") for v in Cluster("country").values() if v.meta
     )
     sectors = frozenset(v.value for v in Cluster("sector").values())
     missing = (wanted_actors - set(actors)) | (wanted_techniques - set(techniques))
     missing |= set(_INTRUSION_SETS.values()) - set(groups)
+    missing |= wanted_malware - set(malware)
     if missing:
         raise LookupError(f"not in the installed pymispgalaxies data: {', '.join(sorted(missing))}")
-    return _Reference(actors, groups, techniques, countries, sectors)
+    return _Reference(actors, groups, techniques, malware, countries, sectors)
 
 
 def _by_external_id(cluster: str, wanted: set[str], url_kind: str) -> dict[str, _AttackEntry]:
@@ -372,6 +402,7 @@ class _BundleBuilder:
         self.rng = random.Random(seed)
         self.used: set[str] = set()
         self.seen: list[list[tuple[str, str]]] = []  # per report, its (kind, value) indicators
+        self.published: list[datetime] = []  # per report
 
     def _id(self, type_: str, *key: object) -> str:
         name = ":".join(map(str, (self.seed, type_, *key)))
@@ -379,7 +410,8 @@ class _BundleBuilder:
 
     def build(self, index: int, plan: _Plan) -> DemoBundle:
         rng, ref, theme = self.rng, _reference(), _THEMES[plan.theme]
-        published = self.now - timedelta(days=3 * (len(_PLANS) - index), minutes=rng.randrange(600))
+        # Every other day over four weeks: all of it within the dashboard's default 30 days.
+        published = self.now - timedelta(days=2 * (len(_PLANS) - index), minutes=rng.randrange(600))
         group_id = self.group_ids[plan.group] if plan.group else None
         # An anonymous contribution must not say who made it, not even through its ids: ids
         # derived from the member's name could be recomputed from this public module, so they
@@ -438,6 +470,9 @@ class _BundleBuilder:
         for technique_id in techniques:
             pattern_id = sdo("attack-pattern", **_attack_props(ref.techniques[technique_id]))
             relate("uses", attributed, pattern_id)
+        for software_id in rng.sample(theme.malware, k=rng.randint(1, 2)):
+            family = sdo("malware", is_family=True, **_attack_props(ref.malware[software_id]))
+            relate("uses", attributed, family)
 
         kinds = list(theme.first_kinds)
         kinds += rng.choices(("ipv4", "domain", "url", "sha256"), k=rng.randint(1, 4))
@@ -454,12 +489,19 @@ class _BundleBuilder:
             relate("related-to", indicator, observable, tlp)
         for domain_id, address_id in zip(observables["domain"], observables["ipv4"], strict=False):
             relate("resolves-to", domain_id, address_id)
-        if plan.echo is not None:
+        echoes = [plan.echo] if plan.echo is not None else []
+        # And now and then a value of an earlier report no stricter than this one, so that the
+        # dashboard has a few values several members saw.
+        earlier = [i for i, p in enumerate(_PLANS[:index]) if p.tlp <= plan.tlp]
+        if earlier and rng.random() < 0.6:
+            echoes.append(rng.choice(earlier))
+        for echo in echoes:
             # The same value in two members' reports: what the correlation view is for.
-            kind, value = rng.choice(self.seen[plan.echo])
+            kind, value = rng.choice(self.seen[echo])
             indicator = sdo("indicator", **_indicator_props(kind, value, published))
             relate("indicates", indicator, attributed)
         self.seen.append(seen)
+        self.published.append(published)
 
         title = f"SYNTHETIC {theme.title}: {target} sector, linked to {actor.name}"
         shared_by = "via the community broker" if plan.anonymous else f"by {plan.member}"
@@ -478,6 +520,30 @@ class _BundleBuilder:
         }
         user = f"analyst@{_domain(plan.member)}"
         return DemoBundle(member=plan.member, user=user, bundle=bundle, sharing_group=plan.group)
+
+    def sightings(self) -> tuple[DemoSighting, ...]:
+        """Other members seeing values of the reports every member reads, in the days after
+        each was published, at the report's TLP; now and then a false positive."""
+        rng = random.Random(f"{self.seed}:sightings")
+        out = []
+        for index, plan in enumerate(_PLANS):
+            if plan.distribution is Distribution.ORG or plan.distribution is Distribution.GROUP:
+                continue
+            published = self.published[index]
+            minutes = max(61, int((self.now - published).total_seconds() // 60))
+            others = [m for m in _MEMBER_SECTORS if m != plan.member]
+            for member in rng.sample(others, k=rng.randint(2, 4)):
+                for _kind, value in rng.sample(self.seen[index], k=rng.randint(1, 2)):
+                    seen_at = published + timedelta(minutes=rng.randrange(60, minutes))
+                    out.append(DemoSighting(
+                        user=f"analyst@{_domain(member)}",
+                        value=value,
+                        kind="false-positive" if rng.random() < 0.1 else "seen",
+                        count=rng.randint(1, 40),
+                        seen_at=_timestamp(seen_at),
+                        tlp=plan.tlp.label,
+                    ))  # fmt: skip
+        return tuple(out)
 
     def _observable(self, kind: str, tlp: TLP, sco: Any) -> tuple[str, str]:
         """A fresh reserved value of `kind` and the id of the SCO made for it."""

@@ -9,11 +9,12 @@ GET /api/v1/objects lists to the viewer (latest versions), so every figure can b
 from that list (tests/dashboard/test_figures.py does).
 
 What counts, and when:
-- the intel is the latest visible version of each object, the platform's own identities (one
-  per member and the broker's) left out; an object counts on the day its author says it was
-  `created` (STIX 2.1 §3.2), or on the day this instance added it when it has no `created`
-  (observables); the window runs from midnight UTC `days - 1` days ago until now, so intel
-  dated in the future is not counted until its day comes;
+- the intel is the latest visible version of each object its author dated: SDOs and SROs,
+  whose STIX `created` (§3.2) says when they were made; observables (SCOs) have no time or
+  author of their own and are the values those objects carry, counted in the correlated values
+  through the objects holding them. The platform's own identities (one per member and the
+  broker's) are left out. The window runs from midnight UTC `days - 1` days ago until now, so
+  intel dated in the future is not counted until its time comes;
 - an anonymous contribution counts as the community broker's: never under its contributor's
   kind, sector or country, whoever asks (the contributor and instance admins included, so that a
   figure means the same to everyone who sees it);
@@ -63,8 +64,8 @@ UNSPECIFIED = "unspecified"  # a member without a country or sector
 _CANDIDATES = 500
 
 _c = objects.c
-# When an object counts: its author's `created`, else when this instance added it.
-_WHEN = func.coalesce(_c.created, _c.date_added)
+# When an object counts: its author's `created`.
+_WHEN = _c.created
 _reports = objects.alias("dashboard_reports")
 _refs = objects.alias("dashboard_refs")
 
@@ -104,16 +105,16 @@ def window(days: int, interval: str | None, now: datetime | None = None) -> Wind
 
 
 def counted(viewer: Viewer, w: Window, table: Any = objects) -> ColumnElement[bool]:
-    """The object rows the dashboard counts for `viewer`: latest, visible, in the window, not
-    the platform's own identities. `table` is objects or an alias of it."""
+    """The object rows the dashboard counts for `viewer`: latest, visible, created in the
+    window (observables have no `created`), not the platform's own identities. `table` is
+    objects or an alias of it."""
     c = table.c
-    when = func.coalesce(c.created, c.date_added)
     member_identities = select(members.c.identity_id).scalar_subquery()
     return and_(
         visible_filter(viewer, table),
         c.is_latest.is_(True),
-        when >= w.since,
-        when < w.until,
+        c.created >= w.since,
+        c.created < w.until,
         c.member_id != PLATFORM_MEMBER_ID,
         ~and_(c.type == "identity", c.object_id.in_(member_identities)),
     )
