@@ -116,11 +116,12 @@ def test_every_figure_is_what_the_viewer_can_list(world: World) -> None:
     a_user, b_user, c_user = world.user(a), world.user(b), world.user(c)
     group = world.group([a, b])
     family = sdo("malware", "Family X", 3, is_family=True)
-    story(a_user, 3, ["198.51.100.1", "198.51.100.2"], [family, technique("T1566", "Phish", 3)],
+    phish = technique("T1566", "Phish", 3)  # each member stores its own copy of this id
+    story(a_user, 3, ["198.51.100.1", "198.51.100.2"], [family, phish],
           tlp="green", distribution="community")  # fmt: skip
     story(a_user, 10, ["198.51.100.1"], [sdo("malware", "family x", 10, is_family=True)],
           tlp="amber", distribution="community", anonymous=True)  # fmt: skip
-    story(b_user, 20, ["198.51.100.2", "192.0.2.5"], [technique("T1566", "Phishing", 20)],
+    story(b_user, 20, ["198.51.100.2", "192.0.2.5"], [phish, technique("T1566", "Phishing", 20)],
           tlp="amber", distribution="group", group=group)  # fmt: skip
     story(b_user, 45, ["192.0.2.5"], [], tlp="clear", distribution="all")  # outside 30 days
     # An observable has no `created`: its value counts through the indicators holding it.
@@ -229,8 +230,10 @@ def expected(user: ApiUser, days: int, interval: str) -> dict[str, Any]:
 
     member_names = {m["identity_id"]: m["name"] for m in directory.values()}
     newest = sorted(reports, key=lambda r: r["created"], reverse=True)[:10]
-    by_tlp = Counter(t.label for t in tlp_of.values())
-    got_tlp = max(tlp_of.values()).label if tlp_of else None
+    # Per object, not per id: members' copies of one reference object each count.
+    tlps = [max(TLP_BY_MARKING_ID[m] for m in o["object_marking_refs"]) for o in counted]
+    by_tlp = Counter(t.label for t in tlps)
+    got_tlp = max(tlps).label if tlps else None
     return {
         "tlp": got_tlp,
         "totals": {
