@@ -27,6 +27,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/correlate.py
 	$(BIN)/python bench/taxii.py
+	$(BIN)/python bench/dashboard.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache .hypothesis
