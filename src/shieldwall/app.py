@@ -31,6 +31,8 @@ from shieldwall.search import routes as search_routes
 from shieldwall.settings import Settings
 from shieldwall.sightings import routes as sightings_routes
 from shieldwall.sightings.score import parse_half_lives
+from shieldwall.stream import routes as stream_routes
+from shieldwall.stream.feed import ChangeFeed
 from shieldwall.taxii import routes as taxii_routes
 
 
@@ -44,6 +46,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     scheduler = Scheduler(database)  # capabilities add their jobs as they register
     audit_writer = AuditWriter(database)  # bulk reads' entries, written off the request path
     authenticator = authenticator_for(database, settings)
+    change_feed = ChangeFeed(database, settings.stream_poll_seconds)  # wakes stream readers
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -51,7 +54,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await run_in_threadpool(ingestor.validator.warm_up)
         await run_in_threadpool(platform_identities, database, settings)
         scheduler.start()
+        change_feed.start()
         yield
+        change_feed.close()
         scheduler.close()
         audit_writer.close()
         authenticator.close()
@@ -77,6 +82,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.scheduler = scheduler
     app.state.audit_writer = audit_writer
     app.state.authenticator = authenticator
+    app.state.change_feed = change_feed
     errors.install(app)
     openapi.install(app)
     for capability in (
@@ -92,6 +98,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         taxii_routes,
         incidents_routes,
         dashboard_routes,
+        stream_routes,
     ):
         capability.register(app)
     app.add_middleware(BodyLimit, bundle_limit=settings.max_bundle_bytes)

@@ -172,6 +172,18 @@ class Settings:
         "left); past the whole target it breaches and escalates.",
     )
 
+    stream_keepalive_seconds: float = _setting(
+        15.0,
+        "Seconds between keep-alive comments on a quiet GET /api/v1/stream, so proxies and "
+        "clients do not take a quiet stream for a dead one.",
+    )
+    stream_poll_seconds: float = _setting(
+        1.0,
+        "How often each server process looks for changes written by other processes, in "
+        "seconds, when nothing wakes it sooner (its own writes and, on PostgreSQL, "
+        "NOTIFY from other processes wake it at once).",
+    )
+
     def __post_init__(self) -> None:
         """Resolve the default database for this user, and refuse what cannot work: a bad
         setting stops a start or a command with one clear line (ValueError), not a request."""

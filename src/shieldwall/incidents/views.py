@@ -260,6 +260,11 @@ def timeline(
 _INTEL_VERBS = {"link": "Linked", "intel": "Shared back as intel", "unlink": "Unlinked"}
 
 
+def visible_entries(conn: Connection, viewer: Viewer, rows: Sequence[Any]) -> list[dict[str, Any]]:
+    """Timeline rows as `viewer` is shown them (the stream reads them through this too)."""
+    return _entries(conn, viewer, rows)
+
+
 def _entries(conn: Connection, viewer: Viewer, rows: Sequence[Any]) -> list[dict[str, Any]]:
     intel_ids = [
         i

@@ -1,0 +1,110 @@
+"""GET /api/v1/stream: Server-Sent Events of every change the subscriber may see."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request
+from fastapi.responses import StreamingResponse
+from starlette.concurrency import run_in_threadpool
+
+from shieldwall.api.deps import client_address, current_viewer, get_db, get_settings
+from shieldwall.db import Database
+from shieldwall.errors import Invalid, ShieldwallError
+from shieldwall.markings import TLP
+from shieldwall.policy import Viewer
+from shieldwall.selections.service import Selection
+from shieldwall.settings import Settings
+from shieldwall.sightings.score import parse_half_lives
+from shieldwall.stream import events
+from shieldwall.stream.feed import ChangeFeed
+
+router = APIRouter(prefix="/api/v1", tags=["stream"])
+EVENTS_PER_READ = 500
+RETRY_MS = 3000  # what a browser's EventSource waits before it reconnects
+
+
+@router.get(
+    "/stream",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/event-stream": {}}, "description": "an event stream"}},
+)
+async def stream(
+    request: Request,
+    type: Annotated[list[str], Query(description="only objects of these STIX types")] = [],  # noqa: B006
+    max_tlp: Annotated[str | None, Query(description="only objects at most this TLP")] = None,
+    label: Annotated[list[str], Query(description="only objects with one of these labels")] = [],  # noqa: B006
+    min_score: Annotated[
+        float | None, Query(ge=0, le=100, description="only indicators scoring at least this")
+    ] = None,
+    last_event_id: Annotated[
+        str | None,
+        Query(
+            description="resume after this event id (as the Last-Event-ID header does); "
+            "0 replays the whole change log"
+        ),
+    ] = None,
+    last_event_id_header: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
+    viewer: Viewer = Depends(current_viewer),
+    db: Database = Depends(get_db),
+    settings: Settings = Depends(get_settings),
+) -> StreamingResponse:
+    """Server-Sent Events, one per change the caller may see: `object` (new), `version`,
+    `revoked`, `sighting`, `removed`, `erased`, and `incident` (a timeline entry of an incident
+    the caller takes part in, such as an escalation). Each event's `id` is its position in the
+    change log and its `data` a JSON object with at least `id` and `type`; reconnect with the
+    `Last-Event-ID` header (or `last_event_id`) to resume exactly after it. Without one the
+    stream starts with changes made from now on. Quiet streams get a comment line every
+    $SHIELDWALL_STREAM_KEEPALIVE_SECONDS."""
+    try:
+        ceiling = TLP.parse(max_tlp) if max_tlp is not None else None
+    except ValueError as exc:
+        raise Invalid(str(exc)) from None
+    selection = Selection(  # Invalid (400) for a bad type name
+        types=tuple(dict.fromkeys(type)),
+        max_tlp=ceiling,
+        labels=tuple(dict.fromkeys(label)),
+        min_score=min_score,
+    )
+    filters = events.Filters(selection, parse_half_lives(settings.decay_half_lives))
+    given = last_event_id_header if last_event_id_header is not None else last_event_id
+    if given is not None and given.strip():
+        start = events.Position.parse(given)
+    else:
+        start = await run_in_threadpool(events.head, db)
+    feed: ChangeFeed = request.app.state.change_feed
+    authenticator = request.app.state.authenticator
+    key = request.headers["authorization"].partition(" ")[2].strip()
+    address = client_address(request)
+
+    async def body() -> AsyncIterator[bytes]:
+        nonlocal viewer
+        position = start
+        yield f"retry: {RETRY_MS}\n: stream from {position}\n\n".encode()
+        while True:
+            generation = feed.generation
+            got, position = await run_in_threadpool(
+                events.read, db, viewer, position, filters, EVENTS_PER_READ
+            )
+            if got:
+                yield b"".join(e.sse() for e in got)
+                request.app.state.audit_writer.record_later(viewer, "stream.read", {
+                    "count": len(got), "through": str(position),
+                    "objects": [e.data["id"] for e in got][:100],
+                })  # fmt: skip
+                continue
+            if not await feed.wait(generation, settings.stream_keepalive_seconds):
+                yield b": keep-alive\n\n"
+                try:  # a revoked key or a changed membership applies to open streams too
+                    viewer = await run_in_threadpool(authenticator.viewer_for, key, address)
+                except ShieldwallError:  # refused, or throttled
+                    yield b'event: closed\ndata: {"reason": "credentials no longer valid"}\n\n'
+                    return
+
+    headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+    return StreamingResponse(body(), media_type="text/event-stream", headers=headers)
+
+
+def register(app: FastAPI) -> None:
+    app.include_router(router)
