@@ -34,6 +34,7 @@ from shieldwall.sightings.score import parse_half_lives
 from shieldwall.stream import routes as stream_routes
 from shieldwall.stream.feed import ChangeFeed
 from shieldwall.taxii import routes as taxii_routes
+from shieldwall.web import routes as web_routes
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -99,6 +100,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         incidents_routes,
         dashboard_routes,
         stream_routes,
+        web_routes,
     ):
         capability.register(app)
     app.add_middleware(BodyLimit, bundle_limit=settings.max_bundle_bytes)

@@ -182,6 +182,26 @@ def user_add(
     typer.echo(f"API key: {new.key}")
 
 
+@user_app.command("password")
+def user_password(email: str, database: DatabaseOption = None) -> None:
+    """Set the password the user signs in to the web application with: read from standard
+    input (its first line), or prompted for twice on a terminal. Stored as an argon2 hash."""
+    from shieldwall.members import passwords
+
+    if sys.stdin.isatty():
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+
+    def store(conn: object) -> str:
+        user_id = members.user_by_email(conn, email)["id"]  # type: ignore[arg-type]
+        passwords.set_password(conn, user_id, password)  # type: ignore[arg-type]
+        return user_id
+
+    in_write(database, "user.password", {"email": email}, store)
+    typer.echo(f"password set for {email}")
+
+
 @user_app.command("list")
 def user_list(
     member: Annotated[

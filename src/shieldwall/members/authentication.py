@@ -32,7 +32,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from shieldwall.db import Database, utc_now
 from shieldwall.errors import TooManyRequests, Unauthorized
 from shieldwall.intel.timestamps import parse_timestamp
-from shieldwall.members import keys
+from shieldwall.members import keys, passwords
 from shieldwall.members.service import viewer_for_user
 from shieldwall.members.tables import auth_failures
 from shieldwall.policy import Viewer
@@ -109,6 +109,22 @@ class Authenticator:
         assert found is not None
         self._used_now(found, now)
         return viewer
+
+    def user_for_password(self, email: str, password: str, address: str | None) -> str | None:
+        """The user signing in with this address and password, or None; counted and slowed
+        down like a failed key, per client address and per account (the user the e-mail
+        names), so guessing one account's password hits the same limit as guessing its key."""
+        now = time.time()
+        with self._db.read() as conn:
+            scopes = [f"address:{address}"] if address else []
+            user_id = passwords.user_id_by_email(conn, email)
+            if user_id is not None:
+                scopes.append(f"user:{user_id}")
+            self._refuse_if_throttled(conn, scopes, now)
+            found = passwords.user_for_password(conn, email, password)
+        if found is None:
+            self._failed(scopes, now)
+        return found
 
     # --- failures -----------------------------------------------------------------------------
 

@@ -40,6 +40,19 @@ users = Table(
     Column("role", String(20), nullable=False),
     Column("disabled", Boolean, nullable=False, default=False),
     Column("created_at", String(32), nullable=False),
+    Column("password_hash", String(200)),  # argon2id (members/passwords.py); NULL: no sign-in
+)
+
+# Browser sessions (web/): the cookie holds a random token, stored here only as its SHA-256, so
+# signing out or disabling the user ends the session on the server, not just in the browser.
+web_sessions = Table(
+    "web_sessions",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("user_id", String(36), nullable=False, index=True),
+    Column("csrf", String(64), nullable=False),  # the token every form of the session carries
+    Column("created_at", String(32), nullable=False),
+    Column("expires_at", String(32), nullable=False),
 )
 
 api_keys = Table(

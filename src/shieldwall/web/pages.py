@@ -1,0 +1,61 @@
+"""Rendering pages: the package's Jinja2 templates, autoescaped, and the signed-in session."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from jinja2 import Environment, PackageLoader, select_autoescape
+from starlette.concurrency import run_in_threadpool
+
+from shieldwall.members import sessions
+from shieldwall.web.security import SESSION_COOKIE
+
+TLP_NAMES = ("clear", "green", "amber", "amber+strict", "red")
+
+templates = Environment(
+    loader=PackageLoader("shieldwall.web", "templates"),
+    autoescape=select_autoescape(default=True, default_for_string=True),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+
+def tlp_class(tlp: str | None) -> str:
+    """The CSS class of a TLP badge (`tlp-amber-strict` for TLP:AMBER+STRICT)."""
+    return "tlp-" + (tlp or "clear").replace("+", "-")
+
+
+templates.filters["tlp_class"] = tlp_class
+
+
+def render(
+    name: str, request: Request, session: sessions.Session | None, status: int = 200, **data: Any
+) -> HTMLResponse:
+    """A page from its template, with what the layout needs (the user, the CSRF token)."""
+    html = templates.get_template(name).render(
+        request=request,
+        viewer=session.viewer if session else None,
+        csrf=session.csrf if session else None,
+        **data,
+    )
+    return HTMLResponse(html, status_code=status)
+
+
+async def signed_in(request: Request) -> sessions.Session | None:
+    """The session behind the request's cookie, or None."""
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token:
+        return None
+    db = request.app.state.db
+
+    def find() -> sessions.Session | None:
+        with db.read() as conn:
+            return sessions.session_for(conn, token)
+
+    return await run_in_threadpool(find)
+
+
+def to_login() -> RedirectResponse:
+    return RedirectResponse("/login", status_code=303)

@@ -1,0 +1,131 @@
+"""Signing in and out of the web application: who may not, then who may; CSRF on every form;
+secure headers on every page; failed sign-ins slowed down."""
+
+from __future__ import annotations
+
+import time
+
+from fastapi.testclient import TestClient
+
+from shieldwall.app import create_app
+from shieldwall.settings import Settings
+from shieldwall.web.routes import FAILED_SIGN_IN_DELAY
+from tests.factories import World
+from tests.web.signing_in import (
+    PASSWORD,
+    browser,
+    csrf_of,
+    sign_in,
+    signed_in,
+    with_password,
+)
+
+
+def test_a_wrong_password_or_unknown_address_does_not_sign_in(world: World, app) -> None:  # type: ignore[no-untyped-def]
+    email = with_password(world, world.user(world.member()))
+    web = browser(app)
+    started = time.monotonic()
+    for address, password in ((email, PASSWORD + "x"), ("nobody@example.org", PASSWORD)):
+        response = sign_in(web, address, password)
+        assert response.status_code == 401
+        assert "Wrong e-mail address or password." in response.text
+        assert "sw_session" not in web.cookies
+    assert time.monotonic() - started >= 2 * FAILED_SIGN_IN_DELAY
+    assert web.get("/").headers["location"] == "/login"
+
+    # A user without a password, or a disabled one, cannot sign in either.
+    no_password = world.user(world.member())
+    with world.db.read() as conn:
+        from shieldwall.members.service import get_user
+
+        bare = get_user(conn, no_password.user_id)["email"]
+    assert sign_in(web, bare, "").status_code == 401
+    disabled = world.user(world.member())
+    disabled_email = with_password(world, disabled)
+    with world.db.write() as conn:
+        from shieldwall.members.service import set_user_disabled
+
+        set_user_disabled(conn, disabled.user_id, True)
+    assert sign_in(web, disabled_email).status_code == 401
+
+
+def test_the_right_password_signs_in_with_a_safe_cookie_and_signs_out(world: World, app) -> None:  # type: ignore[no-untyped-def]
+    user = world.user(world.member())
+    web = browser(app)
+    response = sign_in(web, with_password(world, user))
+    assert response.status_code == 303 and response.headers["location"] == "/"
+    cookie = next(c for c in response.headers.get_list("set-cookie") if c.startswith("sw_session="))
+    assert "HttpOnly" in cookie and "SameSite=lax" in cookie and "Path=/" in cookie
+    page = web.get("/")
+    assert page.status_code == 200 and "<h1>Dashboard</h1>" in page.text
+    stolen = dict(web.cookies)
+
+    out = web.post("/logout", data={"csrf": csrf_of(page.text)})
+    assert out.status_code == 303 and out.headers["location"] == "/login"
+    assert web.get("/").headers["location"] == "/login"
+    # Signing out ends the session on the server: a copy of the cookie no longer works.
+    replay = browser(app)
+    replay.cookies.update(stolen)
+    assert replay.get("/").headers["location"] == "/login"
+
+
+def test_a_form_without_its_csrf_token_is_refused(world: World, app) -> None:  # type: ignore[no-untyped-def]
+    email = with_password(world, world.user(world.member()))
+    web = browser(app)
+    web.get("/login")
+    for data in ({"email": email, "password": PASSWORD}, {"email": email, "password": PASSWORD,
+                                                           "csrf": "forged"}):  # fmt: skip
+        refused = web.post("/login", data=data)
+        assert refused.status_code == 403
+        assert "sw_session" not in web.cookies
+    other = browser(app)  # no token cookie at all: a cross-site form post
+    token = csrf_of(web.get("/login").text)
+    cross_site = {"email": email, "password": PASSWORD, "csrf": token}
+    assert other.post("/login", data=cross_site).status_code == 403
+
+    assert sign_in(web, email).status_code == 303
+    assert web.post("/logout").status_code == 403
+    assert web.post("/logout", data={"csrf": "forged"}).status_code == 403
+    assert web.get("/").status_code == 200  # still signed in
+
+
+def test_every_page_has_the_secure_headers(world: World, app) -> None:  # type: ignore[no-untyped-def]
+    web = signed_in(world, app, world.user(world.member()))
+    anonymous = browser(app)
+    for response in (
+        web.get("/"),
+        anonymous.get("/login"),
+        anonymous.get("/"),
+        anonymous.post("/login", data={}),
+        web.get("/static/shieldwall.css"),
+    ):
+        csp = response.headers["content-security-policy"]
+        assert "frame-ancestors 'none'" in csp and "default-src 'none'" in csp
+        assert "unsafe-inline" not in csp and "script-src" not in csp
+        assert response.headers["x-content-type-options"] == "nosniff"
+        assert response.headers["x-frame-options"] == "DENY"
+        assert response.headers["referrer-policy"] == "no-referrer"
+    assert web.get("/").headers["cache-control"] == "no-store"
+    page = web.get("/").text
+    assert "<script" not in page and "style=" not in page and "<style" not in page
+    assert 'href="/static/shieldwall.css"' in page
+    css = web.get("/static/shieldwall.css").text
+    for colour in ("#FF2B2B", "#FFC000", "#33FF00", "#FFFFFF"):  # FIRST TLP 2.0
+        assert colour in css
+
+
+def test_too_many_failures_on_an_account_are_refused_for_a_while(
+    world: World, database_url: str
+) -> None:
+    email = with_password(world, world.user(world.member()))
+    settings = Settings(
+        database_url=database_url, warninglists="none", validation_workers=0,
+        auth_failures_per_account=2,
+    )  # fmt: skip
+    with TestClient(create_app(settings), follow_redirects=False) as web:
+        for _ in range(2):
+            assert sign_in(web, email, "wrong password!").status_code == 401
+        refused = sign_in(web, email)  # even the right password, until the window ends
+        assert refused.status_code == 429
+        assert int(refused.headers["retry-after"]) > 0
+        assert "sw_session" not in web.cookies
