@@ -300,16 +300,24 @@ def import_bundle(
     file: Annotated[Path, typer.Argument(help="a STIX 2.1 bundle (JSON)")],
     user: Annotated[str, typer.Option(help="e-mail of the user who shares it")],
     database: DatabaseOption = None,
+    file_format: Annotated[
+        str, typer.Option("--format", help="stix (a STIX 2.1 bundle) or misp (MISP events)")
+    ] = "stix",
 ) -> None:
-    """Share a STIX 2.1 bundle file as USER, all or nothing (read in two passes, so memory
-    holds the objects' ids, not the file)."""
+    """Share a STIX 2.1 bundle file (or, with --format misp, MISP event JSON) as USER, all or
+    nothing (a bundle is read in two passes, so memory holds the objects' ids, not the file)."""
     from shieldwall.intel.ingest import ingestor_for
 
     if file.is_dir():
         raise fail(f"{file}: a folder, not a bundle file")
     if not file.is_file():
         raise fail(f"{file}: no such file")
+    if file_format not in ("stix", "misp"):
+        raise fail(f"--format: stix or misp, not {file_format!r}")
     settings = settings_for(database)
+    if file_format == "misp":
+        _import_misp(file, user, settings, database)
+        return
     with existing_database(database) as db:
         with db.read() as conn:
             viewer = members.viewer_for_user(conn, members.user_by_email(conn, user)["id"])
@@ -343,6 +351,27 @@ def import_bundle(
                 )
             finally:
                 ingestor.close()
+    typer.echo(f"stored {result.stored} objects, {result.unchanged} already present")
+
+
+def _import_misp(file: Path, user: str, settings: Settings, database: str | None) -> None:
+    import orjson
+
+    from shieldwall.exchange.misp_import import import_misp
+    from shieldwall.intel.ingest import ingestor_for
+
+    try:
+        document = orjson.loads(file.read_bytes())
+    except orjson.JSONDecodeError as exc:
+        raise fail(f"{file}: not JSON: {exc}") from None
+    with existing_database(database) as db:
+        with db.read() as conn:
+            viewer = members.viewer_for_user(conn, members.user_by_email(conn, user)["id"])
+        ingestor = ingestor_for(db, settings)
+        try:
+            result = import_misp(ingestor, viewer, document, source=f"cli:{file.name}")
+        finally:
+            ingestor.close()
     typer.echo(f"stored {result.stored} objects, {result.unchanged} already present")
 
 

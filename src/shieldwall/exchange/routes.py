@@ -51,4 +51,7 @@ async def blocklist(
 
 
 def register(app: FastAPI) -> None:
+    from shieldwall.exchange import misp_routes
+
     app.include_router(router)
+    misp_routes.register(app)

@@ -1,0 +1,400 @@
+"""MISP events in: MISP event JSON converted to one STIX 2.1 bundle, then shared through intel's
+ingest, so a file of events is stored whole or not at all.
+
+Read: a single event (bare or as `{"Event": ...}`), a list of them, or `{"response": [...]}` as
+MISP's REST search answers. Each event becomes a report whose `object_refs` hold everything the
+event made: attributes as indicators (`to_ids`) or observables by type (misp_types.py), free
+text as notes, MISP objects as groupings of their attributes, object references as
+relationships, galaxy clusters as threat actors, malware, tools, attack patterns and intrusion
+sets, sightings of indicators as sightings. Tags become labels; `tlp:` tags the TLP marking.
+
+Ids: MISP uuids are global (every MISP instance holding an OSINT event has the same ones), while
+a STIX id here belongs to the member that first shared it. So each id is a UUIDv5 of the member
+and the MISP uuid: the same member importing the same event again gets the same ids (stored as
+unchanged, or as new versions when MISP's timestamps moved), and two members importing one feed
+each keep their own copy. The MISP uuid itself travels in `x_misp_uuid` and comes back on export.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+from shieldwall.errors import Invalid
+from shieldwall.exchange.misp_types import TEXT_TYPES, observable_of, pattern_of
+from shieldwall.intel.ingest import Ingestor, IngestResult
+from shieldwall.markings import SHARING_EXTENSION_ID, TLP, Distribution, cap_distribution
+from shieldwall.policy import Viewer
+
+_NAMESPACE = uuid.UUID("6b2a9a1e-2f0c-5f4b-9d63-7a3f1c9e5d21")  # Shieldwall's MISP id namespace
+# MISP distribution levels (MISP core format §2.2.1) -> ours. 4 (sharing group) is kept as
+# `org` with the MISP sharing group in `x_misp_sharing_group`: a MISP sharing group names MISP
+# organisations, not our members, and widening it silently would leak. 5 is "inherit".
+DISTRIBUTIONS = {
+    "0": Distribution.ORG, "1": Distribution.COMMUNITY, "2": Distribution.FEDERATION,
+    "3": Distribution.ALL, "4": Distribution.ORG,
+}  # fmt: skip
+THREAT_LEVELS = {"1": "high", "2": "medium", "3": "low", "4": "undefined"}
+ANALYSIS = {"0": "initial", "1": "ongoing", "2": "completed"}
+# Galaxy types (a cluster's `type`) -> the STIX SDO type it becomes.
+GALAXY_SDO = {
+    "threat-actor": "threat-actor", "mitre-intrusion-set": "intrusion-set",
+    "mitre-attack-pattern": "attack-pattern", "mitre-enterprise-attack-attack-pattern":
+    "attack-pattern", "mitre-malware": "malware", "malpedia": "malware", "ransomware": "malware",
+    "banker": "malware", "botnet": "malware", "rat": "malware", "stealer": "malware",
+    "android": "malware", "mitre-tool": "tool", "tool": "tool", "backdoor": "malware",
+    "exploit-kit": "tool", "mitre-course-of-action": "course-of-action",
+}  # fmt: skip
+_RELATIONSHIP = re.compile(r"[^a-z0-9]+")
+
+
+class NotMispEvents(Invalid):
+    """The file is not MISP event JSON, or an event in it cannot be converted."""
+
+
+def events_in(document: Any) -> list[dict[str, Any]]:
+    """The events of a MISP JSON document, in every shape MISP and pymisp write them."""
+    if type(document) is dict and type(document.get("response")) is list:
+        document = document["response"]
+    items = document if type(document) is list else [document]
+    events = []
+    for index, item in enumerate(items):
+        event = item.get("Event", item) if type(item) is dict else None
+        if type(event) is not dict or not ("info" in event or "Attribute" in event):
+            where = f"item {index}" if type(document) is list else "the document"
+            raise NotMispEvents(f"{where} is not a MISP event (no Event with info or Attribute)")
+        events.append(event)
+    if not events:
+        raise NotMispEvents("no MISP event in the document")
+    return events
+
+
+def _stix_time(value: Any, fallback: str) -> str:
+    """A STIX timestamp from MISP's epoch seconds, ISO time or date, else `fallback`."""
+    if value in (None, ""):
+        return fallback
+    text = str(value)
+    try:
+        if text.isdigit():
+            moment = datetime.fromtimestamp(int(text), UTC)
+        else:
+            moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+            if moment.tzinfo is None:
+                moment = moment.replace(tzinfo=UTC)
+    except (ValueError, OverflowError, OSError):
+        return fallback
+    return (
+        moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    )
+
+
+def _tags(holder: dict[str, Any]) -> list[str]:
+    found = []
+    for tag in holder.get("Tag") or []:
+        if type(tag) is dict and type(tag.get("name")) is str and tag["name"].strip():
+            found.append(tag["name"].strip())
+    return found
+
+
+def _tlp(tags: list[str]) -> TLP | None:
+    levels = []
+    for tag in tags:
+        if tag.lower().startswith("tlp:"):
+            try:
+                levels.append(TLP.parse(tag))
+            except ValueError:
+                continue
+    return max(levels) if levels else None
+
+
+class _Converter:
+    """One event's STIX objects, for one member."""
+
+    def __init__(self, member_id: str, event: dict[str, Any], where: str) -> None:
+        self.member_id = member_id
+        self.event = event
+        self.where = where
+        self.out: list[dict[str, Any]] = []
+        self.by_misp_uuid: dict[str, str] = {}  # attribute / object uuid -> STIX id
+        self.now = _stix_time(event.get("timestamp"), "2000-01-01T00:00:00.000Z")
+        self.event_uuid = str(event.get("uuid") or f"{event.get('info')}|{event.get('date')}")
+        self.report_id = self.stix_id("report", self.event_uuid)
+
+    def stix_id(self, kind: str, misp_uuid: Any, salt: str = "") -> str:
+        key = f"{self.member_id}/{misp_uuid}{salt}"
+        return f"{kind}--{uuid.uuid5(_NAMESPACE, key)}"
+
+    def marking(self, obj: dict[str, Any], tags: list[str], distribution: Any) -> None:
+        tlp = _tlp(tags)
+        if tlp is not None:
+            obj["object_marking_refs"] = [tlp.marking_id]
+        wanted = DISTRIBUTIONS.get(str(distribution))
+        if wanted is not None:
+            # TLP caps distribution (markings.py); MISP's own value stays in x_misp_distribution.
+            level = tlp if tlp is not None else _tlp(_tags(self.event)) or TLP.AMBER
+            obj["extensions"] = {SHARING_EXTENSION_ID: {
+                "extension_type": "property-extension",
+                "distribution": cap_distribution(level, wanted).value,
+            }}  # fmt: skip
+        if distribution not in (None, ""):
+            obj["x_misp_distribution"] = str(distribution)
+
+    def convert(self) -> list[dict[str, Any]]:
+        event = self.event
+        tags = _tags(event)
+        refs: list[str] = []
+        for attribute in event.get("Attribute") or []:
+            refs += self.attribute(attribute, None)
+        for misp_object in event.get("Object") or []:
+            refs += self.misp_object(misp_object)
+        for misp_object in event.get("Object") or []:
+            refs += self.references(misp_object)
+        labels = [t for t in tags if not t.lower().startswith("tlp:")]
+        refs += self.galaxies(event, labels)
+        date = str(event.get("date") or "")
+        created = _stix_time(f"{date}T00:00:00" if date else None, self.now)
+        report: dict[str, Any] = {
+            "type": "report", "spec_version": "2.1", "id": self.report_id,
+            "created": min(created, self.now), "modified": self.now,
+            "name": str(event.get("info") or "MISP event"),
+            "published": _stix_time(event.get("publish_timestamp"), self.now)
+            if str(event.get("publish_timestamp") or "0") != "0" else self.now,
+            "report_types": ["threat-report"],
+            "object_refs": list(dict.fromkeys(refs)) or [self.note_of_empty()],
+            "x_misp_uuid": self.event_uuid,
+        }  # fmt: skip
+        if labels:
+            report["labels"] = labels
+        for key, table, prop in (("threat_level_id", THREAT_LEVELS, "x_misp_threat_level"),
+                                 ("analysis", ANALYSIS, "x_misp_analysis")):  # fmt: skip
+            if str(event.get(key)) in table:
+                report[prop] = table[str(event[key])]
+        if date:
+            report["x_misp_date"] = date
+        orgc = event.get("Orgc") or {}
+        if type(orgc) is dict and orgc.get("name"):
+            report["x_misp_orgc"] = str(orgc["name"])
+        if event.get("sharing_group_id") not in (None, "", "0"):
+            report["x_misp_sharing_group"] = str(event["sharing_group_id"])
+        self.marking(report, tags, event.get("distribution"))
+        return [*self.out, report]
+
+    def note_of_empty(self) -> str:
+        """An event with nothing in it still needs one object_ref (STIX 2.1 §4.4.1)."""
+        note = {
+            "type": "note", "spec_version": "2.1", "created": self.now, "modified": self.now,
+            "id": self.stix_id("note", self.event.get("uuid"), "/empty"),
+            "content": "(the MISP event has no attributes)", "object_refs": [],
+        }  # fmt: skip
+        note["object_refs"] = [note["id"]]
+        self.out.append(note)
+        return note["id"]
+
+    def attribute(self, attribute: Any, misp_object: dict[str, Any] | None) -> list[str]:
+        if type(attribute) is not dict:
+            raise NotMispEvents(f"{self.where}: an attribute is not an object")
+        misp_type, value = attribute.get("type"), attribute.get("value")
+        attr_uuid = attribute.get("uuid") or f"{misp_type}|{value}"
+        label = f"{self.where}, attribute {attr_uuid}"
+        if type(misp_type) is not str or not misp_type:
+            raise NotMispEvents(f"{label}: no type")
+        if type(value) is not str or value == "":
+            raise NotMispEvents(f"{label}: no value")
+        tags = _tags(attribute)
+        when = _stix_time(attribute.get("timestamp"), self.now)
+        to_ids = attribute.get("to_ids") in (True, "1", 1, "true")
+        pattern = pattern_of(misp_type, value.strip()) if to_ids else None
+        common: dict[str, Any] = {"spec_version": "2.1"}
+        if pattern is not None:
+            obj: dict[str, Any] = {
+                "type": "indicator", "id": self.stix_id("indicator", attr_uuid),
+                "created": when, "modified": when, "pattern": pattern, "pattern_type": "stix",
+                "valid_from": _stix_time(attribute.get("first_seen"), when),
+                "name": f"{misp_type}: {value}"[:250],
+            }  # fmt: skip
+            if attribute.get("last_seen"):
+                obj["valid_until"] = _stix_time(attribute["last_seen"], when)
+                if obj["valid_until"] <= obj["valid_from"]:
+                    del obj["valid_until"]
+        elif to_ids and misp_type in ("yara", "snort", "sigma", "suricata"):
+            obj = {
+                "type": "indicator", "id": self.stix_id("indicator", attr_uuid),
+                "created": when, "modified": when, "pattern": value, "pattern_type": misp_type,
+                "valid_from": when, "name": f"{misp_type} rule",
+            }  # fmt: skip
+        elif misp_type == "vulnerability":
+            obj = {
+                "type": "vulnerability", "id": self.stix_id("vulnerability", attr_uuid),
+                "created": when, "modified": when, "name": value,
+                "external_references": [{"source_name": "cve", "external_id": value}],
+            }  # fmt: skip
+        elif (sco := observable_of(misp_type, value.strip())) is not None and (
+            misp_type not in TEXT_TYPES
+        ):
+            obj = {**sco, "id": self.stix_id(sco["type"], attr_uuid)}
+            common = {"spec_version": "2.1"}
+        else:
+            # No STIX home: a note about the report, the value as its content (kept whole).
+            obj = {
+                "type": "note", "id": self.stix_id("note", attr_uuid), "created": when,
+                "modified": when, "content": value, "abstract": misp_type,
+                "object_refs": [self.report_id],
+            }  # fmt: skip
+        obj.update(common)
+        obj["x_misp_type"] = misp_type
+        obj["x_misp_category"] = str(attribute.get("category") or "Other")
+        obj["x_misp_value"] = value
+        obj["x_misp_to_ids"] = to_ids
+        obj["x_misp_uuid"] = str(attr_uuid)
+        for key in ("comment", "first_seen", "last_seen", "object_relation"):
+            if attribute.get(key):
+                obj[f"x_misp_{key}"] = str(attribute[key])
+        labels = [t for t in tags if not t.lower().startswith("tlp:")]
+        if labels and obj["type"] in ("indicator", "vulnerability", "note"):
+            obj["labels"] = labels
+        elif labels:
+            obj["x_misp_tags"] = labels
+        self.marking(obj, tags, attribute.get("distribution"))
+        self.out.append(obj)
+        self.by_misp_uuid[str(attr_uuid)] = obj["id"]
+        refs = [obj["id"]]
+        for sighting in attribute.get("Sighting") or []:
+            refs += self.sighting(sighting, obj, label)
+        return refs
+
+    def sighting(self, sighting: Any, target: dict[str, Any], label: str) -> list[str]:
+        if type(sighting) is not dict or target["type"] not in ("indicator", "vulnerability"):
+            return []  # STIX 2.1 §5.7: sighting_of_ref names an SDO
+        seen = _stix_time(sighting.get("date_sighting"), self.now)
+        key = sighting.get("uuid") or f"{target['id']}|{seen}|{sighting.get('type')}"
+        obj = {
+            "type": "sighting", "spec_version": "2.1", "id": self.stix_id("sighting", key),
+            "created": seen, "modified": seen, "first_seen": seen, "last_seen": seen,
+            "count": 1, "sighting_of_ref": target["id"],
+            "x_misp_sighting_type": str(sighting.get("type") or "0"),
+        }  # fmt: skip
+        if sighting.get("source"):
+            obj["x_misp_source"] = str(sighting["source"])
+        org = sighting.get("Organisation") or {}
+        if type(org) is dict and org.get("name"):
+            obj["x_misp_organisation"] = str(org["name"])
+        self.out.append(obj)
+        return [obj["id"]]
+
+    def misp_object(self, misp_object: Any) -> list[str]:
+        if type(misp_object) is not dict or not misp_object.get("name"):
+            raise NotMispEvents(f"{self.where}: a MISP object without a name")
+        object_uuid = str(misp_object.get("uuid") or id(misp_object))
+        refs: list[str] = []
+        for attribute in misp_object.get("Attribute") or []:
+            refs += self.attribute(attribute, misp_object)
+        when = _stix_time(misp_object.get("timestamp"), self.now)
+        grouping: dict[str, Any] = {
+            "type": "grouping", "spec_version": "2.1",
+            "id": self.stix_id("grouping", object_uuid), "created": when, "modified": when,
+            "name": str(misp_object["name"]), "context": "suspicious-activity",
+            "object_refs": [r for r in refs if not r.startswith("sighting--")] or refs,
+            "x_misp_uuid": object_uuid,
+        }  # fmt: skip
+        if not grouping["object_refs"]:
+            return []  # an object with no attributes: nothing to group
+        for key in ("meta-category", "template_uuid", "template_version", "comment",
+                    "description", "first_seen", "last_seen"):  # fmt: skip
+            if misp_object.get(key):
+                grouping["x_misp_" + key.replace("-", "_")] = str(misp_object[key])
+        tags = [t for a in misp_object.get("Attribute") or [] if type(a) is dict for t in _tags(a)]
+        self.marking(grouping, [t for t in tags if t.lower().startswith("tlp:")],
+                     misp_object.get("distribution"))  # fmt: skip
+        self.out.append(grouping)
+        self.by_misp_uuid[object_uuid] = grouping["id"]
+        return [*refs, grouping["id"]]
+
+    def references(self, misp_object: dict[str, Any]) -> list[str]:
+        refs = []
+        source = self.by_misp_uuid.get(str(misp_object.get("uuid")))
+        for reference in misp_object.get("ObjectReference") or []:
+            if type(reference) is not dict:
+                continue
+            target = self.by_misp_uuid.get(str(reference.get("referenced_uuid")))
+            if source is None or target is None:
+                continue  # a reference to something outside the event: nothing to link
+            kind = str(reference.get("relationship_type") or "related-to")
+            stix_kind = _RELATIONSHIP.sub("-", kind.lower()).strip("-") or "related-to"
+            when = _stix_time(reference.get("timestamp"), self.now)
+            key = reference.get("uuid") or f"{source}|{kind}|{target}"
+            obj = {
+                "type": "relationship", "spec_version": "2.1",
+                "id": self.stix_id("relationship", key), "created": when, "modified": when,
+                "relationship_type": stix_kind,
+                "source_ref": source, "target_ref": target,
+                "x_misp_relationship_type": kind, "x_misp_uuid": str(key),
+            }  # fmt: skip
+            if reference.get("comment"):
+                obj["x_misp_comment"] = str(reference["comment"])
+            self.out.append(obj)
+            refs.append(obj["id"])
+        return refs
+
+    def galaxies(self, event: dict[str, Any], labels: list[str]) -> list[str]:
+        refs = []
+        for galaxy in event.get("Galaxy") or []:
+            if type(galaxy) is not dict:
+                continue
+            for cluster in galaxy.get("GalaxyCluster") or []:
+                if type(cluster) is not dict or not cluster.get("value"):
+                    continue
+                tag = cluster.get("tag_name") or (
+                    f'misp-galaxy:{cluster.get("type") or galaxy.get("type")}="{cluster["value"]}"'
+                )
+                if tag not in labels:
+                    labels.append(str(tag))
+                kind = GALAXY_SDO.get(str(cluster.get("type") or galaxy.get("type")))
+                if kind is None:
+                    continue  # kept as the label
+                # Cluster ids are global and not always UUIDv4: the member's own id for it.
+                obj: dict[str, Any] = {
+                    "type": kind, "spec_version": "2.1",
+                    "id": self.stix_id(kind, cluster.get("uuid") or tag, "/galaxy"),
+                    "created": self.now, "modified": self.now, "name": str(cluster["value"]),
+                    "x_misp_galaxy_tag": str(tag),
+                }  # fmt: skip
+                if cluster.get("description"):
+                    obj["description"] = str(cluster["description"])
+                if kind == "malware":
+                    obj["is_family"] = True
+                meta = cluster.get("meta") or {}
+                external = meta.get("external_id") if type(meta) is dict else None
+                if external:
+                    ids = external if type(external) is list else [external]
+                    obj["external_references"] = [
+                        {"source_name": "mitre-attack", "external_id": str(i)} for i in ids
+                    ]
+                self.out.append(obj)
+                refs.append(obj["id"])
+        return refs
+
+
+def misp_to_bundle(document: Any, member_id: str) -> dict[str, Any]:
+    """The STIX 2.1 bundle of every event of a MISP JSON document, as `member_id` shares it."""
+    stix_objects: list[dict[str, Any]] = []
+    for index, event in enumerate(events_in(document)):
+        where = f"event {index} ({event.get('uuid') or event.get('info')!s:.80})"
+        stix_objects += _Converter(member_id, event, where).convert()
+    unique = {(o["id"], o.get("modified")): o for o in stix_objects}
+    return {"type": "bundle", "id": f"bundle--{uuid.uuid4()}", "objects": list(unique.values())}
+
+
+def import_misp(
+    ingestor: Ingestor, viewer: Viewer, document: Any, *, source: str = "misp"
+) -> IngestResult:
+    """Share every event of a MISP document as `viewer`, all or nothing."""
+    return ingestor.ingest(viewer, misp_to_bundle(document, viewer.member_id), source=source)
+
+
+def iter_event_uuids(document: Any) -> Iterator[str]:
+    """The MISP uuids of a document's events (for feed cursors)."""
+    for event in events_in(document):
+        yield str(event.get("uuid"))
