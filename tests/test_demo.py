@@ -19,6 +19,12 @@ def test_demo_seeds_once_and_respects_the_policy(app, client: TestClient, tmp_pa
     login = seed(db, settings)
     again = seed(db, settings)  # a second start seeds nothing and hands out a new key
     assert again.key != login.key
+    # The web password printed with it signs in; the one printed before no longer does.
+    from shieldwall.members import passwords
+
+    with db.read() as conn:
+        assert passwords.user_for_password(conn, again.email, again.password) is not None
+        assert passwords.user_for_password(conn, login.email, login.password) is None
     admin = {"Authorization": f"Bearer {again.key}"}
     reports = client.get("/api/v1/objects", params={"type": "report", "limit": 1000}, headers=admin)
     all_reports = reports.json()["objects"]

@@ -383,7 +383,7 @@ def demo(
     no_serve: Annotated[bool, typer.Option("--no-serve", help="seed only")] = False,
 ) -> None:
     """Seed the SYNTHETIC demo data set into the database (once) and serve it; each start
-    prints a new admin API key and revokes the one printed before."""
+    prints a new admin API key and web password, replacing the ones printed before."""
     from shieldwall.demo import DEMO_WARNINGLISTS, seed
 
     settings = settings_for(database, host=host, port=port, warninglists=DEMO_WARNINGLISTS)
@@ -397,6 +397,7 @@ def demo(
     url = f"http://{settings.host}:{settings.port}"
     typer.echo("Shieldwall demo — every member, user and report in it is SYNTHETIC.")
     typer.echo(f"  database: {shown(settings.database_url)}")
+    typer.echo(f"  web:      {url}/  (sign in: {login.email} / {login.password})")
     typer.echo(f"  URL:      {url}/api/v1/docs")
     typer.echo(f"  login:    {login.email} (instance admin)")
     typer.echo(f"  API key:  {login.key} (the key printed before this one no longer works)")

@@ -2,11 +2,13 @@
 
 Every start prints an admin API key. Keys are stored only as hashes, so the one printed last time
 cannot be printed again: each start mints a new one and revokes the demo admin's earlier keys,
-so that restarting the demo leaves exactly one admin key that works, the one on the screen.
+so that restarting the demo leaves exactly one admin key that works, the one on the screen. The
+same goes for the admin's web password: a new one each start, printed, stored only as a hash.
 """
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -17,6 +19,7 @@ from shieldwall.db import Database, utc_now
 from shieldwall.demo_data import DemoDataset, build_demo_dataset, member_identity_id
 from shieldwall.incidents.demo import seed_demo_incidents
 from shieldwall.intel.ingest import ingestor_for
+from shieldwall.members import passwords
 from shieldwall.members import service as members
 from shieldwall.members.tables import api_keys
 from shieldwall.policy import Role
@@ -32,6 +35,7 @@ DEMO_WARNINGLISTS = "all,-rfc5735,-rfc3849"
 class Login:
     email: str
     key: str
+    password: str  # for the web application's sign-in page
 
 
 def _new_admin_key(conn: Connection, email: str, user_id: str) -> Login:
@@ -44,7 +48,10 @@ def _new_admin_key(conn: Connection, email: str, user_id: str) -> Login:
     ).rowcount
     new = members.issue_api_key(conn, user_id)
     audit.append(conn, None, "api_key.rotate", {"user": email, "revoked": revoked, "via": "demo"})
-    return Login(email, new.key)
+    password = secrets.token_urlsafe(12)  # 16 characters, 96 random bits
+    passwords.set_password(conn, user_id, password)
+    audit.append(conn, None, "user.password", {"email": email, "via": "demo"})
+    return Login(email, new.key, password)
 
 
 def seed(db: Database, settings: Settings) -> Login:

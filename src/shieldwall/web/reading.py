@@ -1,0 +1,226 @@
+"""The pages for reading intel: reports (list and one), search and lookup. Each calls the
+service its JSON twin calls (GET /api/v1/objects?type=report, GET /api/v1/reports/{id},
+GET /api/v1/search, POST /api/v1/lookup) as the signed-in user: the same policy, nothing more."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import HTMLResponse
+from starlette.concurrency import run_in_threadpool
+
+from shieldwall.correlate.helper import LookupSettings, Options
+from shieldwall.errors import Invalid, NotFound
+from shieldwall.intel import query
+from shieldwall.markings import TLP, tlp_of
+from shieldwall.members.sessions import Session
+from shieldwall.reports import service as reports_service
+from shieldwall.search import service as search_service
+from shieldwall.sightings.score import parse_half_lives
+from shieldwall.web.pages import render, signed_in, to_login
+from shieldwall.web.security import same_token
+
+router = APIRouter(include_in_schema=False)
+
+PAGE_SIZE = 50
+MAX_LOOKUP_VALUES = 1000  # a page shows its answer whole; the API takes up to 10,000
+
+
+def tlp_label(obj: dict[str, Any]) -> str | None:
+    level = tlp_of(obj.get("object_marking_refs"))
+    return level.label if level is not None else None
+
+
+def strictest(labels: list[str | None]) -> str | None:
+    """The page's TLP: the strictest of what it shows."""
+    levels = [TLP.parse(label) for label in labels if label]
+    return max(levels).label if levels else None
+
+
+def summary(obj: dict[str, Any]) -> dict[str, Any]:
+    """What a list shows of an object."""
+    return {
+        "id": obj["id"],
+        "type": obj["type"],
+        "name": obj.get("name") or obj.get("pattern") or obj.get("value") or obj["id"],
+        "tlp": tlp_label(obj),
+        "modified": str(obj.get("modified") or obj.get("created") or "")[:10],
+        "description": obj.get("description") or "",
+    }
+
+
+def not_found(request: Request, session: Session, message: str) -> HTMLResponse:
+    return render("error.html", request, session, status=404, title="Not found", message=message)
+
+
+@router.get("/reports")
+async def reports(
+    request: Request, q: str = "", tlp: str = "", cursor: str | None = None
+) -> Response:
+    """The reports the user may see, a page at a time, filtered by text and TLP."""
+    session = await signed_in(request)
+    if session is None:
+        return to_login()
+    error = None
+    try:
+        levels = (TLP.parse(tlp),) if tlp else ()
+        f = query.ObjectFilter(types=("report",), text=q.strip() or None, tlp=levels)
+        page = await run_in_threadpool(
+            query.list_objects,
+            request.app.state.db,
+            session.viewer,
+            f,
+            cursor=cursor,
+            limit=PAGE_SIZE,
+        )
+        rows = [summary(orjson.loads(body)) for body in page.bodies]
+        next_cursor = page.next_cursor
+    except (Invalid, ValueError) as exc:
+        rows, next_cursor, error = [], None, str(exc)
+    return render(
+        "reports.html",
+        request,
+        session,
+        rows=rows,
+        q=q,
+        tlp=tlp,
+        tlps=[t.label for t in TLP],
+        next_cursor=next_cursor,
+        error=error,
+        page_tlp=strictest([r["tlp"] for r in rows]),
+    )
+
+
+@router.get("/reports/{report_id}")
+async def report(request: Request, report_id: str) -> Response:
+    """One report: its objects, relationships, the reports it correlates with, scores."""
+    session = await signed_in(request)
+    if session is None:
+        return to_login()
+    settings = request.app.state.settings
+
+    def view() -> dict[str, Any]:
+        pieces = reports_service.report_view(
+            request.app.state.db,
+            session.viewer,
+            report_id,
+            noisy_threshold=settings.noisy_threshold,
+            half_lives=parse_half_lives(settings.decay_half_lives),
+        )
+        return orjson.loads(b"".join(pieces))
+
+    try:
+        data = await run_in_threadpool(view)
+    except (NotFound, Invalid):
+        return not_found(request, session, "No such report, or not one you may see.")
+    head = summary(data["report"])
+    objects = [summary(o) for o in data["objects"]]
+    for o in objects:
+        o["score"] = data["scores"].get(o["id"], {}).get("score")
+    correlated = data["correlated_reports"]
+    return render(
+        "report.html",
+        request,
+        session,
+        report=head,
+        body=data["report"],
+        objects=objects,
+        relationships=[summary(r) for r in data["relationships"]],
+        correlated=correlated,
+        page_tlp=strictest(
+            [head["tlp"], *(o["tlp"] for o in objects), *(c["tlp"] for c in correlated)]
+        ),
+    )
+
+
+@router.get("/search")
+async def search(
+    request: Request, q: str = "", mode: str = "text", cursor: str | None = None
+) -> Response:
+    """Everything the user may see that matches: text, or an observable value."""
+    session = await signed_in(request)
+    if session is None:
+        return to_login()
+    rows: list[dict[str, Any]] = []
+    next_cursor = error = None
+    if q.strip():
+        try:
+            if mode not in ("text", "value"):
+                raise Invalid("mode is text or value")
+            s = search_service.Search(q=q.strip(), mode=mode)  # type: ignore[arg-type]
+            found = await run_in_threadpool(
+                search_service.search,
+                request.app.state.db,
+                session.viewer,
+                s,
+                cursor=cursor,
+                limit=PAGE_SIZE,
+            )
+            rows = [summary(orjson.loads(body)) for body in found.page.bodies]
+            for row in rows:
+                row["matched"] = found.matched.get(row["id"], [])
+            next_cursor = found.page.next_cursor
+        except (Invalid, ValueError) as exc:
+            error = str(exc)
+    return render(
+        "search.html",
+        request,
+        session,
+        rows=rows,
+        q=q,
+        mode=mode,
+        next_cursor=next_cursor,
+        error=error,
+        page_tlp=strictest([r["tlp"] for r in rows]),
+    )
+
+
+@router.get("/lookup")
+async def lookup_form(request: Request) -> Response:
+    session = await signed_in(request)
+    if session is None:
+        return to_login()
+    return render("lookup.html", request, session, values="", answer=None, error=None)
+
+
+@router.post("/lookup")
+async def lookup(request: Request) -> Response:
+    """Pasted values, one a line: the matches the user may see, warnings and scores."""
+    session = await signed_in(request)
+    if session is None:
+        return to_login()
+    form = await request.form()
+    if not same_token(form.get("csrf"), session.csrf):
+        return render(
+            "error.html", request, session, status=403, title="Forbidden",
+            message="The form has expired. Reload the page and try again.",
+        )  # fmt: skip
+    text = form.get("values")
+    text = text if isinstance(text, str) else ""
+    values = [v.strip() for v in text.splitlines() if v.strip() and not v.startswith("#")]
+    if len(values) > MAX_LOOKUP_VALUES:
+        error = f"at most {MAX_LOOKUP_VALUES} values at a time here (the API takes 10,000)"
+        return render(
+            "lookup.html", request, session, status=422, values=text, answer=None, error=error
+        )
+    settings = request.app.state.settings
+    helper = request.app.state.lookup_helper
+
+    def answer() -> dict[str, Any]:
+        entries = [(v, "auto") for v in values]
+        return orjson.loads(helper.answer(LookupSettings.of(settings), session.viewer, entries,
+                                          Options()).json())  # fmt: skip
+
+    found = await run_in_threadpool(answer) if values else None
+    labels = [m.get("tlp") for r in (found or {}).get("results", []) for m in r["matches"]]
+    return render(
+        "lookup.html",
+        request,
+        session,
+        values=text,
+        answer=found,
+        error=None,
+        page_tlp=strictest(labels),
+    )

@@ -1,0 +1,93 @@
+"""The reports, report, search and lookup pages: what another member may not see leaves no
+trace (the "may not" first), and what the user may see is there."""
+
+from __future__ import annotations
+
+import re
+
+from tests.factories import World, indicator, report
+from tests.web.signing_in import csrf_of, signed_in
+
+SECRET_VALUE = "203.0.113.66"
+
+
+def html(web, url: str, **kw) -> str:  # type: ignore[no-untyped-def]
+    response = web.get(url, **kw)
+    assert response.status_code == 200, response.text
+    return response.text
+
+
+def looked_up(web, values: str) -> str:  # type: ignore[no-untyped-def]
+    form = web.get("/lookup")
+    response = web.post("/lookup", data={"values": values, "csrf": csrf_of(form.text)})
+    assert response.status_code == 200, response.text
+    return response.text
+
+
+def test_another_members_red_org_only_report_leaves_no_trace_on_any_page(world: World, app) -> None:  # type: ignore[no-untyped-def]
+    a_user, b_user = world.user(world.member()), world.user(world.member())
+    a_web, b_web = signed_in(world, app, a_user), signed_in(world, app, b_user)
+    pages = ("/reports", "/search?q=Crimson", f"/search?q={SECRET_VALUE}&mode=value")
+    before = {url: html(b_web, url) for url in pages}
+    before_lookup = looked_up(b_web, SECRET_VALUE)
+
+    ioc = indicator(SECRET_VALUE, tlp="red", distribution="org")
+    secret = report([ioc["id"]], name="Crimson secret", tlp="red", distribution="org")
+    assert a_user.share(secret, ioc).status_code == 201
+
+    for url in pages:
+        assert html(b_web, url) == before[url], url
+    assert looked_up(b_web, SECRET_VALUE) == before_lookup
+    assert "Crimson" not in before_lookup and "TLP:RED" not in before_lookup
+    unseen = b_web.get(f"/reports/{secret['id']}")
+    unknown = b_web.get("/reports/report--00000000-0000-4000-8000-000000000000")
+    assert unseen.status_code == unknown.status_code == 404
+    assert unseen.text == unknown.text and "Crimson" not in unseen.text
+
+    # Who may: the member that shared it finds it on every page, marked TLP:RED.
+    assert "Crimson secret" in html(a_web, "/reports")
+    assert "Crimson secret" in html(a_web, "/reports?q=crimson&tlp=red")
+    assert "Crimson secret" not in html(a_web, "/reports?tlp=green")
+    assert "Crimson secret" in html(a_web, "/search?q=Crimson")
+    assert ioc["id"] not in html(b_web, f"/search?q={SECRET_VALUE}&mode=value")
+    page = html(a_web, f"/reports/{secret['id']}")
+    assert "Crimson secret" in page and 'class="tlp tlp-red">TLP:RED' in page
+    assert SECRET_VALUE in page
+    found = looked_up(a_web, SECRET_VALUE)
+    assert "Crimson secret" in found and "TLP:RED" in found
+
+
+def test_a_report_shows_the_reports_it_correlates_with_that_the_user_may_see(
+    world: World, app
+) -> None:  # type: ignore[no-untyped-def]
+    a = world.member()
+    b = world.member()
+    a_user, b_user = world.user(a), world.user(b)
+    shared = indicator("198.51.100.99", tlp="green")
+    mine = report([shared["id"]], name="Green one", tlp="green")
+    assert a_user.share(mine, shared).status_code == 201
+    hidden_ioc = indicator("198.51.100.99", tlp="amber", distribution="org")
+    hidden = report([hidden_ioc["id"]], name="Hidden amber twin", tlp="amber", distribution="org")
+    assert b_user.share(hidden, hidden_ioc).status_code == 201
+    visible_ioc = indicator("198.51.100.99", tlp="green")
+    visible = report([visible_ioc["id"]], name="Visible green twin", tlp="green")
+    assert b_user.share(visible, visible_ioc).status_code == 201
+
+    page = html(signed_in(world, app, a_user), f"/reports/{mine['id']}")
+    assert "Hidden amber twin" not in page and "TLP:AMBER" not in page
+    assert "Visible green twin" in page
+    assert re.search(r"Also seen in", page)
+
+
+def test_forms_need_their_token_and_pages_a_session(world: World, app) -> None:  # type: ignore[no-untyped-def]
+    from tests.web.signing_in import browser
+
+    anonymous = browser(app)
+    for url in ("/reports", "/search?q=x", "/lookup", "/reports/report--x"):
+        assert anonymous.get(url).headers["location"] == "/login", url
+    assert anonymous.post("/lookup", data={"values": "x"}).headers["location"] == "/login"
+    web = signed_in(world, app, world.user(world.member()))
+    assert web.post("/lookup", data={"values": SECRET_VALUE}).status_code == 403
+    assert web.post("/lookup", data={"values": SECRET_VALUE, "csrf": "x"}).status_code == 403
+    bad = web.get("/reports?tlp=purple")
+    assert bad.status_code == 200 and "purple" in bad.text  # said, not a server error
