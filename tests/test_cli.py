@@ -215,6 +215,7 @@ def test_the_demo_seeds_the_default_database_every_command_uses(
     env = {"XDG_DATA_HOME": str(tmp_path / "data"), "SHIELDWALL_CACHE_DIR": cache}
     shown = run("demo", "--no-serve", database_url=None, env=env, cwd=tmp_path).stdout
     assert "API key:  sw_" in shown and str(tmp_path / "data" / "shieldwall") in shown
+    assert "web:      http://127.0.0.1:8000/  (sign in: " in shown
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     members = run("member", "list", "--json", database_url=None, env=env, cwd=elsewhere)
