@@ -177,6 +177,12 @@ class Settings:
         "Seconds between keep-alive comments on a quiet GET /api/v1/stream, so proxies and "
         "clients do not take a quiet stream for a dead one.",
     )
+    webhook_networks: str = _setting(
+        "",
+        "Comma-separated networks (CIDR) that webhooks may deliver to although they are not "
+        "public (loopback, private, link-local): e.g. a SOC's receiver at 10.1.2.0/24. By "
+        "default only public addresses, against server-side request forgery.",
+    )
     stream_poll_seconds: float = _setting(
         1.0,
         "How often each server process looks for changes written by other processes, in "

@@ -1,4 +1,5 @@
-"""GET /api/v1/stream: Server-Sent Events of every change the subscriber may see."""
+"""GET /api/v1/stream (Server-Sent Events of every change the subscriber may see) and
+/api/v1/webhooks (the same events POSTed to a member's receiver)."""
 
 from __future__ import annotations
 
@@ -6,18 +7,21 @@ from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request
-from fastapi.responses import StreamingResponse
+from fastapi.responses import Response, StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from shieldwall.api.deps import client_address, current_viewer, get_db, get_settings
+from shieldwall.api.openapi import errors
 from shieldwall.db import Database
 from shieldwall.errors import Invalid, ShieldwallError
+from shieldwall.jobs import Job
 from shieldwall.markings import TLP
 from shieldwall.policy import Viewer
 from shieldwall.selections.service import Selection
 from shieldwall.settings import Settings
 from shieldwall.sightings.score import parse_half_lives
-from shieldwall.stream import events
+from shieldwall.stream import events, webhooks
 from shieldwall.stream.feed import ChangeFeed
 
 router = APIRouter(prefix="/api/v1", tags=["stream"])
@@ -57,16 +61,7 @@ async def stream(
     `Last-Event-ID` header (or `last_event_id`) to resume exactly after it. Without one the
     stream starts with changes made from now on. Quiet streams get a comment line every
     $SHIELDWALL_STREAM_KEEPALIVE_SECONDS."""
-    try:
-        ceiling = TLP.parse(max_tlp) if max_tlp is not None else None
-    except ValueError as exc:
-        raise Invalid(str(exc)) from None
-    selection = Selection(  # Invalid (400) for a bad type name
-        types=tuple(dict.fromkeys(type)),
-        max_tlp=ceiling,
-        labels=tuple(dict.fromkeys(label)),
-        min_score=min_score,
-    )
+    selection = _selection(type, max_tlp, label, min_score)
     filters = events.Filters(selection, parse_half_lives(settings.decay_half_lives))
     given = last_event_id_header if last_event_id_header is not None else last_event_id
     if given is not None and given.strip():
@@ -106,5 +101,88 @@ async def stream(
     return StreamingResponse(body(), media_type="text/event-stream", headers=headers)
 
 
+class WebhookIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    url: str = Field(description="http(s) URL of the receiver", max_length=2000)
+    type: list[str] = Field(default=[], description="only objects of these STIX types")
+    max_tlp: str | None = Field(default=None, description="only objects at most this TLP")
+    label: list[str] = Field(default=[], description="only objects with one of these labels")
+    min_score: float | None = Field(default=None, ge=0, le=100)
+    from_position: str | None = Field(
+        default=None, description="deliver what came after this stream position (default: now)"
+    )
+
+
+@router.post("/webhooks", status_code=201, responses=errors(403))
+async def create_webhook(
+    body: WebhookIn,
+    request: Request,
+    viewer: Viewer = Depends(current_viewer),
+    db: Database = Depends(get_db),
+) -> dict:
+    """A webhook for your member (member-admins and admins): the stream's events, as you may
+    see them, POSTed in batches to `url`, signed with `X-Shieldwall-Signature: sha256=<hex
+    HMAC-SHA256 of the body>` keyed by the `secret` shown once in this answer."""
+    selection = _selection(body.type, body.max_tlp, body.label, body.min_score)
+    if body.from_position is not None:
+        start = events.Position.parse(body.from_position)
+    else:
+        start = await run_in_threadpool(events.head, db)
+    new = webhooks.NewWebhook(body.url, selection)
+    return await run_in_threadpool(
+        webhooks.create, db, viewer, new, request.app.state.webhook_networks, start
+    )
+
+
+@router.get("/webhooks", responses=errors(403))
+async def list_webhooks(
+    viewer: Viewer = Depends(current_viewer), db: Database = Depends(get_db)
+) -> dict:
+    """Your member's webhooks (all, for admins) with their delivery state: `position`,
+    `delivered`, `failures` in a row, `last_error`, `next_attempt_at`. Never the secret."""
+    return {"webhooks": await run_in_threadpool(webhooks.listing, db, viewer)}
+
+
+@router.get("/webhooks/{webhook_id}")
+async def get_webhook(
+    webhook_id: str, viewer: Viewer = Depends(current_viewer), db: Database = Depends(get_db)
+) -> dict:
+    """One webhook and its delivery state; 404 for one you do not manage."""
+    return await run_in_threadpool(webhooks.get, db, viewer, webhook_id)
+
+
+@router.delete("/webhooks/{webhook_id}", status_code=204)
+async def delete_webhook(
+    webhook_id: str, viewer: Viewer = Depends(current_viewer), db: Database = Depends(get_db)
+) -> Response:
+    """Stop and remove a webhook."""
+    await run_in_threadpool(webhooks.delete, db, viewer, webhook_id)
+    return Response(status_code=204)
+
+
+def _selection(
+    types: list[str], max_tlp: str | None, labels: list[str], min_score: float | None
+) -> Selection:
+    try:
+        ceiling = TLP.parse(max_tlp) if max_tlp is not None else None
+    except ValueError as exc:
+        raise Invalid(str(exc)) from None
+    return Selection(  # Invalid (400) for a bad type name
+        types=tuple(dict.fromkeys(types)),
+        max_tlp=ceiling,
+        labels=tuple(dict.fromkeys(labels)),
+        min_score=min_score,
+    )
+
+
 def register(app: FastAPI) -> None:
+    """Mount the routes and add the webhook delivery job; a bad network setting stops the
+    start here."""
+    settings: Settings = app.state.settings
+    app.state.webhook_networks = webhooks.allowed_networks(settings.webhook_networks)
+    deliverer = webhooks.Deliverer(
+        app.state.db, app.state.webhook_networks, parse_half_lives(settings.decay_half_lives)
+    )
+    app.state.webhook_deliverer = deliverer
+    app.state.scheduler.add(Job(webhooks.JOB_NAME, webhooks.EVERY_SECONDS, deliverer.run))
     app.include_router(router)
