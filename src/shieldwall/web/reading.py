@@ -1,6 +1,7 @@
-"""The pages for reading intel: reports (list and one), search and lookup. Each calls the
-service its JSON twin calls (GET /api/v1/objects?type=report, GET /api/v1/reports/{id},
-GET /api/v1/search, POST /api/v1/lookup) as the signed-in user: the same policy, nothing more."""
+"""The pages for reading: reports (list and one), search, lookup and the member directory. Each
+calls the service its JSON twin calls (GET /api/v1/objects?type=report, GET /api/v1/reports/{id},
+GET /api/v1/search, POST /api/v1/lookup, GET /api/v1/members and /groups) as the signed-in
+user: the same policy, nothing more."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from shieldwall.correlate.helper import LookupSettings, Options
 from shieldwall.errors import Invalid, NotFound
 from shieldwall.intel import query
 from shieldwall.markings import TLP, tlp_of
+from shieldwall.members import service as members_service
 from shieldwall.members.sessions import Session
 from shieldwall.reports import service as reports_service
 from shieldwall.search import service as search_service
@@ -224,3 +226,28 @@ async def lookup(request: Request) -> Response:
         error=None,
         page_tlp=strictest(labels),
     )
+
+
+@router.get("/members")
+async def directory(request: Request) -> Response:
+    """The partnership's directory (every member sees who the members are, as GET
+    /api/v1/members) and the sharing groups the user's member is in (all of them for an
+    instance admin, as GET /api/v1/groups)."""
+    session = await signed_in(request)
+    if session is None:
+        return to_login()
+    viewer = session.viewer
+
+    def read() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        with request.app.state.db.read() as conn:
+            everyone = members_service.list_members(conn)
+            groups = members_service.list_groups(
+                conn, None if viewer.is_admin else viewer.member_id
+            )
+        return everyone, groups
+
+    everyone, groups = await run_in_threadpool(read)
+    names = {m["id"]: m["name"] for m in everyone}
+    for group in groups:
+        group["member_names"] = sorted(names.get(i, i) for i in group["member_ids"])
+    return render("members.html", request, session, members=everyone, groups=groups)
