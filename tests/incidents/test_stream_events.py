@@ -21,18 +21,18 @@ def test_only_participants_hear_of_an_incident_and_its_escalation(
     assert escalation.run(app.state.db, app.state.incident_config, clock()).breaches == 1
     with serving(app) as base:
         for outsider in (cast.outsider.analyst, cast.lab.admin, cast.instance_admin):
-            heard = events(base, outsider, last_event_id="0", seconds=1.0,
+            heard = events(base, outsider, last_event_id="0",
                            params={"type": "incident"})  # fmt: skip
             assert heard == [], outsider
-            everything = events(base, outsider, last_event_id="0", seconds=1.0)
+            everything = events(base, outsider, last_event_id="0")
             assert incident["id"] not in {e["data"]["id"] for e in everything}
         for party in (cast.requester, cast.cert):
-            heard = events(base, party.reader, last_event_id="0", seconds=1.0,
+            heard = events(base, party.reader, last_event_id="0",
                            params={"type": "incident"})  # fmt: skip
             assert {e["data"]["id"] for e in heard} == {incident["id"]}
             assert all(e["event"] == "incident" for e in heard)
             kinds = [e["data"]["kind"] for e in heard]
             assert kinds[-1] == "clock-breach", kinds
         # A filter on TLP below the incident's leaves it out.
-        assert events(base, cast.requester.reader, last_event_id="0", seconds=1.0,
+        assert events(base, cast.requester.reader, last_event_id="0",
                       params={"type": "incident", "max_tlp": "green"}) == []  # fmt: skip

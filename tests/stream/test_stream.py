@@ -36,9 +36,16 @@ def live(database_url: str) -> Iterator[tuple[World, str]]:
 
 
 def events(
-    base: str, user: ApiUser, want: int = 10_000, seconds: float = 3.0, **kw: Any
+    base: str,
+    user: ApiUser,
+    want: int = 10_000,
+    seconds: float = 20.0,
+    until_quiet: bool = True,
+    **kw: Any,
 ) -> list[dict[str, Any]]:
-    """The events of one subscription, until `want` of them or `seconds` have passed."""
+    """The events of one subscription, until `want` of them, or the first keep-alive (the
+    server sends one only once it has sent everything there is) when `until_quiet`, or after
+    `seconds` at most."""
     found: list[dict[str, Any]] = []
     deadline = time.monotonic() + seconds
     headers = {**user.headers, **kw.pop("headers", {})}
@@ -60,6 +67,8 @@ def events(
             elif line == "" and event:
                 found.append(event)
                 event = {}
+            elif line == ": keep-alive" and until_quiet:
+                break
             if len(found) >= want or time.monotonic() > deadline:
                 break
     return found
@@ -91,15 +100,15 @@ def shared(live: tuple[World, str]) -> dict[str, Any]:
 
 def test_a_member_hears_nothing_of_what_it_may_not_see(shared: dict[str, Any]) -> None:
     base, objs = shared["base"], shared["objs"]
-    heard = ids(events(base, shared["carol"], last_event_id="0", seconds=1.5))
+    heard = ids(events(base, shared["carol"], last_event_id="0"))
     for hidden in ("org", "group", "red_group"):
         assert objs[hidden]["id"] not in heard, hidden
     assert objs["community"]["id"] in heard and objs["clear"]["id"] in heard
-    bob_heard = ids(events(base, shared["bob"], last_event_id="0", seconds=1.5))
+    bob_heard = ids(events(base, shared["bob"], last_event_id="0"))
     assert objs["org"]["id"] not in bob_heard
     assert {objs[k]["id"] for k in ("group", "red_group", "community", "clear")} <= set(bob_heard)
     # The sharer hears of everything it shared.
-    alice_heard = ids(events(base, shared["alice"], last_event_id="0", seconds=1.5))
+    alice_heard = ids(events(base, shared["alice"], last_event_id="0"))
     assert {o["id"] for o in objs.values()} <= set(alice_heard)
 
 
@@ -108,17 +117,17 @@ def test_a_narrowed_version_is_not_heard_by_those_it_no_longer_reaches(
 ) -> None:
     base, alice, carol = shared["base"], shared["alice"], shared["carol"]
     community = shared["objs"]["community"]
-    start = events(base, carol, last_event_id="0", seconds=1.0)[-1]["id"]
+    start = events(base, carol, last_event_id="0")[-1]["id"]
     narrowed = marked({**community, "modified": NEWER}, tlp="red", distribution="org")
     assert alice.share(narrowed).status_code == 201
-    assert events(base, carol, last_event_id=start, seconds=1.0) == []
-    mine = events(base, alice, last_event_id=start, want=1)
+    assert events(base, carol, last_event_id=start) == []
+    mine = events(base, alice, last_event_id=start, want=1, until_quiet=False)
     assert [(e["event"], e["data"]["id"]) for e in mine] == [("version", community["id"])]
 
 
 def test_events_carry_their_position_and_resume_exactly_after_it(shared: dict[str, Any]) -> None:
     base, bob = shared["base"], shared["bob"]
-    everything = events(base, bob, last_event_id="0", seconds=1.5)
+    everything = events(base, bob, last_event_id="0")
     assert len(everything) >= 4
     positions = [e["id"] for e in everything]
     assert len(set(positions)) == len(positions)
@@ -126,9 +135,9 @@ def test_events_carry_their_position_and_resume_exactly_after_it(shared: dict[st
         assert {"id", "type", "tlp", "change"} <= set(e["data"])
     middle = positions[len(positions) // 2]
     rest = everything[len(positions) // 2 + 1 :]
-    by_header = events(base, bob, seconds=1.5, headers={"Last-Event-ID": middle})
+    by_header = events(base, bob, headers={"Last-Event-ID": middle})
     assert by_header == rest
-    assert events(base, bob, last_event_id=middle, seconds=1.5) == rest
+    assert events(base, bob, last_event_id=middle) == rest
 
 
 def test_a_live_subscriber_hears_a_new_share_at_once(shared: dict[str, Any]) -> None:
@@ -136,7 +145,9 @@ def test_a_live_subscriber_hears_a_new_share_at_once(shared: dict[str, Any]) -> 
     secret = indicator("203.0.113.9", tlp="amber", distribution="org")
     public = indicator("203.0.113.10", tlp="green", distribution="community")
     heard: list[dict[str, Any]] = []
-    listening = threading.Thread(target=lambda: heard.extend(events(base, carol, want=1)))
+    listening = threading.Thread(
+        target=lambda: heard.extend(events(base, carol, want=1, until_quiet=False))
+    )
     listening.start()
     time.sleep(0.5)  # subscribed: no position given means from now on
     assert alice.share(secret).status_code == 201
@@ -149,20 +160,20 @@ def test_a_live_subscriber_hears_a_new_share_at_once(shared: dict[str, Any]) -> 
 def test_filters_narrow_the_stream(shared: dict[str, Any]) -> None:
     base, bob, objs = shared["base"], shared["bob"], shared["objs"]
     clear = {"max_tlp": "clear", "type": "indicator"}
-    clear_only = ids(events(base, bob, last_event_id="0", seconds=1.0, params=clear))
+    clear_only = ids(events(base, bob, last_event_id="0", params=clear))
     assert clear_only == [objs["clear"]["id"]]
-    labelled = ids(events(base, bob, last_event_id="0", seconds=1.0, params={"label": "phishing"}))
+    labelled = ids(events(base, bob, last_event_id="0", params={"label": "phishing"}))
     assert labelled == [objs["clear"]["id"]]
-    identities = events(base, bob, last_event_id="0", seconds=1.0, params={"type": "identity"})
+    identities = events(base, bob, last_event_id="0", params={"type": "identity"})
     assert identities and {e["data"]["type"] for e in identities} == {"identity"}
 
 
 def test_revocation_is_an_event(shared: dict[str, Any]) -> None:
     base, alice, bob = shared["base"], shared["alice"], shared["bob"]
     community = shared["objs"]["community"]
-    start = events(base, bob, last_event_id="0", seconds=1.0)[-1]["id"]
+    start = events(base, bob, last_event_id="0")[-1]["id"]
     assert alice.share({**community, "modified": NEWER, "revoked": True}).status_code == 201
-    heard = events(base, bob, last_event_id=start, want=1)
+    heard = events(base, bob, last_event_id=start, want=1, until_quiet=False)
     assert [(e["event"], e["data"]["id"]) for e in heard] == [("revoked", community["id"])]
 
 
@@ -174,3 +185,24 @@ def test_bad_requests_get_clear_errors(shared: dict[str, Any]) -> None:
         r = httpx.get(f"{base}/api/v1/stream", params=params, headers=bob.headers)
         assert r.status_code in (400, 422), (params, r.status_code)
         assert r.headers["content-type"].startswith("application/json")
+
+
+def test_a_revoked_key_ends_an_open_stream(shared: dict[str, Any]) -> None:
+    base, bob = shared["base"], shared["bob"]
+    closed: list[str] = []
+
+    def listen() -> None:
+        with httpx.stream("GET", f"{base}/api/v1/stream", headers=bob.headers, timeout=10) as r:
+            for line in r.iter_lines():
+                if line.startswith("event: closed"):
+                    closed.append(line)
+                    return
+
+    listening = threading.Thread(target=listen)
+    listening.start()
+    time.sleep(0.5)
+    keys = bob.get("/api/v1/api-keys").json()
+    prefix = (keys.get("api_keys") or keys.get("keys"))[0]["prefix"]
+    assert bob.delete(f"/api/v1/api-keys/{prefix}").status_code in (200, 204)
+    listening.join(timeout=10)
+    assert closed == ["event: closed"]

@@ -31,7 +31,9 @@ def test_a_share_on_one_process_reaches_a_subscriber_on_another(
         listener = ApiUser(None, "", "", reader)  # type: ignore[arg-type]
         heard: list[dict[str, Any]] = []
         listening = threading.Thread(
-            target=lambda: heard.extend(events(two.url, listener, want=1, seconds=20))
+            target=lambda: heard.extend(
+                events(two.url, listener, want=1, seconds=20, until_quiet=False)
+            )
         )
         listening.start()
         time.sleep(1.0)  # subscribed on process two, from now on

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from typing import Annotated
 
@@ -76,8 +77,18 @@ async def stream(
     async def body() -> AsyncIterator[bytes]:
         nonlocal viewer
         position = start
+        checked = time.monotonic()
         yield f"retry: {RETRY_MS}\n: stream from {position}\n\n".encode()
         while True:
+            if time.monotonic() - checked >= settings.stream_keepalive_seconds:
+                # A revoked key, a disabled user or a changed group membership applies to open
+                # streams too, busy or quiet, from the next keep-alive interval on.
+                checked = time.monotonic()
+                try:
+                    viewer = await run_in_threadpool(authenticator.viewer_for, key, address)
+                except ShieldwallError:  # refused, or throttled
+                    yield b'event: closed\ndata: {"reason": "credentials no longer valid"}\n\n'
+                    return
             generation = feed.generation
             got, position = await run_in_threadpool(
                 events.read, db, viewer, position, filters, EVENTS_PER_READ
@@ -91,11 +102,6 @@ async def stream(
                 continue
             if not await feed.wait(generation, settings.stream_keepalive_seconds):
                 yield b": keep-alive\n\n"
-                try:  # a revoked key or a changed membership applies to open streams too
-                    viewer = await run_in_threadpool(authenticator.viewer_for, key, address)
-                except ShieldwallError:  # refused, or throttled
-                    yield b'event: closed\ndata: {"reason": "credentials no longer valid"}\n\n'
-                    return
 
     headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
     return StreamingResponse(body(), media_type="text/event-stream", headers=headers)
