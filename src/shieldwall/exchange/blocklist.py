@@ -128,8 +128,10 @@ def blocklist_lines(
             for observable in values[row.pk]:
                 if observable.kind not in request.kinds:
                     continue
-                if domains is not None and observable.kind == "domain" and (
-                    observable.value not in domains
+                if (
+                    domains is not None
+                    and observable.kind == "domain"
+                    and (observable.value not in domains)
                 ):
                     continue  # the host of a URL, not a domain that was shared
                 key = hash((observable.kind, observable.value))

@@ -274,7 +274,7 @@ class _Converter:
             "type": "sighting", "spec_version": "2.1", "id": self.stix_id("sighting", key),
             "created": seen, "modified": seen, "first_seen": seen, "last_seen": seen,
             "count": 1, "sighting_of_ref": target["id"],
-            "x_misp_sighting_type": str(sighting.get("type") or "0"),
+            "x_misp_sighting_type": str(sighting.get("type") or "0"), "x_misp_uuid": str(key),
         }  # fmt: skip
         if sighting.get("source"):
             obj["x_misp_source"] = str(sighting["source"])

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import orjson
-from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Query, Request
+from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from shieldwall.api.deps import current_viewer, get_ingestor, get_settings
+from shieldwall.api.deps import current_viewer, get_db, get_ingestor, get_settings
 from shieldwall.api.openapi import errors
+from shieldwall.api.streaming import stream_checked
+from shieldwall.db import Database
+from shieldwall.exchange.misp_export import misp_events, misp_response_json
 from shieldwall.exchange.misp_import import NotMispEvents, import_misp
 from shieldwall.intel.ingest import Ingestor, NotJSON
-from shieldwall.intel.routes import PayloadTooLarge
+from shieldwall.intel.query import ObjectFilter
+from shieldwall.intel.routes import PayloadTooLarge, csv_values
 from shieldwall.policy import Viewer
 from shieldwall.settings import Settings
 
@@ -48,6 +55,24 @@ async def import_misp_events(
         raise NotMispEvents("no MISP event in the document")
     result = await run_in_threadpool(import_misp, ingestor, viewer, document, source="api:misp")
     return result.as_dict()
+
+
+@router.get("/exports/misp", response_class=StreamingResponse)
+async def export_misp_events(
+    report: Annotated[
+        list[str] | None, Query(description="report ids (default: every report)")
+    ] = None,
+    label: Annotated[str | None, Query(description="only reports with this label (tag)")] = None,
+    viewer: Viewer = Depends(current_viewer),
+    db: Database = Depends(get_db),
+) -> StreamingResponse:
+    """The reports you may see as MISP events, `{"response": [{"Event": ...}, ...]}` as MISP's
+    search answers, each holding only the attributes, objects, references, tags and sightings
+    you may see. Streamed; each batch is audited."""
+    f = ObjectFilter(types=("report",), ids=csv_values(report), label=label)
+    return await stream_checked(
+        misp_response_json(misp_events(db, viewer, f)), media_type="application/json"
+    )
 
 
 def register(app: FastAPI) -> None:
