@@ -28,6 +28,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/correlate.py
 	$(BIN)/python bench/taxii.py
 	$(BIN)/python bench/dashboard.py
+	$(BIN)/python bench/stream.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache .hypothesis
