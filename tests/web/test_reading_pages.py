@@ -91,3 +91,31 @@ def test_forms_need_their_token_and_pages_a_session(world: World, app) -> None: 
     assert web.post("/lookup", data={"values": SECRET_VALUE, "csrf": "x"}).status_code == 403
     bad = web.get("/reports?tlp=purple")
     assert bad.status_code == 200 and "purple" in bad.text  # said, not a server error
+
+
+def test_a_sighting_is_recorded_in_one_click_only_with_the_forms_token(world: World, app) -> None:  # type: ignore[no-untyped-def]
+    sharer = world.member()
+    ioc = indicator("198.51.100.123", tlp="green")
+    rep = report([ioc["id"]], name="Seen report", tlp="green")
+    assert world.user(sharer).share(rep, ioc).status_code == 201
+    user = world.user(world.member())
+    observer = signed_in(world, app, user)
+    page = html(observer, f"/reports/{rep['id']}")
+
+    def seen() -> int:
+        answer = user.get("/api/v1/sightings", params={"value": "198.51.100.123"})
+        return answer.json()["seen"]
+
+    url = f"/reports/{rep['id']}/sightings"
+    form = {"csrf": csrf_of(page), "kind": "ipv4", "value": "198.51.100.123"}
+    assert observer.post(url, data={**form, "csrf": "x"}).status_code == 403
+    assert observer.post(url, data={"kind": "ipv4", "value": "198.51.100.123"}).status_code == 403
+    assert seen() == 0
+
+    done = observer.post(url, data=form)
+    assert done.status_code == 303
+    after = html(observer, done.headers["location"])
+    assert "Recorded a sighting of 198.51.100.123." in after
+    assert seen() == 1
+    bad = observer.post(url, data={**form, "value": "not a value at all"})
+    assert bad.status_code == 422 and seen() == 1

@@ -6,13 +6,15 @@ user: the same policy, nothing more."""
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 import orjson
 from fastapi import APIRouter, Request, Response
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 from starlette.concurrency import run_in_threadpool
 
 from shieldwall.correlate.helper import LookupSettings, Options
+from shieldwall.correlate.observables import KINDS, observables_of
 from shieldwall.errors import Invalid, NotFound
 from shieldwall.intel import query
 from shieldwall.markings import TLP, tlp_of
@@ -20,6 +22,7 @@ from shieldwall.members import service as members_service
 from shieldwall.members.sessions import Session
 from shieldwall.reports import service as reports_service
 from shieldwall.search import service as search_service
+from shieldwall.sightings import service as sightings_service
 from shieldwall.sightings.score import parse_half_lives
 from shieldwall.web.pages import render, signed_in, to_login
 from shieldwall.web.security import same_token
@@ -118,9 +121,14 @@ async def report(request: Request, report_id: str) -> Response:
     except (NotFound, Invalid):
         return not_found(request, session, "No such report, or not one you may see.")
     head = summary(data["report"])
-    objects = [summary(o) for o in data["objects"]]
-    for o in objects:
-        o["score"] = data["scores"].get(o["id"], {}).get("score")
+    objects = []
+    for body in data["objects"]:
+        o = summary(body)
+        scored = data["scores"].get(o["id"], {})
+        o["score"] = scored.get("score")
+        o["seen"] = (scored.get("sightings") or {}).get("seen")
+        o["values"] = [v for v in observables_of(body) if v.kind in KINDS]
+        objects.append(o)
     correlated = data["correlated_reports"]
     return render(
         "report.html",
@@ -131,10 +139,39 @@ async def report(request: Request, report_id: str) -> Response:
         objects=objects,
         relationships=[summary(r) for r in data["relationships"]],
         correlated=correlated,
+        recorded=request.query_params.get("seen"),
         page_tlp=strictest(
             [head["tlp"], *(o["tlp"] for o in objects), *(c["tlp"] for c in correlated)]
         ),
     )
+
+
+@router.post("/reports/{report_id}/sightings")
+async def record_sighting(request: Request, report_id: str) -> Response:
+    """One click on a report's value: "seen here", a sighting as POST /api/v1/sightings records
+    it (count 1, now, the member's default TLP and distribution); back to the report."""
+    session = await signed_in(request)
+    if session is None:
+        return to_login()
+    form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+    if not same_token(form.get("csrf"), session.csrf):
+        return render(
+            "error.html", request, session, status=403, title="Forbidden",
+            message="The form has expired. Reload the page and try again.",
+        )  # fmt: skip
+    seen = sightings_service.SightingIn(
+        value=form.get("value", ""), value_kind=form.get("kind", "auto")
+    )
+    try:
+        await run_in_threadpool(
+            sightings_service.record, request.app.state.db, session.viewer, [seen]
+        )
+    except Invalid as exc:
+        return render(
+            "error.html", request, session, status=422, title="Not recorded", message=exc.message
+        )
+    target = f"/reports/{quote(report_id, safe='')}?seen={quote(seen.value, safe='')}"
+    return RedirectResponse(target, status_code=303)
 
 
 @router.get("/search")
