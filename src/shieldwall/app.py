@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI
 from starlette.concurrency import run_in_threadpool
 
-from shieldwall.api import errors, openapi
+from shieldwall.api import docs, errors, openapi
 from shieldwall.api.deps import known_query_parameters, storable_input
 from shieldwall.api.limits import BodyLimit
 from shieldwall.audit import routes as audit_routes
@@ -71,7 +71,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Threat-intelligence sharing and incident coordination for a cyber-defence "
         "partnership. Authenticate with `Authorization: Bearer <API key>`.",
         openapi_url="/api/v1/openapi.json",
-        docs_url="/api/v1/docs",
+        docs_url=None,  # api/docs.py serves Swagger UI and ReDoc from local assets
         redoc_url=None,
         lifespan=lifespan,
         dependencies=[Depends(storable_input), Depends(known_query_parameters)],
@@ -86,6 +86,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.change_feed = change_feed
     errors.install(app)
     openapi.install(app)
+    docs.install(app)
     for capability in (
         members_routes,
         intel_routes,
