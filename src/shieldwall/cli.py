@@ -19,6 +19,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn
 
 from shieldwall.dataprotection.cli import privacy_app, retention_app
 from shieldwall.db import Database, migrate
+from shieldwall.federation.keys import instance_key
 from shieldwall.intel.identities import platform_identities
 from shieldwall.markings import TLP, Distribution
 from shieldwall.members import service as members
@@ -96,6 +97,7 @@ def init(database: DatabaseOption = None) -> None:
         db = Database(url)
         try:
             removed = platform_identities(db, settings_for(database))
+            instance_key(db)  # who this instance is to its peers (federation)
         finally:
             db.dispose()
     if removed:
@@ -543,6 +545,9 @@ def _add_capability_commands() -> None:
 
     app.add_typer(collection_app, name="collection")
     app.add_typer(taxii_app, name="taxii")
+    from shieldwall.federation.cli import instance_app
+
+    app.add_typer(instance_app, name="instance")
 
 
 _add_capability_commands()

@@ -32,26 +32,17 @@ from urllib.parse import urlsplit
 
 import httpx
 import orjson
-from sqlalchemy import (
-    Boolean,
-    Column,
-    Connection,
-    Integer,
-    String,
-    Table,
-    Text,
-    select,
-    update,
-)
+from sqlalchemy import Connection, select, update
 
 from shieldwall.audit import service as audit
-from shieldwall.db import Database, metadata, utc_now
+from shieldwall.db import Database, utc_now
 from shieldwall.errors import Forbidden, Invalid, NotFound
 from shieldwall.members.service import viewer_for_user
 from shieldwall.members.tables import users
 from shieldwall.policy import Viewer, may_manage_member
 from shieldwall.selections.service import Selection, parse
 from shieldwall.stream import events
+from shieldwall.stream.tables import webhooks
 
 log = logging.getLogger(__name__)
 
@@ -61,26 +52,6 @@ BATCH = 500  # events in one POST
 TIMEOUT_SECONDS = 10.0
 _BACKOFF_FIRST, _BACKOFF_MOST = 2, 3600
 SIGNATURE_HEADER = "X-Shieldwall-Signature"
-
-webhooks = Table(
-    "webhooks",
-    metadata,
-    Column("id", String(36), primary_key=True),
-    Column("member_id", String(36), nullable=False, index=True),
-    Column("user_id", String(36), nullable=False),  # whose rights the deliveries read with
-    Column("url", Text, nullable=False),
-    Column("secret", String(100), nullable=False),  # the HMAC key, shown once at creation
-    Column("selection", Text, nullable=False),  # JSON, selections.parse
-    Column("position", String(50), nullable=False),  # events.Position: delivered up to here
-    Column("active", Boolean, nullable=False),
-    Column("failures", Integer, nullable=False),  # in a row, since the last delivery
-    Column("last_error", Text),
-    Column("last_attempt_at", String(32)),
-    Column("last_delivered_at", String(32)),
-    Column("next_attempt_at", String(32)),
-    Column("delivered", Integer, nullable=False),  # events delivered in all
-    Column("created_at", String(32), nullable=False),
-)
 
 
 def allowed_networks(text: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:

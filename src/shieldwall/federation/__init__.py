@@ -1,0 +1,1 @@
+"""Federation between instances: the instance's key, signed objects, peers and sync."""
