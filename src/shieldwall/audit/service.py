@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, func, select
 
 from shieldwall.audit.tables import audit_log
 from shieldwall.db import Database, utc_now
@@ -203,6 +203,11 @@ def list_entries(
     if action:
         query = query.where(audit_log.c.action == action)
     return [entry_as_dict(r) for r in conn.execute(query)]
+
+
+def newest_seq(conn: Connection) -> int:
+    """The sequence number of the newest entry (0 for an empty log)."""
+    return conn.execute(select(func.max(audit_log.c.seq))).scalar() or 0
 
 
 def _rows(db: Database, batch: int = 5000) -> Iterator[Any]:
