@@ -88,3 +88,59 @@ def test_sign_in_by_keyboard_see_the_dashboard_and_sign_out(  # type: ignore[no-
         page.goto(url + "/")
         assert page.url == url + "/login"
         page.screenshot(path=str(tmp_path / "signed-out.png"), full_page=True)
+
+
+def sign_in_as(page, url: str, email: str) -> None:  # type: ignore[no-untyped-def]
+    page.goto(url + "/login")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(url + "/")
+
+
+def texts(page, url: str) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    """What the user reads on each page (the visible text, charts' tables included)."""
+    seen = {}
+    for path in ("/", "/reports", "/search?q=Crimson", "/search?q=203.0.113.201&mode=value"):
+        page.goto(url + path)
+        seen[path] = page.locator("main").inner_text()
+    page.goto(url + "/lookup")
+    page.get_by_label("Values, one a line", exact=False).fill("203.0.113.201")
+    page.get_by_role("button", name="Look up").click()
+    seen["/lookup"] = page.locator("main").inner_text()
+    return seen
+
+
+@pytest.mark.sqlite_only
+def test_a_red_group_report_leaves_no_trace_for_a_member_outside_the_group(  # type: ignore[no-untyped-def]
+    world: World, app, browser_page, tmp_path: Path
+) -> None:
+    industry, cert, outsider = (world.member(n) for n in ("Grid", "CERT", "Outsider"))
+    sharer, partner, stranger = world.user(industry), world.user(cert), world.user(outsider)
+    for user in (partner, stranger):
+        with_password(world, user)
+    group = world.group([industry, cert])
+    page = browser_page
+    with serving(app) as url:
+        sign_in_as(page, url, email_of(world, stranger))
+        before = texts(page, url)
+        ioc = dated(indicator("203.0.113.201", tlp="red", distribution="group", group=group), 1)
+        red = dated(report([ioc["id"]], name="Crimson", tlp="red", distribution="group",
+                           group=group), 1)  # fmt: skip
+        assert sharer.share(red, ioc).status_code == 201
+        after = texts(page, url)
+        assert after == before
+        for path, text in after.items():
+            shown = text.replace("TLP:RED", "", 1) if path == "/reports" else text  # the filter
+            assert "Crimson" not in text and "TLP:RED" not in shown, (path, text)
+        page.goto(url + f"/reports/{red['id']}")
+        assert page.get_by_role("heading", name="Not found").is_visible()
+        page.screenshot(path=str(tmp_path / "outsider-report.png"), full_page=True)
+        page.get_by_role("button", name="Sign out").click()
+
+        sign_in_as(page, url, email_of(world, partner))  # in the group: sees it everywhere
+        seen = texts(page, url)
+        for path in ("/", "/reports", "/search?q=Crimson", "/lookup"):
+            assert "Crimson" in seen[path] and "TLP:RED" in seen[path], path
+        page.goto(url + "/")
+        page.screenshot(path=str(tmp_path / "partner-dashboard.png"), full_page=True)
