@@ -549,6 +549,10 @@ def _add_capability_commands() -> None:
 
     app.add_typer(instance_app, name="instance")
 
+    from shieldwall.exchange.misp_cli import feed_app
+
+    app.add_typer(feed_app, name="feed")
+
 
 _add_capability_commands()
 

@@ -25,6 +25,7 @@ from shieldwall.exchange.misp_types import misp_type_of_observable, misp_type_of
 from shieldwall.intel.query import ObjectFilter, iter_objects, list_objects
 from shieldwall.markings import SHARING_EXTENSION_ID, TLP_BY_MARKING_ID
 from shieldwall.policy import Viewer
+from shieldwall.selections.service import Selection
 
 BATCH = 200  # reports read, converted and audited together
 _IDS_CHUNK = 2000
@@ -212,12 +213,14 @@ def event_of(report: dict[str, Any], visible: dict[str, dict[str, Any]]) -> dict
     return event
 
 
-def _visible_objects(db: Database, viewer: Viewer, ids: list[str]) -> dict[str, dict[str, Any]]:
+def _visible_objects(
+    db: Database, viewer: Viewer, ids: list[str], selection: Selection | None
+) -> dict[str, dict[str, Any]]:
     """The latest visible version of each id, the viewer's own copy of an observable first."""
     found: dict[str, tuple[bool, dict[str, Any]]] = {}
     with db.read() as conn:
         for start in range(0, len(ids), _IDS_CHUNK):
-            f = ObjectFilter(ids=tuple(ids[start : start + _IDS_CHUNK]))
+            f = ObjectFilter(ids=tuple(ids[start : start + _IDS_CHUNK]), selection=selection)
             for row in iter_objects(conn, viewer, f):
                 own = row.member_id == viewer.member_id
                 if row.object_id not in found or (own and not found[row.object_id][0]):
@@ -228,30 +231,40 @@ def _visible_objects(db: Database, viewer: Viewer, ids: list[str]) -> dict[str, 
 def misp_events(
     db: Database, viewer: Viewer, f: ObjectFilter | None = None
 ) -> Iterator[dict[str, Any]]:
+    """`{"Event": ...}` for each report the viewer may see (see misp_events_of_reports)."""
+    for _, wrapped in misp_events_of_reports(db, viewer, f):
+        yield wrapped
+
+
+def misp_events_of_reports(
+    db: Database, viewer: Viewer, f: ObjectFilter | None = None
+) -> Iterator[tuple[str, dict[str, Any]]]:
     """`{"Event": ...}` for each report the viewer may see (narrowed by `f`), in the order they
-    were added; each batch of reports is audited as a bulk read with the objects it held."""
+    were added; each batch of reports is audited as a bulk read with the objects it held. A
+    selection in `f` (a feed's) narrows the objects in the events as well as the reports."""
     f = ObjectFilter(types=("report",)) if f is None else f
     cursor: str | None = None
     while True:
         # A read per batch: a slow reader of a long export holds no transaction open.
         page = list_objects(db, viewer, f, cursor=cursor, limit=BATCH)
         reports = [orjson.loads(body) for body in page.bodies]
-        yield from _events_of(db, viewer, [r for r in reports if r.get("type") == "report"])
+        reports = [r for r in reports if r.get("type") == "report"]
+        yield from _events_of(db, viewer, reports, f.selection)
         cursor = page.next_cursor
         if cursor is None:
             return
 
 
 def _events_of(
-    db: Database, viewer: Viewer, reports: list[dict[str, Any]]
-) -> Iterator[dict[str, Any]]:
+    db: Database, viewer: Viewer, reports: list[dict[str, Any]], selection: Selection | None
+) -> Iterator[tuple[str, dict[str, Any]]]:
     ids = list(dict.fromkeys(ref for r in reports for ref in r.get("object_refs") or ()))
-    visible = _visible_objects(db, viewer, ids)
+    visible = _visible_objects(db, viewer, ids, selection)
     # A grouping's members may be named only by the grouping (a report from elsewhere).
     inner = [ref for o in visible.values() if o.get("type") == "grouping"
              for ref in o.get("object_refs") or () if ref not in visible]  # fmt: skip
     if inner:
-        visible.update(_visible_objects(db, viewer, list(dict.fromkeys(inner))))
+        visible.update(_visible_objects(db, viewer, list(dict.fromkeys(inner)), selection))
     read = [r["id"] for r in reports] + list(visible)
     if read:
         audit.record(db, viewer, "export.misp", {
@@ -264,7 +277,7 @@ def _events_of(
             obj = visible.get(ref)
             if obj is not None and obj.get("type") == "grouping":
                 named.update(dict.fromkeys(obj.get("object_refs") or ()))
-        yield {"Event": event_of({**report, "object_refs": list(named)}, visible)}
+        yield report["id"], {"Event": event_of({**report, "object_refs": list(named)}, visible)}
 
 
 def misp_response_json(events: Iterator[dict[str, Any]]) -> Iterator[bytes]:

@@ -51,6 +51,11 @@ GALAXY_SDO = {
 _RELATIONSHIP = re.compile(r"[^a-z0-9]+")
 
 
+def report_id_for(member_id: str, event_uuid: str) -> str:
+    """The id of the report a member's import of the event with this uuid is stored as."""
+    return f"report--{uuid.uuid5(_NAMESPACE, f'{member_id}/{event_uuid}')}"
+
+
 class NotMispEvents(Invalid):
     """The file is not MISP event JSON, or an event in it cannot be converted."""
 
@@ -72,7 +77,7 @@ def events_in(document: Any) -> list[dict[str, Any]]:
     return events
 
 
-def _stix_time(value: Any, fallback: str) -> str:
+def stix_time(value: Any, fallback: str) -> str:
     """A STIX timestamp from MISP's epoch seconds, ISO time or date, else `fallback`."""
     if value in (None, ""):
         return fallback
@@ -119,9 +124,9 @@ class _Converter:
         self.where = where
         self.out: list[dict[str, Any]] = []
         self.by_misp_uuid: dict[str, str] = {}  # attribute / object uuid -> STIX id
-        self.now = _stix_time(event.get("timestamp"), "2000-01-01T00:00:00.000Z")
+        self.now = stix_time(event.get("timestamp"), "2000-01-01T00:00:00.000Z")
         self.event_uuid = str(event.get("uuid") or f"{event.get('info')}|{event.get('date')}")
-        self.report_id = self.stix_id("report", self.event_uuid)
+        self.report_id = report_id_for(member_id, self.event_uuid)
 
     def stix_id(self, kind: str, misp_uuid: Any, salt: str = "") -> str:
         key = f"{self.member_id}/{misp_uuid}{salt}"
@@ -129,12 +134,16 @@ class _Converter:
 
     def marking(self, obj: dict[str, Any], tags: list[str], distribution: Any) -> None:
         tlp = _tlp(tags)
+        wanted = DISTRIBUTIONS.get(str(distribution))
+        if tlp is None and wanted is not None:
+            # An attribute with a distribution of its own and no TLP tag is under the event's
+            # TLP: said on the object, as a distribution without a TLP takes the member's.
+            tlp = _tlp(_tags(self.event))
         if tlp is not None:
             obj["object_marking_refs"] = [tlp.marking_id]
-        wanted = DISTRIBUTIONS.get(str(distribution))
         if wanted is not None:
             # TLP caps distribution (markings.py); MISP's own value stays in x_misp_distribution.
-            level = tlp if tlp is not None else _tlp(_tags(self.event)) or TLP.AMBER
+            level = tlp if tlp is not None else TLP.AMBER
             obj["extensions"] = {SHARING_EXTENSION_ID: {
                 "extension_type": "property-extension",
                 "distribution": cap_distribution(level, wanted).value,
@@ -155,12 +164,12 @@ class _Converter:
         labels = [t for t in tags if not t.lower().startswith("tlp:")]
         refs += self.galaxies(event, labels)
         date = str(event.get("date") or "")
-        created = _stix_time(f"{date}T00:00:00" if date else None, self.now)
+        created = stix_time(f"{date}T00:00:00" if date else None, self.now)
         report: dict[str, Any] = {
             "type": "report", "spec_version": "2.1", "id": self.report_id,
             "created": min(created, self.now), "modified": self.now,
             "name": str(event.get("info") or "MISP event"),
-            "published": _stix_time(event.get("publish_timestamp"), self.now)
+            "published": stix_time(event.get("publish_timestamp"), self.now)
             if str(event.get("publish_timestamp") or "0") != "0" else self.now,
             "report_types": ["threat-report"],
             "object_refs": list(dict.fromkeys(refs)) or [self.note_of_empty()],
@@ -204,7 +213,7 @@ class _Converter:
         if type(value) is not str or value == "":
             raise NotMispEvents(f"{label}: no value")
         tags = _tags(attribute)
-        when = _stix_time(attribute.get("timestamp"), self.now)
+        when = stix_time(attribute.get("timestamp"), self.now)
         to_ids = attribute.get("to_ids") in (True, "1", 1, "true")
         pattern = pattern_of(misp_type, value.strip()) if to_ids else None
         common: dict[str, Any] = {"spec_version": "2.1"}
@@ -212,11 +221,11 @@ class _Converter:
             obj: dict[str, Any] = {
                 "type": "indicator", "id": self.stix_id("indicator", attr_uuid),
                 "created": when, "modified": when, "pattern": pattern, "pattern_type": "stix",
-                "valid_from": _stix_time(attribute.get("first_seen"), when),
+                "valid_from": stix_time(attribute.get("first_seen"), when),
                 "name": f"{misp_type}: {value}"[:250],
             }  # fmt: skip
             if attribute.get("last_seen"):
-                obj["valid_until"] = _stix_time(attribute["last_seen"], when)
+                obj["valid_until"] = stix_time(attribute["last_seen"], when)
                 if obj["valid_until"] <= obj["valid_from"]:
                     del obj["valid_until"]
         elif to_ids and misp_type in ("yara", "snort", "sigma", "suricata"):
@@ -268,7 +277,7 @@ class _Converter:
     def sighting(self, sighting: Any, target: dict[str, Any], label: str) -> list[str]:
         if type(sighting) is not dict or target["type"] not in ("indicator", "vulnerability"):
             return []  # STIX 2.1 §5.7: sighting_of_ref names an SDO
-        seen = _stix_time(sighting.get("date_sighting"), self.now)
+        seen = stix_time(sighting.get("date_sighting"), self.now)
         key = sighting.get("uuid") or f"{target['id']}|{seen}|{sighting.get('type')}"
         obj = {
             "type": "sighting", "spec_version": "2.1", "id": self.stix_id("sighting", key),
@@ -291,7 +300,7 @@ class _Converter:
         refs: list[str] = []
         for attribute in misp_object.get("Attribute") or []:
             refs += self.attribute(attribute, misp_object)
-        when = _stix_time(misp_object.get("timestamp"), self.now)
+        when = stix_time(misp_object.get("timestamp"), self.now)
         grouping: dict[str, Any] = {
             "type": "grouping", "spec_version": "2.1",
             "id": self.stix_id("grouping", object_uuid), "created": when, "modified": when,
@@ -323,7 +332,7 @@ class _Converter:
                 continue  # a reference to something outside the event: nothing to link
             kind = str(reference.get("relationship_type") or "related-to")
             stix_kind = _RELATIONSHIP.sub("-", kind.lower()).strip("-") or "related-to"
-            when = _stix_time(reference.get("timestamp"), self.now)
+            when = stix_time(reference.get("timestamp"), self.now)
             key = reference.get("uuid") or f"{source}|{kind}|{target}"
             obj = {
                 "type": "relationship", "spec_version": "2.1",
