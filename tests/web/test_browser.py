@@ -51,7 +51,8 @@ def test_sign_in_by_keyboard_see_the_dashboard_and_sign_out(  # type: ignore[no-
     user = world.user(world.member("Grid operator", country="DE", sectors=["Energy"]))
     with_password(world, user)
     ioc = dated(indicator("198.51.100.41", tlp="amber"), 1)
-    assert user.share(dated(report([ioc["id"]], name="Amber report", tlp="amber"), 1), ioc)
+    shared = dated(report([ioc["id"]], name="Amber report", tlp="amber"), 1)
+    assert user.share(shared, ioc).status_code == 201
     page = browser_page
     with serving(app) as url:
         page.goto(url + "/")

@@ -42,3 +42,17 @@ def test_the_dashboard_draws_every_chart_with_its_table(world: World, app) -> No
     assert html.count("<svg") == 10 and html.count("<table") >= 10
     assert "Green report" in html and "TLP:GREEN" in html
     assert "Intel shared over time" in html and "Sightings over time" in html
+
+
+def test_the_window_is_chosen_among_a_few_and_anything_else_is_30_days(world: World, app) -> None:  # type: ignore[no-untyped-def]
+    user = world.user(world.member())
+    ioc = dated(indicator("198.51.100.24", tlp="green"), 20)
+    shared = dated(report([ioc["id"]], name="Older report", tlp="green"), 20)
+    assert user.share(shared, ioc).status_code == 201
+    web = signed_in(world, app, user)
+    assert "Older report" not in web.get("/", params={"days": "7"}).text
+    week = web.get("/", params={"days": "7"}).text
+    assert '<option value="7" selected>' in week and "Last 7 days" in week
+    for odd in ("3660", "-1", "x", "30"):
+        page = web.get("/", params={"days": odd}).text
+        assert "Last 30 days" in page and "Older report" in page, odd

@@ -117,18 +117,22 @@ async def logout(request: Request) -> Response:
     return response
 
 
+WINDOWS = (7, 30, 90, 365)  # the dashboard's choice of days; the API takes any up to MAX_DAYS
+
+
 @router.get("/")
-async def dashboard(request: Request) -> Response:
+async def dashboard(request: Request, days: str = "30") -> Response:
     """The dashboard: GET /api/v1/dashboard's figures, drawn, each chart with its table."""
     session = await signed_in(request)
     if session is None:
         return to_login()
+    window = int(days) if days.isdigit() and int(days) in WINDOWS else 30
     settings = request.app.state.settings
     figures = await run_in_threadpool(
         dashboard_service.dashboard,
         request.app.state.db,
         session.viewer,
-        days=30,
+        days=window,
         interval=None,
         broker_name=settings.broker_name,
         noisy_threshold=settings.noisy_threshold,
@@ -139,6 +143,7 @@ async def dashboard(request: Request) -> Response:
         session,
         figures=figures,
         charts=charts.of_dashboard(figures),
+        windows=WINDOWS,
         page_tlp=figures["tlp"],
     )
 
