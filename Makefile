@@ -29,6 +29,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/taxii.py
 	$(BIN)/python bench/dashboard.py
 	$(BIN)/python bench/stream.py
+	$(BIN)/python bench/formats_misp.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache .hypothesis

@@ -1,0 +1,223 @@
+"""MISP benchmark: events imported and exported per second, beside misp-stix converting the same
+events to STIX 2.1 in the same run.
+
+In process, no HTTP, SQLite in a temp file: N deterministic SYNTHETIC events shaped like MISP's
+OSINT feed events (tags, galaxy tags, ~40 attributes of the common types, a file and a
+domain-ip object with references, a sighting) are imported one event per transaction
+(`import_misp`, as a feed pull does: conversion, validation, sharing, the write, change log and
+audit), then exported (`misp_events`, policy-filtered, as GET /api/v1/exports/misp does).
+misp-stix (the MISP project's MISP-to-STIX 2.1 converter) is installed from PyPI into its own
+environment under bench/out/ and converts the same events (conversion only, no storage); when it
+cannot be installed or run, the table says so. Writes bench/out/formats_misp.json. A
+measurement, not a test: it exits 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from shieldwall.db import Database, migrate
+from shieldwall.exchange.misp_export import misp_events
+from shieldwall.exchange.misp_import import import_misp
+from shieldwall.intel.ingest import ingestor_for
+from shieldwall.markings import TLP, Distribution
+from shieldwall.members.service import create_member, create_user, viewer_for_user
+from shieldwall.policy import Role
+from shieldwall.settings import Settings
+
+OUT = Path(__file__).parent / "out"
+NAMESPACE = uuid.UUID("0f1d0a5e-5b8c-4b8e-9c55-2d6f3b1a7e42")
+MISP_STIX_VENV = OUT / "misp-stix-venv"
+
+_MISP_STIX_RUN = r"""
+import json, sys, time
+from misp_stix_converter import MISPtoSTIX21Parser
+events = json.load(open(sys.argv[1]))
+errors, attributes, start = 0, 0, time.perf_counter()
+for event in events:
+    try:
+        parser = MISPtoSTIX21Parser()
+        parser.parse_misp_event(event)
+        attributes += len(event["Event"]["Attribute"]) + sum(
+            len(o["Attribute"]) for o in event["Event"]["Object"])
+    except Exception as exc:
+        errors += 1
+print(json.dumps({"seconds": time.perf_counter() - start, "errors": errors,
+                  "attributes": attributes}))
+"""
+
+
+def _uuid(*parts: object) -> str:
+    return str(uuid.uuid5(NAMESPACE, "/".join(map(str, parts))))
+
+
+def synthetic_events(n: int, seed: int = 1) -> list[dict[str, Any]]:
+    """N events like MISP's OSINT feed events, deterministic."""
+    rng = random.Random(seed)
+    events = []
+    for e in range(n):
+        ts = str(1767225600 + e * 3600)
+        attributes = []
+        for a in range(40):
+            kind = rng.choice(["ip-dst", "domain", "url", "sha256", "md5", "filename|sha1",
+                               "hostname", "email-src", "text", "ip-dst|port"])  # fmt: skip
+            value = {
+                "ip-dst": f"198.51.{rng.randrange(256)}.{rng.randrange(256)}",
+                "domain": f"bad{rng.randrange(10**6)}.example",
+                "url": f"https://bad{rng.randrange(10**6)}.example/p/{rng.randrange(10**6)}",
+                "sha256": f"{rng.getrandbits(256):064x}",
+                "md5": f"{rng.getrandbits(128):032x}",
+                "filename|sha1": f"drop{rng.randrange(1000)}.exe|{rng.getrandbits(160):040x}",
+                "hostname": f"h{rng.randrange(10**6)}.bad.example",
+                "email-src": f"x{rng.randrange(10**6)}@bad.example",
+                "text": "SYNTHETIC analyst text",
+                "ip-dst|port": f"203.0.113.{rng.randrange(256)}|{rng.randrange(1, 65536)}",
+            }[kind]
+            attribute = {"uuid": _uuid(e, a), "type": kind, "value": value,
+                         "category": "Network activity", "to_ids": kind != "text",
+                         "comment": "", "timestamp": ts, "distribution": "5"}  # fmt: skip
+            if a == 0:
+                attribute["Sighting"] = [{"uuid": _uuid(e, "s"), "type": "0",
+                                          "date_sighting": ts, "source": "bench"}]  # fmt: skip
+            attributes.append(attribute)
+        file_uuid, net_uuid = _uuid(e, "file"), _uuid(e, "domain-ip")
+        objects = [
+            {"name": "file", "meta-category": "file", "uuid": file_uuid, "timestamp": ts,
+             "template_uuid": "688c46fb-5edb-40a3-8273-1af7923e2215", "template_version": "24",
+             "distribution": "5", "sharing_group_id": "0", "comment": "",
+             "Attribute": [
+                 {"uuid": _uuid(e, "f1"), "type": "filename", "object_relation": "filename",
+                  "value": f"payload{e}.dll", "category": "Payload delivery", "to_ids": False,
+                  "timestamp": ts, "distribution": "5"},
+                 {"uuid": _uuid(e, "f2"), "type": "sha256", "object_relation": "sha256",
+                  "value": f"{rng.getrandbits(256):064x}", "category": "Payload delivery",
+                  "to_ids": True, "timestamp": ts, "distribution": "5"}],
+             "ObjectReference": [{"uuid": _uuid(e, "r"), "object_uuid": file_uuid,
+                                  "referenced_uuid": net_uuid, "timestamp": ts,
+                                  "relationship_type": "communicates-with"}]},
+            {"name": "domain-ip", "meta-category": "network", "uuid": net_uuid, "timestamp": ts,
+             "template_uuid": "43b3b146-77eb-4931-b4cc-b66c60f28734", "template_version": "10",
+             "distribution": "5", "sharing_group_id": "0", "comment": "",
+             "Attribute": [
+                 {"uuid": _uuid(e, "d1"), "type": "domain", "object_relation": "domain",
+                  "value": f"c2-{e}.bad.example", "category": "Network activity",
+                  "to_ids": True, "timestamp": ts, "distribution": "5"},
+                 {"uuid": _uuid(e, "d2"), "type": "ip-dst", "object_relation": "ip",
+                  "value": f"192.0.2.{e % 256}", "category": "Network activity",
+                  "to_ids": True, "timestamp": ts, "distribution": "5"}],
+             "ObjectReference": []},
+        ]  # fmt: skip
+        events.append({"Event": {
+            "uuid": _uuid(e), "info": f"SYNTHETIC OSINT event {e}", "date": "2026-01-01",
+            "timestamp": ts, "publish_timestamp": ts, "published": True, "analysis": "2",
+            "threat_level_id": "2", "distribution": "3", "sharing_group_id": "0",
+            "Orgc": {"name": "SYNTHETIC", "uuid": _uuid("org")},
+            "Tag": [{"name": "tlp:clear"}, {"name": "type:OSINT"},
+                    {"name": 'misp-galaxy:threat-actor="Sofacy"'}],
+            "Attribute": attributes, "Object": objects,
+        }})  # fmt: skip
+    return events
+
+
+def attributes_in(events: list[dict[str, Any]]) -> int:
+    return sum(len(e["Event"]["Attribute"]) + sum(len(o["Attribute"]) for o in e["Event"]["Object"])
+               for e in events)  # fmt: skip
+
+
+def ours(events: list[dict[str, Any]], tmp: Path) -> dict[str, Any]:
+    url = f"sqlite:///{tmp / 'bench.db'}"
+    migrate(url)
+    db = Database(url)
+    settings = Settings(database_url=url, validation_workers=0, warninglists="none")
+    with db.write() as conn:
+        member = create_member(conn, "Bench CERT", "national-cert", default_tlp=TLP.GREEN,
+                               default_distribution=Distribution.COMMUNITY)  # fmt: skip
+        viewer = viewer_for_user(
+            conn, create_user(conn, "a@bench.example.org", member, Role.ANALYST).user_id
+        )
+    ingestor = ingestor_for(db, settings)
+    try:
+        start = time.perf_counter()
+        stored = sum(import_misp(ingestor, viewer, event).stored for event in events)
+        import_s = time.perf_counter() - start
+        start = time.perf_counter()
+        exported = sum(1 for _ in misp_events(db, viewer))
+        export_s = time.perf_counter() - start
+    finally:
+        ingestor.close()
+        db.dispose()
+    return {"import_s": import_s, "stored_objects": stored, "export_s": export_s,
+            "exported_events": exported}  # fmt: skip
+
+
+def misp_stix(events: list[dict[str, Any]], tmp: Path, python: Path | None) -> dict[str, Any]:
+    if python is None:
+        python = MISP_STIX_VENV / "bin" / "python"
+    if not python.exists():
+        made = subprocess.run([sys.executable, "-m", "venv", str(MISP_STIX_VENV)],
+                              capture_output=True, text=True)  # fmt: skip
+        if made.returncode == 0:
+            made = subprocess.run([str(python), "-m", "pip", "install", "-q", "misp-stix"],
+                                  capture_output=True, text=True)  # fmt: skip
+        if made.returncode != 0:
+            return {"unavailable": f"misp-stix could not be installed: {made.stderr[-300:]}"}
+    path = tmp / "events.json"
+    path.write_bytes(orjson.dumps(events))
+    done = subprocess.run([str(python), "-c", _MISP_STIX_RUN, str(path)],
+                          capture_output=True, text=True)  # fmt: skip
+    if done.returncode != 0:
+        return {"unavailable": f"misp-stix failed: {done.stderr[-300:]}"}
+    return orjson.loads(done.stdout.strip().splitlines()[-1])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=500, help="events (default 500)")
+    parser.add_argument(
+        "--misp-stix-python",
+        type=Path,
+        default=None,
+        help="a Python with misp-stix installed (default: bench/out's own)",
+    )
+    args = parser.parse_args(argv)
+    events = synthetic_events(args.n)
+    attributes = attributes_in(events)
+    with tempfile.TemporaryDirectory(prefix="shieldwall-bench-misp-") as name:
+        tmp = Path(name)
+        theirs = misp_stix(events, tmp, args.misp_stix_python)
+        mine = ours(events, tmp)
+    rows = [
+        ("ours: import (convert + store, one transaction per event)", mine["import_s"]),
+        ("ours: export (policy-filtered, as MISP JSON)", mine["export_s"]),
+    ]
+    if "seconds" in theirs:
+        rows.append((f"misp-stix: MISP -> STIX 2.1 only ({theirs['errors']} errors)",
+                     theirs["seconds"]))  # fmt: skip
+    print(f"{args.n} events, {attributes} attributes (Python {sys.version.split()[0]})")
+    print(f"{'':62} {'events/s':>10} {'attributes/s':>13}")
+    for label, seconds in rows:
+        print(f"{label:62} {args.n / seconds:10.0f} {attributes / seconds:13.0f}")
+    if "seconds" in theirs:
+        print(f"import rate / misp-stix's: {theirs['seconds'] / mine['import_s']:.2f}x")
+    else:
+        print(f"misp-stix: {theirs['unavailable']}")
+    OUT.mkdir(exist_ok=True)
+    (OUT / "formats_misp.json").write_bytes(orjson.dumps(
+        {"events": args.n, "attributes": attributes, "ours": mine, "misp_stix": theirs},
+        option=orjson.OPT_INDENT_2,
+    ))  # fmt: skip
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
