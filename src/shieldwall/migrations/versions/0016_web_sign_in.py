@@ -31,5 +31,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("ix_web_sessions_user_id", table_name="web_sessions")
     op.drop_table("web_sessions")
-    with op.batch_alter_table("users") as batch:
-        batch.drop_column("password_hash")
+    # Not batch_alter_table: on SQLite it copies `users` and drops the original, which the
+    # foreign keys of api_keys and others refuse. ALTER TABLE ... DROP COLUMN works on both
+    # (SQLite 3.35 and newer).
+    op.execute("ALTER TABLE users DROP COLUMN password_hash")
