@@ -16,7 +16,7 @@ from shieldwall.dashboard import charts
 from shieldwall.dashboard import service as dashboard_service
 from shieldwall.errors import TooManyRequests
 from shieldwall.members import sessions
-from shieldwall.web import account, admin, reading
+from shieldwall.web import account, admin, reading, share
 from shieldwall.web.pages import render, signed_in, to_login
 from shieldwall.web.security import (
     LOGIN_CSRF_COOKIE,
@@ -153,6 +153,7 @@ def register(app: FastAPI) -> None:
     app.include_router(reading.router)
     app.include_router(account.router)
     app.include_router(admin.router)
+    app.include_router(share.router)
     static = files("shieldwall.web") / "static"
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
     app.add_middleware(SecureHeaders)

@@ -1,0 +1,197 @@
+"""The share page (/share): a report with indicators pasted as values, one a line, at a chosen
+TLP and distribution (a sharing group, anonymously if asked), through a preview that shows the
+indicators found and the description with victim data masked (POST /api/v1/sanitize's
+service), then stored by intel's ingest as POST /api/v1/objects stores a bundle. The form's
+mistakes come back beside their field; ingest's own refusals (a TLP asking for more than its
+distribution allows) come back as they are, never widened or narrowed."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from shieldwall.correlate.values import normalise
+from shieldwall.errors import ShieldwallError
+from shieldwall.intel.sanitize import sanitize_text
+from shieldwall.markings import SHARING_EXTENSION_ID, TLP
+from shieldwall.members import service as members_service
+from shieldwall.web.pages import TLP_NAMES, render, signed_in, to_login
+from shieldwall.web.security import same_token
+
+router = APIRouter(include_in_schema=False)
+
+MAX_VALUES = 1000
+DISTRIBUTIONS = ("org", "community", "federation", "all", "group")
+
+# The STIX pattern each kind of pasted value becomes (STIX 2.1 §9: object path per SCO type).
+_PATTERNS = {
+    "ipv4": "ipv4-addr:value",
+    "ipv4-cidr": "ipv4-addr:value",
+    "ipv6": "ipv6-addr:value",
+    "ipv6-cidr": "ipv6-addr:value",
+    "domain": "domain-name:value",
+    "url": "url:value",
+    "email": "email-addr:value",
+    "md5": "file:hashes.MD5",
+    "sha1": "file:hashes.'SHA-1'",
+    "sha256": "file:hashes.'SHA-256'",
+    "sha512": "file:hashes.'SHA-512'",
+}
+
+
+def _quoted(value: str) -> str:
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def indicators_of(text: str) -> tuple[list[dict[str, str]], list[str]]:
+    """The values pasted, one a line, as (kind, value, pattern); and the lines that are none."""
+    found: list[dict[str, str]] = []
+    bad: list[str] = []
+    seen: set[str] = set()
+    for line in text.splitlines():
+        raw = line.strip()
+        if not raw or raw.startswith("#"):
+            continue
+        observable = normalise("auto", raw)
+        if observable is None or observable.kind not in _PATTERNS:
+            bad.append(raw)
+            continue
+        pattern = f"[{_PATTERNS[observable.kind]} = {_quoted(observable.value)}]"
+        if pattern not in seen:
+            seen.add(pattern)
+            found.append({"kind": observable.kind, "value": observable.value, "pattern": pattern})
+    return found, bad
+
+
+def bundle_of(form: dict[str, str], indicators: list[dict[str, str]]) -> dict[str, Any]:
+    """The report and its indicators as one STIX 2.1 bundle, all under the chosen marking."""
+    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    ext: dict[str, Any] = {
+        "extension_type": "property-extension",
+        "distribution": form["distribution"],
+        "anonymous": form.get("anonymous") == "on",
+    }
+    if form["distribution"] == "group":
+        ext["sharing_group"] = form["sharing_group"]
+    marking = {
+        "object_marking_refs": [TLP.parse(form["tlp"]).marking_id],
+        "extensions": {SHARING_EXTENSION_ID: ext},
+    }
+    common = {"spec_version": "2.1", "created": now, "modified": now, **marking}
+    objects: list[dict[str, Any]] = [
+        {
+            "type": "indicator",
+            "id": f"indicator--{uuid.uuid4()}",
+            "name": i["value"],
+            "pattern": i["pattern"],
+            "pattern_type": "stix",
+            "valid_from": now,
+            **common,
+        }
+        for i in indicators
+    ]
+    report: dict[str, Any] = {
+        "type": "report",
+        "id": f"report--{uuid.uuid4()}",
+        "name": form["name"],
+        "published": now,
+        "object_refs": [o["id"] for o in objects],
+        **common,
+    }
+    if form.get("description"):
+        report["description"] = form["description"]
+    return {"type": "bundle", "id": f"bundle--{uuid.uuid4()}", "objects": [report, *objects]}
+
+
+def _check(form: dict[str, str], group_ids: set[str]) -> dict[str, str]:
+    """The form's mistakes, by field."""
+    errors: dict[str, str] = {}
+    if not form.get("name", "").strip():
+        errors["name"] = "Give the report a title."
+    if form.get("tlp") not in TLP_NAMES:
+        errors["tlp"] = "Choose a TLP."
+    if form.get("distribution") not in DISTRIBUTIONS:
+        errors["distribution"] = "Choose who may see it."
+    elif form["distribution"] == "group" and form.get("sharing_group") not in group_ids:
+        errors["sharing_group"] = "Choose one of your member's sharing groups."
+    elif form["distribution"] != "group" and form.get("sharing_group"):
+        errors["sharing_group"] = "A sharing group goes only with the distribution 'group'."
+    return errors
+
+
+async def _page(request: Request, status: int = 200, **data: Any) -> Response:
+    session = await signed_in(request)
+    assert session is not None
+    viewer = session.viewer
+
+    def groups() -> list[dict[str, Any]]:
+        with request.app.state.db.read() as conn:
+            return members_service.list_groups(conn, viewer.member_id)
+
+    values = {"form": {}, "errors": {}, "preview": None, **data}
+    values["groups"] = await run_in_threadpool(groups)
+    values["tlps"], values["distributions"] = TLP_NAMES, DISTRIBUTIONS
+    tlp = values["form"].get("tlp")
+    return render(
+        "share.html",
+        request,
+        session,
+        status=status,
+        page_tlp=tlp if tlp in TLP_NAMES else None,
+        **values,
+    )
+
+
+@router.get("/share")
+async def share_form(request: Request) -> Response:
+    if await signed_in(request) is None:
+        return to_login()
+    defaults = {"tlp": "amber", "distribution": "community"}
+    return await _page(request, form=defaults)
+
+
+@router.post("/share")
+async def share(request: Request) -> Response:
+    """Preview (`action=preview`) or store (`action=share`) the report the form describes."""
+    session = await signed_in(request)
+    if session is None:
+        return to_login()
+    raw = await request.form()
+    form = {k: v for k, v in raw.items() if isinstance(v, str)}
+    if not same_token(form.get("csrf"), session.csrf):
+        return render(
+            "error.html", request, session, status=403, title="Forbidden",
+            message="The form has expired. Reload the page and try again.",
+        )  # fmt: skip
+    errors = _check(form, set(session.viewer.group_ids))
+    indicators, bad = indicators_of(form.get("values", ""))
+    if bad:
+        shown = ", ".join(bad[:5]) + (" ..." if len(bad) > 5 else "")
+        errors["values"] = f"Not an IP address, domain, URL, e-mail address or hash: {shown}"
+    elif len(indicators) > MAX_VALUES:
+        errors["values"] = f"At most {MAX_VALUES} values at a time here."
+    elif not indicators:
+        errors["values"] = "Paste at least one value, one a line."
+    sanitized = sanitize_text(form.get("description", ""))
+    preview = {"indicators": indicators, "description": sanitized.as_dict()}
+    if errors or form.get("action") != "share":
+        return await _page(
+            request, 422 if errors else 200, form=form, errors=errors, preview=preview
+        )
+    if form.get("use_sanitized") == "on":
+        form["description"] = preview["description"]["text"]
+    bundle = bundle_of(form, indicators)
+    try:
+        await run_in_threadpool(request.app.state.ingestor.ingest, session.viewer, bundle)
+    except ShieldwallError as exc:
+        messages = sorted({d.get("message", "") for d in exc.details} - {""}) or [exc.message]
+        text = "; ".join(messages)
+        # Most refusals are a TLP asking for more than the distribution allows: say so there.
+        errors["distribution" if "distribution" in text.lower() else "form"] = text
+        return await _page(request, 422, form=form, errors=errors, preview=preview)
+    return RedirectResponse(f"/reports/{bundle['objects'][0]['id']}", status_code=303)

@@ -1,0 +1,75 @@
+"""The share page: who may not see what it shares (written first), its mistakes beside their
+fields, the preview, and a shared report found by another member."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from tests.factories import World
+from tests.web.signing_in import csrf_of, signed_in
+
+
+def post_share(web: Any, action: str = "share", **fields: str) -> Any:
+    form = {"name": "Phishing wave", "values": "198.51.100.23\nevil.example", "tlp": "green",
+            "distribution": "community", "description": "", **fields}  # fmt: skip
+    token = csrf_of(web.get("/share").text)
+    return web.post("/share", data={**form, "action": action, "csrf": token})
+
+
+def report_id(response: Any) -> str:
+    assert response.status_code == 303, response.text
+    found = re.fullmatch(r"/reports/(report--[0-9a-f-]+)", response.headers["location"])
+    assert found
+    return found.group(1)
+
+
+def test_a_red_report_for_one_group_leaves_no_trace_outside_it(world: World, app) -> None:  # type: ignore[no-untyped-def]
+    industry, cert, outsider = (world.member(n) for n in ("Grid", "CERT-X", "Outsider"))
+    group = world.group([industry, cert], name="Energy ISAC")
+    sharer = signed_in(world, app, world.user(industry))
+    rid = report_id(post_share(sharer, name="Red secret wave", values="203.0.113.99",
+                               tlp="red", distribution="group", sharing_group=group))  # fmt: skip
+    other = signed_in(world, app, world.user(outsider))
+    for url in ("/reports", "/search?q=Red+secret", "/search?q=203.0.113.99&mode=value", "/"):
+        page = other.get(url)
+        assert page.status_code == 200 and "Red secret wave" not in page.text, url
+        assert page.text.count("203.0.113.99") <= ("203.0.113.99" in url), url  # the query only
+    assert other.get(f"/reports/{rid}").status_code == 404
+    # The outsider cannot choose a group it is not in.
+    refused = post_share(other, tlp="red", distribution="group", sharing_group=group)
+    assert refused.status_code == 422 and 'id="sharing_group-error"' in refused.text
+    member_of_group = signed_in(world, app, world.user(cert))
+    assert "Red secret wave" in member_of_group.get("/reports").text
+
+
+def test_mistakes_come_back_beside_their_field(world: World, app) -> None:  # type: ignore[no-untyped-def]
+    web = signed_in(world, app, world.user(world.member()))
+    page = post_share(web, name=" ", values="not a value at all")
+    assert page.status_code == 422
+    assert 'id="name-error"' in page.text and 'aria-describedby="name-error"' in page.text
+    assert "not a value at all" in page.text and 'id="values-error"' in page.text
+    # TLP:RED may not go to the whole community: ingest refuses, said beside the distribution.
+    page = post_share(web, tlp="red", distribution="community")
+    assert page.status_code == 422 and 'id="distribution-error"' in page.text
+    assert "Red" not in web.get("/reports").text.split("<main")[1].split("Phishing")[0]
+    forged = web.post("/share", data={"name": "x", "values": "198.51.100.1", "csrf": "no"})
+    assert forged.status_code == 403
+
+
+def test_preview_then_share_and_a_national_cert_finds_it(world: World, app) -> None:  # type: ignore[no-untyped-def]
+    web = signed_in(world, app, world.user(world.member("Pipeline operator")))
+    text = "Reported by jane.doe@pipeline.example from host fs01.corp.local."
+    page = post_share(web, action="preview", description=text)
+    assert page.status_code == 200
+    assert "2 indicators found" in page.text and "evil.example" in page.text
+    assert "jane.doe@pipeline.example" in page.text  # still in the form's own field...
+    preview = page.text.split('class="sanitized">')[1].split("</pre>")[0]
+    assert "jane.doe" not in preview and "[EMAIL-1]" in preview  # ...but masked in the preview
+    assert 'value="share"' in page.text
+    rid = report_id(post_share(web, description=text, use_sanitized="on"))
+    cert = signed_in(world, app, world.user(world.member("CERT-Y", kind="national-cert")))
+    assert "Phishing wave" in cert.get("/reports").text
+    report = cert.get(f"/reports/{rid}").text
+    assert "198.51.100.23" in report and "TLP:GREEN" in report
+    assert "jane.doe" not in report
