@@ -234,3 +234,22 @@ def test_one_report_is_chosen_by_id(world: World) -> None:
     (event,) = exported(alice, report=chosen["id"])
     assert event["info"] == "Chosen" and attribute_values(event) == {"192.0.2.2"}
     assert exported(alice, report="report--00000000-0000-4000-8000-000000000000") == []
+
+
+def test_awkward_attributes_import_and_come_back(world: World) -> None:
+    """Real events carry values STIX will not take as their type, and files as base64."""
+    alice = world.user(world.member())
+    awkward = [
+        ("ssdeep", "24576:abc\ndef:ghi", True, None),  # multi-line
+        ("ssdeep", "not-an-ssdeep", True, None),  # malformed
+        ("malware-sample", "evil.exe|d41d8cd98f00b204e9800998ecf8427e", True, "UEsDBAo="),
+        ("attachment", "screenshot.png", False, "iVBORw0KGgo="),
+    ]
+    event = {"info": "Awkward", "uuid": str(uuid.uuid4()), "timestamp": "1770000000",
+             "Attribute": [{"type": t, "value": v, "to_ids": ids, "uuid": str(uuid.uuid4()),
+                            **({"data": d} if d else {})} for t, v, ids, d in awkward]}  # fmt: skip
+    response = alice.post("/api/v1/imports/misp", json={"Event": event})
+    assert response.status_code == 201, response.text
+    (back,) = exported(alice)
+    got = {(a["type"], a["value"], a["to_ids"], a.get("data")) for a in back["Attribute"]}
+    assert got == set(awkward)

@@ -113,7 +113,7 @@ def attribute_of(obj: dict[str, Any], report_tlp: str | None) -> dict[str, Any] 
         "distribution": _distribution(obj) or "5",
         "disable_correlation": False, "deleted": False,
     }  # fmt: skip
-    for key in ("first_seen", "last_seen", "object_relation"):
+    for key in ("first_seen", "last_seen", "object_relation", "data"):
         if obj.get(f"x_misp_{key}"):
             attribute[key] = str(obj[f"x_misp_{key}"])
     names = [str(t) for t in (obj.get("labels") or obj.get("x_misp_tags") or [])]

@@ -26,6 +26,7 @@ from typing import Any
 from shieldwall.errors import Invalid
 from shieldwall.exchange.misp_types import TEXT_TYPES, observable_of, pattern_of
 from shieldwall.intel.ingest import Ingestor, IngestResult
+from shieldwall.intel.validate import validate_object
 from shieldwall.markings import SHARING_EXTENSION_ID, TLP, Distribution, cap_distribution
 from shieldwall.policy import Viewer
 
@@ -253,11 +254,22 @@ class _Converter:
                 "object_refs": [self.report_id],
             }  # fmt: skip
         obj.update(common)
+        if obj["type"] != "note" and validate_object(obj, 0):
+            # A value STIX will not take as its type (a malformed ssdeep, a hash of the wrong
+            # length): kept whole in a note, its MISP facts beside it, rather than refusing
+            # the event.
+            obj = {
+                "type": "note", "id": self.stix_id("note", attr_uuid), "created": when,
+                "modified": when, "content": value, "abstract": misp_type,
+                "object_refs": [self.report_id], "spec_version": "2.1",
+            }  # fmt: skip
         obj["x_misp_type"] = misp_type
         obj["x_misp_category"] = str(attribute.get("category") or "Other")
         obj["x_misp_value"] = value
         obj["x_misp_to_ids"] = to_ids
         obj["x_misp_uuid"] = str(attr_uuid)
+        if type(attribute.get("data")) is str and attribute["data"]:
+            obj["x_misp_data"] = attribute["data"]  # an attachment or sample, base64
         for key in ("comment", "first_seen", "last_seen", "object_relation"):
             if attribute.get(key):
                 obj[f"x_misp_{key}"] = str(attribute[key])

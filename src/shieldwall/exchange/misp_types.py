@@ -47,6 +47,8 @@ def pattern_of(misp_type: str, value: str) -> str | None:
         return f"[file:hashes.{quote(HASHES[misp_type])} = {quote(value)}]"
     if misp_type == "filename":
         return f"[file:name = {quote(value)}]"
+    if misp_type == "malware-sample":  # "name|md5", the sample itself in the attribute's data
+        return pattern_of("filename|md5", value)
     if misp_type.startswith("filename|") and misp_type[9:] in HASHES:
         name, _, digest = value.partition("|")
         algorithm = quote(HASHES[misp_type[9:]])
@@ -99,8 +101,10 @@ def observable_of(misp_type: str, value: str) -> dict[str, Any] | None:
         return {"type": "email-addr", "value": value}
     if misp_type in HASHES:
         return {"type": "file", "hashes": {HASHES[misp_type]: value}}
-    if misp_type == "filename":
+    if misp_type in ("filename", "attachment"):
         return {"type": "file", "name": value}
+    if misp_type == "malware-sample":
+        return observable_of("filename|md5", value)
     if misp_type.startswith("filename|") and misp_type[9:] in HASHES:
         name, _, digest = value.partition("|")
         return {"type": "file", "name": name, "hashes": {HASHES[misp_type[9:]]: digest}}
