@@ -45,6 +45,8 @@ def test_a_red_report_for_one_group_leaves_no_trace_outside_it(world: World, app
 
 def test_mistakes_come_back_beside_their_field(world: World, app) -> None:  # type: ignore[no-untyped-def]
     web = signed_in(world, app, world.user(world.member()))
+    blank = web.get("/share").text
+    assert "-error" not in blank and "built-in" not in blank  # a fresh form shows no mistake
     page = post_share(web, name=" ", values="not a value at all")
     assert page.status_code == 422
     assert 'id="name-error"' in page.text and 'aria-describedby="name-error"' in page.text
