@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -161,3 +162,18 @@ def test_the_command_pulls_a_feed_from_a_folder(database_url: str, tmp_path: Pat
                  database_url=database_url)  # fmt: skip
     assert json.loads(second.stdout) == {"listed": 1, "fetched": 0, "skipped": 1, "stored": 0,
                                          "failed": {}}  # fmt: skip
+
+
+def test_two_members_copies_of_one_event_are_two_feed_events(world: World) -> None:
+    alice, dave = world.user(world.member()), world.user(world.member())
+    bob = world.user(world.member())
+    for user in (alice, dave):
+        assert user.post("/api/v1/imports/misp", json=osint_event()).status_code == 201
+    feed_id = feed(world)
+    listed = list(bob.get(f"/feeds/misp/{feed_id}/manifest.json").json())
+    assert len(listed) == 2 and listed[0] == OSINT_UUID
+    for event_uuid in listed:
+        served = bob.get(f"/feeds/misp/{feed_id}/{event_uuid}.json")
+        assert served.status_code == 200 and served.json()["Event"]["uuid"] == event_uuid
+    assert bob.get(f"/feeds/misp/{feed_id}/{uuid.uuid4()}.json").status_code == 404
+    assert bob.get(f"/feeds/misp/{feed_id}/not-a-uuid.json").status_code == 404

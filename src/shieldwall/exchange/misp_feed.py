@@ -17,12 +17,14 @@ its own, all or nothing; one that is refused is reported and the others still co
 from __future__ import annotations
 
 import hashlib
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import orjson
+from sqlalchemy import select
 
 from shieldwall.db import Database
 from shieldwall.errors import Invalid, NotFound, ShieldwallError
@@ -30,6 +32,7 @@ from shieldwall.exchange.misp_export import misp_events_of_reports
 from shieldwall.exchange.misp_import import import_misp, report_id_for, stix_time
 from shieldwall.intel.ingest import Ingestor
 from shieldwall.intel.query import ObjectFilter, iter_objects
+from shieldwall.members.tables import members
 from shieldwall.policy import Viewer
 from shieldwall.taxii.collections import Collection
 
@@ -78,9 +81,24 @@ def hashes_csv(db: Database, viewer: Viewer, collection: Collection) -> Iterator
 def feed_event(
     db: Database, viewer: Viewer, collection: Collection, event_uuid: str
 ) -> dict[str, Any]:
-    """{uuid}.json: one event of the feed; NotFound for one the viewer may not see."""
-    for wrapped in feed_events(db, viewer, collection):
-        if wrapped["Event"]["uuid"] == event_uuid:
+    """{uuid}.json: one event of the feed; NotFound for one the viewer may not see.
+
+    Read by id, not by walking the feed: the event's report is the one with that uuid, or one
+    member's import of the MISP event with that uuid (misp_import.report_id_for), and members
+    are few. Of several visible, the first added wins, as in the manifest.
+    """
+    try:
+        uuid.UUID(event_uuid)
+    except ValueError:
+        raise NotFound("no such event in this feed") from None
+    with db.read() as conn:
+        member_ids = list(conn.scalars(select(members.c.id)))
+    own = f"report--{event_uuid}"
+    candidates = (own, *(report_id_for(m, event_uuid) for m in member_ids))
+    f = replace(_feed_filter(collection), ids=candidates)
+    for report_id, wrapped in misp_events_of_reports(db, viewer, f):
+        if wrapped["Event"]["uuid"] == event_uuid or report_id == own:
+            wrapped["Event"]["uuid"] = event_uuid
             return wrapped
     raise NotFound("no such event in this feed")
 
