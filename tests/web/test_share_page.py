@@ -75,3 +75,49 @@ def test_preview_then_share_and_a_national_cert_finds_it(world: World, app) -> N
     report = cert.get(f"/reports/{rid}").text
     assert "198.51.100.23" in report and "TLP:GREEN" in report
     assert "jane.doe" not in report
+
+
+def upload(web: Any, content: bytes, name: str = "intel.json") -> Any:
+    token = csrf_of(web.get("/share").text)
+    return web.post("/share/file", data={"csrf": token},
+                    files={"file": (name, content, "application/json")})  # fmt: skip
+
+
+def test_an_uploaded_file_keeps_its_own_markings_and_bad_files_are_named(world: World, app) -> None:  # type: ignore[no-untyped-def]
+    import uuid
+
+    import orjson
+
+    from tests.factories import indicator, report
+
+    mine, other = world.member("Uploader"), world.member("Other")
+    web = signed_in(world, app, world.user(mine))
+    ioc = indicator("203.0.113.150", tlp="red", distribution="org")
+    red = report([ioc["id"]], name="Org-only upload", tlp="red", distribution="org")
+    bundle = {"type": "bundle", "id": f"bundle--{uuid.uuid4()}", "objects": [red, ioc]}
+    page = upload(web, orjson.dumps(bundle))
+    assert page.status_code == 200 and "Stored 2 objects" in page.text
+    outsider = signed_in(world, app, world.user(other))
+    for url in ("/reports", "/search?q=Org-only", "/"):
+        assert "Org-only upload" not in outsider.get(url).text, url
+    assert outsider.get(f"/reports/{red['id']}").status_code == 404
+    assert "Org-only upload" in web.get("/reports").text
+
+    event = {"info": "MISP upload", "uuid": str(uuid.uuid4()), "timestamp": "1770000000",
+             "Tag": [{"name": "tlp:green"}],
+             "Attribute": [{"type": "ip-dst", "value": "198.51.100.151", "to_ids": True,
+                            "uuid": str(uuid.uuid4())}]}  # fmt: skip
+    page = upload(web, orjson.dumps({"Event": event}))
+    assert page.status_code == 200 and "Stored" in page.text, page.text
+    assert "MISP upload" in outsider.get("/reports").text
+
+    for bad in (
+        b"not json",
+        b"{}",
+        b"[1]",
+        orjson.dumps({"type": "bundle", "objects": [{"type": "x"}]}),
+    ):
+        page = upload(web, bad)
+        assert page.status_code == 422 and 'id="file-error"' in page.text
+    forged = web.post("/share/file", data={"csrf": "no"}, files={"file": ("a", b"{}")})
+    assert forged.status_code == 403

@@ -11,12 +11,14 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from shieldwall.correlate.values import normalise
 from shieldwall.errors import ShieldwallError
+from shieldwall.exchange.misp_import import import_misp
 from shieldwall.intel.sanitize import sanitize_text
 from shieldwall.markings import SHARING_EXTENSION_ID, TLP
 from shieldwall.members import service as members_service
@@ -133,7 +135,7 @@ async def _page(request: Request, status: int = 200, **data: Any) -> Response:
         with request.app.state.db.read() as conn:
             return members_service.list_groups(conn, viewer.member_id)
 
-    values = {"form": {}, "errors": {}, "preview": None, **data}
+    values = {"form": {}, "errors": {}, "preview": None, "uploaded": None, **data}
     values["groups"] = await run_in_threadpool(groups)
     values["tlps"], values["distributions"] = TLP_NAMES, DISTRIBUTIONS
     tlp = values["form"].get("tlp")
@@ -195,3 +197,51 @@ async def share(request: Request) -> Response:
         errors["distribution" if "distribution" in text.lower() else "form"] = text
         return await _page(request, 422, form=form, errors=errors, preview=preview)
     return RedirectResponse(f"/reports/{bundle['objects'][0]['id']}", status_code=303)
+
+
+@router.post("/share/file")
+async def share_file(request: Request) -> Response:
+    """An uploaded STIX 2.1 bundle or MISP event JSON, stored whole or refused whole, as POST
+    /api/v1/objects and POST /api/v1/imports/misp store them; its own markings apply."""
+    session = await signed_in(request)
+    if session is None:
+        return to_login()
+    limit = request.app.state.settings.max_bundle_bytes
+    async with request.form(max_part_size=limit) as raw:  # closes the spooled upload
+        token, upload = raw.get("csrf"), raw.get("file")
+        body = None if upload is None or isinstance(upload, str) else await upload.read(limit + 1)
+    if not same_token(token, session.csrf):
+        return render(
+            "error.html", request, session, status=403, title="Forbidden",
+            message="The form has expired. Reload the page and try again.",
+        )  # fmt: skip
+    if not body:
+        return await _page(request, 422, form={}, errors={"file": "Choose a file to upload."})
+    if len(body) > limit:
+        message = f"Files are limited to {limit} bytes."
+        return await _page(request, 422, form={}, errors={"file": message})
+    try:
+        document = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return await _page(
+            request,
+            422,
+            form={},
+            errors={"file": "The file is not JSON (a STIX 2.1 bundle or MISP events)."},
+        )
+    if not document:
+        return await _page(request, 422, form={}, errors={"file": "The file holds nothing."})
+    ingestor, viewer = request.app.state.ingestor, session.viewer
+    try:
+        if isinstance(document, dict) and document.get("type") == "bundle":
+            result = await run_in_threadpool(ingestor.ingest, viewer, document, source="web")
+        else:
+            result = await run_in_threadpool(
+                import_misp, ingestor, viewer, document, source="web:misp"
+            )
+    except ShieldwallError as exc:
+        messages = sorted({d.get("message", "") for d in exc.details} - {""})[:5]
+        text = "; ".join([exc.message, *messages])
+        return await _page(request, 422, form={}, errors={"file": text})
+    done = f"Stored {result.stored} objects ({result.unchanged} already here)."
+    return await _page(request, form={"tlp": "amber", "distribution": "community"}, uploaded=done)
