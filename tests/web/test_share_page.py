@@ -121,3 +121,14 @@ def test_an_uploaded_file_keeps_its_own_markings_and_bad_files_are_named(world: 
         assert page.status_code == 422 and 'id="file-error"' in page.text
     forged = web.post("/share/file", data={"csrf": "no"}, files={"file": ("a", b"{}")})
     assert forged.status_code == 403
+
+
+def test_the_share_page_refers_to_no_other_host(world: World, app) -> None:  # type: ignore[no-untyped-def]
+    from tests.web.test_members_page import _REFERENCE
+
+    web = signed_in(world, app, world.user(world.member()))
+    pages = [web.get("/share").text, post_share(web, action="preview").text]
+    for html in pages:
+        for ref in _REFERENCE.findall(html):
+            assert ref.startswith(("/", "#")) and not ref.startswith("//"), ref
+        assert "http://" not in html and "https://" not in html
