@@ -66,9 +66,10 @@ async def subscribe(
     url: str, key: str, arrivals: dict[str, list[float]], ready: asyncio.Event, stop: asyncio.Event
 ) -> None:
     headers = {"Authorization": f"Bearer {key}"}
-    async with httpx.AsyncClient(timeout=None) as client, client.stream(
-        "GET", f"{url}/api/v1/stream?type=indicator", headers=headers
-    ) as r:
+    async with (
+        httpx.AsyncClient(timeout=None) as client,
+        client.stream("GET", f"{url}/api/v1/stream?type=indicator", headers=headers) as r,
+    ):
         if r.status_code != 200:
             raise BenchError(f"GET /stream answered {r.status_code}")
         ready.set()
