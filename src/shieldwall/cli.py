@@ -303,22 +303,37 @@ def import_bundle(
     user: Annotated[str, typer.Option(help="e-mail of the user who shares it")],
     database: DatabaseOption = None,
     file_format: Annotated[
-        str, typer.Option("--format", help="stix (a STIX 2.1 bundle) or misp (MISP events)")
+        str,
+        typer.Option(
+            "--format", help="stix (a STIX 2.1 bundle), misp (MISP events) or text (free text)"
+        ),
     ] = "stix",
+    name: Annotated[
+        str | None, typer.Option(help="text: the report's name (default: the file's)")
+    ] = None,
+    tlp: Annotated[str, typer.Option(help="text: the report's TLP")] = "amber",
+    distribution: Annotated[
+        str, typer.Option(help="text: org, community, federation or all")
+    ] = "community",
 ) -> None:
-    """Share a STIX 2.1 bundle file (or, with --format misp, MISP event JSON) as USER, all or
-    nothing (a bundle is read in two passes, so memory holds the objects' ids, not the file)."""
+    """Share a STIX 2.1 bundle file (or, with --format misp, MISP event JSON; with --format
+    text, the indicators found in free text as one report) as USER, all or nothing (a bundle
+    is read in two passes, so memory holds the objects' ids, not the file)."""
     from shieldwall.intel.ingest import ingestor_for
 
     if file.is_dir():
         raise fail(f"{file}: a folder, not a bundle file")
     if not file.is_file():
         raise fail(f"{file}: no such file")
-    if file_format not in ("stix", "misp"):
-        raise fail(f"--format: stix or misp, not {file_format!r}")
+    if file_format not in ("stix", "misp", "text"):
+        raise fail(f"--format: stix, misp or text, not {file_format!r}")
     settings = settings_for(database)
     if file_format == "misp":
         _import_misp(file, user, settings, database)
+        return
+    if file_format == "text":
+        report = {"name": name or file.name, "tlp": tlp, "distribution": distribution}
+        _import_text(file, user, report, settings, database)
         return
     with existing_database(database) as db:
         with db.read() as conn:
@@ -374,6 +389,35 @@ def _import_misp(file: Path, user: str, settings: Settings, database: str | None
             result = import_misp(ingestor, viewer, document, source=f"cli:{file.name}")
         finally:
             ingestor.close()
+    typer.echo(f"stored {result.stored} objects, {result.unchanged} already present")
+
+
+def _import_text(
+    file: Path, user: str, report: dict[str, str], settings: Settings, database: str | None
+) -> None:
+    from shieldwall.exchange.text import extract, import_text
+    from shieldwall.intel.ingest import ingestor_for
+
+    if report["distribution"] not in ("org", "community", "federation", "all"):
+        raise fail(
+            f"--distribution: org, community, federation or all, not {report['distribution']!r}"
+        )
+    try:
+        TLP.parse(report["tlp"])
+    except ValueError as exc:
+        raise fail(f"--tlp: {exc}") from None
+    found = extract(file.read_text("utf-8", errors="replace"))
+    if not found:
+        raise fail(f"{file}: no indicator found in the text")
+    with existing_database(database) as db, errors_as_messages(db.url):
+        with db.read() as conn:
+            viewer = members.viewer_for_user(conn, members.user_by_email(conn, user)["id"])
+        ingestor = ingestor_for(db, settings)
+        try:
+            bundle, result = import_text(ingestor, viewer, report, found, source=f"cli:{file.name}")
+        finally:
+            ingestor.close()
+    typer.echo(f"report {bundle['objects'][0]['id']}: {len(found)} values found")
     typer.echo(f"stored {result.stored} objects, {result.unchanged} already present")
 
 
