@@ -51,8 +51,9 @@ async def blocklist(
 
 
 def register(app: FastAPI) -> None:
-    from shieldwall.exchange import misp_routes, text_routes
+    from shieldwall.exchange import csv_routes, misp_routes, text_routes
 
     app.include_router(router)
     misp_routes.register(app)
     text_routes.register(app)
+    csv_routes.register(app)

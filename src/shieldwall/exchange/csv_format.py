@@ -1,0 +1,233 @@
+"""CSV in and out: a spreadsheet of indicators becomes STIX indicators through intel's ingest, and
+the indicators a viewer may see come back out as CSV, read through intel's query (the policy).
+
+Import: a header row naming the columns `type` and `value`, and optionally `tlp`, `labels`
+(separated by `;` or `|`) and `comment`; each further row one indicator. The file is stored
+whole or not at all: a bad row refuses it with its line number. Export: one row per visible
+indicator value (id, type, value, tlp, labels, valid_from, modified), streamed in batches; a cell
+a spreadsheet would run as a formula (starting with = + - @ tab or CR) is prefixed with `'`.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+from shieldwall.correlate.observables import observables_of, pattern_comparisons
+from shieldwall.correlate.values import KINDS, normalise
+from shieldwall.db import Database
+from shieldwall.errors import ShieldwallError
+from shieldwall.intel.ingest import BundleRejected, Ingestor, IngestResult
+from shieldwall.intel.query import ObjectFilter, iter_objects
+from shieldwall.markings import SHARING_EXTENSION_ID, TLP
+from shieldwall.policy import Viewer
+
+MAX_ROWS = 100_000
+COLUMNS = ("type", "value", "tlp", "labels", "comment")
+EXPORT_COLUMNS = ("id", "type", "value", "tlp", "labels", "valid_from", "modified")
+DISTRIBUTIONS = ("org", "community", "federation", "all")
+# The STIX pattern path each kind becomes (STIX 2.1 §9: object path per SCO type).
+PATTERNS = {
+    "ipv4": "ipv4-addr:value",
+    "ipv4-cidr": "ipv4-addr:value",
+    "ipv6": "ipv6-addr:value",
+    "ipv6-cidr": "ipv6-addr:value",
+    "domain": "domain-name:value",
+    "url": "url:value",
+    "email": "email-addr:value",
+    "md5": "file:hashes.MD5",
+    "sha1": "file:hashes.'SHA-1'",
+    "sha256": "file:hashes.'SHA-256'",
+    "sha512": "file:hashes.'SHA-512'",
+}
+_ALIASES = {"ip": "auto", "ip-dst": "auto", "ip-src": "auto", "hostname": "domain",
+            "email-addr": "email", "sha-1": "sha1", "sha-256": "sha256", "sha-512": "sha512",
+            "ipv4-addr": "ipv4", "ipv6-addr": "ipv6", "domain-name": "domain"}  # fmt: skip
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+class BadCsv(ShieldwallError):
+    """The CSV file is not one we read; the message names the line. Status 400."""
+
+
+def _quoted(value: str) -> str:
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def _stix_time() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _tlp(raw: str, line: int) -> TLP:
+    try:
+        return TLP.parse(raw.strip().lower().removeprefix("tlp:"))
+    except (ValueError, KeyError):
+        raise BadCsv(f"line {line}: unknown TLP {raw!r}") from None
+
+
+def bundle_of_csv(
+    data: bytes | str, *, tlp: str = "amber", distribution: str = "org"
+) -> dict[str, Any]:
+    """The rows as one STIX bundle of indicators; BadCsv naming the line of the first bad row."""
+    return _bundle_and_lines(data, tlp=tlp, distribution=distribution)[0]
+
+
+def _bundle_and_lines(
+    data: bytes | str, *, tlp: str, distribution: str
+) -> tuple[dict[str, Any], list[int]]:
+    """The bundle, and the line each of its objects came from."""
+    if distribution not in DISTRIBUTIONS:
+        raise BadCsv(f"distribution: one of {', '.join(DISTRIBUTIONS)}, not {distribution!r}")
+    default_tlp = _tlp(tlp, 0)
+    try:
+        text = data.decode("utf-8-sig") if isinstance(data, bytes) else data
+    except UnicodeDecodeError as exc:
+        raise BadCsv(f"the file is not UTF-8: {exc}") from None
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = next(reader, None)
+    except csv.Error as exc:
+        raise BadCsv(f"line 1: {exc}") from None
+    if not header:
+        raise BadCsv("line 1: no header row (type,value and optionally tlp,labels,comment)")
+    names = [h.strip().lower() for h in header]
+    unknown = [n for n in names if n not in COLUMNS]
+    if unknown or "type" not in names or "value" not in names or len(set(names)) != len(names):
+        raise BadCsv(
+            f"line 1: the header must name type and value, and may name tlp, labels, comment "
+            f"once each; got {','.join(header)!r}"
+        )
+    now = _stix_time()
+    objects: list[dict[str, Any]] = []
+    lines: list[int] = []
+    seen: set[tuple[str, str]] = set()
+    try:
+        for row in reader:
+            line = reader.line_num
+            if not any(cell.strip() for cell in row):
+                continue
+            if len(row) != len(names):
+                raise BadCsv(f"line {line}: {len(row)} cells, the header names {len(names)}")
+            cells = dict(zip(names, (c.strip() for c in row), strict=True))
+            kind = cells["type"].lower()
+            kind = _ALIASES.get(kind, kind)
+            if kind != "auto" and kind not in KINDS:
+                raise BadCsv(f"line {line}: unknown type {cells['type']!r}")
+            observable = normalise(kind, cells["value"]) if cells["value"] else None
+            if observable is None or observable.kind not in PATTERNS:
+                raise BadCsv(f"line {line}: {cells['value']!r} is not a valid {cells['type']}")
+            marking = _tlp(cells["tlp"], line) if cells.get("tlp") else default_tlp
+            key = (observable.kind, observable.value)
+            if key in seen:
+                continue
+            seen.add(key)
+            if len(objects) >= MAX_ROWS:
+                raise BadCsv(f"line {line}: at most {MAX_ROWS} indicators a file")
+            labels = [x.strip() for x in cells.get("labels", "").replace("|", ";").split(";")]
+            obj: dict[str, Any] = {
+                "type": "indicator",
+                "spec_version": "2.1",
+                "id": f"indicator--{uuid.uuid4()}",
+                "created": now,
+                "modified": now,
+                "name": observable.value,
+                "pattern": f"[{PATTERNS[observable.kind]} = {_quoted(observable.value)}]",
+                "pattern_type": "stix",
+                "valid_from": now,
+                "object_marking_refs": [marking.marking_id],
+                "extensions": {
+                    SHARING_EXTENSION_ID: {
+                        "extension_type": "property-extension",
+                        "distribution": distribution,
+                    }
+                },
+            }
+            if any(labels):
+                obj["labels"] = [x for x in labels if x]
+            if cells.get("comment"):
+                obj["description"] = cells["comment"]
+            objects.append(obj)
+            lines.append(line)
+    except csv.Error as exc:
+        raise BadCsv(f"line {reader.line_num}: {exc}") from None
+    if not objects:
+        raise BadCsv("no indicator rows after the header")
+    return {"type": "bundle", "id": f"bundle--{uuid.uuid4()}", "objects": objects}, lines
+
+
+def import_csv(
+    ingestor: Ingestor,
+    viewer: Viewer,
+    data: bytes | str,
+    source: str = "csv",
+    *,
+    tlp: str = "amber",
+    distribution: str = "org",
+) -> IngestResult:
+    """Store the file's indicators as one bundle through intel's ingest: all or nothing."""
+    bundle, lines = _bundle_and_lines(data, tlp=tlp, distribution=distribution)
+    try:
+        return ingestor.ingest(viewer, bundle, source=source)
+    except BundleRejected as exc:  # ingest's rules (TLP and distribution...): name the lines
+        found = [
+            {**d, "line": lines[d["index"]]} if isinstance(d.get("index"), int) else d
+            for d in exc.details or ()
+        ]
+        first = found[0] if found else {}
+        where = f"line {first['line']}: " if "line" in first else ""
+        message = f"{where}{first.get('message', exc)}; nothing was stored"
+        raise BadCsv(message, details=found) from None
+
+
+def safe_cell(value: str) -> str:
+    """A cell a spreadsheet shows as text, never runs as a formula (CSV injection)."""
+    return "'" + value if value.startswith(_FORMULA_STARTS) else value
+
+
+def _line(cells: list[str]) -> str:
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\r\n").writerow([safe_cell(c) for c in cells])
+    return out.getvalue()
+
+
+def export_csv(db: Database, viewer: Viewer, batch: int = 1000) -> Iterator[str]:
+    """The header, then a row per value of each indicator the viewer may see (latest versions,
+    read through intel's query and so through the policy), a batch of rows at a time."""
+    yield _line(list(EXPORT_COLUMNS))
+    f = ObjectFilter(types=("indicator",))
+    with db.read() as conn:
+        rows: list[str] = []
+        for row in iter_objects(conn, viewer, f, batch=batch):
+            body = orjson.loads(row.body)
+            if body.get("revoked"):
+                continue
+            labels = ";".join(str(x) for x in body.get("labels", ()))
+            # the values compared in the pattern, not the hosts correlation adds for its URLs
+            kinds = {rule for rule, _, _ in pattern_comparisons(str(body.get("pattern", "")))}
+            for observable in observables_of(body):
+                if observable.kind == "domain" and "domain" not in kinds:
+                    continue
+                rows.append(
+                    _line(
+                        [
+                            row.object_id,
+                            observable.kind,
+                            observable.value,
+                            TLP(row.tlp).label,
+                            labels,
+                            str(body.get("valid_from", "")),
+                            str(body.get("modified", "")),
+                        ]
+                    )
+                )
+            if len(rows) >= batch:
+                yield "".join(rows)
+                rows = []
+        if rows:
+            yield "".join(rows)

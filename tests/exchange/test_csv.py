@@ -1,0 +1,94 @@
+"""CSV in and out, through the real app.
+
+Negative cases first: another member's TLP:RED org-only indicator never reaches an export; a bad
+row refuses the whole file with its line number and stores nothing; a cell that a spreadsheet
+would run as a formula is written as text.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from shieldwall.exchange.csv_format import safe_cell
+from tests.factories import World, indicator
+
+
+def exported(user) -> list[dict[str, str]]:
+    response = user.get("/api/v1/exports/csv")
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("text/csv")
+    return list(csv.DictReader(io.StringIO(response.text)))
+
+
+def test_another_members_red_org_only_indicator_is_not_exported(world: World) -> None:
+    a, b = world.member(), world.member()
+    alice, bob = world.user(a), world.user(b)
+    assert alice.share(
+        indicator("203.0.113.66", tlp="red", distribution="org"),
+        indicator("203.0.113.67", tlp="green", distribution="community"),
+    ).status_code == 201  # fmt: skip
+    assert [r["value"] for r in exported(bob)] == ["203.0.113.67"]
+    assert sorted(r["value"] for r in exported(alice)) == ["203.0.113.66", "203.0.113.67"]
+    red = next(r for r in exported(alice) if r["value"] == "203.0.113.66")
+    assert red["type"] == "ipv4" and red["tlp"] == "red"
+
+
+def test_a_bad_row_refuses_the_whole_file_naming_its_line(world: World) -> None:
+    alice = world.user(world.member())
+    text = "type,value\nipv4,198.51.100.10\ndomain,evil.example\nipv4,not-an-address\n"
+    response = alice.post("/api/v1/imports/csv", content=text)
+    assert response.status_code == 400, response.text
+    assert "line 4" in response.text
+    assert exported(alice) == []
+    # ingest's own rules refuse a row too, and the whole file, naming the line
+    red = "type,value,tlp\nipv4,198.51.100.11,green\nipv4,198.51.100.12,red\n"
+    response = alice.post("/api/v1/imports/csv", content=red, params={"distribution": "all"})
+    assert response.status_code == 400 and "line 3" in response.text, response.text
+    assert exported(alice) == []
+    for bad, line in (
+        ("kind,value\nipv4,198.51.100.10\n", "line 1"),
+        ("type,value\nwidget,198.51.100.10\n", "line 2"),
+        ("type,value,tlp\nipv4,198.51.100.10,purple\n", "line 2"),
+        ("type,value\nipv4,198.51.100.10,extra\n", "line 2"),
+    ):
+        response = alice.post("/api/v1/imports/csv", content=bad)
+        assert response.status_code == 400 and line in response.text, (bad, response.text)
+    assert exported(alice) == []
+
+
+def test_rows_become_indicators_and_come_back_out(world: World) -> None:
+    a, b = world.member(), world.member()
+    alice, bob = world.user(a), world.user(b)
+    text = (
+        "Type,Value,TLP,Labels,Comment\n"
+        "ipv4,198.51.100.20,green,c2;botnet,seen in phishing\n"
+        "domain,Evil.Example,,,\n"
+        "url,http://evil.example/a,amber+strict,,\n"
+        "sha256," + "a" * 64 + ",clear,,\n"
+        "ipv4,198.51.100.20,green,,duplicate row\n"
+        "\n"
+    )
+    response = alice.post("/api/v1/imports/csv", content=text, params={"distribution": "community"})
+    assert response.status_code == 201, response.text
+    assert response.json()["stored"] == 4
+    rows = {r["value"]: r for r in exported(alice)}
+    assert set(rows) == {"198.51.100.20", "evil.example", "http://evil.example/a", "a" * 64}
+    assert (
+        rows["198.51.100.20"]["labels"] == "c2;botnet" and rows["198.51.100.20"]["tlp"] == "green"
+    )
+    assert rows["evil.example"]["tlp"] == "amber"  # the default
+    assert rows["http://evil.example/a"]["tlp"] == "amber+strict"
+    # shared with the community: another member sees the same rows (the policy decides)
+    assert {r["value"] for r in exported(bob)} == set(rows)
+
+
+def test_export_cells_cannot_run_as_formulas(world: World) -> None:
+    for raw in ("=1+1", "+1", "-1", "@SUM(A1)", "\tx", "\rx"):
+        assert safe_cell(raw) == "'" + raw
+    assert safe_cell("evil.example") == "evil.example"
+    alice = world.user(world.member())
+    labelled = {**indicator("198.51.100.30", tlp="green"), "labels": ['=HYPERLINK("x")']}
+    assert alice.share(labelled).status_code == 201
+    (row,) = exported(alice)
+    assert row["labels"] == '\'=HYPERLINK("x")'
