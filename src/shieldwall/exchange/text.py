@@ -134,20 +134,30 @@ def _is_domain(name: str) -> bool:
     return not (len(labels) == 2 and labels[-1] in _FILE_LIKE_TLDS)
 
 
-def _blank(text: str, span: tuple[int, int]) -> str:
-    return text[: span[0]] + " " * (span[1] - span[0]) + text[span[1] :]
+def _blanked(text: str, spans: list[tuple[int, int]]) -> str:
+    """The text with these (ordered, disjoint) spans turned to spaces, in one pass."""
+    pieces, last = [], 0
+    for start, end in spans:
+        pieces += [text[last:start], " " * (end - start)]
+        last = end
+    pieces.append(text[last:])
+    return "".join(pieces)
 
 
 def _raw_candidates(text: str) -> Iterable[tuple[str, str, int]]:
     """(kind, raw value, offset) in the re-fanged text, URLs and e-mail first."""
+    spans = []
     for match in _URL.finditer(text):
         raw = match[0].rstrip(_TRAILING)
         yield "url", raw, match.start()
-        text = _blank(text, (match.start(), match.start() + len(raw)))
+        spans.append((match.start(), match.start() + len(raw)))
+    text = _blanked(text, spans)
+    spans = []
     for match in _EMAIL.finditer(text):
         if _is_domain(match[0].rpartition("@")[2]):
             yield "email", match[0], match.start()
-        text = _blank(text, match.span())
+        spans.append(match.span())
+    text = _blanked(text, spans)
     for match in _IPV4.finditer(text):
         yield ("ipv4-cidr" if "/" in match[0] else "ipv4"), match[0], match.start()
     for match in _IPV6.finditer(text):
