@@ -43,6 +43,7 @@ from shieldwall.terminal import (
 if TYPE_CHECKING:  # imported where used: most commands never look anything up
     from shieldwall.correlate.client import LookupReport
     from shieldwall.correlate.helper import Options
+    from shieldwall.exchange.formats import Format
 
 # rich_markup_mode=None: a usage error is click's one "Error: ..." line, not a drawn box.
 app = typer.Typer(
@@ -325,15 +326,18 @@ def import_bundle(
         raise fail(f"{file}: a folder, not a bundle file")
     if not file.is_file():
         raise fail(f"{file}: no such file")
-    if file_format not in ("stix", "misp", "text"):
-        raise fail(f"--format: stix, misp or text, not {file_format!r}")
+    from shieldwall.exchange.formats import format_for, formats
+
+    importable = [f.name for f in formats() if f.importer] + ["text"]
+    if file_format not in importable:
+        raise fail(f"--format: one of {', '.join(importable)}, not {file_format!r}")
     settings = settings_for(database)
-    if file_format == "misp":
-        _import_misp(file, user, settings, database)
-        return
     if file_format == "text":
         report = {"name": name or file.name, "tlp": tlp, "distribution": distribution}
         _import_text(file, user, report, settings, database)
+        return
+    if file_format != "stix":  # a STIX bundle is read in two passes below; others whole
+        _import_format(format_for(file_format, direction="import"), file, user, settings, database)
         return
     with existing_database(database) as db:
         with db.read() as conn:
@@ -371,22 +375,18 @@ def import_bundle(
     typer.echo(f"stored {result.stored} objects, {result.unchanged} already present")
 
 
-def _import_misp(file: Path, user: str, settings: Settings, database: str | None) -> None:
-    import orjson
-
-    from shieldwall.exchange.misp_import import import_misp
+def _import_format(
+    fmt: Format, file: Path, user: str, settings: Settings, database: str | None
+) -> None:
     from shieldwall.intel.ingest import ingestor_for
 
-    try:
-        document = orjson.loads(file.read_bytes())
-    except orjson.JSONDecodeError as exc:
-        raise fail(f"{file}: not JSON: {exc}") from None
-    with existing_database(database) as db:
+    assert fmt.importer is not None
+    with existing_database(database) as db, errors_as_messages(db.url):
         with db.read() as conn:
             viewer = members.viewer_for_user(conn, members.user_by_email(conn, user)["id"])
         ingestor = ingestor_for(db, settings)
         try:
-            result = import_misp(ingestor, viewer, document, source=f"cli:{file.name}")
+            result = fmt.importer(ingestor, viewer, file.read_bytes(), f"cli:{file.name}")
         finally:
             ingestor.close()
     typer.echo(f"stored {result.stored} objects, {result.unchanged} already present")
@@ -419,6 +419,55 @@ def _import_text(
             ingestor.close()
     typer.echo(f"report {bundle['objects'][0]['id']}: {len(found)} values found")
     typer.echo(f"stored {result.stored} objects, {result.unchanged} already present")
+
+
+@app.command("export")
+def export_format(
+    file_format: Annotated[str, typer.Option("--format", help="see `shieldwall formats`")],
+    user: Annotated[str, typer.Option(help="e-mail of the user whose view is exported")],
+    option: Annotated[
+        list[str] | None, typer.Option("--option", "-o", help="NAME=VALUE, e.g. kind=ipv4")
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", help="file to write (default: standard output)")
+    ] = None,
+    database: DatabaseOption = None,
+) -> None:
+    """Write what USER may see in an export format (exchange/formats.py), streamed."""
+    from shieldwall.exchange.formats import format_for
+
+    options: dict[str, str] = {}
+    for item in option or []:
+        key, eq, value = item.partition("=")
+        if not eq:
+            raise fail(f"--option: NAME=VALUE, not {item!r}")
+        options[key] = value
+    settings = settings_for(database)
+    with existing_database(database) as db, errors_as_messages(db.url):
+        fmt = format_for(file_format, direction="export")
+        assert fmt.exporter is not None
+        fmt.check_options(options)
+        with db.read() as conn:
+            viewer = members.viewer_for_user(conn, members.user_by_email(conn, user)["id"])
+        out = output.open("wb") if output else sys.stdout.buffer
+        try:
+            for piece in fmt.exporter(db, viewer, settings, options):
+                out.write(piece.encode() if isinstance(piece, str) else piece)
+        finally:
+            if output:
+                out.close()
+            else:
+                out.flush()
+
+
+@app.command("formats")
+def list_formats() -> None:
+    """The exchange formats and whether each imports and/or exports."""
+    from shieldwall.exchange.formats import formats
+
+    for fmt in formats():
+        able = "/".join(d for d, f in (("import", fmt.importer), ("export", fmt.exporter)) if f)
+        typer.echo(f"{fmt.name:12} {able:14} {fmt.description}")
 
 
 @app.command()

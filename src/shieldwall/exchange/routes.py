@@ -4,13 +4,18 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, FastAPI, Query
+from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.responses import PlainTextResponse, StreamingResponse
+from starlette.concurrency import run_in_threadpool
 
-from shieldwall.api.deps import current_viewer, get_db, get_settings
+from shieldwall.api.deps import current_viewer, get_db, get_ingestor, get_settings
+from shieldwall.api.openapi import errors
 from shieldwall.api.streaming import stream_checked
 from shieldwall.db import Database
 from shieldwall.exchange.blocklist import BLOCKABLE, Blocklist, blocklist_lines
+from shieldwall.exchange.formats import format_for, formats
+from shieldwall.intel.ingest import Ingestor
+from shieldwall.intel.routes import PayloadTooLarge
 from shieldwall.policy import Viewer
 from shieldwall.settings import Settings
 from shieldwall.sightings.benign import warning_lists
@@ -50,6 +55,58 @@ async def blocklist(
     return await stream_checked(lines, media_type="text/plain; charset=utf-8")
 
 
+formats_router = APIRouter(prefix="/api/v1", tags=["exchange"])
+
+
+@formats_router.get("/formats")
+async def list_formats() -> dict:
+    """The exchange formats (exchange/formats.py) and whether each imports and/or exports."""
+    return {"formats": [fmt.as_dict() for fmt in formats()]}
+
+
+@formats_router.post("/imports/{name}", status_code=201, responses=errors(403, 404))
+async def import_format(
+    name: str,
+    request: Request,
+    viewer: Viewer = Depends(current_viewer),
+    ingestor: Ingestor = Depends(get_ingestor),
+    settings: Settings = Depends(get_settings),
+) -> dict:
+    """Share a file in a registered format (GET /api/v1/formats), converted to STIX 2.1 and
+    stored whole through ingest, or rejected whole. An unknown format is a 404."""
+    fmt = format_for(name, direction="import")
+    assert fmt.importer is not None
+    limit = settings.max_bundle_bytes
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise PayloadTooLarge(f"imports are limited to {limit} bytes")
+    result = await run_in_threadpool(fmt.importer, ingestor, viewer, bytes(body), f"api:{fmt.name}")
+    return result.as_dict()
+
+
+@formats_router.get("/exports/{name}", response_class=StreamingResponse, responses=errors(404))
+async def export_format(
+    name: str,
+    request: Request,
+    viewer: Viewer = Depends(current_viewer),
+    db: Database = Depends(get_db),
+    settings: Settings = Depends(get_settings),
+) -> StreamingResponse:
+    """What `viewer` may see, in a registered format; the query string holds the format's
+    options. Streamed. An unknown format is a 404."""
+    fmt = format_for(name, direction="export")
+    assert fmt.exporter is not None
+    fmt.check_options(request.query_params.keys())
+    options = {k: ",".join(request.query_params.getlist(k)) for k in request.query_params}
+    pieces = fmt.exporter(db, viewer, settings, options)
+    return await stream_checked(pieces, media_type=fmt.media_type)
+
+
+export_format.checks_own_query = True  # type: ignore[attr-defined]  # see api/deps.py
+
+
 def register(app: FastAPI) -> None:
     from shieldwall.exchange import csv_routes, misp_routes, text_routes
 
@@ -57,3 +114,4 @@ def register(app: FastAPI) -> None:
     misp_routes.register(app)
     text_routes.register(app)
     csv_routes.register(app)
+    app.include_router(formats_router)  # last: the formats' own routes above win

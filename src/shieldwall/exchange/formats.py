@@ -1,0 +1,191 @@
+"""The one list of exchange formats: what can be imported, what exported, and by which function.
+
+The CLI (`shieldwall import --format F FILE`, `shieldwall export --format F`) and the generic
+HTTP routes (`POST /api/v1/imports/{format}`, `GET /api/v1/exports/{format}`, and
+`GET /api/v1/formats` listing them) look formats up here, so a new format is one
+`register_format` call. Formats convert to and from STIX and go through intel's ingest and the
+viewer's policy; they never touch the tables.
+
+A format with its own, richer HTTP route (blocklist, misp) keeps it: that route is mounted
+before the generic one and wins; the generic one serves every other registered format and
+answers an unknown name with a 404 JSON error naming the known ones.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from shieldwall.db import Database
+from shieldwall.errors import Invalid, NotFound
+from shieldwall.intel.ingest import Ingestor, IngestResult, NotJSON
+from shieldwall.policy import Viewer
+from shieldwall.settings import Settings
+
+Importer = Callable[[Ingestor, Viewer, bytes, str], IngestResult]
+"""(ingestor, viewer, the file's bytes, source label) -> what was stored; all or nothing."""
+
+Exporter = Callable[[Database, Viewer, Settings, Mapping[str, str]], Iterable[str | bytes]]
+"""(db, viewer, settings, options such as `kind=ipv4,domain`) -> the export's pieces, streamed;
+only what `viewer` may see (read through intel's query / the policy)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Format:
+    name: str
+    description: str
+    media_type: str = "application/json"
+    importer: Importer | None = None
+    exporter: Exporter | None = None
+    options: tuple[str, ...] = ()
+    """The export's options (query parameters over HTTP, `-o NAME=VALUE` on the CLI)."""
+
+    def check_options(self, names: Iterable[str]) -> None:
+        """Invalid for an option the format does not take: a misspelt one must not be ignored."""
+        unknown = sorted(set(names) - set(self.options))
+        if unknown:
+            raise Invalid(
+                f"unknown option(s) {', '.join(unknown)}; format {self.name!r} takes "
+                f"{', '.join(self.options) or 'none'}"
+            )
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "description": self.description,
+            "media_type": self.media_type,
+            "import": self.importer is not None,
+            "export": self.exporter is not None,
+            "options": list(self.options),
+        }
+
+
+_FORMATS: dict[str, Format] = {}
+
+
+def register_format(fmt: Format) -> Format:
+    """Add (or replace, by name) a format. Call it at import time of your module and add the
+    module to `_BUILTIN` below, e.g. for MISP:
+
+        register_format(Format("misp", "MISP events", importer=..., exporter=...))
+
+    `importer` and `exporter` follow `Importer` and `Exporter` above; either may be None;
+    `options` names the options the exporter reads (any other is refused before it runs)."""
+    if not fmt.name or not fmt.name.replace("-", "").isalnum() or fmt.name != fmt.name.lower():
+        raise ValueError(f"format names are lower-case words: {fmt.name!r}")
+    if fmt.importer is None and fmt.exporter is None:
+        raise ValueError(f"format {fmt.name!r} neither imports nor exports")
+    _FORMATS[fmt.name] = fmt
+    return fmt
+
+
+def formats() -> list[Format]:
+    """Every registered format, by name."""
+    _load_builtin()
+    return [_FORMATS[name] for name in sorted(_FORMATS)]
+
+
+def format_for(name: str, *, direction: str) -> Format:
+    """The format `name` that can `direction` ("import" or "export"); NotFound naming the known
+    ones otherwise."""
+    _load_builtin()
+    fmt = _FORMATS.get(name)
+    able = [
+        f.name
+        for f in formats()
+        if (f.importer if direction == "import" else f.exporter) is not None
+    ]
+    if fmt is None or (fmt.importer if direction == "import" else fmt.exporter) is None:
+        what = "unknown format" if fmt is None else f"format {name!r} cannot {direction}"
+        raise NotFound(f"{what}: {direction} formats are {', '.join(able)}")
+    return fmt
+
+
+# Built-in formats ---------------------------------------------------------------------------
+
+
+def _import_stix(ingestor: Ingestor, viewer: Viewer, raw: bytes, source: str) -> IngestResult:
+    return ingestor.ingest_json(viewer, raw, source=source)
+
+
+def _import_misp(ingestor: Ingestor, viewer: Viewer, raw: bytes, source: str) -> IngestResult:
+    from shieldwall.exchange.misp_import import NotMispEvents, import_misp
+
+    try:
+        document = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise NotJSON(f"the MISP document is not JSON: {exc}") from None
+    if not document:
+        raise NotMispEvents("no MISP event in the document")
+    return import_misp(ingestor, viewer, document, source=source)
+
+
+def _export_misp(
+    db: Database, viewer: Viewer, settings: Settings, options: Mapping[str, str]
+) -> Iterable[bytes]:
+    from shieldwall.exchange.misp_export import misp_events, misp_response_json
+    from shieldwall.intel.query import ObjectFilter
+
+    f = ObjectFilter(types=("report",), label=options.get("label") or None)
+    return misp_response_json(misp_events(db, viewer, f))
+
+
+def _export_blocklist(
+    db: Database, viewer: Viewer, settings: Settings, options: Mapping[str, str]
+) -> Iterable[str]:
+    from shieldwall.exchange.blocklist import BLOCKABLE, Blocklist, blocklist_lines
+    from shieldwall.sightings.benign import warning_lists
+    from shieldwall.sightings.score import parse_half_lives
+
+    kinds = [k for k in options.get("kind", "").split(",") if k]
+    try:
+        min_score = float(options["min_score"]) if options.get("min_score") else None
+    except ValueError:
+        raise Invalid(f"min_score: a number, not {options['min_score']!r}") from None
+    if not kinds:
+        raise Invalid(f"kind: name at least one of {', '.join(BLOCKABLE)}")
+    truthy = ("1", "true", "yes")
+    request = Blocklist(
+        tuple(dict.fromkeys(kinds)),
+        min_score,
+        options.get("include_benign", "").lower() in truthy,
+        options.get("include_url_hosts", "").lower() in truthy,
+    )
+    return blocklist_lines(
+        db,
+        viewer,
+        request,
+        half_lives=parse_half_lives(settings.decay_half_lives),
+        lists=warning_lists(settings.warninglists, settings.cache_dir),
+    )
+
+
+_loaded = False
+
+
+def _load_builtin() -> None:
+    global _loaded
+    if _loaded:
+        return
+    _loaded = True
+    for fmt in (
+        Format("stix", "a STIX 2.1 bundle", importer=_import_stix),
+        Format(
+            "misp",
+            "MISP events",
+            importer=_import_misp,
+            exporter=_export_misp,
+            options=("label",),
+        ),
+        Format(
+            "blocklist",
+            "one value per line (options: kind=ipv4,domain,...; min_score; include_benign)",
+            media_type="text/plain; charset=utf-8",
+            exporter=_export_blocklist,
+            options=("kind", "min_score", "include_benign", "include_url_hosts"),
+        ),
+    ):
+        _FORMATS.setdefault(fmt.name, fmt)
