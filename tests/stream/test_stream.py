@@ -41,6 +41,7 @@ def events(
     want: int = 10_000,
     seconds: float = 20.0,
     until_quiet: bool = True,
+    ready: threading.Event | None = None,
     **kw: Any,
 ) -> list[dict[str, Any]]:
     """The events of one subscription, until `want` of them, or the first keep-alive (the
@@ -58,6 +59,8 @@ def events(
         assert r.headers["content-type"].startswith("text/event-stream")
         event: dict[str, Any] = {}
         for line in r.iter_lines():
+            if line.startswith(": stream from") and ready is not None:
+                ready.set()  # subscribed: changes from here on reach this subscriber
             if line.startswith("id: "):
                 event["id"] = line[4:]
             elif line.startswith("event: "):
@@ -145,11 +148,14 @@ def test_a_live_subscriber_hears_a_new_share_at_once(shared: dict[str, Any]) -> 
     secret = indicator("203.0.113.9", tlp="amber", distribution="org")
     public = indicator("203.0.113.10", tlp="green", distribution="community")
     heard: list[dict[str, Any]] = []
+    subscribed = threading.Event()
     listening = threading.Thread(
-        target=lambda: heard.extend(events(base, carol, want=1, until_quiet=False))
+        target=lambda: heard.extend(
+            events(base, carol, want=1, until_quiet=False, ready=subscribed)
+        )
     )
     listening.start()
-    time.sleep(0.5)  # subscribed: no position given means from now on
+    assert subscribed.wait(20)  # no position given means from now on
     assert alice.share(secret).status_code == 201
     assert alice.share(public).status_code == 201
     listening.join()
@@ -206,3 +212,45 @@ def test_a_revoked_key_ends_an_open_stream(shared: dict[str, Any]) -> None:
     assert bob.delete(f"/api/v1/api-keys/{prefix}").status_code in (200, 204)
     listening.join(timeout=10)
     assert closed == ["event: closed"]
+
+
+def correlations(found: list[dict[str, Any]]) -> dict[str, list[str]]:
+    return {
+        e["data"]["id"]: [c["id"] for c in e["data"]["correlated_with"]]
+        for e in found
+        if e["event"] == "correlation"
+    }
+
+
+def test_a_new_correlation_names_only_what_the_subscriber_may_see(
+    shared: dict[str, Any],
+) -> None:
+    base, alice, bob, carol = shared["base"], shared["alice"], shared["bob"], shared["carol"]
+    objs = shared["objs"]
+    start = {u: events(base, shared[u], last_event_id="0")[-1]["id"] for u in ("alice", "carol")}
+    start["bob"] = events(base, bob, last_event_id="0")[-1]["id"]
+    # Bob shares, for the whole community, the values of each of Alice's indicators.
+    echoes = {
+        k: indicator(objs[k]["pattern"].split("'")[1], tlp="green", distribution="community")
+        for k in ("community", "org", "group", "red_group")
+    }
+    for echo in echoes.values():
+        assert bob.share(echo).status_code == 201
+    hidden = [objs[k]["id"] for k in ("org", "group", "red_group")]
+    carol_heard = events(base, carol, last_event_id=start["carol"])
+    assert {e["data"]["id"] for e in carol_heard} == {e["id"] for e in echoes.values()}
+    for hidden_id in hidden:  # not even its id, anywhere in any event
+        assert hidden_id not in orjson.dumps(carol_heard).decode()
+    assert correlations(carol_heard) == {echoes["community"]["id"]: [objs["community"]["id"]]}
+    # A correlation follows its object's event under the same id.
+    ids_of = [
+        (e["id"], e["event"]) for e in carol_heard if e["data"]["id"] == echoes["community"]["id"]
+    ]
+    assert [k for _, k in ids_of] == ["object", "correlation"] and len({i for i, _ in ids_of}) == 1
+    # Bob may see the group's objects, not Alice's org-only one; Alice sees all four.
+    bob_heard = correlations(events(base, bob, last_event_id=start["bob"]))
+    assert bob_heard == {
+        echoes[k]["id"]: [objs[k]["id"]] for k in ("community", "group", "red_group")
+    }
+    alice_heard = correlations(events(base, alice, last_event_id=start["alice"]))
+    assert alice_heard == {echoes[k]["id"]: [objs[k]["id"]] for k in echoes}

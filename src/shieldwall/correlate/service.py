@@ -370,6 +370,40 @@ def correlations(
     return {"id": object_id, "values": keys, **_summary(matched, hits, reports, noisy, {})}
 
 
+def new_correlations(
+    conn: Connection,
+    viewer: Viewer,
+    versions: Sequence[tuple[int, str, str]],
+    *,
+    noisy_threshold: int,
+    most: int = 20,
+) -> dict[int, list[dict[str, str]]]:
+    """For new object versions, (pk, object_id, body): the other objects whose latest version
+    the viewer may see that share an exact value with it (what the stream calls a new
+    correlation), at most `most` each, by id; values on a warning list, and values held by more
+    than `noisy_threshold` visible objects, link nothing, as in `correlations`."""
+    keys_of: dict[int, tuple[str, set[int]]] = {}
+    for pk, object_id, body in versions:
+        own = observables_of(orjson.loads(body))
+        keys_of[pk] = (object_id, {key_hash(lookup_key(o)) for o in own})
+    rows = _exact_rows(conn, viewer, set().union(*(k for _, k in keys_of.values())))
+    benign = {r[0] for r in rows if r[1]}  # key_hash, benign
+    holders: dict[int, dict[str, str]] = defaultdict(dict)  # key -> object_id -> type
+    for r in rows:
+        if r[0] not in benign:
+            holders[r[0]][r[6]] = r[7]
+    found: dict[int, list[dict[str, str]]] = {}
+    for pk, (object_id, keys) in keys_of.items():
+        linked: dict[str, str] = {}
+        for key in keys:
+            others = {i: t for i, t in holders.get(key, {}).items() if i != object_id}
+            if len(others) <= noisy_threshold:
+                linked.update(others)
+        if linked:
+            found[pk] = [{"id": i, "type": linked[i]} for i in sorted(linked)[:most]]
+    return found
+
+
 class Lookup(NamedTuple):
     """A lookup's answer: one result per value asked, in order, and the reports they name."""
 

@@ -22,6 +22,8 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, func, select, true
 
+from shieldwall.correlate.index import CONTAINER_TYPES
+from shieldwall.correlate.service import new_correlations
 from shieldwall.db import Database
 from shieldwall.errors import Invalid
 from shieldwall.incidents.tables import incident_changes, incident_timeline, incidents, taskings
@@ -64,7 +66,7 @@ class Position:
 @dataclass(frozen=True, slots=True)
 class Event:
     position: Position
-    kind: str  # object, version, revoked, sighting, removed, erased, incident
+    kind: str  # object, version, revoked, sighting, correlation, removed, erased, incident
     data: dict[str, Any]
 
     def sse(self) -> bytes:
@@ -80,6 +82,7 @@ class Filters:
 
     selection: Selection = field(default_factory=Selection)
     half_lives: dict[str, float] | None = None
+    noisy_threshold: int = 50  # as Settings.noisy_threshold: a value this common links nothing
 
     @property
     def wants_incidents(self) -> bool:
@@ -159,6 +162,7 @@ def _object_events(
     if selection.min_score is not None:
         rows = _scoring_at_least(conn, viewer, rows, selection.min_score, filters.half_lives)
     earlier = _with_earlier_versions(conn, viewer, rows)
+    linked = _correlations(conn, viewer, rows, filters.noisy_threshold)
     events = []
     for r in rows:
         if r.type == "sighting":
@@ -172,7 +176,33 @@ def _object_events(
         data = {"id": r.object_id, "type": r.type, "modified": r.modified or None,
                 "tlp": TLP(r.tlp).label, "change": kind, "at": entry.at}  # fmt: skip
         events.append(Event(Position(entry.seq, r.pk), kind, data))
+        if r.pk in linked:
+            # A new correlation follows its object's event under the same id, so resuming after
+            # that id never splits the two.
+            data = {"id": r.object_id, "type": r.type, "tlp": TLP(r.tlp).label,
+                    "change": "correlation", "correlated_with": linked[r.pk],
+                    "at": entry.at}  # fmt: skip
+            events.append(Event(Position(entry.seq, r.pk), "correlation", data))
     return events, stopped_at
+
+
+def _correlations(
+    conn: Connection, viewer: Viewer, rows: list[Any], noisy_threshold: int
+) -> dict[int, list[dict[str, str]]]:
+    """Object pk -> the other visible objects its new version shares a value with (containers,
+    sightings and revocations correlate nothing: the objects they name do)."""
+    pks = [
+        r.pk for r in rows
+        if not r.revoked and r.type != "sighting" and r.type not in CONTAINER_TYPES
+    ]  # fmt: skip
+    if not pks:
+        return {}
+    versions = conn.execute(
+        select(objects.c.pk, objects.c.object_id, objects.c.body).where(objects.c.pk.in_(pks))
+    ).all()
+    return new_correlations(
+        conn, viewer, [tuple(v) for v in versions], noisy_threshold=noisy_threshold
+    )
 
 
 def _scoring_at_least(

@@ -56,14 +56,18 @@ async def stream(
     settings: Settings = Depends(get_settings),
 ) -> StreamingResponse:
     """Server-Sent Events, one per change the caller may see: `object` (new), `version`,
-    `revoked`, `sighting`, `removed`, `erased`, and `incident` (a timeline entry of an incident
-    the caller takes part in, such as an escalation). Each event's `id` is its position in the
+    `revoked`, `sighting`, `correlation` (after a new object's or version's event, under its id:
+    the other objects the caller may see that share a value with it), `removed`, `erased`, and
+    `incident` (a timeline entry of an incident the caller takes part in, such as an
+    escalation). Each event's `id` is its position in the
     change log and its `data` a JSON object with at least `id` and `type`; reconnect with the
     `Last-Event-ID` header (or `last_event_id`) to resume exactly after it. Without one the
     stream starts with changes made from now on. Quiet streams get a comment line every
     $SHIELDWALL_STREAM_KEEPALIVE_SECONDS."""
     selection = _selection(type, max_tlp, label, min_score)
-    filters = events.Filters(selection, parse_half_lives(settings.decay_half_lives))
+    filters = events.Filters(
+        selection, parse_half_lives(settings.decay_half_lives), settings.noisy_threshold
+    )
     given = last_event_id_header if last_event_id_header is not None else last_event_id
     if given is not None and given.strip():
         start = events.Position.parse(given)
@@ -187,7 +191,10 @@ def register(app: FastAPI) -> None:
     settings: Settings = app.state.settings
     app.state.webhook_networks = webhooks.allowed_networks(settings.webhook_networks)
     deliverer = webhooks.Deliverer(
-        app.state.db, app.state.webhook_networks, parse_half_lives(settings.decay_half_lives)
+        app.state.db,
+        app.state.webhook_networks,
+        parse_half_lives(settings.decay_half_lives),
+        settings.noisy_threshold,
     )
     app.state.webhook_deliverer = deliverer
     app.state.scheduler.add(Job(webhooks.JOB_NAME, webhooks.EVERY_SECONDS, deliverer.run))

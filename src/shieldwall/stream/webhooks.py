@@ -170,8 +170,15 @@ def as_dict(row: Any) -> dict[str, Any]:
 class Deliverer:
     """The job: for each active webhook that is due, POST what it has not yet been sent."""
 
-    def __init__(self, db: Database, networks: Sequence[Any], half_lives: dict[str, float]) -> None:
+    def __init__(
+        self,
+        db: Database,
+        networks: Sequence[Any],
+        half_lives: dict[str, float],
+        noisy_threshold: int = 50,
+    ) -> None:
         self._db, self._networks, self._half_lives = db, networks, half_lives
+        self._noisy_threshold = noisy_threshold
 
     def run(self) -> int:
         """Deliver one batch per due webhook; how many events were delivered."""
@@ -196,7 +203,9 @@ class Deliverer:
                 if enabled is None or enabled:
                     raise Invalid("the user whose rights it reads with is disabled or gone")
                 viewer = viewer_for_user(conn, row.user_id)
-            filters = events.Filters(parse(orjson.loads(row.selection)), self._half_lives)
+            filters = events.Filters(
+                parse(orjson.loads(row.selection)), self._half_lives, self._noisy_threshold
+            )
             got, through = events.read(
                 self._db, viewer, events.Position.parse(row.position), filters, BATCH
             )
