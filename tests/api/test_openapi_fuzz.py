@@ -128,13 +128,25 @@ _FUZZ = settings(
 @schema.parametrize()
 @_FUZZ
 def test_every_operation_answers_an_admin_as_documented(case: Any, served: Served) -> None:
-    case.call_and_validate(base_url=served.url, headers=served.keys["admin"], checks=CHECKS)
+    _call_and_validate(case, served.url, served.keys["admin"])
 
 
 @schema.parametrize()
 @_FUZZ
 def test_every_operation_answers_a_reader_as_documented(case: Any, served: Served) -> None:
-    case.call_and_validate(base_url=served.url, headers=served.keys["reader"], checks=CHECKS)
+    _call_and_validate(case, served.url, served.keys["reader"])
+
+
+# uvicorn's HTTP parser refuses a request line of more than ~64 KiB with a plain-text 400
+# before any of our code runs (hypothesis sometimes writes a query that long).
+_SERVER_REFUSAL = b"Invalid HTTP request received."
+
+
+def _call_and_validate(case: Any, url: str, headers: dict[str, str]) -> None:
+    response = case.call(base_url=url, headers=headers)
+    if response.status_code == 400 and response.content == _SERVER_REFUSAL:
+        return  # the HTTP server's own refusal (our errors are JSON), not an answer of ours
+    case.validate_response(response, checks=CHECKS, headers=headers)
 
 
 def test_the_document_declares_the_bearer_scheme_and_the_error_shape(tmp_path: Path) -> None:
