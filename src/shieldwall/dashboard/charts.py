@@ -12,7 +12,7 @@ standard (text colours on a black background; TLP:CLEAR's white bar gets a black
 
 from __future__ import annotations
 
-import itertools
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape
@@ -30,7 +30,6 @@ TLP_BACKGROUND = "#000000"
 # Series colours for everything that is not a TLP: distinguishable with the common colour-vision
 # deficiencies (Okabe and Ito's palette), and never a TLP colour, so no bar reads as a marking.
 SERIES = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00")
-_ids = itertools.count(1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,10 +67,23 @@ def _table(caption: str, headers: Sequence[str], rows: Sequence[Sequence[object]
     )
 
 
+def chart_key(title: str) -> str:
+    """The part of a chart's element ids that names it: from its title unless given, so that
+    a page renders the same every time (no process-wide counter) and two charts of one page
+    differ as long as their titles or keys do."""
+    return re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-") or "chart"
+
+
 def _figure(
-    title: str, description: str, svg_body: str, width: int, height: int, table: str
+    title: str,
+    description: str,
+    svg_body: str,
+    width: int,
+    height: int,
+    table: str,
+    key: str | None,
 ) -> Chart:
-    n = next(_ids)
+    n = chart_key(key or title)
     svg = (
         f'<svg xmlns="http://www.w3.org/2000/svg" role="img" viewBox="0 0 {width} {height}" '
         f'width="100%" preserveAspectRatio="xMinYMin meet" '
@@ -91,6 +103,7 @@ def bars(
     value_label: str = "objects",
     colours: Sequence[str] | None = None,
     empty: str = "nothing in this window",
+    key: str | None = None,
 ) -> Chart:
     """Horizontal bars, one per (label, value), longest first as given; `colours` per row (TLP
     colours for a TLP chart), else one series colour."""
@@ -116,7 +129,8 @@ def bars(
     height = max(1, len(rows)) * (row_height + gap)
     description = "; ".join(f"{label}: {_number(v)}" for label, v in rows) or empty
     table = _table(title, ("", value_label), rows)
-    return _figure(title, description, "".join(parts), label_width + bar_width + 60, height, table)
+    width = label_width + bar_width + 60
+    return _figure(title, description, "".join(parts), width, height, table, key)
 
 
 def columns(
@@ -125,6 +139,7 @@ def columns(
     series: dict[str, Sequence[float]],
     *,
     period_label: str = "period",
+    key: str | None = None,
 ) -> Chart:
     """Columns over time: one group per period, one column per series (in SERIES colours), with
     a legend; the axis names every period that fits, the table every one."""
@@ -172,7 +187,7 @@ def columns(
     rows = [(period, *(series[name][p] for name in names)) for p, period in enumerate(periods)]
     table = _table(title, (period_label, *names), rows)
     height = legend + chart_height + bottom
-    return _figure(title, description, "".join(parts), left + chart_width + 10, height, table)
+    return _figure(title, description, "".join(parts), left + chart_width + 10, height, table, key)
 
 
 def of_dashboard(figures: dict) -> dict[str, Chart]:
