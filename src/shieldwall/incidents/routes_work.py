@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from shieldwall.api.openapi import errors
-from shieldwall.incidents import evidence, links, service, taskings, views, work
+from shieldwall.incidents import evidence, links, service, taskings, work
 from shieldwall.incidents.routes import Config, Db, Now, Viewing, _time
 from shieldwall.intel.ingest import Ingestor
 
@@ -217,16 +217,7 @@ async def timeline(
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> dict:
     """Everything that happened, oldest first, written by the platform and by people."""
-
-    def read() -> dict:
-        with db.read() as conn:
-            service.visible_incident(conn, viewer, incident_id)
-            entries, next_after = views.timeline(
-                conn, viewer, incident_id, after=after, limit=limit
-            )
-        return {"entries": entries, "next": next_after}
-
-    return await run_in_threadpool(read)
+    return await _call(service.get_timeline, db, viewer, incident_id, after=after, limit=limit)
 
 
 @router.post("/incidents/{incident_id}/timeline", status_code=201, responses=errors(403, 409))

@@ -108,24 +108,43 @@ def _text(value: str, field_name: str, max_length: int) -> str:
 
 
 def check_draft(draft: Draft) -> CheckedDraft:
-    """The draft's fields checked and its free text sanitised; Invalid naming the field."""
+    """The draft's fields checked and its free text sanitised; Invalid naming every field that
+    is wrong (its details, one per mistake), so a form can say each beside its field."""
+    problems: list[Invalid] = []
+
+    def checked(check: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return check(*args, **kwargs)
+        except Invalid as exc:
+            problems.append(exc)
+            return None
+
     lists = {
-        "countries": checked_words(draft.countries, "countries", code="upper"),
-        "sectors": checked_words(draft.sectors, "sectors"),
-        "services": checked_words(draft.services, "services", max_length=200),
-        "needs": checked_words(draft.needs, "needs", known=CAPABILITIES),
-        "languages": checked_words(draft.languages, "languages", code="lower"),
+        "countries": checked(checked_words, draft.countries, "countries", code="upper"),
+        "sectors": checked(checked_words, draft.sectors, "sectors"),
+        "services": checked(checked_words, draft.services, "services", max_length=200),
+        "needs": checked(checked_words, draft.needs, "needs", known=CAPABILITIES),
+        "languages": checked(checked_words, draft.languages, "languages", code="lower"),
     }
+    title = checked(_text, draft.title, "title", 300)
+    description = checked(_text, draft.description, "description", 100_000)
+    severity = checked(checked_severity, draft.severity)
+    tlp = checked(checked_tlp, draft.tlp)
     if len(draft.links) > 500:
-        raise _invalid("links", "at most 500 intel objects at filing; link more afterwards")
+        problems.append(_invalid("links", "at most 500 intel objects at filing; link more later"))
+    if problems:
+        if len(problems) == 1:
+            raise problems[0]
+        raise Invalid(
+            "; ".join(p.message for p in problems),
+            details=[d for p in problems for d in p.details],
+        )
     keep, domains = draft.keep, draft.internal_domains
     return CheckedDraft(
-        title=sanitize_text(_text(draft.title, "title", 300), keep=keep, internal_domains=domains),
-        description=sanitize_text(
-            _text(draft.description, "description", 100_000), keep=keep, internal_domains=domains
-        ),
-        severity=checked_severity(draft.severity),
-        tlp=checked_tlp(draft.tlp),
+        title=sanitize_text(title, keep=keep, internal_domains=domains),
+        description=sanitize_text(description, keep=keep, internal_domains=domains),
+        severity=severity,
+        tlp=tlp,
         lists=lists,
         links=tuple(dict.fromkeys(draft.links)),
     )
@@ -266,6 +285,17 @@ def get_incident(
     with db.read() as conn:
         row = visible_incident(conn, viewer, incident_id)
         return views.full(conn, viewer, row, now, config)
+
+
+def get_timeline(
+    db: Database, viewer: Viewer, incident_id: str, *, after: int, limit: int
+) -> dict[str, Any]:
+    """The incident's timeline after entry `after`, oldest first, and the id to continue from
+    (`next`, None at the end); 404 as for an unknown id if the viewer may not see it."""
+    with db.read() as conn:
+        visible_incident(conn, viewer, incident_id)
+        entries, next_after = views.timeline(conn, viewer, incident_id, after=after, limit=limit)
+    return {"entries": entries, "next": next_after}
 
 
 @dataclass(frozen=True, slots=True)

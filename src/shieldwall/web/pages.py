@@ -29,6 +29,18 @@ def tlp_class(tlp: str | None) -> str:
 
 templates.filters["tlp_class"] = tlp_class
 
+# What each level asks of its recipients, in FIRST's words (TLP 2.0, "TLP definitions").
+TLP_MEANINGS = {
+    "clear": "Recipients can spread this to the world, there is no limit on disclosure.",
+    "green": "Limited disclosure, recipients can spread this within their community.",
+    "amber": "Limited disclosure, recipients can only spread this on a need-to-know basis "
+    "within their organization and its clients.",
+    "amber+strict": "Limited disclosure, recipients can only spread this on a need-to-know "
+    "basis within their organization.",
+    "red": "For the eyes and ears of individual recipients only, no further disclosure.",
+}
+templates.globals["tlp_meanings"] = TLP_MEANINGS
+
 
 def render(
     name: str, request: Request, session: sessions.Session | None, status: int = 200, **data: Any

@@ -16,7 +16,7 @@ from shieldwall.dashboard import charts
 from shieldwall.dashboard import service as dashboard_service
 from shieldwall.errors import TooManyRequests
 from shieldwall.members import sessions
-from shieldwall.web import account, admin, reading, share
+from shieldwall.web import account, admin, incident_form, incidents, reading, share
 from shieldwall.web.pages import render, signed_in, to_login
 from shieldwall.web.security import (
     LOGIN_CSRF_COOKIE,
@@ -154,6 +154,8 @@ def register(app: FastAPI) -> None:
     app.include_router(account.router)
     app.include_router(admin.router)
     app.include_router(share.router)
+    app.include_router(incident_form.router)  # /incidents/new before /incidents/{id}
+    app.include_router(incidents.router)
     static = files("shieldwall.web") / "static"
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
     app.add_middleware(SecureHeaders)
