@@ -12,6 +12,7 @@ from tests.incidents import conftest as incident_fixtures
 from tests.incidents.conftest import Cast, FakeClock
 from tests.web.signing_in import browser, csrf_of, signed_in
 from tests.web.test_accessibility import check
+from tests.web.test_members_page import _REFERENCE
 
 # The partnership of tests/incidents (requester, national CERT coordinating, responders,
 # a bystander) and its hand-moved clock, as fixtures here too.
@@ -186,7 +187,10 @@ def test_file_through_the_preview_and_every_party_sees_its_part(  # type: ignore
 
     for user, url in ((web, "/incidents"), (lab, "/incidents"), (web, f"/incidents/{incident}"),
                       (web, "/incidents/new")):  # fmt: skip
-        check(url, user.get(url).text)
+        html = user.get(url).text
+        check(url, html)
+        for ref in _REFERENCE.findall(html):  # no other host
+            assert ref.startswith(("/", "#")) and not ref.startswith("//"), ref
 
 
 def test_clocks_say_what_is_overdue_and_filters_narrow_the_list(  # type: ignore[no-untyped-def]

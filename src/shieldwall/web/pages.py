@@ -29,6 +29,14 @@ def tlp_class(tlp: str | None) -> str:
 
 templates.filters["tlp_class"] = tlp_class
 
+
+def when(stamp: str | None) -> str:
+    """A stored UTC time stamp (2026-03-02T09:00:00.000000Z) as people read it: 2026-03-02 09:00."""
+    return (stamp or "")[:16].replace("T", " ")
+
+
+templates.filters["when"] = when
+
 # What each level asks of its recipients, in FIRST's words (TLP 2.0, "TLP definitions").
 TLP_MEANINGS = {
     "clear": "Recipients can spread this to the world, there is no limit on disclosure.",

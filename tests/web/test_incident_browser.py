@@ -1,0 +1,108 @@
+"""Asking for help in a real browser (Debian's chromium, driven by Playwright): an industry
+member files a request through the preview, keyboard first; the national CERT coordinating it
+finds it and tasks the proposed forensics lab, which accepts; a bystander finds nothing.
+Screenshots of each page are saved under the test's output folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.api.serving import serving
+from tests.incidents import conftest as incident_fixtures
+from tests.incidents.conftest import Cast
+from tests.web.signing_in import email_of, with_password
+from tests.web.test_browser import browser_page, sign_in_as  # noqa: F401  (the fixture)
+
+cast, clock = incident_fixtures.cast, incident_fixtures.clock
+
+
+@pytest.mark.sqlite_only  # what the browser sees does not depend on the database
+def test_file_a_request_and_see_it_answered(  # type: ignore[no-untyped-def]
+    cast: Cast,
+    app,
+    browser_page,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    world = cast.world
+    people = (cast.requester.analyst, cast.cert.analyst, cast.lab.analyst, cast.outsider.analyst)
+    requester, coordinator, lab, bystander = (email_of(world, u) for u in people)
+    for user in people:
+        with_password(world, user)
+    page = browser_page
+    with serving(app) as url:
+        sign_in_as(page, url, requester)
+        page.get_by_role("link", name="Incidents").click()
+        page.wait_for_url(url + "/incidents")
+        assert page.get_by_text("No incidents.").is_visible()
+        page.get_by_role("link", name="Ask for assistance").click()
+        page.wait_for_url(url + "/incidents/new")
+        # By keyboard from the title on: Tab moves field to field in reading order.
+        page.get_by_label("Title").focus()
+        page.keyboard.type("Substation HMI wiped")
+        page.keyboard.press("Tab")
+        assert page.evaluate("document.activeElement.id") == "description"
+        page.keyboard.type(
+            "Wiper on the HMI; ask mari.maasikas@grid.example, host hmi01.corp.local"
+        )
+        page.keyboard.press("Tab")  # into the severity radios: arrows choose
+        assert page.evaluate("document.activeElement.name") == "severity"
+        page.get_by_label("high", exact=True).check()
+        page.get_by_label("TLP", exact=True).select_option("amber")
+        page.get_by_label("Countries hit", exact=False).fill("Estonia")
+        page.get_by_role("button", name="Preview").click()
+        error = page.locator("#countries-error")
+        assert "Estonia" in error.inner_text()
+        assert "countries-error" in page.get_by_label("Countries hit", exact=False).get_attribute(
+            "aria-describedby"
+        )
+        page.get_by_label("Countries hit", exact=False).fill("EE")
+        page.get_by_label("Sectors hit", exact=False).fill("Energy")
+        page.get_by_label("forensics").check()
+        page.get_by_role("button", name="Preview").click()
+        preview = page.locator("#preview-description").inner_text()
+        assert "mari.maasikas" not in preview and "[EMAIL-1]" in preview
+        assert "CERT-EE" in page.locator("section[aria-labelledby=preview]").inner_text()
+        page.screenshot(path=str(tmp_path / "incident-preview.png"), full_page=True)
+        page.get_by_role("button", name="File the request").click()
+        page.wait_for_url(url + "/incidents/*")
+        incident_url = page.url
+        assert page.get_by_role("heading", name="Substation HMI wiped").is_visible()
+        banner = page.locator(".tlp-banner")
+        assert banner.inner_text().startswith("TLP:AMBER")
+        # FIRST TLP 2.0: TLP:AMBER is FFC000 on black, from the stylesheet (no inline style).
+        assert banner.evaluate("e => getComputedStyle(e).color") == "rgb(255, 192, 0)"
+        assert banner.evaluate("e => getComputedStyle(e).backgroundColor") == "rgb(0, 0, 0)"
+        proposals = page.locator("section[aria-labelledby=proposals]").inner_text()
+        assert "Forensics Lab" in proposals and "covers forensics" in proposals
+        assert "mari.maasikas" not in page.locator("main").inner_text()
+        page.screenshot(path=str(tmp_path / "incident-requester.png"), full_page=True)
+        page.get_by_role("button", name="Sign out").click()
+
+        sign_in_as(page, url, bystander)
+        page.goto(url + "/incidents")
+        assert "Substation" not in page.locator("main").inner_text()
+        page.goto(incident_url)
+        assert page.get_by_role("heading", name="Not found").is_visible()
+        page.get_by_role("button", name="Sign out").click()
+
+        sign_in_as(page, url, coordinator)
+        page.goto(url + "/incidents")
+        page.get_by_role("link", name="Substation HMI wiped").click()
+        page.get_by_role("button", name="Task Forensics Lab").click()
+        assert page.get_by_text("Responder tasked").is_visible()
+        page.screenshot(path=str(tmp_path / "incident-coordinator.png"), full_page=True)
+        page.get_by_role("button", name="Sign out").click()
+
+        sign_in_as(page, url, lab)
+        page.goto(url + "/incidents?role=responder")
+        page.get_by_role("link", name="Substation HMI wiped").click()
+        page.get_by_label("Reason (needed to decline)").fill("Two analysts from Tartu")
+        page.get_by_label("Reason (needed to decline)").press("Tab")
+        page.keyboard.press("Enter")  # Accept, by keyboard
+        page.wait_for_url("**/incidents/*?done=accepted")
+        assert page.get_by_text("You accepted the tasking.").is_visible()
+        responders = page.locator("section[aria-labelledby=responders]").inner_text()
+        assert "accepted" in responders and "Two analysts from Tartu" in responders
+        page.screenshot(path=str(tmp_path / "incident-responder.png"), full_page=True)
