@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import csv
 import io
-import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -23,29 +21,23 @@ from shieldwall.correlate.observables import observables_of, pattern_comparisons
 from shieldwall.correlate.values import KINDS, normalise
 from shieldwall.db import Database
 from shieldwall.errors import ShieldwallError
+from shieldwall.exchange.indicators import (
+    PATTERNS,
+    bundle,
+    indicator,
+    marking,
+    pattern_of,
+    stix_now,
+)
 from shieldwall.intel.ingest import BundleRejected, Ingestor, IngestResult
 from shieldwall.intel.query import ObjectFilter, iter_objects
-from shieldwall.markings import SHARING_EXTENSION_ID, TLP
+from shieldwall.markings import TLP
 from shieldwall.policy import Viewer
 
 MAX_ROWS = 100_000
 COLUMNS = ("type", "value", "tlp", "labels", "comment")
 EXPORT_COLUMNS = ("id", "type", "value", "tlp", "labels", "valid_from", "modified")
 DISTRIBUTIONS = ("org", "community", "federation", "all")
-# The STIX pattern path each kind becomes (STIX 2.1 §9: object path per SCO type).
-PATTERNS = {
-    "ipv4": "ipv4-addr:value",
-    "ipv4-cidr": "ipv4-addr:value",
-    "ipv6": "ipv6-addr:value",
-    "ipv6-cidr": "ipv6-addr:value",
-    "domain": "domain-name:value",
-    "url": "url:value",
-    "email": "email-addr:value",
-    "md5": "file:hashes.MD5",
-    "sha1": "file:hashes.'SHA-1'",
-    "sha256": "file:hashes.'SHA-256'",
-    "sha512": "file:hashes.'SHA-512'",
-}
 _ALIASES = {"ip": "auto", "ip-dst": "auto", "ip-src": "auto", "hostname": "domain",
             "email-addr": "email", "sha-1": "sha1", "sha-256": "sha256", "sha-512": "sha512",
             "ipv4-addr": "ipv4", "ipv6-addr": "ipv6", "domain-name": "domain"}  # fmt: skip
@@ -54,14 +46,6 @@ _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 class BadCsv(ShieldwallError):
     """The CSV file is not one we read; the message names the line. Status 400."""
-
-
-def _quoted(value: str) -> str:
-    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
-
-
-def _stix_time() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def _tlp(raw: str, line: int) -> TLP:
@@ -103,7 +87,7 @@ def _bundle_and_lines(
             f"line 1: the header must name type and value, and may name tlp, labels, comment "
             f"once each; got {','.join(header)!r}"
         )
-    now = _stix_time()
+    now = stix_now()
     objects: list[dict[str, Any]] = []
     lines: list[int] = []
     seen: set[tuple[str, str]] = set()
@@ -122,7 +106,7 @@ def _bundle_and_lines(
             observable = normalise(kind, cells["value"]) if cells["value"] else None
             if observable is None or observable.kind not in PATTERNS:
                 raise BadCsv(f"line {line}: {cells['value']!r} is not a valid {cells['type']}")
-            marking = _tlp(cells["tlp"], line) if cells.get("tlp") else default_tlp
+            level = _tlp(cells["tlp"], line) if cells.get("tlp") else default_tlp
             key = (observable.kind, observable.value)
             if key in seen:
                 continue
@@ -130,24 +114,8 @@ def _bundle_and_lines(
             if len(objects) >= MAX_ROWS:
                 raise BadCsv(f"line {line}: at most {MAX_ROWS} indicators a file")
             labels = [x.strip() for x in cells.get("labels", "").replace("|", ";").split(";")]
-            obj: dict[str, Any] = {
-                "type": "indicator",
-                "spec_version": "2.1",
-                "id": f"indicator--{uuid.uuid4()}",
-                "created": now,
-                "modified": now,
-                "name": observable.value,
-                "pattern": f"[{PATTERNS[observable.kind]} = {_quoted(observable.value)}]",
-                "pattern_type": "stix",
-                "valid_from": now,
-                "object_marking_refs": [marking.marking_id],
-                "extensions": {
-                    SHARING_EXTENSION_ID: {
-                        "extension_type": "property-extension",
-                        "distribution": distribution,
-                    }
-                },
-            }
+            pattern = pattern_of(observable.kind, observable.value)
+            obj = indicator(observable.value, pattern, marking(level, distribution), now)
             if any(labels):
                 obj["labels"] = [x for x in labels if x]
             if cells.get("comment"):
@@ -158,7 +126,7 @@ def _bundle_and_lines(
         raise BadCsv(f"line {reader.line_num}: {exc}") from None
     if not objects:
         raise BadCsv("no indicator rows after the header")
-    return {"type": "bundle", "id": f"bundle--{uuid.uuid4()}", "objects": objects}, lines
+    return bundle(objects), lines
 
 
 def import_csv(

@@ -9,8 +9,8 @@ label is a real TLD, from the IANA list shipped beside this module (tlds.txt, no
 at run time), so `report.pdf` is not one. Each value is normalised as correlation normalises
 it (correlate/values.py) and kept once, at its first position.
 
-Stored: the report, an indicator per value (the patterns and bundle of the share page,
-web/share.py) and a vulnerability per CVE id, all under the TLP and distribution asked for.
+Stored: the report, an indicator per value (patterns and bundle as exchange/indicators.py writes
+them for every import) and a vulnerability per CVE id, all under the TLP and distribution asked for.
 """
 
 from __future__ import annotations
@@ -25,12 +25,12 @@ from importlib.resources import files
 from typing import Any
 
 from shieldwall.correlate.values import normalise
+from shieldwall.exchange.indicators import PATTERNS, pattern_of, report_bundle
 from shieldwall.intel.ingest import Ingestor, IngestResult
 from shieldwall.policy import Viewer
 from shieldwall.sightings.warninglists import WarningLists
-from shieldwall.web.share import _PATTERNS, _quoted, bundle_of
 
-KINDS = (*_PATTERNS, "cve")
+KINDS = (*PATTERNS, "cve")
 
 # Defanged spellings -> what they stand for. Brackets of any kind around a dot, "dot", a colon,
 # "at" or "@" (with the spaces around ` (dot) ` too); hxxp/hxxps/fxp schemes. Any case.
@@ -209,12 +209,12 @@ def text_bundle(report: dict[str, Any], candidates: list[Candidate]) -> dict[str
         {
             "kind": c.kind,
             "value": c.value,
-            "pattern": f"[{_PATTERNS[c.kind]} = {_quoted(c.value)}]",
+            "pattern": pattern_of(c.kind, c.value),
         }
         for c in candidates
         if c.kind != "cve"
     ]
-    bundle = bundle_of(report, indicators)
+    bundle = report_bundle(report, indicators)
     head = bundle["objects"][0]
     stamp = {k: head[k] for k in ("spec_version", "created", "modified", "object_marking_refs")}
     stamp["extensions"] = head["extensions"]

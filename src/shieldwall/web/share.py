@@ -7,8 +7,6 @@ distribution allows) come back as they are, never widened or narrowed."""
 
 from __future__ import annotations
 
-import uuid
-from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -18,9 +16,9 @@ from starlette.concurrency import run_in_threadpool
 
 from shieldwall.correlate.values import normalise
 from shieldwall.errors import ShieldwallError
+from shieldwall.exchange.indicators import PATTERNS, pattern_of, report_bundle
 from shieldwall.exchange.misp_import import import_misp
 from shieldwall.intel.sanitize import sanitize_text
-from shieldwall.markings import SHARING_EXTENSION_ID, TLP
 from shieldwall.members import service as members_service
 from shieldwall.web.pages import TLP_NAMES, render, signed_in, to_login
 from shieldwall.web.security import same_token
@@ -29,25 +27,6 @@ router = APIRouter(include_in_schema=False)
 
 MAX_VALUES = 1000
 DISTRIBUTIONS = ("org", "community", "federation", "all", "group")
-
-# The STIX pattern each kind of pasted value becomes (STIX 2.1 §9: object path per SCO type).
-_PATTERNS = {
-    "ipv4": "ipv4-addr:value",
-    "ipv4-cidr": "ipv4-addr:value",
-    "ipv6": "ipv6-addr:value",
-    "ipv6-cidr": "ipv6-addr:value",
-    "domain": "domain-name:value",
-    "url": "url:value",
-    "email": "email-addr:value",
-    "md5": "file:hashes.MD5",
-    "sha1": "file:hashes.'SHA-1'",
-    "sha256": "file:hashes.'SHA-256'",
-    "sha512": "file:hashes.'SHA-512'",
-}
-
-
-def _quoted(value: str) -> str:
-    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
 def indicators_of(text: str) -> tuple[list[dict[str, str]], list[str]]:
@@ -60,54 +39,14 @@ def indicators_of(text: str) -> tuple[list[dict[str, str]], list[str]]:
         if not raw or raw.startswith("#"):
             continue
         observable = normalise("auto", raw)
-        if observable is None or observable.kind not in _PATTERNS:
+        if observable is None or observable.kind not in PATTERNS:
             bad.append(raw)
             continue
-        pattern = f"[{_PATTERNS[observable.kind]} = {_quoted(observable.value)}]"
+        pattern = pattern_of(observable.kind, observable.value)
         if pattern not in seen:
             seen.add(pattern)
             found.append({"kind": observable.kind, "value": observable.value, "pattern": pattern})
     return found, bad
-
-
-def bundle_of(form: dict[str, str], indicators: list[dict[str, str]]) -> dict[str, Any]:
-    """The report and its indicators as one STIX 2.1 bundle, all under the chosen marking."""
-    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    ext: dict[str, Any] = {
-        "extension_type": "property-extension",
-        "distribution": form["distribution"],
-        "anonymous": form.get("anonymous") == "on",
-    }
-    if form["distribution"] == "group":
-        ext["sharing_group"] = form["sharing_group"]
-    marking = {
-        "object_marking_refs": [TLP.parse(form["tlp"]).marking_id],
-        "extensions": {SHARING_EXTENSION_ID: ext},
-    }
-    common = {"spec_version": "2.1", "created": now, "modified": now, **marking}
-    objects: list[dict[str, Any]] = [
-        {
-            "type": "indicator",
-            "id": f"indicator--{uuid.uuid4()}",
-            "name": i["value"],
-            "pattern": i["pattern"],
-            "pattern_type": "stix",
-            "valid_from": now,
-            **common,
-        }
-        for i in indicators
-    ]
-    report: dict[str, Any] = {
-        "type": "report",
-        "id": f"report--{uuid.uuid4()}",
-        "name": form["name"],
-        "published": now,
-        "object_refs": [o["id"] for o in objects],
-        **common,
-    }
-    if form.get("description"):
-        report["description"] = form["description"]
-    return {"type": "bundle", "id": f"bundle--{uuid.uuid4()}", "objects": [report, *objects]}
 
 
 def _check(form: dict[str, str], group_ids: set[str]) -> dict[str, str]:
@@ -187,7 +126,7 @@ async def share(request: Request) -> Response:
         )
     if form.get("use_sanitized") == "on":
         form["description"] = preview["description"]["text"]
-    bundle = bundle_of(form, indicators)
+    bundle = report_bundle(form, indicators)
     try:
         await run_in_threadpool(request.app.state.ingestor.ingest, session.viewer, bundle)
     except ShieldwallError as exc:
