@@ -78,6 +78,9 @@ def test_file_a_request_and_see_it_answered(  # type: ignore[no-untyped-def]
         assert "Forensics Lab" in proposals and "covers forensics" in proposals
         assert "mari.maasikas" not in page.locator("main").inner_text()
         page.screenshot(path=str(tmp_path / "incident-requester.png"), full_page=True)
+        page.get_by_role("link", name="Dashboard").click()
+        assert page.get_by_role("img", name="Incidents filed over time").is_visible()
+        page.screenshot(path=str(tmp_path / "incident-dashboard.png"), full_page=True)
         page.get_by_role("button", name="Sign out").click()
 
         sign_in_as(page, url, bystander)

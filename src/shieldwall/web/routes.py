@@ -17,7 +17,9 @@ from shieldwall.dashboard import service as dashboard_service
 from shieldwall.errors import TooManyRequests
 from shieldwall.members import sessions
 from shieldwall.web import account, admin, incident_form, incidents, reading, share
+from shieldwall.web.incident_dashboard import incident_part
 from shieldwall.web.pages import render, signed_in, to_login
+from shieldwall.web.reading import strictest
 from shieldwall.web.security import (
     LOGIN_CSRF_COOKIE,
     SESSION_COOKIE,
@@ -137,14 +139,24 @@ async def dashboard(request: Request, days: str = "30") -> Response:
         broker_name=settings.broker_name,
         noisy_threshold=settings.noisy_threshold,
     )
+    app = request.app
+    incidents = await run_in_threadpool(
+        incident_part,
+        app.state.db,
+        session.viewer,
+        app.state.incident_config,
+        app.state.incident_clock(),
+        window,
+    )
     return render(
         "dashboard.html",
         request,
         session,
         figures=figures,
         charts=charts.of_dashboard(figures),
+        incidents=incidents,
         windows=WINDOWS,
-        page_tlp=figures["tlp"],
+        page_tlp=strictest([figures["tlp"], *incidents["tlps"]]),
     )
 
 

@@ -1,0 +1,75 @@
+"""The dashboard's incident part: what needs the user's member now (clocks running late or
+breached: the marks; taskings awaiting its answer; its open tasks), the response figures by
+severity over the dashboard's window, and incidents filed over time as a chart with its table.
+The same service calls as GET /api/v1/incidents/dashboard, /figures and /figures/series, so it
+counts only incidents the member takes part in; a member in none sees the same few words as a
+member of an instance without incidents."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from shieldwall.dashboard import charts
+from shieldwall.db import Database
+from shieldwall.incidents import figures
+from shieldwall.incidents.clocks import describe_seconds
+from shieldwall.incidents.config import CLOCKS, SEVERITIES, IncidentConfig
+from shieldwall.policy import Viewer
+
+
+def _duration(seconds: float | None) -> str:
+    return "" if seconds is None else describe_seconds(seconds)
+
+
+def incident_part(
+    db: Database, viewer: Viewer, config: IncidentConfig, now: Any, days: int
+) -> dict[str, Any]:
+    """The figures and chart of the dashboard's incident section, over the last `days`."""
+    since = now - timedelta(days=days)
+    needs = figures.dashboard(db, viewer, config, now)
+    by_severity = figures.figures(
+        db, viewer, config, by="severity", since=since, until=None, now=now
+    )
+    interval = "day" if days <= 31 else "week"
+    over_time = figures.series(
+        db, viewer, config, interval=interval, since=since, until=None, now=now
+    )
+    rows = [
+        {
+            "severity": g["key"],
+            "incidents": g["incidents"],
+            "open": g["open"],
+            "clocks": {
+                c: {
+                    "median": _duration(g["clocks"][c]["median_seconds"]),
+                    "p90": _duration(g["clocks"][c]["p90_seconds"]),
+                    "breached": g["clocks"][c]["breached"],
+                }
+                for c in CLOCKS
+            },
+        }
+        for g in by_severity["groups"]
+    ]
+    shown = {m["incident"]["id"] for m in needs["marks"]}
+    shown |= {t["incident"]["id"] for t in needs["your_taskings"]}
+    shown |= {t["incident_id"] for t in needs["your_tasks"]}
+    titles = {line["id"]: line["title"] for line in needs["incidents"]}
+    for task in needs["your_tasks"]:
+        task["incident_title"] = titles.get(task["incident_id"], "")
+    chart = None
+    if over_time["points"]:
+        points = over_time["points"]
+        chart = charts.columns(
+            "Incidents filed over time",
+            [p["start"][:10] for p in points],
+            {s: [p["by_severity"][s] for p in points] for s in SEVERITIES},
+            period_label="week of" if interval == "week" else "day",
+        )
+    return {
+        "needs": needs,
+        "figures": rows,
+        "clocks": CLOCKS,
+        "chart": chart,
+        "tlps": [line["tlp"] for line in needs["incidents"] if line["id"] in shown],
+    }
