@@ -65,6 +65,8 @@ def test_members_not_taking_part_get_the_404_of_an_unknown_incident(cast: Cast, 
         f"/api/v1/incidents/{incident}/taskings", json={"member_id": cast.malware.member_id}
     )
     tasking = tasking_of(cast, incident, cast.malware.member_id)
+    task = cast.cert.analyst.post(f"/api/v1/incidents/{incident}/tasks", json={"title": "Image"})
+    assert task.status_code == 201, task.text
     unknown = str(uuid.uuid4())
     for name, web in strangers.items():
         for url in lists:
@@ -80,6 +82,13 @@ def test_members_not_taking_part_get_the_404_of_an_unknown_incident(cast: Cast, 
             (f"/incidents/{incident}/taskings/{tasking}/answer", {"answer": "accept"}),
             (f"/incidents/{incident}/taskings/{tasking}/answer", {"answer": "decline"}),
             (f"/incidents/{incident}/taskings", {"member_id": cast.lab.member_id}),
+            (f"/incidents/{incident}/notes", {"text": "anyone there?"}),
+            (f"/incidents/{incident}/notes", {"text": ""}),
+            (f"/incidents/{incident}/status", {"status": "contained"}),
+            (f"/incidents/{incident}/resume", {"note": "answered"}),
+            (f"/incidents/{incident}/close", {"resolution": "withdrawn", "summary": "gone"}),
+            (f"/incidents/{incident}/tasks", {"title": "Look", "due": "not a time"}),
+            (f"/incidents/{incident}/tasks/{task.json()['id']}", {"status": "done"}),
         ):
             page = post_form(web, "/incidents", action, **fields)
             unknown_action = action.replace(incident, unknown)

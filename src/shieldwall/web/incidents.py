@@ -20,8 +20,11 @@ from starlette.concurrency import run_in_threadpool
 from shieldwall.errors import Conflict, Forbidden, Invalid, NotFound, ShieldwallError
 from shieldwall.incidents import service, taskings
 from shieldwall.incidents.clocks import describe_seconds
-from shieldwall.incidents.config import SEVERITIES, STATUSES
+from shieldwall.incidents.config import RESOLUTIONS, SEVERITIES, STATUSES
+from shieldwall.incidents.status import MOVES
+from shieldwall.incidents.work import TASK_STATUSES
 from shieldwall.members.sessions import Session
+from shieldwall.policy import STANDING_TASKINGS
 from shieldwall.web.pages import render, signed_in, to_login
 from shieldwall.web.reading import strictest
 from shieldwall.web.security import same_token
@@ -34,6 +37,17 @@ ROLES = ("requester", "coordinator", "responder")
 # The same words for an unknown incident and one the member takes no part in (never told apart).
 NO_SUCH_INCIDENT = "No such incident, or not one you take part in."
 STATUS_OF = {NotFound: 404, Forbidden: 403, Conflict: 409, Invalid: 422}
+# What the page says after a form of it did its work (`?done=`).
+DONE = {
+    "tasked": "Responder tasked; it has until the time shown to answer.",
+    "accepted": "You accepted the tasking.",
+    "noted": "Written on the timeline.",
+    "status": "Status changed.",
+    "resumed": "The clocks run again.",
+    "closed": "The incident is closed.",
+    "task-added": "Task given.",
+    "task-updated": "Task updated.",
+}
 
 
 def not_found(request: Request, session: Session) -> HTMLResponse:
@@ -163,7 +177,9 @@ async def incident_page(
         clock["remaining"] = describe_seconds(clock["remaining_seconds"])
     overdue = [c["clock"] for c in incident["clocks"] if c["state"] == "breached"]
     overdue += [t["title"] for t in incident["tasks"] if t["overdue"]]
-    names = {r["member"]["id"]: r["member"]["name"] for r in incident["responders"]}
+    owners = [incident["requester"], incident["coordinator"]]
+    owners += [t["member"] for t in incident["responders"] if t["state"] in STANDING_TASKINGS]
+    owners = list({o["id"]: {"id": o["id"], "name": o["name"]} for o in owners}.values())
     return render(
         "incident.html",
         request,
@@ -173,7 +189,10 @@ async def incident_page(
         timeline=timeline,
         proposals=proposals,
         overdue=overdue,
-        member_names=names,
+        owners=owners,
+        moves=MOVES.get(incident["status"], ()),
+        resolutions=RESOLUTIONS,
+        task_statuses=TASK_STATUSES,
         errors=errors or {},
         done=done,
         page_tlp=strictest([incident["tlp"], *(link["tlp"] for link in incident["links"])]),
@@ -189,7 +208,7 @@ async def incident(request: Request, incident_id: str, after: int = 0, done: str
         return to_login()
     if incident_id == "new":  # routed here only if the filing page was not mounted first
         return not_found(request, session)
-    shown = done if done in ("tasked", "accepted") else ""
+    shown = DONE.get(done, "")
     return await incident_page(request, session, incident_id, after=max(0, after), done=shown)
 
 

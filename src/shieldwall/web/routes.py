@@ -16,7 +16,15 @@ from shieldwall.dashboard import charts
 from shieldwall.dashboard import service as dashboard_service
 from shieldwall.errors import TooManyRequests
 from shieldwall.members import sessions
-from shieldwall.web import account, admin, incident_form, incidents, reading, share
+from shieldwall.web import (
+    account,
+    admin,
+    incident_actions,
+    incident_form,
+    incidents,
+    reading,
+    share,
+)
 from shieldwall.web.incident_dashboard import incident_part
 from shieldwall.web.pages import render, signed_in, to_login
 from shieldwall.web.reading import strictest
@@ -168,6 +176,7 @@ def register(app: FastAPI) -> None:
     app.include_router(share.router)
     app.include_router(incident_form.router)  # /incidents/new before /incidents/{id}
     app.include_router(incidents.router)
+    app.include_router(incident_actions.router)
     static = files("shieldwall.web") / "static"
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
     app.add_middleware(SecureHeaders)

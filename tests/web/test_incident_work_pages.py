@@ -1,0 +1,83 @@
+"""The work on an incident's page (notes, status, the wait on the requester, tasks, closing),
+as the coordinator and the requester do it; readers see no forms and may not post them. That
+members not taking part get the 404 page of an unknown incident from every one of these forms
+is in test_incident_pages.py, first."""
+
+from __future__ import annotations
+
+from tests.incidents import conftest as incident_fixtures
+from tests.incidents.conftest import Cast, FakeClock
+from tests.web.signing_in import signed_in
+from tests.web.test_accessibility import check
+from tests.web.test_incident_pages import post_form
+
+cast, clock = incident_fixtures.cast, incident_fixtures.clock
+
+
+def test_readers_see_no_forms_and_may_not_post_them(cast: Cast, app) -> None:  # type: ignore[no-untyped-def]
+    incident = cast.file()["id"]
+    url = f"/incidents/{incident}"
+    reader = signed_in(cast.world, app, cast.requester.reader)
+    page = reader.get(url).text
+    assert "SCADA gateway encrypted" in page
+    for action in ("/notes", "/tasks", "/close", "/status"):
+        assert f'action="{url}{action}"' not in page
+    refused = post_form(reader, url, f"{url}/notes", text="Let me in")
+    assert refused.status_code == 403
+    assert "Let me in" not in reader.get(url).text
+
+
+def test_coordinator_and_requester_take_it_to_the_end(cast: Cast, app, clock: FakeClock) -> None:  # type: ignore[no-untyped-def]
+    incident = cast.file()["id"]
+    url = f"/incidents/{incident}"
+    coordinator = signed_in(cast.world, app, cast.cert.analyst)
+    requester = signed_in(cast.world, app, cast.requester.analyst)
+    assert 'action="' + url + '/status"' not in requester.get(url).text  # the coordinator's
+
+    page = post_form(coordinator, url, f"{url}/notes", text=" ")
+    assert page.status_code == 422 and 'aria-describedby="note-error"' in page.text
+    done = post_form(coordinator, url, f"{url}/notes", text="Call at 10:00 on the usual bridge")
+    assert done.status_code == 303
+    page = coordinator.get(done.headers["location"]).text
+    assert "Written on the timeline." in page and "Call at 10:00 on the usual bridge" in page
+
+    done = post_form(coordinator, url, f"{url}/status", status="waiting-on-requester",
+                     reason="Which firmware runs on the gateway?")  # fmt: skip
+    assert done.status_code == 303
+    page = requester.get(url).text
+    assert "clocks paused" in page and 'action="' + url + '/resume"' in page
+    clock.advance(hours=3)
+    assert post_form(requester, url, f"{url}/resume", note="Firmware 4.2").status_code == 303
+    page = requester.get(url).text
+    assert "clocks paused" not in page and "Firmware 4.2" in page
+
+    bad = post_form(coordinator, url, f"{url}/tasks", title="Image the disk", due="soon")
+    assert bad.status_code == 422 and 'id="task-error"' in bad.text
+    done = post_form(coordinator, url, f"{url}/tasks", title="Image the disk",
+                     owner_member_id=cast.requester.member_id, due="2026-03-02T13:00",
+                     mandatory="on")  # fmt: skip
+    assert done.status_code == 303
+    page = requester.get(url).text
+    assert "Image the disk" in page and "2026-03-02 13:00" in page
+    clock.advance(hours=2)  # 14:00: past its due time
+    page = requester.get(url).text
+    assert "OVERDUE" in page.split('<h2 id="tasks">')[1].split("</table>")[0]
+    assert "Image the disk" in page.split('class="overdue" role="alert">')[1].split("</p>")[0]
+    refused = post_form(coordinator, url, f"{url}/status", status="resolved")
+    assert refused.status_code == 409 and "mandatory task" in refused.text
+    task_id = cast.cert.analyst.get(f"/api/v1/incidents/{incident}").json()["tasks"][0]["id"]
+    done = post_form(requester, url, f"{url}/tasks/{task_id}", status="done")
+    assert done.status_code == 303
+    check(url, coordinator.get(url).text)
+
+    page = post_form(coordinator, url, f"{url}/close", resolution="resolved", summary="")
+    assert page.status_code == 422 and 'aria-describedby="close-error"' in page.text
+    done = post_form(coordinator, url, f"{url}/close", resolution="resolved",
+                     summary="Gateway rebuilt from a clean image")  # fmt: skip
+    assert done.status_code == 303
+    page = requester.get(url).text
+    assert "The incident is closed." not in page  # said only to the one who closed it
+    assert "closed" in page and "Gateway rebuilt from a clean image" in page
+    for action in ("/notes", "/tasks", "/close", "/status"):
+        assert f'action="{url}{action}"' not in page  # closed: nothing more to do
+    assert "The incident is closed." in coordinator.get(done.headers["location"]).text
