@@ -135,6 +135,12 @@ class Settings:
         "Failed authentications on one account (the user a presented key names) per window "
         "(0: no limit).",
     )
+    session_minutes: int = _setting(
+        720,
+        "How long a web sign-in lasts, in minutes (720: a working day), whatever is done in "
+        "it; then the user signs in again. Signing out, or the user being disabled, ends it "
+        "sooner.",
+    )
 
     incident_coordinator: str = _setting(
         "national-cert,alliance",
@@ -232,7 +238,7 @@ class Settings:
         return dataclasses.replace(self, **changes)
 
 
-_AT_LEAST_ONE = frozenset({"page_size", "max_page_size", "max_bundle_bytes"})
+_AT_LEAST_ONE = frozenset({"page_size", "max_page_size", "max_bundle_bytes", "session_minutes"})
 
 
 def env_name(name: str) -> str:

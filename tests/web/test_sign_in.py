@@ -6,8 +6,11 @@ from __future__ import annotations
 import time
 
 from fastapi.testclient import TestClient
+from sqlalchemy import select, update
 
 from shieldwall.app import create_app
+from shieldwall.incidents.times import parse_stamp
+from shieldwall.members.tables import web_sessions
 from shieldwall.settings import Settings
 from shieldwall.web.routes import FAILED_SIGN_IN_DELAY
 from tests.factories import World
@@ -129,3 +132,23 @@ def test_too_many_failures_on_an_account_are_refused_for_a_while(
         assert refused.status_code == 429
         assert int(refused.headers["retry-after"]) > 0
         assert "sw_session" not in web.cookies
+
+
+def test_a_session_ends_after_the_configured_lifetime(world: World, database_url: str) -> None:
+    email = with_password(world, world.user(world.member()))
+    settings = Settings(
+        database_url=database_url, warninglists="none", validation_workers=0, session_minutes=30
+    )
+    with TestClient(create_app(settings), follow_redirects=False) as web:
+        signed = sign_in(web, email)
+        assert signed.status_code == 303
+        assert "Max-Age=1800" in signed.headers["set-cookie"]
+        with world.db.read() as conn:
+            row = conn.execute(select(web_sessions.c.created_at, web_sessions.c.expires_at)).one()
+        lasts = parse_stamp(row.expires_at) - parse_stamp(row.created_at)
+        assert lasts.total_seconds() == 1800
+        assert web.get("/").status_code == 200
+        with world.db.write() as conn:  # as if 30 minutes had passed (no sleeping in tests)
+            conn.execute(update(web_sessions).values(expires_at=row.created_at))
+        assert web.get("/").headers["location"] == "/login"
+    assert Settings(database_url=database_url).session_minutes == 720  # a working day

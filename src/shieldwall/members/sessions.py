@@ -19,7 +19,7 @@ from shieldwall.members.service import viewer_for_user
 from shieldwall.members.tables import users, web_sessions
 from shieldwall.policy import Viewer
 
-LIFETIME = timedelta(hours=12)  # a working day; then sign in again
+LIFETIME = timedelta(hours=12)  # a working day (SHIELDWALL_SESSION_MINUTES); then sign in again
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,8 +36,9 @@ def _stamp(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def open_session(conn: Connection, user_id: str) -> str:
-    """A new session for the user; returns the token for the cookie (stored only hashed)."""
+def open_session(conn: Connection, user_id: str, lifetime: timedelta = LIFETIME) -> str:
+    """A new session for the user, ending after `lifetime`; returns the token for the cookie
+    (stored only hashed)."""
     token = secrets.token_urlsafe(32)
     now = datetime.now(UTC)
     conn.execute(delete(web_sessions).where(web_sessions.c.expires_at < _stamp(now)))
@@ -47,7 +48,7 @@ def open_session(conn: Connection, user_id: str) -> str:
             user_id=user_id,
             csrf=secrets.token_urlsafe(32),
             created_at=_stamp(now),
-            expires_at=_stamp(now + LIFETIME),
+            expires_at=_stamp(now + lifetime),
         )
     )
     return token

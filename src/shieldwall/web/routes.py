@@ -4,6 +4,7 @@ REST API calls, as the signed-in user."""
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from importlib.resources import files
 
 from fastapi import APIRouter, FastAPI, Request, Response
@@ -90,17 +91,18 @@ async def login(request: Request) -> Response:
         await asyncio.sleep(FAILED_SIGN_IN_DELAY)
         return login_page(request, expected, 401, "Wrong e-mail address or password.", email)  # type: ignore[arg-type]
     db = request.app.state.db
+    lifetime = timedelta(minutes=request.app.state.settings.session_minutes)
 
     def open_session() -> str:
         with db.write() as conn:
-            return sessions.open_session(conn, user_id)
+            return sessions.open_session(conn, user_id, lifetime)
 
     token = await run_in_threadpool(open_session)
     response = RedirectResponse("/", status_code=303)
     response.set_cookie(
         SESSION_COOKIE,
         token,
-        max_age=int(sessions.LIFETIME.total_seconds()),
+        max_age=int(lifetime.total_seconds()),
         **cookie_options(request),
     )
     response.delete_cookie(LOGIN_CSRF_COOKIE, path="/")
