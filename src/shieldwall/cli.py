@@ -300,44 +300,52 @@ def _serve(settings: Settings) -> None:
 
 @app.command("import")
 def import_bundle(
-    file: Annotated[Path, typer.Argument(help="a STIX 2.1 bundle (JSON)")],
+    file: Annotated[Path, typer.Argument(help="a STIX 2.1 bundle, MISP events, CSV or free text")],
     user: Annotated[str, typer.Option(help="e-mail of the user who shares it")],
     database: DatabaseOption = None,
     file_format: Annotated[
-        str,
+        str | None,
         typer.Option(
-            "--format", help="stix (a STIX 2.1 bundle), misp (MISP events) or text (free text)"
+            "--format",
+            help="stix (a STIX 2.1 bundle), misp (MISP events), csv or text (free text); "
+            "detected from the file's start when not given",
         ),
-    ] = "stix",
+    ] = None,
     name: Annotated[
         str | None, typer.Option(help="text: the report's name (default: the file's)")
     ] = None,
-    tlp: Annotated[str, typer.Option(help="text: the report's TLP")] = "amber",
+    tlp: Annotated[
+        str | None, typer.Option(help="text, csv: the TLP (default amber; csv: of rows without)")
+    ] = None,
     distribution: Annotated[
-        str, typer.Option(help="text: org, community, federation or all")
-    ] = "community",
+        str | None,
+        typer.Option(help="text, csv: org, community, federation or all (csv: org by default)"),
+    ] = None,
 ) -> None:
-    """Share a STIX 2.1 bundle file (or, with --format misp, MISP event JSON; with --format
-    text, the indicators found in free text as one report) as USER, all or nothing (a bundle
-    is read in two passes, so memory holds the objects' ids, not the file)."""
+    """Share a file as USER, all or nothing: a STIX 2.1 bundle (read in two passes, so memory
+    holds the objects' ids, not the file), MISP event JSON, a CSV of indicators, or the
+    indicators found in free text as one report."""
+    from shieldwall.exchange.formats import detect_format, format_for
     from shieldwall.intel.ingest import ingestor_for
 
     if file.is_dir():
-        raise fail(f"{file}: a folder, not a bundle file")
+        raise fail(f"{file}: a folder, not a file to import")
     if not file.is_file():
         raise fail(f"{file}: no such file")
-    from shieldwall.exchange.formats import format_for, formats
-
-    importable = [f.name for f in formats() if f.importer] + ["text"]
-    if file_format not in importable:
-        raise fail(f"--format: one of {', '.join(importable)}, not {file_format!r}")
+    if file_format is None:
+        with file.open("rb") as head:
+            file_format = detect_format(head.read(65536))
+        err.print(f"{file.name}: imported as {file_format}", highlight=False, markup=False)
+    if file_format == "text" and name is None:
+        name = file.name
+    given = {"name": name, "tlp": tlp, "distribution": distribution}
+    options = {k: v for k, v in given.items() if v is not None}
     settings = settings_for(database)
-    if file_format == "text":
-        report = {"name": name or file.name, "tlp": tlp, "distribution": distribution}
-        _import_text(file, user, report, settings, database)
-        return
-    if file_format != "stix":  # a STIX bundle is read in two passes below; others whole
-        _import_format(format_for(file_format, direction="import"), file, user, settings, database)
+    with errors_as_messages(settings.database_url):
+        fmt = format_for(file_format, direction="import")
+        fmt.check_options(options, direction="import")
+    if fmt.name != "stix":  # a STIX bundle is read in two passes below; others whole
+        _import_format(fmt, file, user, options, settings, database)
         return
     with existing_database(database) as db:
         with db.read() as conn:
@@ -376,7 +384,12 @@ def import_bundle(
 
 
 def _import_format(
-    fmt: Format, file: Path, user: str, settings: Settings, database: str | None
+    fmt: Format,
+    file: Path,
+    user: str,
+    options: dict[str, str],
+    settings: Settings,
+    database: str | None,
 ) -> None:
     from shieldwall.intel.ingest import ingestor_for
 
@@ -386,38 +399,11 @@ def _import_format(
             viewer = members.viewer_for_user(conn, members.user_by_email(conn, user)["id"])
         ingestor = ingestor_for(db, settings)
         try:
-            result = fmt.importer(ingestor, viewer, file.read_bytes(), f"cli:{file.name}")
+            result = fmt.importer(ingestor, viewer, file.read_bytes(), f"cli:{file.name}", options)
         finally:
             ingestor.close()
-    typer.echo(f"stored {result.stored} objects, {result.unchanged} already present")
-
-
-def _import_text(
-    file: Path, user: str, report: dict[str, str], settings: Settings, database: str | None
-) -> None:
-    from shieldwall.exchange.text import extract, import_text
-    from shieldwall.intel.ingest import ingestor_for
-
-    if report["distribution"] not in ("org", "community", "federation", "all"):
-        raise fail(
-            f"--distribution: org, community, federation or all, not {report['distribution']!r}"
-        )
-    try:
-        TLP.parse(report["tlp"])
-    except ValueError as exc:
-        raise fail(f"--tlp: {exc}") from None
-    found = extract(file.read_text("utf-8", errors="replace"))
-    if not found:
-        raise fail(f"{file}: no indicator found in the text")
-    with existing_database(database) as db, errors_as_messages(db.url):
-        with db.read() as conn:
-            viewer = members.viewer_for_user(conn, members.user_by_email(conn, user)["id"])
-        ingestor = ingestor_for(db, settings)
-        try:
-            bundle, result = import_text(ingestor, viewer, report, found, source=f"cli:{file.name}")
-        finally:
-            ingestor.close()
-    typer.echo(f"report {bundle['objects'][0]['id']}: {len(found)} values found")
+    for report in [i for i in result.stored_ids if i.startswith("report--")][:5]:
+        typer.echo(f"report {report}")
     typer.echo(f"stored {result.stored} objects, {result.unchanged} already present")
 
 

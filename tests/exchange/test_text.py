@@ -156,7 +156,7 @@ def test_the_command_imports_free_text(database_url: str, tmp_path: Path) -> Non
     path.write_text(WRITE_UP)
     out = run("import", "--format", "text", str(path), "--user", "ana@cert.example",
               "--tlp", "green", database_url=database_url)  # fmt: skip
-    assert "11 values found" in out.stdout and "stored 12 objects" in out.stdout
+    assert "report report--" in out.stdout and "stored 12 objects" in out.stdout
     empty = tmp_path / "empty.txt"
     empty.write_text("see report.pdf")
     refused = run("import", "--format", "text", str(empty), "--user", "ana@cert.example",

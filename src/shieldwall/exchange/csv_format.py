@@ -62,6 +62,16 @@ def bundle_of_csv(
     return _bundle_and_lines(data, tlp=tlp, distribution=distribution)[0]
 
 
+def has_header(first_line: str) -> bool:
+    """Whether a file's first line is a header row this import reads (for format detection)."""
+    try:
+        cells = next(csv.reader([first_line]), [])
+    except csv.Error:
+        return False
+    names = [c.strip().lower() for c in cells]
+    return {"type", "value"} <= set(names) and all(n in COLUMNS for n in names)
+
+
 def _bundle_and_lines(
     data: bytes | str, *, tlp: str, distribution: str
 ) -> tuple[dict[str, Any], list[int]]:

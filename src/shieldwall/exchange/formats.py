@@ -13,6 +13,7 @@ answers an unknown name with a 404 JSON error naming the known ones.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -21,12 +22,14 @@ import orjson
 
 from shieldwall.db import Database
 from shieldwall.errors import Invalid, NotFound
+from shieldwall.exchange import filters
 from shieldwall.intel.ingest import Ingestor, IngestResult, NotJSON
 from shieldwall.policy import Viewer
 from shieldwall.settings import Settings
 
-Importer = Callable[[Ingestor, Viewer, bytes, str], IngestResult]
-"""(ingestor, viewer, the file's bytes, source label) -> what was stored; all or nothing."""
+Importer = Callable[[Ingestor, Viewer, bytes, str, Mapping[str, str]], IngestResult]
+"""(ingestor, viewer, the file's bytes, source label, options such as `tlp=green`) -> what was
+stored; all or nothing."""
 
 Exporter = Callable[[Database, Viewer, Settings, Mapping[str, str]], Iterable[str | bytes]]
 """(db, viewer, settings, options such as `kind=ipv4,domain`) -> the export's pieces, streamed;
@@ -42,14 +45,17 @@ class Format:
     exporter: Exporter | None = None
     options: tuple[str, ...] = ()
     """The export's options (query parameters over HTTP, `-o NAME=VALUE` on the CLI)."""
+    import_options: tuple[str, ...] = ()
+    """The import's options (query parameters over HTTP; `--tlp`... on the CLI)."""
 
-    def check_options(self, names: Iterable[str]) -> None:
+    def check_options(self, names: Iterable[str], *, direction: str = "export") -> None:
         """Invalid for an option the format does not take: a misspelt one must not be ignored."""
-        unknown = sorted(set(names) - set(self.options))
+        known = self.options if direction == "export" else self.import_options
+        unknown = sorted(set(names) - set(known))
         if unknown:
             raise Invalid(
                 f"unknown option(s) {', '.join(unknown)}; format {self.name!r} takes "
-                f"{', '.join(self.options) or 'none'}"
+                f"{', '.join(known) or 'none'} to {direction}"
             )
 
     def as_dict(self) -> dict[str, Any]:
@@ -60,6 +66,7 @@ class Format:
             "import": self.importer is not None,
             "export": self.exporter is not None,
             "options": list(self.options),
+            "import_options": list(self.import_options),
         }
 
 
@@ -104,14 +111,37 @@ def format_for(name: str, *, direction: str) -> Format:
     return fmt
 
 
+def detect_format(head: bytes) -> str:
+    """The import format a file's first bytes look like: a JSON document holding `"type":
+    "bundle"` is stix, one holding `"Event"` or `"response"` misp (any other JSON is given to
+    stix, whose checks say what is wrong with it); a first line naming the CSV columns is csv;
+    anything else free text."""
+    text = head.decode("utf-8", errors="replace").lstrip("\ufeff \t\r\n")
+    if text.startswith(("{", "[")):
+        if _BUNDLE.search(text):
+            return "stix"
+        return "misp" if _MISP.search(text) else "stix"
+    from shieldwall.exchange.csv_format import has_header
+
+    return "csv" if has_header(text.split("\n", 1)[0].rstrip("\r")) else "text"
+
+
+_BUNDLE = re.compile(r'"type"\s*:\s*"bundle"')
+_MISP = re.compile(r'"(?:Event|response)"\s*:')
+
+
 # Built-in formats ---------------------------------------------------------------------------
 
 
-def _import_stix(ingestor: Ingestor, viewer: Viewer, raw: bytes, source: str) -> IngestResult:
+def _import_stix(
+    ingestor: Ingestor, viewer: Viewer, raw: bytes, source: str, options: Mapping[str, str]
+) -> IngestResult:
     return ingestor.ingest_json(viewer, raw, source=source)
 
 
-def _import_misp(ingestor: Ingestor, viewer: Viewer, raw: bytes, source: str) -> IngestResult:
+def _import_misp(
+    ingestor: Ingestor, viewer: Viewer, raw: bytes, source: str, options: Mapping[str, str]
+) -> IngestResult:
     from shieldwall.exchange.misp_import import NotMispEvents, import_misp
 
     try:
@@ -121,6 +151,54 @@ def _import_misp(ingestor: Ingestor, viewer: Viewer, raw: bytes, source: str) ->
     if not document:
         raise NotMispEvents("no MISP event in the document")
     return import_misp(ingestor, viewer, document, source=source)
+
+
+def _import_csv(
+    ingestor: Ingestor, viewer: Viewer, raw: bytes, source: str, options: Mapping[str, str]
+) -> IngestResult:
+    from shieldwall.exchange.csv_format import import_csv
+
+    return import_csv(
+        ingestor,
+        viewer,
+        raw,
+        source,
+        tlp=options.get("tlp") or "amber",
+        distribution=options.get("distribution") or "org",
+    )
+
+
+def _import_text(
+    ingestor: Ingestor, viewer: Viewer, raw: bytes, source: str, options: Mapping[str, str]
+) -> IngestResult:
+    from shieldwall.exchange.text import import_text_document
+
+    return import_text_document(ingestor, viewer, raw, source, options)
+
+
+def _export_stix(
+    db: Database, viewer: Viewer, settings: Settings, options: Mapping[str, str]
+) -> Iterable[bytes]:
+    from shieldwall.exchange.stix_export import stix_bundle
+    from shieldwall.intel.query import ObjectFilter
+    from shieldwall.markings import TLP
+
+    ceiling = filters.tlp_ceiling(options.get("tlp"))
+    f = ObjectFilter(
+        types=filters.words(options.get("type")),
+        label=options.get("label") or None,
+        tlp=() if ceiling is None else tuple(t for t in TLP if t <= ceiling),
+        modified_since=filters.since(filters.max_age(options.get("max_age"))),
+    )
+    return stix_bundle(db, viewer, f)
+
+
+def _export_csv(
+    db: Database, viewer: Viewer, settings: Settings, options: Mapping[str, str]
+) -> Iterable[str]:
+    from shieldwall.exchange.csv_format import export_csv
+
+    return export_csv(db, viewer)
 
 
 def _export_misp(
@@ -147,12 +225,11 @@ def _export_blocklist(
         raise Invalid(f"min_score: a number, not {options['min_score']!r}") from None
     if not kinds:
         raise Invalid(f"kind: name at least one of {', '.join(BLOCKABLE)}")
-    truthy = ("1", "true", "yes")
     request = Blocklist(
         tuple(dict.fromkeys(kinds)),
         min_score,
-        options.get("include_benign", "").lower() in truthy,
-        options.get("include_url_hosts", "").lower() in truthy,
+        filters.flag(options.get("include_benign")),
+        filters.flag(options.get("include_url_hosts")),
     )
     return blocklist_lines(
         db,
@@ -172,13 +249,34 @@ def _load_builtin() -> None:
         return
     _loaded = True
     for fmt in (
-        Format("stix", "a STIX 2.1 bundle", importer=_import_stix),
+        Format(
+            "stix",
+            "a STIX 2.1 bundle (export options: type=indicator,...; label; tlp ceiling; max_age)",
+            importer=_import_stix,
+            exporter=_export_stix,
+            options=("type", "label", "tlp", "max_age"),
+        ),
         Format(
             "misp",
             "MISP events",
             importer=_import_misp,
             exporter=_export_misp,
             options=("label",),
+        ),
+        Format(
+            "csv",
+            "indicators, a row each: a header row names type,value[,tlp,labels,comment]",
+            media_type="text/csv; charset=utf-8",
+            importer=_import_csv,
+            exporter=_export_csv,
+            import_options=("tlp", "distribution"),
+        ),
+        Format(
+            "text",
+            "free text: every indicator found (re-fanged) shared as one report",
+            media_type="text/plain; charset=utf-8",
+            importer=_import_text,
+            import_options=("name", "tlp", "distribution", "sharing_group"),
         ),
         Format(
             "blocklist",

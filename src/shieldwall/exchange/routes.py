@@ -73,16 +73,21 @@ async def import_format(
     settings: Settings = Depends(get_settings),
 ) -> dict:
     """Share a file in a registered format (GET /api/v1/formats), converted to STIX 2.1 and
-    stored whole through ingest, or rejected whole. An unknown format is a 404."""
+    stored whole through ingest, or rejected whole; the query string holds the format's import
+    options. An unknown format is a 404."""
     fmt = format_for(name, direction="import")
     assert fmt.importer is not None
+    fmt.check_options(request.query_params.keys(), direction="import")
+    options = {k: ",".join(request.query_params.getlist(k)) for k in request.query_params}
     limit = settings.max_bundle_bytes
     body = bytearray()
     async for chunk in request.stream():
         body += chunk
         if len(body) > limit:
             raise PayloadTooLarge(f"imports are limited to {limit} bytes")
-    result = await run_in_threadpool(fmt.importer, ingestor, viewer, bytes(body), f"api:{fmt.name}")
+    result = await run_in_threadpool(
+        fmt.importer, ingestor, viewer, bytes(body), f"api:{fmt.name}", options
+    )
     return result.as_dict()
 
 
@@ -104,6 +109,7 @@ async def export_format(
     return await stream_checked(pieces, media_type=fmt.media_type)
 
 
+import_format.checks_own_query = True  # type: ignore[attr-defined]  # see api/deps.py
 export_format.checks_own_query = True  # type: ignore[attr-defined]  # see api/deps.py
 
 

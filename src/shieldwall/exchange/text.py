@@ -19,18 +19,21 @@ import bisect
 import functools
 import re
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from importlib.resources import files
 from typing import Any
 
 from shieldwall.correlate.values import normalise
+from shieldwall.errors import Invalid
 from shieldwall.exchange.indicators import PATTERNS, pattern_of, report_bundle
 from shieldwall.intel.ingest import Ingestor, IngestResult
+from shieldwall.markings import TLP
 from shieldwall.policy import Viewer
 from shieldwall.sightings.warninglists import WarningLists
 
 KINDS = (*PATTERNS, "cve")
+DISTRIBUTIONS = ("org", "community", "federation", "all", "group")
 
 # Defanged spellings -> what they stand for. Brackets of any kind around a dot, "dot", a colon,
 # "at" or "@" (with the spaces around ` (dot) ` too); hxxp/hxxps/fxp schemes. Any case.
@@ -243,3 +246,36 @@ def import_text(
     """Share the values as one report as `viewer`, all or nothing: (bundle, result)."""
     bundle = text_bundle(report, candidates)
     return bundle, ingestor.ingest(viewer, bundle, source=source)
+
+
+def import_text_document(
+    ingestor: Ingestor,
+    viewer: Viewer,
+    raw: bytes,
+    source: str,
+    options: Mapping[str, str],
+) -> IngestResult:
+    """The registry's text import (`shieldwall import --format text`): every value found, shared
+    at once as one report (options name, tlp, distribution, sharing_group). The API's own route
+    (POST /api/v1/imports/text) previews first and lets the analyst choose."""
+    found = extract(raw.decode("utf-8", errors="replace"))
+    if not found:
+        raise Invalid("no indicator found in the text")
+    distribution = options.get("distribution") or "community"
+    if distribution not in DISTRIBUTIONS:
+        raise Invalid(f"distribution: {', '.join(DISTRIBUTIONS)}, not {distribution!r}")
+    if (distribution == "group") != bool(options.get("sharing_group")):
+        raise Invalid("a sharing group goes with the distribution 'group', and only with it")
+    tlp = options.get("tlp") or "amber"
+    try:
+        TLP.parse(tlp)
+    except ValueError as exc:
+        raise Invalid(f"tlp: {exc}") from None
+    report = {
+        "name": options.get("name") or f"Indicators from {source}",
+        "tlp": tlp,
+        "distribution": distribution,
+    }
+    if options.get("sharing_group"):
+        report["sharing_group"] = options["sharing_group"]
+    return import_text(ingestor, viewer, report, found, source=source)[1]

@@ -218,12 +218,14 @@ def _versions(viewer: Viewer, f: ObjectFilter, match: VersionMatch) -> ColumnEle
 
 
 def list_objects(
-    db: Database, viewer: Viewer, f: ObjectFilter, *, cursor: str | None, limit: int
-) -> Page:
-    """One page in the order objects were added; `next_cursor` resumes after it."""
+    db: Database, viewer: Viewer, f: ObjectFilter, *, cursor: str | None, limit: int,
+    action: str = "intel.read", detail: dict[str, Any] | None = None,
+) -> Page:  # fmt: skip
+    """One page in the order objects were added; `next_cursor` resumes after it. The page is
+    audited as a bulk read under `action` (an export names itself)."""
     after = decode_cursor(cursor) if cursor else 0
     query = _filtered(viewer, f).where(objects.c.pk > after).order_by(objects.c.pk)
-    return read_page(db, viewer, query, limit=limit, action="intel.read", detail={})
+    return read_page(db, viewer, query, limit=limit, action=action, detail=detail or {})
 
 
 def read_page(
