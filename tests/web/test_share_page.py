@@ -123,6 +123,40 @@ def test_an_uploaded_file_keeps_its_own_markings_and_bad_files_are_named(world: 
     assert forged.status_code == 403
 
 
+def upload_csv(web: Any, content: bytes, **fields: str) -> Any:
+    token = csrf_of(web.get("/share").text)
+    return web.post("/share/file", data={"csrf": token, **fields},
+                    files={"file": ("iocs.csv", content, "text/csv")})  # fmt: skip
+
+
+def found_by_value(web: Any, value: str) -> str:
+    """What /search lists for an observable value, below its search form (which echoes it)."""
+    page = web.get("/search", params={"q": value, "mode": "value"})
+    assert page.status_code == 200
+    return page.text.split("<main", 1)[1].split("</form>", 1)[1]
+
+
+def test_an_uploaded_csv_keeps_its_marking_and_a_bad_row_names_its_line(world: World, app) -> None:  # type: ignore[no-untyped-def]
+    web = signed_in(world, app, world.user(world.member("Csv uploader")))
+    outsider = signed_in(world, app, world.user(world.member("Csv outsider")))
+    rows = b"type,value,tlp,comment\nip,203.0.113.160,red,on the VPN\ndomain,csv-org.example,,\n"
+    page = upload_csv(web, rows, csv_tlp="amber", csv_distribution="org")
+    assert page.status_code == 200 and "Stored 2 objects" in page.text, page.text
+    for value in ("203.0.113.160", "csv-org.example"):
+        assert value not in found_by_value(outsider, value)
+        assert value in found_by_value(web, value)
+    bad = upload_csv(web, b"type,value\nip,203.0.113.161\nip,not-an-address\n")
+    assert bad.status_code == 422 and "line 3" in bad.text and 'id="file-error"' in bad.text
+    assert "203.0.113.161" not in found_by_value(web, "203.0.113.161")  # all or nothing
+    red = upload_csv(web, b"type,value,tlp\nip,203.0.113.162,red\n", csv_distribution="community")
+    assert red.status_code == 422 and "line 2" in red.text  # TLP:RED may not go to everyone
+    shared = upload_csv(web, b"type,value\nip,203.0.113.163\n", csv_tlp="green",
+                        csv_distribution="community")  # fmt: skip
+    assert shared.status_code == 200, shared.text
+    found = found_by_value(outsider, "203.0.113.163")
+    assert "203.0.113.163" in found and "TLP:GREEN" in found
+
+
 def test_the_share_page_refers_to_no_other_host(world: World, app) -> None:  # type: ignore[no-untyped-def]
     from tests.web.test_members_page import _REFERENCE
 

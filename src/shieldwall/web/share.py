@@ -16,6 +16,8 @@ from starlette.concurrency import run_in_threadpool
 
 from shieldwall.correlate.values import normalise
 from shieldwall.errors import ShieldwallError
+from shieldwall.exchange.csv_format import DISTRIBUTIONS as CSV_DISTRIBUTIONS
+from shieldwall.exchange.csv_format import import_csv
 from shieldwall.exchange.indicators import PATTERNS, pattern_of, report_bundle
 from shieldwall.exchange.misp_import import import_misp
 from shieldwall.intel.sanitize import sanitize_text
@@ -77,6 +79,7 @@ async def _page(request: Request, status: int = 200, **data: Any) -> Response:
     values = {"form": {}, "errors": {}, "preview": None, "uploaded": None, **data}
     values["groups"] = await run_in_threadpool(groups)
     values["tlps"], values["distributions"] = TLP_NAMES, DISTRIBUTIONS
+    values["csv_distributions"] = CSV_DISTRIBUTIONS
     tlp = values["form"].get("tlp")
     return render(
         "share.html",
@@ -138,10 +141,22 @@ async def share(request: Request) -> Response:
     return RedirectResponse(f"/reports/{bundle['objects'][0]['id']}", status_code=303)
 
 
+_DEFAULTS = {"tlp": "amber", "distribution": "community"}
+
+
+def _is_csv(filename: str | None, content_type: str | None) -> bool:
+    """A CSV upload, by its name or type; anything else is read as JSON (STIX or MISP)."""
+    kind = (content_type or "").split(";")[0].strip().lower()
+    return (filename or "").lower().endswith(".csv") or kind in ("text/csv", "application/csv")
+
+
 @router.post("/share/file")
 async def share_file(request: Request) -> Response:
     """An uploaded STIX 2.1 bundle or MISP event JSON, stored whole or refused whole, as POST
-    /api/v1/objects and POST /api/v1/imports/misp store them; its own markings apply."""
+    /api/v1/objects and POST /api/v1/imports/misp store them, its own markings applying; or a
+    CSV of indicators (type,value and optionally tlp,labels,comment), as POST
+    /api/v1/imports/csv stores it, at the TLP (for rows without one) and distribution chosen
+    beside the file, a bad row naming its line."""
     session = await signed_in(request)
     if session is None:
         return to_login()
@@ -149,6 +164,13 @@ async def share_file(request: Request) -> Response:
     async with request.form(max_part_size=limit) as raw:  # closes the spooled upload
         token, upload = raw.get("csrf"), raw.get("file")
         body = None if upload is None or isinstance(upload, str) else await upload.read(limit + 1)
+        is_csv = not isinstance(upload, str | None) and _is_csv(
+            upload.filename, upload.content_type
+        )
+        csv_tlp, csv_distribution = (
+            str(raw.get("csv_tlp") or "amber"),  # as POST /api/v1/imports/csv
+            str(raw.get("csv_distribution") or "org"),
+        )
     if not same_token(token, session.csrf):
         return render(
             "error.html", request, session, status=403, title="Forbidden",
@@ -159,6 +181,17 @@ async def share_file(request: Request) -> Response:
     if len(body) > limit:
         message = f"Files are limited to {limit} bytes."
         return await _page(request, 422, form={}, errors={"file": message})
+    ingestor, viewer = request.app.state.ingestor, session.viewer
+    if is_csv:
+        try:
+            result = await run_in_threadpool(
+                lambda: import_csv(ingestor, viewer, body, "web:csv", tlp=csv_tlp,
+                                   distribution=csv_distribution)
+            )  # fmt: skip
+        except ShieldwallError as exc:
+            return await _page(request, 422, form={}, errors={"file": exc.message})
+        done = f"Stored {result.stored} objects ({result.unchanged} already here)."
+        return await _page(request, form=_DEFAULTS, uploaded=done)
     try:
         document = orjson.loads(body)
     except orjson.JSONDecodeError:
@@ -170,7 +203,6 @@ async def share_file(request: Request) -> Response:
         )
     if not document:
         return await _page(request, 422, form={}, errors={"file": "The file holds nothing."})
-    ingestor, viewer = request.app.state.ingestor, session.viewer
     try:
         if isinstance(document, dict) and document.get("type") == "bundle":
             result = await run_in_threadpool(ingestor.ingest, viewer, document, source="web")
@@ -183,4 +215,4 @@ async def share_file(request: Request) -> Response:
         text = "; ".join([exc.message, *messages])
         return await _page(request, 422, form={}, errors={"file": text})
     done = f"Stored {result.stored} objects ({result.unchanged} already here)."
-    return await _page(request, form={"tlp": "amber", "distribution": "community"}, uploaded=done)
+    return await _page(request, form=_DEFAULTS, uploaded=done)
