@@ -89,6 +89,16 @@ def record(db: Database, viewer: Viewer | None, action: str, detail: dict[str, A
         return append(conn, viewer, action, detail)
 
 
+def audited(db: Database, viewer: Viewer, action: str, fn: Any, *args: Any) -> Any:
+    """`fn(conn, *args)` and its audit entry (the string arguments, and the id it created) in
+    one write transaction: how an admin action is done, through the API or a page."""
+    with db.write() as conn:
+        result = fn(conn, *args)
+        detail = {"args": [a for a in args if isinstance(a, str)], "result": subject_of(result)}
+        append(conn, viewer, action, detail)
+        return result
+
+
 class AuditWriter:
     """Appends entries for bulk reads (TAXII pages...) off the request path, in batches.
 

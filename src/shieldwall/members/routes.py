@@ -64,21 +64,7 @@ def _tlp(text: str) -> TLP:
 async def _write(db: Database, viewer: Viewer, action: str, fn: Any, *args: Any) -> Any:
     """Run a service call and its audit entry in one write transaction, off the event loop."""
 
-    def run() -> Any:
-        with db.write() as conn:
-            result = fn(conn, *args)
-            audit.append(
-                conn,
-                viewer,
-                action,
-                {
-                    "args": [a for a in args if isinstance(a, str)],
-                    "result": audit.subject_of(result),
-                },
-            )
-            return result
-
-    return await run_in_threadpool(run)
+    return await run_in_threadpool(audit.audited, db, viewer, action, fn, *args)
 
 
 async def _read(db: Database, fn: Any, *args: Any) -> Any:

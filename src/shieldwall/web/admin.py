@@ -13,12 +13,22 @@ from starlette.concurrency import run_in_threadpool
 
 from shieldwall.audit import service as audit_service
 from shieldwall.members import service as members_service
+from shieldwall.members.service import MEMBER_KINDS
+from shieldwall.members.sessions import Session
+from shieldwall.policy import Role
 from shieldwall.taxii import service as taxii_service
-from shieldwall.web.pages import render, signed_in, to_login
+from shieldwall.web.pages import TLP_NAMES, render, signed_in, to_login
 
 router = APIRouter(include_in_schema=False)
 
 AUDIT_PAGE = 50  # the newest entries shown; the API pages through all of them
+
+
+def forbidden(request: Request, session: Session) -> Response:
+    return render(
+        "error.html", request, session, status=403, title="Forbidden",
+        message="This page is for instance admins only.",
+    )  # fmt: skip
 
 
 @router.get("/admin")
@@ -30,12 +40,31 @@ async def admin(
     session = await signed_in(request)
     if session is None:
         return to_login()
+    if not session.viewer.is_admin:
+        return forbidden(request, session)
+    done = request.query_params.get("done", "")
+    return await admin_page(request, session, before=before, done=DONE.get(done, ""))
+
+
+# What the page says after one of its forms did its work (`?done=`).
+DONE = {
+    "member": "Member added.",
+    "user": "User changed.",
+    "group": "Sharing group created.",
+    "group-member": "Member added to the sharing group.",
+}
+
+
+async def admin_page(
+    request: Request,
+    session: Session,
+    *,
+    status: int = 200,
+    before: int | None = None,
+    **extra: Any,
+) -> Response:
+    """The page, with `extra` for its template (a form's mistakes, a new user's API key)."""
     viewer = session.viewer
-    if not viewer.is_admin:
-        return render(
-            "error.html", request, session, status=403, title="Forbidden",
-            message="This page is for instance admins only.",
-        )  # fmt: skip
     db = request.app.state.db
 
     def read() -> dict[str, Any]:
@@ -67,4 +96,15 @@ async def admin(
         user["member_name"] = names.get(user["member_id"], user["member_id"])
     for group in data["groups"]:
         group["member_names"] = sorted(names.get(i, i) for i in group["member_ids"])
-    return render("admin.html", request, session, **data)
+    values = {"errors": {}, "form": {}, "new_user": None, "done": "", **extra}
+    return render(
+        "admin.html",
+        request,
+        session,
+        status=status,
+        kinds=MEMBER_KINDS,
+        roles=[r.value for r in Role],
+        tlps=TLP_NAMES,
+        **data,
+        **values,
+    )

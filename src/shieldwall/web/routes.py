@@ -20,6 +20,7 @@ from shieldwall.members import sessions
 from shieldwall.web import (
     account,
     admin,
+    admin_actions,
     incident_actions,
     incident_form,
     incidents,
@@ -175,6 +176,7 @@ def register(app: FastAPI) -> None:
     app.include_router(reading.router)
     app.include_router(account.router)
     app.include_router(admin.router)
+    app.include_router(admin_actions.router)
     app.include_router(share.router)
     app.include_router(incident_form.router)  # /incidents/new before /incidents/{id}
     app.include_router(incidents.router)
