@@ -25,6 +25,7 @@ from shieldwall.web import (
     incident_form,
     incidents,
     reading,
+    responders,
     share,
 )
 from shieldwall.web.incident_dashboard import incident_part
@@ -181,6 +182,7 @@ def register(app: FastAPI) -> None:
     app.include_router(incident_form.router)  # /incidents/new before /incidents/{id}
     app.include_router(incidents.router)
     app.include_router(incident_actions.router)
+    app.include_router(responders.router)
     static = files("shieldwall.web") / "static"
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
     app.add_middleware(SecureHeaders)
