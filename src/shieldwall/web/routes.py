@@ -21,6 +21,7 @@ from shieldwall.web import (
     account,
     admin,
     admin_actions,
+    cross_border,
     incident_actions,
     incident_form,
     incidents,
@@ -180,6 +181,7 @@ def register(app: FastAPI) -> None:
     app.include_router(admin_actions.router)
     app.include_router(share.router)
     app.include_router(incident_form.router)  # /incidents/new before /incidents/{id}
+    app.include_router(cross_border.router)  # and /incidents/cross-border
     app.include_router(incidents.router)
     app.include_router(incident_actions.router)
     app.include_router(responders.router)
