@@ -22,6 +22,7 @@ from shieldwall.exchange.formats import (
     formats,
     register_format,
 )
+from shieldwall.intel.tables import objects
 from shieldwall.policy import Role
 from tests.factories import ApiUser, World, bundle, indicator, report
 from tests.test_cli import run
@@ -179,8 +180,17 @@ def test_a_stix_export_is_a_bundle_stix2_reads_with_its_definitions(world: World
     assert [o["type"] for o in only["objects"][6:]] == ["report"]
     assert shared_values(exported_stix(alice, tlp="amber")) == ["198.51.100.20", "198.51.100.22"]
     assert shared_values(exported_stix(alice, label="phishing")) == ["198.51.100.20"]
-    assert shared_values(exported_stix(alice, max_age="2d", type="indicator")) == ["198.51.100.20"]
-    for bad in ({"tlp": "purple"}, {"max_age": "soon"}, {"typ": "report"}):
+    with world.db.write() as conn:  # as if added to this instance in 2020
+        conn.execute(
+            objects.update()
+            .where(objects.c.object_id == old["id"])
+            .values(date_added="2020-01-01T00:00:00.000000Z")
+        )
+    assert shared_values(exported_stix(alice, max_age_days="2", type="indicator")) == [
+        "198.51.100.20",
+        "198.51.100.21",
+    ]
+    for bad in ({"tlp": "purple"}, {"max_age_days": "soon"}, {"max_age_days": "0"}, {"typ": "x"}):
         refused = alice.get("/api/v1/exports/stix", params=bad)
         assert refused.status_code == 422, refused.text
         assert next(iter(bad)) in refused.json()["error"]["message"]

@@ -16,14 +16,14 @@ it is — a URL's is percent-encoded, any other value is left out.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import quote
 
 import orjson
-from sqlalchemy import select
+from sqlalchemy import select, true
 
 from shieldwall.audit import service as audit
 from shieldwall.correlate.observables import (
@@ -35,11 +35,16 @@ from shieldwall.correlate.observables import (
 )
 from shieldwall.db import Database
 from shieldwall.errors import Invalid
+from shieldwall.exchange import filters
 from shieldwall.intel.tables import objects
 from shieldwall.intel.timestamps import is_timestamp, normalize_timestamp
 from shieldwall.intel.validate_values import UNSAFE
+from shieldwall.markings import TLP
 from shieldwall.policy import Viewer, visible_filter
-from shieldwall.sightings.benign import benign_lists
+from shieldwall.selections.service import Selection
+from shieldwall.settings import Settings
+from shieldwall.sightings.benign import benign_lists, warning_lists
+from shieldwall.sightings.score import parse_half_lives
 from shieldwall.sightings.service import IndicatorRow, indicator_facts, scores_of, values_of
 from shieldwall.sightings.warninglists import WarningLists
 
@@ -51,13 +56,15 @@ BLOCKABLE = ("ipv4", "ipv6", "ipv4-cidr", "ipv6-cidr", "domain", "url", "email",
 
 @dataclass(frozen=True, slots=True)
 class Blocklist:
-    """What a blocklist holds. A request for no kind, or for one not blocked by value, is
-    refused when it is made: a streamed answer could no longer say so."""
+    """What a blocklist (or a rule export) holds. A request for no kind, or for one not blocked
+    by value, is refused when it is made: a streamed answer could no longer say so. `selection`
+    (a TLP ceiling, labels, an age...) narrows it further, as it narrows a feed."""
 
     kinds: tuple[str, ...]
     min_score: float | None = None
     include_benign: bool = False
     include_url_hosts: bool = False
+    selection: Selection | None = None
 
     def __post_init__(self) -> None:
         if not self.kinds:
@@ -66,6 +73,60 @@ class Blocklist:
             if kind not in BLOCKABLE:
                 known = "" if kind in KINDS else "unknown kind; "
                 raise Invalid(f"{known}a blocklist holds {', '.join(BLOCKABLE)}, not {kind!r}")
+
+
+class Blocked(NamedTuple):
+    """A value to block, and the visible indicator version it was first shared in."""
+
+    object_id: str
+    modified: str  # normalised STIX timestamp
+    tlp: TLP
+    observable: Observable
+
+
+def request_of(
+    options: Mapping[str, str], *, takes: tuple[str, ...] = BLOCKABLE, default: bool = False
+) -> Blocklist:
+    """A request from an export's options (filters.VALUE_OPTIONS; `kind` comma-separated) for
+    the kinds `takes` names, every one of them when `default` and no kind is given."""
+    kinds = filters.words(options.get("kind")) or (takes if default else ())
+    if not kinds:
+        raise Invalid(f"kind: name at least one of {', '.join(takes)}")
+    if other := [k for k in kinds if k not in takes]:
+        raise Invalid(f"kind: this export holds {', '.join(takes)}, not {', '.join(other)}")
+    try:
+        min_score = float(options["min_score"]) if options.get("min_score") else None
+    except ValueError:
+        raise Invalid(f"min_score: a number, not {options['min_score']!r}") from None
+    return Blocklist(
+        kinds,
+        min_score,
+        filters.flag(options.get("include_benign")),
+        filters.flag(options.get("include_url_hosts")),
+        filters.selection_of(options),
+    )
+
+
+def values_for(
+    db: Database, viewer: Viewer, settings: Settings, request: Blocklist, *, action: str
+) -> Iterator[Blocked]:
+    """blocked_values with the instance's score half-lives and warning lists."""
+    return blocked_values(
+        db,
+        viewer,
+        request,
+        half_lives=parse_half_lives(settings.decay_half_lives),
+        lists=warning_lists(settings.warninglists, settings.cache_dir),
+        action=action,
+    )
+
+
+def export_blocklist(
+    db: Database, viewer: Viewer, settings: Settings, options: Mapping[str, str]
+) -> Iterator[str]:
+    """The registry's blocklist export (exchange/formats.py)."""
+    found = values_for(db, viewer, settings, request_of(options), action="export.blocklist")
+    return _lines(found)
 
 
 def blocklist_lines(
@@ -77,12 +138,35 @@ def blocklist_lines(
     lists: WarningLists | None,
 ) -> Iterator[str]:
     """Each value once, in the order its first indicator was added, with a newline."""
+    return _lines(blocked_values(db, viewer, request, half_lives=half_lives, lists=lists))
+
+
+def _lines(found: Iterator[Blocked]) -> Iterator[str]:
+    for blocked in found:
+        line = safe_value(blocked.observable)
+        if line is not None:
+            yield line + "\n"
+
+
+def blocked_values(
+    db: Database,
+    viewer: Viewer,
+    request: Blocklist,
+    *,
+    half_lives: dict[str, float],
+    lists: WarningLists | None,
+    action: str = "export.blocklist",
+) -> Iterator[Blocked]:
+    """Each value of the kinds asked for once, in the order its first indicator was added; each
+    batch of indicators is audited as `action` before any of its values is given out."""
     now = datetime.now(UTC)
     today = normalize_timestamp(now.strftime("%Y-%m-%dT%H:%M:%S.%fZ"))
     # Each value once: its 64-bit hash is remembered, not the value, so a blocklist of millions
     # of values keeps tens of megabytes, not the list (any two colliding: ~3e-8 at 1M values).
     written: set[int] = set()
     after = 0
+    chosen = request.selection.where(objects, now=now) if request.selection else true()
+    only_shared_domains = "domain" in request.kinds and not request.include_url_hosts
     while True:
         with db.read() as conn:
             rows = conn.execute(
@@ -90,6 +174,7 @@ def blocklist_lines(
                     objects.c.pk,
                     objects.c.object_id,
                     objects.c.modified,
+                    objects.c.tlp,
                     indicator_facts(objects.c.body).label("facts"),
                 )
                 .where(
@@ -98,6 +183,7 @@ def blocklist_lines(
                     objects.c.revoked.is_(False),
                     objects.c.pk > after,
                     visible_filter(viewer, objects),
+                    chosen,
                 )
                 .order_by(objects.c.pk)
                 .limit(BATCH)
@@ -116,15 +202,16 @@ def blocklist_lines(
                 scores = scores_of(conn, viewer, indicators, half_lives, now=now)
                 current = [r for r in current if scores[r.pk]["score"] >= request.min_score]
         if current:
-            audit.record(db, viewer, "export.blocklist", {
+            audit.record(db, viewer, action, {
                 "kinds": list(request.kinds), "min_score": request.min_score,
                 "include_benign": request.include_benign, "count": len(current),
+                **({"selection": request.selection.as_dict()} if request.selection else {}),
                 "objects": [r.object_id for r in current][:100],
                 "objects_digest": audit.digest_of([r.object_id for r in current]),
             })  # fmt: skip
-        only_shared_domains = "domain" in request.kinds and not request.include_url_hosts
         for row in current:
             domains = _shared_as_domains(facts[row.pk]) if only_shared_domains else None
+            tlp = TLP(row.tlp)
             for observable in values[row.pk]:
                 if observable.kind not in request.kinds:
                     continue
@@ -140,9 +227,7 @@ def blocklist_lines(
                 written.add(key)
                 if not request.include_benign and benign_lists(lists, observable):
                     continue
-                line = _line(observable)
-                if line is not None:
-                    yield line
+                yield Blocked(row.object_id, row.modified, tlp, observable)
 
 
 def _shared_as_domains(facts: list[Any]) -> set[str]:
@@ -159,13 +244,14 @@ def _shared_as_domains(facts: list[Any]) -> set[str]:
     return found
 
 
-def _line(observable: Observable) -> str | None:
-    """The blocklist line of a value, or None for one that would not stay one line."""
+def safe_value(observable: Observable) -> str | None:
+    """A value as one line of text (a blocklist's line, a rule's content), or None for one that
+    would not stay one line (a URL's unsafe characters are percent-encoded instead)."""
     value = observable.value
     if UNSAFE.search(value) is None:
-        return value + "\n"
+        return value
     if observable.kind == "url":
-        return UNSAFE.sub(lambda m: quote(m[0], safe=""), value) + "\n"
+        return UNSAFE.sub(lambda m: quote(m[0], safe=""), value)
     return None
 
 

@@ -1,48 +1,40 @@
-"""The options every export reads the same way: a TLP ceiling, an age, a list of words.
+"""The options every export reads the same way: a TLP ceiling, labels, an age, yes-or-no flags.
 
 Export options arrive as text (HTTP query parameters, `-o NAME=VALUE` on the CLI); a value that
-does not parse is refused with the option's name before anything is read, never ignored.
+does not parse is refused with the option's name before anything is read, never ignored. The
+TLP ceiling, labels and age become a selection (selections/service.py), the one filter feeds,
+collections and peer rules are made of, applied on top of the policy filter.
 """
 
 from __future__ import annotations
 
-import re
-from datetime import UTC, datetime, timedelta
+from collections.abc import Mapping
 
 from shieldwall.errors import Invalid
 from shieldwall.markings import TLP
+from shieldwall.selections.service import Selection
 
-_AGE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([hdw]?)\s*$", re.IGNORECASE)
-_UNIT_HOURS = {"h": 1, "d": 24, "w": 24 * 7, "": 24}
+SELECTION_OPTIONS = ("tlp", "label", "max_age_days")
+# What the value exports (blocklist, rules, RPZ) take: exchange/blocklist.py request_of.
+VALUE_OPTIONS = ("kind", "min_score", "include_benign", "include_url_hosts", *SELECTION_OPTIONS)
 TRUTHY = ("1", "true", "yes", "on")
 
 
-def tlp_ceiling(text: str | None) -> TLP | None:
-    """`amber` -> TLP.AMBER: the most restricted level an export may hold (None: no ceiling)."""
-    if not text:
+def selection_of(options: Mapping[str, str], *, types: tuple[str, ...] = ()) -> Selection | None:
+    """`tlp` (the most restricted level to hold), `label` (any of these, comma-separated) and
+    `max_age_days` (added at most this many days ago) as a selection; None when none is given."""
+    tlp, labels, age = options.get("tlp"), words(options.get("label")), options.get("max_age_days")
+    if not (tlp or labels or age or types):
         return None
     try:
-        return TLP.parse(text)
+        ceiling = TLP.parse(tlp) if tlp else None
     except (ValueError, KeyError):
-        raise Invalid(f"tlp: clear, green, amber, amber+strict or red, not {text!r}") from None
-
-
-def max_age(text: str | None) -> timedelta | None:
-    """`30d`, `12h`, `2w` or a number of days: how old (since its last version) an object may be."""
-    if not text:
-        return None
-    match = _AGE.match(text)
-    if match is None or float(match[1]) <= 0:
-        raise Invalid(f"max_age: a number of hours, days or weeks (12h, 30d, 2w), not {text!r}")
-    return timedelta(hours=float(match[1]) * _UNIT_HOURS[match[2].lower()])
-
-
-def since(age: timedelta | None, now: datetime | None = None) -> str | None:
-    """The STIX timestamp `age` ago, or None for no age limit."""
-    if age is None:
-        return None
-    at = (now or datetime.now(UTC)) - age
-    return at.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        raise Invalid(f"tlp: clear, green, amber, amber+strict or red, not {tlp!r}") from None
+    try:
+        days = int(age) if age else None
+    except ValueError:
+        raise Invalid(f"max_age_days: a whole number of days, not {age!r}") from None
+    return Selection(types=types, max_tlp=ceiling, labels=labels, max_age_days=days)
 
 
 def words(text: str | None) -> tuple[str, ...]:

@@ -181,15 +181,9 @@ def _export_stix(
 ) -> Iterable[bytes]:
     from shieldwall.exchange.stix_export import stix_bundle
     from shieldwall.intel.query import ObjectFilter
-    from shieldwall.markings import TLP
 
-    ceiling = filters.tlp_ceiling(options.get("tlp"))
-    f = ObjectFilter(
-        types=filters.words(options.get("type")),
-        label=options.get("label") or None,
-        tlp=() if ceiling is None else tuple(t for t in TLP if t <= ceiling),
-        modified_since=filters.since(filters.max_age(options.get("max_age"))),
-    )
+    selection = filters.selection_of(options, types=filters.words(options.get("type")))
+    f = ObjectFilter(selection=selection)
     return stix_bundle(db, viewer, f)
 
 
@@ -211,33 +205,18 @@ def _export_misp(
     return misp_response_json(misp_events(db, viewer, f))
 
 
-def _export_blocklist(
-    db: Database, viewer: Viewer, settings: Settings, options: Mapping[str, str]
-) -> Iterable[str]:
-    from shieldwall.exchange.blocklist import BLOCKABLE, Blocklist, blocklist_lines
-    from shieldwall.sightings.benign import warning_lists
-    from shieldwall.sightings.score import parse_half_lives
+def _lazy(module: str, name: str) -> Exporter:
+    """An exporter imported when first called: most commands never export."""
 
-    kinds = [k for k in options.get("kind", "").split(",") if k]
-    try:
-        min_score = float(options["min_score"]) if options.get("min_score") else None
-    except ValueError:
-        raise Invalid(f"min_score: a number, not {options['min_score']!r}") from None
-    if not kinds:
-        raise Invalid(f"kind: name at least one of {', '.join(BLOCKABLE)}")
-    request = Blocklist(
-        tuple(dict.fromkeys(kinds)),
-        min_score,
-        filters.flag(options.get("include_benign")),
-        filters.flag(options.get("include_url_hosts")),
-    )
-    return blocklist_lines(
-        db,
-        viewer,
-        request,
-        half_lives=parse_half_lives(settings.decay_half_lives),
-        lists=warning_lists(settings.warninglists, settings.cache_dir),
-    )
+    def export(
+        db: Database, viewer: Viewer, settings: Settings, options: Mapping[str, str]
+    ) -> Iterable[str | bytes]:
+        from importlib import import_module
+
+        function = getattr(import_module(f"shieldwall.exchange.{module}"), name)
+        return function(db, viewer, settings, options)  # type: ignore[no-any-return]
+
+    return export
 
 
 _loaded = False
@@ -251,10 +230,11 @@ def _load_builtin() -> None:
     for fmt in (
         Format(
             "stix",
-            "a STIX 2.1 bundle (export options: type=indicator,...; label; tlp ceiling; max_age)",
+            "a STIX 2.1 bundle (export options: type=indicator,...; tlp ceiling; label; "
+            "max_age_days)",
             importer=_import_stix,
             exporter=_export_stix,
-            options=("type", "label", "tlp", "max_age"),
+            options=("type", *filters.SELECTION_OPTIONS),
         ),
         Format(
             "misp",
@@ -280,10 +260,34 @@ def _load_builtin() -> None:
         ),
         Format(
             "blocklist",
-            "one value per line (options: kind=ipv4,domain,...; min_score; include_benign)",
+            "one value per line (options: kind=ipv4,domain,...; min_score; include_benign; "
+            "tlp ceiling; label; max_age_days)",
             media_type="text/plain; charset=utf-8",
-            exporter=_export_blocklist,
-            options=("kind", "min_score", "include_benign", "include_url_hosts"),
+            exporter=_lazy("blocklist", "export_blocklist"),
+            options=filters.VALUE_OPTIONS,
+        ),
+        Format(
+            "suricata",
+            "Suricata rules: IP, DNS query and TLS SNI, HTTP URL, file hash lists (options as "
+            "blocklist's; kind defaults to every kind it takes)",
+            media_type="text/plain; charset=utf-8",
+            exporter=_lazy("rules", "export_suricata"),
+            options=filters.VALUE_OPTIONS,
+        ),
+        Format(
+            "snort",
+            "Snort 2.9 rules: IP, DNS query and TLS SNI, HTTP URL (options as blocklist's)",
+            media_type="text/plain; charset=utf-8",
+            exporter=_lazy("rules", "export_snort"),
+            options=filters.VALUE_OPTIONS,
+        ),
+        Format(
+            "rpz",
+            "a BIND response policy zone of the domains (options as blocklist's, kind "
+            "excepted; action=nxdomain|nodata|drop; subdomains=yes|no)",
+            media_type="text/dns; charset=utf-8",
+            exporter=_lazy("rpz", "export_rpz"),
+            options=(*filters.VALUE_OPTIONS[1:], "action", "subdomains"),  # all but kind
         ),
     ):
         _FORMATS.setdefault(fmt.name, fmt)

@@ -12,6 +12,7 @@ from shieldwall.api.deps import current_viewer, get_db, get_ingestor, get_settin
 from shieldwall.api.openapi import errors
 from shieldwall.api.streaming import stream_checked
 from shieldwall.db import Database
+from shieldwall.exchange import filters
 from shieldwall.exchange.blocklist import BLOCKABLE, Blocklist, blocklist_lines
 from shieldwall.exchange.formats import format_for, formats
 from shieldwall.intel.ingest import Ingestor
@@ -32,6 +33,13 @@ async def blocklist(
     include_url_hosts: Annotated[
         bool, Query(description="with kind=domain, also the hosts of shared URLs")
     ] = False,
+    tlp: Annotated[str | None, Query(description="the most restricted TLP to hold")] = None,
+    label: Annotated[
+        list[str] | None, Query(description="only indicators with one of these labels")
+    ] = None,
+    max_age_days: Annotated[
+        int | None, Query(ge=1, description="only indicators added at most this long ago")
+    ] = None,
     viewer: Viewer = Depends(current_viewer),
     db: Database = Depends(get_db),
     settings: Settings = Depends(get_settings),
@@ -39,9 +47,19 @@ async def blocklist(
     """The values of the visible, current indicators of the given kinds, one per line: for a
     firewall, DNS filter or IDS. Values on a false-positive warning list are left out unless
     `include_benign`; with `min_score`, weaker indicators are too. A domain list holds domains
-    shared as domains, and the hosts of shared URLs only with `include_url_hosts`."""
+    shared as domains, and the hosts of shared URLs only with `include_url_hosts`. `tlp`,
+    `label` and `max_age_days` narrow it as they narrow a feed."""
+    chosen = {
+        "tlp": tlp or "",
+        "label": ",".join(label or ()),
+        "max_age_days": str(max_age_days or ""),
+    }
     request = Blocklist(  # 422 if bad
-        tuple(dict.fromkeys(kind)), min_score, include_benign, include_url_hosts
+        tuple(dict.fromkeys(kind)),
+        min_score,
+        include_benign,
+        include_url_hosts,
+        filters.selection_of(chosen),
     )
     lines = blocklist_lines(
         db,

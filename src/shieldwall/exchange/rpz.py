@@ -1,0 +1,72 @@
+"""A DNS response policy zone (RPZ, as BIND, Unbound, PowerDNS and Knot read it) of the domains
+a viewer may block: exchange/blocklist.py's query, filters and warning lists, written as zone
+file records, streamed a batch at a time.
+
+Each domain is a trigger (draft-vixie-dnsop-dns-rpz §2): `evil.example CNAME .` answers
+NXDOMAIN (`action=nodata`: `CNAME *.`, an empty answer; `action=drop`: `CNAME rpz-drop.`, no
+answer at all), and with `subdomains` (the default) `*.evil.example` does the same for every
+name below it. Names are written relative to the zone's origin, which the server's zone
+statement gives (`zone "rpz.shieldwall" { type primary; file "...";}`), so the file serves
+under any zone name of at most 20 characters; a name too long for that, or with a character a
+zone file would read otherwise than as a label, is left out. The SOA serial is the time of the
+export in seconds since 1970, so each new export is newer than the last.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator, Mapping
+
+from shieldwall.db import Database
+from shieldwall.errors import Invalid
+from shieldwall.exchange import filters
+from shieldwall.exchange.blocklist import Blocked, request_of, values_for
+from shieldwall.policy import Viewer
+from shieldwall.settings import Settings
+
+ACTIONS = {"nxdomain": ".", "nodata": "*.", "drop": "rpz-drop."}
+MAX_ORIGIN = 20  # characters of the zone's name the file leaves room for
+_LABEL = re.compile(r"^[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?$")
+
+
+def _record_name(domain: str, subdomains: bool) -> bool:
+    """Whether a domain can be written as an owner name (RFC 1035 §5.1, §2.3.4) with room for
+    `*.` and the zone's origin."""
+    room = 255 - 2 - MAX_ORIGIN - (2 if subdomains else 0)
+    return len(domain) <= room and all(_LABEL.match(label) for label in domain.split("."))
+
+
+def export_rpz(
+    db: Database, viewer: Viewer, settings: Settings, options: Mapping[str, str]
+) -> Iterator[str]:
+    """The registry's rpz export (exchange/formats.py): the zone file, streamed."""
+    action = (options.get("action") or "nxdomain").lower()
+    if action not in ACTIONS:
+        raise Invalid(f"action: {', '.join(ACTIONS)}, not {options['action']!r}")
+    subdomains = filters.flag(options.get("subdomains") or "yes")
+    request = request_of({**options, "kind": "domain"}, takes=("domain",))
+    found = values_for(db, viewer, settings, request, action="export.rpz")
+    return _zone(found, ACTIONS[action], subdomains)
+
+
+def _zone(found: Iterator[Blocked], target: str, subdomains: bool) -> Iterator[str]:
+    serial = int(time.time())
+    batch = [
+        "; Shieldwall response policy zone: the domains to block, written relative to the zone\n"
+        "$TTL 300\n"
+        f"@ IN SOA localhost. hostmaster.localhost. ({serial} 3600 600 604800 300)\n"
+        "@ IN NS localhost.\n"
+    ]
+    for blocked in found:
+        domain = blocked.observable.value.rstrip(".")
+        if not _record_name(domain, subdomains):
+            continue
+        batch.append(f"{domain} CNAME {target} ; {blocked.object_id}\n")
+        if subdomains:
+            batch.append(f"*.{domain} CNAME {target}\n")
+        if len(batch) >= 2000:
+            yield "".join(batch)
+            batch = []
+    if batch:
+        yield "".join(batch)

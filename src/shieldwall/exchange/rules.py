@@ -1,0 +1,261 @@
+"""IDS rules: the values a viewer may block (exchange/blocklist.py's query, filters, warning
+lists and value escaping) written as Suricata or Snort rules, streamed a batch at a time.
+
+What each engine gets, by kind of value:
+- ipv4, ipv6 and their CIDR ranges: `alert ip` in either direction (both engines).
+- domain: Suricata matches `dns.query` and `tls.sni` on the domain and its subdomains
+  (`dotprefix; endswith`); Snort the DNS query's labels over UDP 53 (the domain and its
+  subdomains) and the ClientHello's server name (exactly).
+- url (http:// only): Suricata matches `http.host` and the raw URI exactly; Snort the raw URI
+  and the host in the headers.
+- md5, sha1, sha256: Suricata gets one `filemd5` / `filesha1` / `filesha256` rule per file
+  protocol, reading a list file beside the rules (`shieldwall-md5.list`...: the blocklist export
+  of that kind); Snort 2 rules match no file hash, so its export leaves them out.
+
+An https URL's path travels encrypted, so it gets no rule; its host is a domain, blocked when it
+was shared as one (`include_url_hosts`, as for the domain blocklist).
+
+Each rule's `sid` comes from the indicator's id, the rule's kind and the value's place among the
+indicator's values, so a new version of an indicator replaces its rules (`rev` is its
+`modified`, in seconds since 1970) rather than adding rules beside them. Sids are in
+1,000,000,000-1,999,999,999: above Snort's own (< 1,000,000) and the public rulesets'
+(Emerging Threats' 2,000,000-2,999,999 and the sidallocation.org blocks, all below
+100,000,000), inside the range both engines leave to local rules. Two rules hashing to one
+sid (~1 in 1,000 at a million rules) are kept apart by giving the later one the next free
+sid. Memory grows only by the sids given (and the blocklist's value hashes): a few tens of
+bytes a rule.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from urllib.parse import urlsplit
+
+from shieldwall.db import Database
+from shieldwall.exchange.blocklist import Blocked, request_of, safe_value, values_for
+from shieldwall.policy import Viewer
+from shieldwall.settings import Settings
+
+SID_BASE = 1_000_000_000
+SID_SPAN = 1_000_000_000
+IP_KINDS = ("ipv4", "ipv6", "ipv4-cidr", "ipv6-cidr")
+HASH_LISTS = {"md5": "filemd5", "sha1": "filesha1", "sha256": "filesha256"}
+# Protocols Suricata extracts files from that a hash list rule watches.
+FILE_PROTOCOLS = ("http", "smtp", "ftp-data", "smb", "nfs")
+
+# In a rule's quoted content only these stand for themselves; any other byte is written in hex
+# (`|3B|`), so no value can end the string, the option (`;`) or start a hex run (`|`).
+_PLAIN = re.compile(r"[A-Za-z0-9_.~/%?=&+,@!*()'#$\[\]{}^-]+")
+_MSG_UNSAFE = re.compile(r'[\\";]')
+
+
+class Sids:
+    """Stable sids: from a key's hash, the next free one when two keys share it."""
+
+    def __init__(self) -> None:
+        self._used: set[int] = set()
+
+    def __call__(self, key: str) -> int:
+        digest = hashlib.blake2b(key.encode(), digest_size=8).digest()
+        offset = int.from_bytes(digest, "big") % SID_SPAN
+        while offset in self._used:
+            offset = (offset + 1) % SID_SPAN
+        self._used.add(offset)
+        return SID_BASE + offset
+
+
+def content(value: str) -> str:
+    """A value as a rule's quoted content: plain where plain, hex bytes elsewhere."""
+    out: list[str] = []
+    position = 0
+    for match in _PLAIN.finditer(value):
+        out.append(_hex(value[position : match.start()]))
+        out.append(match[0])
+        position = match.end()
+    out.append(_hex(value[position:]))
+    return '"' + "".join(out) + '"'
+
+
+def _hex(text: str) -> str:
+    return f"|{text.encode().hex(' ').upper()}|" if text else ""
+
+
+def dns_labels(domain: str) -> str:
+    """`evil.example` as a DNS query carries it: `|04|evil|07|example|00|` (RFC 1035 §3.1)."""
+    out = []
+    for label in domain.split("."):
+        out.append(f"|{len(label.encode()):02X}|" + content(label)[1:-1])
+    return '"' + "".join(out) + '|00|"'
+
+
+def message(text: str) -> str:
+    """A rule's msg: backslash before what would end it."""
+    return '"' + _MSG_UNSAFE.sub(lambda m: "\\" + m[0], text[:200]) + '"'
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """One rule of one value, before its msg, sid and rev: `variant` names it in its sid."""
+
+    variant: str
+    header: str
+    options: str
+
+
+def suricata_domain(value: str) -> list[Rule]:
+    dotted = content("." + value)
+    return [
+        Rule("dns", "dns any any -> any any",
+             f"dns.query; dotprefix; content:{dotted}; nocase; endswith;"),
+        Rule("tls", "tls any any -> any any",
+             f"tls.sni; dotprefix; content:{dotted}; nocase; endswith;"),
+    ]  # fmt: skip
+
+
+def suricata_url(host: str, target: str) -> Rule:
+    host_size, target_size = len(host.encode()), len(target.encode())
+    return Rule("http", "http any any -> any any",
+                f"http.host; content:{content(host)}; bsize:{host_size}; "
+                f"http.uri.raw; content:{content(target)}; bsize:{target_size};")  # fmt: skip
+
+
+def snort_domain(value: str) -> list[Rule]:
+    name = value.encode()
+    # RFC 6066 §3: a server_name entry is type 0 (host_name), a 2-byte length, the name.
+    sni = f'"|00 {len(name) >> 8:02X} {len(name) & 255:02X}|' + content(value)[1:]
+    return [
+        Rule("dns", "udp any any -> any 53",
+             f"content:{dns_labels(value)}; fast_pattern:only; nocase;"),
+        Rule("tls", "tcp any any -> any 443",
+             f"flow:to_server,established; ssl_state:client_hello; content:{sni}; nocase;"),
+    ]  # fmt: skip
+
+
+def snort_url(host: str, target: str) -> Rule:
+    return Rule("http", "tcp any any -> any $HTTP_PORTS",
+                f"flow:to_server,established; content:{content(target)}; http_raw_uri; "
+                f"content:{content(host)}; http_header; nocase;")  # fmt: skip
+
+
+def _http_url(url: str) -> tuple[str, str] | None:
+    """(host, path and query) of an http:// URL; None for other schemes or no host."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError:
+        return None
+    if parts.scheme != "http" or not host:
+        return None
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    return host, target
+
+
+def _rev(modified: str) -> int:
+    """A version's `modified` in whole seconds since 1970: later versions, higher revs."""
+    try:
+        return int(datetime.fromisoformat(modified[:19]).replace(tzinfo=UTC).timestamp())
+    except ValueError:
+        return 1
+
+
+@dataclass(frozen=True, slots=True)
+class Engine:
+    """An IDS's rules by kind of value (see the module's table)."""
+
+    name: str
+    kinds: tuple[str, ...]
+    domain: Callable[[str], list[Rule]]
+    url: Callable[[str, str], Rule]  # (host, path and query)
+
+    def rules(self, kind: str, value: str) -> list[Rule]:
+        if kind in IP_KINDS:
+            return [Rule("ip", f"ip any any <> [{value}] any", "")]
+        if kind == "domain":
+            return self.domain(value)
+        if kind == "url" and (parts := _http_url(value)) is not None:
+            return [self.url(*parts)]
+        return []
+
+
+SURICATA = Engine("suricata", (*IP_KINDS, "domain", "url", *HASH_LISTS), suricata_domain,
+                  suricata_url)  # fmt: skip
+SNORT = Engine("snort", (*IP_KINDS, "domain", "url"), snort_domain, snort_url)
+
+
+def rule_lines(engine: Engine, found: Iterator[Blocked], head: str = "") -> Iterator[str]:
+    """`head`, then the rules of each value found, a batch of lines at a time; Suricata's hash
+    list rules at the end, for the kinds of which a value was found."""
+    sids = Sids()
+    hashes: set[str] = set()
+    batch: list[str] = [head]
+    last_id, ordinals = "", {}  # a value's place among its indicator's values, by variant
+    for blocked in found:
+        kind = blocked.observable.kind
+        if kind in HASH_LISTS:
+            hashes.add(kind)
+            continue
+        value = safe_value(blocked.observable)
+        if value is None:
+            continue
+        if blocked.object_id != last_id:
+            last_id, ordinals = blocked.object_id, {}
+        rev = _rev(blocked.modified)
+        about = message(f"Shieldwall TLP:{blocked.tlp.label.upper()} {kind} {value}")
+        for rule in engine.rules(kind, value):
+            ordinal = ordinals[rule.variant] = ordinals.get(rule.variant, -1) + 1
+            sid = sids(f"{blocked.object_id}|{rule.variant}|{ordinal}")
+            batch.append(
+                f"alert {rule.header} (msg:{about}; {rule.options}"
+                f"{' ' if rule.options else ''}metadata:shieldwall_indicator {blocked.object_id}; "
+                f"sid:{sid}; rev:{rev};)\n"
+            )
+        if len(batch) >= 1000:
+            yield "".join(batch)
+            batch = []
+    for kind in sorted(hashes):
+        keyword = HASH_LISTS[kind]
+        for protocol in FILE_PROTOCOLS:
+            sid = sids(f"{keyword}|{protocol}")
+            batch.append(
+                f"alert {protocol} any any -> any any (msg:{message(f'Shieldwall {kind} list')}; "
+                f"{keyword}:{list_file(kind)}; sid:{sid}; rev:1;)\n"
+            )
+    if batch:
+        yield "".join(batch)
+
+
+def list_file(kind: str) -> str:
+    """The hash list a Suricata rule reads, beside the rules: the blocklist export of `kind`."""
+    return f"shieldwall-{kind}.list"
+
+
+def _export(engine: Engine, db: Database, viewer: Viewer, settings: Settings,
+            options: Mapping[str, str]) -> Iterator[str]:  # fmt: skip
+    """The rules, checked options first (a bad one is refused before anything is read)."""
+    request = request_of(options, takes=engine.kinds, default=True)
+    found = values_for(db, viewer, settings, request, action=f"export.{engine.name}")
+    # The head goes out with the first rules, after the first read: a failure there is still
+    # an error answer (api/streaming.py).
+    head = (
+        f"# Shieldwall {engine.name} rules for {viewer.email or viewer.user_id}, "
+        f"{datetime.now(UTC):%Y-%m-%dT%H:%M:%SZ}; sids {SID_BASE}-{SID_BASE + SID_SPAN - 1}\n"
+    )
+    return rule_lines(engine, found, head)
+
+
+def export_suricata(
+    db: Database, viewer: Viewer, settings: Settings, options: Mapping[str, str]
+) -> Iterator[str]:
+    """The registry's suricata export (exchange/formats.py)."""
+    return _export(SURICATA, db, viewer, settings, options)
+
+
+def export_snort(
+    db: Database, viewer: Viewer, settings: Settings, options: Mapping[str, str]
+) -> Iterator[str]:
+    """The registry's snort export (exchange/formats.py)."""
+    return _export(SNORT, db, viewer, settings, options)
