@@ -162,3 +162,37 @@ def test_the_command_imports_free_text(database_url: str, tmp_path: Path) -> Non
     refused = run("import", "--format", "text", str(empty), "--user", "ana@cert.example",
                   database_url=database_url, check=False)  # fmt: skip
     assert refused.returncode != 0 and "no indicator" in refused.stderr
+
+
+def test_attack_technique_ids_are_found_and_shared_as_attack_patterns(world: World) -> None:
+    text = (
+        "Not T1059.0012, AT1234, t1059, T123 or 1.T1234.5; but T1059.001 (PowerShell) after "
+        "T1566, and C2 over T1071.001 at 198.51.100.77. See T1059."
+    )
+    assert found(text) == [
+        ("attack-technique", "T1059.001"),
+        ("attack-technique", "T1566"),
+        ("attack-technique", "T1071.001"),
+        ("ipv4", "198.51.100.77"),
+        ("attack-technique", "T1059"),
+    ]
+    alice, bob = world.user(world.member()), world.user(world.member())
+    body = {"text": text, "preview": False, "name": "TTPs", "tlp": "green",
+            "values": ["T1071.001", "198.51.100.77"]}  # fmt: skip
+    response = alice.post("/api/v1/imports/text", json=body)
+    assert response.status_code == 201, response.text
+    (technique,) = shared(bob, type="attack-pattern")
+    assert technique["name"] == "T1071.001"
+    assert technique["external_references"] == [
+        {
+            "source_name": "mitre-attack",
+            "external_id": "T1071.001",
+            "url": "https://attack.mitre.org/techniques/T1071/001/",
+        }
+    ]
+    (report,) = shared(bob, type="report")
+    assert technique["id"] in report["object_refs"]
+    preview = alice.post("/api/v1/imports/text", json={"text": "T1566 and 198.51.100.78"})
+    assert preview.json()["candidates"][0] == {
+        "kind": "attack-technique", "value": "T1566", "position": 0, "warning_lists": [],
+    }  # fmt: skip

@@ -3,14 +3,16 @@ through intel's ingest as one report, so a text is stored whole or not at all.
 
 The path: the text is re-fanged (`hxxp`, `[.]`, `(.)`, `{.}`, `[dot]`, `[:]`, `[at]` and
 friends) with a map back to the original offsets; URLs and e-mail addresses are taken first and
-blanked, so the host inside them is not found again as a domain; then addresses (v4, v6, CIDR),
-hashes (MD5, SHA-1, SHA-256, SHA-512), CVE ids and domains. A domain counts only when its last
-label is a real TLD, from the IANA list shipped beside this module (tlds.txt, nothing fetched
-at run time), so `report.pdf` is not one. Each value is normalised as correlation normalises
-it (correlate/values.py) and kept once, at its first position.
+blanked, so the host inside them is not found again as a domain; then addresses (v4, v6,
+CIDR), hashes (MD5, SHA-1, SHA-256, SHA-512), CVE ids, ATT&CK technique ids (T1059,
+T1059.001) and domains. A domain counts only when its last label is a real TLD, from the IANA
+list shipped beside this module (tlds.txt, nothing fetched at run time), so `report.pdf` is not
+one. Each value is normalised as correlation normalises it (correlate/values.py) and kept once,
+at its first position.
 
 Stored: the report, an indicator per value (patterns and bundle as exchange/indicators.py writes
-them for every import) and a vulnerability per CVE id, all under the TLP and distribution asked for.
+them for every import), a vulnerability per CVE id and an attack-pattern per ATT&CK technique
+(with ATT&CK's own external reference), all under the TLP and distribution asked for.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from shieldwall.markings import TLP
 from shieldwall.policy import Viewer
 from shieldwall.sightings.warninglists import WarningLists
 
-KINDS = (*PATTERNS, "cve")
+KINDS = (*PATTERNS, "cve", "attack-technique")
 DISTRIBUTIONS = ("org", "community", "federation", "all", "group")
 
 # Defanged spellings -> what they stand for. Brackets of any kind around a dot, "dot", a colon,
@@ -118,6 +120,9 @@ _IPV6 = re.compile(r"(?<![\w:.-])[0-9a-f]*:[0-9a-f:]*:[0-9a-f.]*(?:/\d{1,3})?(?!
 _HASH = re.compile(r"(?<![\w-])[0-9a-f]{32,128}(?![\w-])", re.IGNORECASE)
 _HASH_KINDS = {32: "md5", 40: "sha1", 64: "sha256", 128: "sha512"}
 _CVE = re.compile(r"(?<![\w-])CVE-\d{4}-\d{4,7}(?![\w-])", re.IGNORECASE)
+# ATT&CK technique ids (T1059) and sub-techniques (T1059.001), upper-case T as MITRE writes them;
+# not part of a longer word or dotted number (`T1059.0012`, `AT1059`).
+_TECHNIQUE = re.compile(r"(?<![\w.-])T\d{4}(?:\.\d{3})?(?![\w-]|\.\d)")
 _DOMAIN = re.compile(rf"(?<![\w.@-]){_HOSTNAME}(?![\w-]|\.\w)", re.IGNORECASE)
 
 
@@ -172,6 +177,8 @@ def _raw_candidates(text: str) -> Iterable[tuple[str, str, int]]:
             yield kind, match[0], match.start()
     for match in _CVE.finditer(text):
         yield "cve", match[0], match.start()
+    for match in _TECHNIQUE.finditer(text):
+        yield "attack-technique", match[0], match.start()
     for match in _DOMAIN.finditer(text):
         if _is_domain(match[0]):
             yield "domain", match[0], match.start()
@@ -182,7 +189,7 @@ def extract(text: str) -> list[Candidate]:
     refanged = refang(text)
     found: dict[tuple[str, str], Candidate] = {}
     for kind, raw, position in _raw_candidates(refanged.text):
-        if kind == "cve":
+        if kind not in PATTERNS:  # an identifier (CVE, ATT&CK), not a value to normalise
             value: str | None = raw.upper()
         else:
             observable = normalise(kind, raw)
@@ -199,40 +206,51 @@ def extract(text: str) -> list[Candidate]:
 
 
 def on_warning_lists(lists: WarningLists | None, candidate: Candidate) -> list[str]:
-    """The warning lists (any category) that name this value; [] without lists or for a CVE."""
-    if lists is None or candidate.kind == "cve":
+    """The warning lists (any category) that name this value; [] without lists or for an
+    identifier (CVE, ATT&CK)."""
+    if lists is None or candidate.kind not in PATTERNS:
         return []
     return sorted({m.list_id for m in lists.exact(candidate.kind, candidate.value)})
 
 
 def text_bundle(report: dict[str, Any], candidates: list[Candidate]) -> dict[str, Any]:
-    """The report (name, tlp, distribution...), an indicator per value and a vulnerability per
-    CVE id, as one STIX 2.1 bundle."""
+    """The report (name, tlp, distribution...), an indicator per value, a vulnerability per CVE
+    id and an attack-pattern per ATT&CK technique id, as one STIX 2.1 bundle."""
     indicators = [
-        {
-            "kind": c.kind,
-            "value": c.value,
-            "pattern": pattern_of(c.kind, c.value),
-        }
+        {"kind": c.kind, "value": c.value, "pattern": pattern_of(c.kind, c.value)}
         for c in candidates
-        if c.kind != "cve"
+        if c.kind in PATTERNS
     ]
     bundle = report_bundle(report, indicators)
     head = bundle["objects"][0]
     stamp = {k: head[k] for k in ("spec_version", "created", "modified", "object_marking_refs")}
     stamp["extensions"] = head["extensions"]
     for c in candidates:
-        if c.kind == "cve":
-            vulnerability = {
-                "type": "vulnerability",
-                "id": f"vulnerability--{uuid.uuid4()}",
+        if c.kind in _CITED:
+            type_, reference = _CITED[c.kind]
+            cited = {
+                "type": type_,
+                "id": f"{type_}--{uuid.uuid4()}",
                 "name": c.value,
-                "external_references": [{"source_name": "cve", "external_id": c.value}],
+                "external_references": [reference(c.value)],
                 **stamp,
             }
-            bundle["objects"].append(vulnerability)
-            head["object_refs"].append(vulnerability["id"])
+            bundle["objects"].append(cited)
+            head["object_refs"].append(cited["id"])
     return bundle
+
+
+def _attack_reference(technique: str) -> dict[str, str]:
+    # ATT&CK's own form (its STIX data): source mitre-attack, the id, the technique's page.
+    url = "https://attack.mitre.org/techniques/" + technique.replace(".", "/") + "/"
+    return {"source_name": "mitre-attack", "external_id": technique, "url": url}
+
+
+# What an identifier found in the text becomes: (STIX type, its external reference).
+_CITED = {
+    "cve": ("vulnerability", lambda cve: {"source_name": "cve", "external_id": cve}),
+    "attack-technique": ("attack-pattern", _attack_reference),
+}
 
 
 def import_text(
