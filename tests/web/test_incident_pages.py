@@ -67,6 +67,9 @@ def test_members_not_taking_part_get_the_404_of_an_unknown_incident(cast: Cast, 
     tasking = tasking_of(cast, incident, cast.malware.member_id)
     task = cast.cert.analyst.post(f"/api/v1/incidents/{incident}/tasks", json={"title": "Image"})
     assert task.status_code == 201, task.text
+    disk = {"name": "disk", "hash": {"algorithm": "md5", "value": "0" * 32}, "location": "safe"}
+    held = cast.requester.analyst.post(f"/api/v1/incidents/{incident}/evidence", json=disk)
+    assert held.status_code == 201, held.text
     unknown = str(uuid.uuid4())
     for name, web in strangers.items():
         for url in lists:
@@ -89,7 +92,13 @@ def test_members_not_taking_part_get_the_404_of_an_unknown_incident(cast: Cast, 
             (f"/incidents/{incident}/close", {"resolution": "withdrawn", "summary": "gone"}),
             (f"/incidents/{incident}/tasks", {"title": "Look", "due": "not a time"}),
             (f"/incidents/{incident}/tasks/{task.json()['id']}", {"status": "done"}),
-        ):
+            (f"/incidents/{incident}/evidence", {"name": "disk", "hash_algorithm": "md5",
+                                                 "hash_value": "1" * 32, "location": "x"}),
+            (f"/incidents/{incident}/evidence/{held.json()['id']}/custody", {"action": "examined"}),
+            (f"/incidents/{incident}/links", {"object_ids": f"indicator--{uuid.uuid4()}"}),
+            (f"/incidents/{incident}/intel", {"values": "198.51.100.9"}),
+            (f"/incidents/{incident}/handover", {"member_id": cast.lab.member_id, "reason": "x"}),
+        ):  # fmt: skip
             page = post_form(web, "/incidents", action, **fields)
             unknown_action = action.replace(incident, unknown)
             other = post_form(web, "/incidents", unknown_action, **fields)

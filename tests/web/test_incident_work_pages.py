@@ -5,6 +5,9 @@ is in test_incident_pages.py, first."""
 
 from __future__ import annotations
 
+import uuid
+
+from tests.factories import indicator
 from tests.incidents import conftest as incident_fixtures
 from tests.incidents.conftest import Cast, FakeClock
 from tests.web.signing_in import signed_in
@@ -81,3 +84,57 @@ def test_coordinator_and_requester_take_it_to_the_end(cast: Cast, app, clock: Fa
     for action in ("/notes", "/tasks", "/close", "/status"):
         assert f'action="{url}{action}"' not in page  # closed: nothing more to do
     assert "The incident is closed." in coordinator.get(done.headers["location"]).text
+
+
+def test_evidence_intel_and_the_lead_from_the_page(cast: Cast, app, clock: FakeClock) -> None:  # type: ignore[no-untyped-def]
+    ioc = indicator("203.0.113.190", tlp="amber")
+    assert cast.requester.analyst.share(ioc).status_code == 201
+    incident = cast.file()["id"]
+    url = f"/incidents/{incident}"
+    requester = signed_in(cast.world, app, cast.requester.analyst)
+    coordinator = signed_in(cast.world, app, cast.cert.analyst)
+
+    bad = post_form(requester, url, f"{url}/evidence", name="Disk image", hash_algorithm="sha256",
+                    hash_value="not hex", location="Safe 2")  # fmt: skip
+    assert bad.status_code == 422 and 'aria-describedby="evidence-error"' in bad.text
+    digest = "a" * 64
+    done = post_form(requester, url, f"{url}/evidence", name="Disk image",
+                     hash_algorithm="sha256", hash_value=digest, location="Safe 2")  # fmt: skip
+    assert done.status_code == 303
+    page = requester.get(done.headers["location"]).text
+    assert "Evidence recorded." in page and f"sha256:{digest}" in page
+    evidence_id = cast.cert.analyst.get(f"/api/v1/incidents/{incident}").json()["evidence"][0]["id"]
+    custody = f"{url}/evidence/{evidence_id}/custody"
+    done = post_form(requester, url, custody, action="transferred", note="by courier",
+                     to_member_id=cast.cert.member_id, hash_seen=digest)  # fmt: skip
+    assert done.status_code == 303, done.text
+    page = coordinator.get(url).text
+    assert "transferred: by courier" in page and "2 entries, intact" in page
+
+    hidden = f"indicator--{uuid.uuid4()}"
+    refused = post_form(requester, url, f"{url}/links", object_ids=f"{ioc['id']}\n{hidden}")
+    assert refused.status_code == 422 and hidden in refused.text  # all or nothing
+    assert post_form(requester, url, f"{url}/links", object_ids=ioc["id"]).status_code == 303
+    assert "Indicator 203.0.113.190" in requester.get(url).text.split('id="intel"')[1]
+
+    shared = post_form(requester, url, f"{url}/intel", values="198.51.100.191\nevil-c2.example",
+                       tlp="green", distribution="community")  # fmt: skip
+    assert shared.status_code == 303, shared.text
+    linked = cast.requester.analyst.get(f"/api/v1/incidents/{incident}").json()["links"]
+    assert {"ipv4 198.51.100.191", "domain evil-c2.example"} <= {link["name"] for link in linked}
+    bystander = cast.outsider.analyst  # the intel is the community's; the incident is not
+    found = bystander.get("/api/v1/search", params={"q": "evil-c2.example", "mode": "value"})
+    assert found.status_code == 200 and found.json()["objects"], found.text
+    assert bystander.get(f"/api/v1/incidents/{incident}").status_code == 404
+
+    no_reason = post_form(coordinator, url, f"{url}/handover", member_id=cast.alliance.member_id)
+    assert no_reason.status_code == 422 and 'id="handover-error"' in no_reason.text
+    done = post_form(coordinator, url, f"{url}/handover", member_id=cast.alliance.member_id,
+                     reason="Spreading to LV and LT", keep_previous="on")  # fmt: skip
+    assert done.status_code == 303
+    page = coordinator.get(done.headers["location"]).text
+    assert "Lead handed over." in page and "Who led it" in page
+    assert 'action="' + url + '/handover"' not in page  # CERT-EE no longer coordinates
+    alliance = signed_in(cast.world, app, cast.alliance.analyst).get(url).text
+    assert 'action="' + url + '/handover"' in alliance
+    check(url, alliance)

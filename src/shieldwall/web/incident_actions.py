@@ -1,7 +1,9 @@
 """The work on an incident's page, each form calling the service its JSON twin calls: a note on
 the timeline (POST /api/v1/incidents/{id}/timeline), the coordinator moving the status
 (.../status), resuming after a wait on the requester (.../resume), closing or withdrawing
-(.../close), and tasks given and marked done (.../tasks, PATCH .../tasks/{task}).
+(.../close), tasks given and marked done (.../tasks, PATCH .../tasks/{task}), evidence and its
+custody (.../evidence), intel linked or shared back in one step (.../links, .../intel), and the
+lead handed over (.../handover).
 
 Each resolves the incident through the policy first, in the service: for a member not taking
 part every form here is the 404 page of an unknown incident. A mistake comes back beside the
@@ -21,7 +23,7 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from shieldwall.errors import Invalid, ShieldwallError
-from shieldwall.incidents import status, work
+from shieldwall.incidents import evidence, links, status, work
 from shieldwall.web.incidents import expired_form, incident_page, refused
 from shieldwall.web.pages import signed_in, to_login
 from shieldwall.web.security import same_token
@@ -55,7 +57,8 @@ async def _act(
     try:
         await run_in_threadpool(call, form, session.viewer, now)
     except Invalid as exc:
-        errors = {form_name: exc.message}
+        named = [str(d["id"]) for d in exc.details if d.get("id")]  # e.g. links refused
+        errors = {form_name: exc.message + (f" ({', '.join(named)})" if named else "")}
         return await incident_page(request, session, incident_id, status=422, errors=errors)
     except ShieldwallError as exc:
         return refused(request, session, exc)
@@ -129,3 +132,91 @@ async def update_task(request: Request, incident_id: str, task_id: str) -> Respo
         return work.update_task(db, viewer, incident_id, task_id, change, now)
 
     return await _act(request, incident_id, f"task-{task_id}", "task-updated", call)
+
+
+@router.post("/incidents/{incident_id}/evidence")
+async def add_evidence(request: Request, incident_id: str) -> Response:
+    """Evidence the user's member holds, with its hash and where it is kept, as POST
+    /api/v1/incidents/{id}/evidence records it (its custody starts with `collected`)."""
+    db = request.app.state.db
+
+    def call(f: dict[str, str], viewer: Any, now: datetime) -> Any:
+        item = evidence.EvidenceIn(
+            name=f.get("name", ""),
+            hash_algorithm=f.get("hash_algorithm", ""),
+            hash_value=f.get("hash_value", ""),
+            location=f.get("location", ""),
+            description=f.get("description", ""),
+        )
+        return evidence.add_evidence(db, viewer, incident_id, item, now)
+
+    return await _act(request, incident_id, "evidence", "evidence", call)
+
+
+@router.post("/incidents/{incident_id}/evidence/{evidence_id}/custody")
+async def custody(request: Request, incident_id: str, evidence_id: str) -> Response:
+    """One handling of evidence for its chain of custody (examined, verified with the hash
+    seen, transferred to another member...), as POST .../evidence/{e}/custody records it."""
+    db = request.app.state.db
+
+    def call(f: dict[str, str], viewer: Any, now: datetime) -> Any:
+        item = evidence.CustodyIn(
+            action=f.get("action", ""),
+            to_member_id=f.get("to_member_id") or None,
+            hash_seen=f.get("hash_seen") or None,
+            note=f.get("note", ""),
+        )
+        return evidence.record_custody(db, viewer, incident_id, evidence_id, item, now)
+
+    return await _act(request, incident_id, f"custody-{evidence_id}", "custody", call)
+
+
+def _lines(text: str) -> list[str]:
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+@router.post("/incidents/{incident_id}/links")
+async def link(request: Request, incident_id: str) -> Response:
+    """Intel already in the store (ids, one a line) linked to the incident, as POST
+    .../links does: only intel the user may see, an unknown or invisible id refusing all."""
+    db = request.app.state.db
+    return await _act(
+        request, incident_id, "link", "linked",
+        lambda f, viewer, now: links.link(
+            db, viewer, incident_id, _lines(f.get("object_ids", "")), now
+        ),
+    )  # fmt: skip
+
+
+@router.post("/incidents/{incident_id}/intel")
+async def share_back(request: Request, incident_id: str) -> Response:
+    """Indicators found during the response (values, one a line) shared as intel in one step
+    and linked, as POST .../intel does: at the TLP chosen (the incident's by default) and the
+    distribution chosen (the member's default within the TLP), through intel's ingest."""
+    app = request.app
+
+    def call(f: dict[str, str], viewer: Any, now: datetime) -> Any:
+        found = [
+            links.Finding(
+                value=value,
+                tlp=f.get("tlp") or None,
+                distribution=f.get("distribution") or None,
+            )
+            for value in _lines(f.get("values", ""))
+        ]
+        return links.share_back(app.state.db, app.state.ingestor, viewer, incident_id, found, now)
+
+    return await _act(request, incident_id, "intel", "shared", call)
+
+
+@router.post("/incidents/{incident_id}/handover")
+async def handover(request: Request, incident_id: str) -> Response:
+    """The coordinator hands the lead to another member, as POST .../handover does."""
+    db = request.app.state.db
+    return await _act(
+        request, incident_id, "handover", "handover",
+        lambda f, viewer, now: status.handover(
+            db, viewer, incident_id, f.get("member_id", ""), f.get("reason", ""),
+            f.get("keep_previous") == "on", now,
+        ),
+    )  # fmt: skip

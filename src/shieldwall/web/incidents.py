@@ -20,12 +20,14 @@ from starlette.concurrency import run_in_threadpool
 from shieldwall.errors import Conflict, Forbidden, Invalid, NotFound, ShieldwallError
 from shieldwall.incidents import service, taskings
 from shieldwall.incidents.clocks import describe_seconds
-from shieldwall.incidents.config import RESOLUTIONS, SEVERITIES, STATUSES
+from shieldwall.incidents.config import PEER_KIND, RESOLUTIONS, SEVERITIES, STATUSES
+from shieldwall.incidents.evidence import CUSTODY_ACTIONS, HASH_LENGTHS
 from shieldwall.incidents.status import MOVES
 from shieldwall.incidents.work import TASK_STATUSES
+from shieldwall.members import service as members_service
 from shieldwall.members.sessions import Session
 from shieldwall.policy import STANDING_TASKINGS
-from shieldwall.web.pages import render, signed_in, to_login
+from shieldwall.web.pages import TLP_NAMES, render, signed_in, to_login
 from shieldwall.web.reading import strictest
 from shieldwall.web.security import same_token
 
@@ -47,6 +49,11 @@ DONE = {
     "closed": "The incident is closed.",
     "task-added": "Task given.",
     "task-updated": "Task updated.",
+    "evidence": "Evidence recorded.",
+    "custody": "Custody recorded.",
+    "linked": "Intel linked.",
+    "shared": "Indicators shared as intel and linked.",
+    "handover": "Lead handed over.",
 }
 
 
@@ -152,6 +159,15 @@ def _read_incident(request: Request, session: Session, incident_id: str, after: 
     proposals = None
     if {"requester", "coordinator"} & set(incident["your_roles"]):
         proposals = taskings.proposals(app.state.db, viewer, incident_id)
+    leads: list[dict[str, Any]] = []
+    if incident["you_may"]["coordinate"]:  # whom the lead may go to: the directory's members
+        with app.state.db.read() as conn:
+            leads = [
+                m
+                for m in members_service.list_members(conn)
+                if m["kind"] != PEER_KIND and m["id"] != incident["coordinator"]["id"]
+            ]
+    incident["lead_candidates"] = leads
     return incident, timeline, proposals
 
 
@@ -193,6 +209,10 @@ async def incident_page(
         moves=MOVES.get(incident["status"], ()),
         resolutions=RESOLUTIONS,
         task_statuses=TASK_STATUSES,
+        hash_algorithms=HASH_LENGTHS,
+        custody_actions=CUSTODY_ACTIONS,
+        tlps=TLP_NAMES,
+        distributions=("org", "community", "federation", "all"),
         errors=errors or {},
         done=done,
         page_tlp=strictest([incident["tlp"], *(link["tlp"] for link in incident["links"])]),
