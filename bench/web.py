@@ -1,5 +1,7 @@
-"""Web pages benchmark: the time to sign in and to render each page for the demo admin, beside
-the dashboard's JSON twin, on the SYNTHETIC demo data set (SQLite, in process, no socket).
+"""Web pages benchmark: the time to sign in and to render each page for the demo admin (the
+dashboard, reports, search, members, the incident list, the newest incident and the
+cross-border view), beside the dashboard's JSON twin, on the SYNTHETIC demo data set (SQLite,
+in process, no socket).
 Prints median milliseconds of 10 requests and the answer's size. A measurement, not a test.
 
     PYTHONPATH=src python bench/web.py
@@ -48,12 +50,17 @@ def main() -> None:
         assert signed.status_code == 303, signed.text
         print(f"sign-in (argon2id check, session written): {time.perf_counter() - start:.3f} s")
         key = {"Authorization": f"Bearer {login.key}"}
+        listed = re.search(r'href="(/incidents/[0-9a-f-]{36})"', client.get("/incidents").text)
+        first_incident = listed[1] if listed else "/incidents"
         for name, fetch in (
             ("GET / (dashboard page)", lambda: client.get("/")),
             ("GET /api/v1/dashboard", lambda: client.get("/api/v1/dashboard", headers=key)),
             ("GET /reports", lambda: client.get("/reports")),
             ("GET /search?q=synthetic", lambda: client.get("/search?q=synthetic")),
             ("GET /members", lambda: client.get("/members")),
+            ("GET /incidents", lambda: client.get("/incidents")),
+            ("GET /incidents/{first}", lambda: client.get(first_incident)),
+            ("GET /incidents/cross-border", lambda: client.get("/incidents/cross-border")),
         ):
             median, size = timed(fetch)
             print(f"{name:28} median {median * 1000:6.1f} ms  {size / 1024:6.1f} KB")

@@ -38,6 +38,9 @@ def test_members_not_taking_part_see_the_same_dashboard(cast: Cast, app, clock: 
     assert "Pumping station down" in marks and "OVERDUE" in marks and "accept" in marks
     assert 'class="tlp tlp-red">TLP:RED' in requester.split('class="page-tlp"')[1][:200]
     assert "Incidents filed over time" in requester and '<th scope="row">critical</th>' in requester
+    by_country = requester.split("Response times by country")[1].split("</table>")[0]
+    assert '<th scope="row">EE</th>' in by_country
+    assert '<th scope="row">Energy</th>' in requester.split("Response times by sector")[1]
     check("/", requester)
 
 

@@ -22,22 +22,12 @@ def _duration(seconds: float | None) -> str:
     return "" if seconds is None else describe_seconds(seconds)
 
 
-def incident_part(
-    db: Database, viewer: Viewer, config: IncidentConfig, now: Any, days: int
-) -> dict[str, Any]:
-    """The figures and chart of the dashboard's incident section, over the last `days`."""
-    since = now - timedelta(days=days)
-    needs = figures.dashboard(db, viewer, config, now)
-    by_severity = figures.figures(
-        db, viewer, config, by="severity", since=since, until=None, now=now
-    )
-    interval = "day" if days <= 31 else "week"
-    over_time = figures.series(
-        db, viewer, config, interval=interval, since=since, until=None, now=now
-    )
-    rows = [
+def _rows(found: dict[str, Any]) -> list[dict[str, Any]]:
+    """One line per group: its count, how many are open, and per clock the median and 90th
+    percentile as people read them, and the breaches."""
+    return [
         {
-            "severity": g["key"],
+            "key": g["key"],
             "incidents": g["incidents"],
             "open": g["open"],
             "clocks": {
@@ -49,8 +39,25 @@ def incident_part(
                 for c in CLOCKS
             },
         }
-        for g in by_severity["groups"]
+        for g in found["groups"]
     ]
+
+
+def incident_part(
+    db: Database, viewer: Viewer, config: IncidentConfig, now: Any, days: int
+) -> dict[str, Any]:
+    """The figures and chart of the dashboard's incident section, over the last `days`."""
+    since = now - timedelta(days=days)
+    needs = figures.dashboard(db, viewer, config, now)
+    grouped = {
+        by: figures.figures(db, viewer, config, by=by, since=since, until=None, now=now)
+        for by in ("severity", "sector", "country")
+    }
+    interval = "day" if days <= 31 else "week"
+    over_time = figures.series(
+        db, viewer, config, interval=interval, since=since, until=None, now=now
+    )
+    tables = {by: _rows(found) for by, found in grouped.items()}
     shown = {m["incident"]["id"] for m in needs["marks"]}
     shown |= {t["incident"]["id"] for t in needs["your_taskings"]}
     shown |= {t["incident_id"] for t in needs["your_tasks"]}
@@ -68,7 +75,7 @@ def incident_part(
         )
     return {
         "needs": needs,
-        "figures": rows,
+        "figures": tables,
         "clocks": CLOCKS,
         "chart": chart,
         "tlps": [line["tlp"] for line in needs["incidents"] if line["id"] in shown],
