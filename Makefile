@@ -30,6 +30,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/dashboard.py
 	$(BIN)/python bench/stream.py
 	$(BIN)/python bench/formats_misp.py
+	$(BIN)/python bench/formats.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache .hypothesis

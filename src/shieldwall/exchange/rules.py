@@ -22,12 +22,13 @@ indicator's values, so a new version of an indicator replaces its rules (`rev` i
 (Emerging Threats' 2,000,000-2,999,999 and the sidallocation.org blocks, all below
 100,000,000), inside the range both engines leave to local rules. Two rules hashing to one
 sid (~1 in 1,000 at a million rules) are kept apart by giving the later one the next free
-sid. Memory grows only by the sids given (and the blocklist's value hashes): a few tens of
-bytes a rule.
+sid. Memory grows only by the sids given and the values written, each kept in ~16 bytes
+(blocklist.IntSet).
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from collections.abc import Callable, Iterator, Mapping
@@ -36,7 +37,7 @@ from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 from shieldwall.db import Database
-from shieldwall.exchange.blocklist import Blocked, request_of, safe_value, values_for
+from shieldwall.exchange.blocklist import Blocked, IntSet, request_of, safe_value, values_for
 from shieldwall.policy import Viewer
 from shieldwall.settings import Settings
 
@@ -57,14 +58,13 @@ class Sids:
     """Stable sids: from a key's hash, the next free one when two keys share it."""
 
     def __init__(self) -> None:
-        self._used: set[int] = set()
+        self._used = IntSet()
 
     def __call__(self, key: str) -> int:
         digest = hashlib.blake2b(key.encode(), digest_size=8).digest()
         offset = int.from_bytes(digest, "big") % SID_SPAN
-        while offset in self._used:
+        while not self._used.add(offset):
             offset = (offset + 1) % SID_SPAN
-        self._used.add(offset)
         return SID_BASE + offset
 
 
@@ -154,10 +154,12 @@ def _http_url(url: str) -> tuple[str, str] | None:
     return host, target
 
 
+@functools.lru_cache(maxsize=4096)  # versions shared together share their `modified`
 def _rev(modified: str) -> int:
-    """A version's `modified` in whole seconds since 1970: later versions, higher revs."""
+    """A version's `modified` (to the second) in seconds since 1970: later versions, higher
+    revs."""
     try:
-        return int(datetime.fromisoformat(modified[:19]).replace(tzinfo=UTC).timestamp())
+        return int(datetime.fromisoformat(modified).replace(tzinfo=UTC).timestamp())
     except ValueError:
         return 1
 
@@ -203,7 +205,7 @@ def rule_lines(engine: Engine, found: Iterator[Blocked], head: str = "") -> Iter
             continue
         if blocked.object_id != last_id:
             last_id, ordinals = blocked.object_id, {}
-        rev = _rev(blocked.modified)
+        rev = _rev(blocked.modified[:19])
         about = message(f"Shieldwall TLP:{blocked.tlp.label.upper()} {kind} {value}")
         for rule in engine.rules(kind, value):
             ordinal = ordinals[rule.variant] = ordinals.get(rule.variant, -1) + 1
