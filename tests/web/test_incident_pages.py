@@ -98,6 +98,8 @@ def test_members_not_taking_part_get_the_404_of_an_unknown_incident(cast: Cast, 
             (f"/incidents/{incident}/links", {"object_ids": f"indicator--{uuid.uuid4()}"}),
             (f"/incidents/{incident}/intel", {"values": "198.51.100.9"}),
             (f"/incidents/{incident}/handover", {"member_id": cast.lab.member_id, "reason": "x"}),
+            (f"/incidents/{incident}/edit", {"severity": "low"}),
+            (f"/incidents/{incident}/edit", {"severity": "nonsense"}),
         ):  # fmt: skip
             page = post_form(web, "/incidents", action, **fields)
             unknown_action = action.replace(incident, unknown)

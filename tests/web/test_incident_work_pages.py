@@ -138,3 +138,23 @@ def test_evidence_intel_and_the_lead_from_the_page(cast: Cast, app, clock: FakeC
     alliance = signed_in(cast.world, app, cast.alliance.analyst).get(url).text
     assert 'action="' + url + '/handover"' in alliance
     check(url, alliance)
+
+
+def test_severity_and_tlp_change_from_the_page(cast: Cast, app, clock: FakeClock) -> None:  # type: ignore[no-untyped-def]
+    incident = cast.file(severity="high", tlp="amber")["id"]
+    url = f"/incidents/{incident}"
+    requester = signed_in(cast.world, app, cast.requester.analyst)
+    coordinator = signed_in(cast.world, app, cast.cert.analyst)
+    assert 'id="edit-tlp"' not in coordinator.get(url).text  # the TLP is the requester's
+    refused = post_form(coordinator, url, f"{url}/edit", severity="high", tlp="clear")
+    assert refused.status_code == 403
+    done = post_form(requester, url, f"{url}/edit", severity="critical", tlp="red")
+    assert done.status_code == 303
+    page = requester.get(done.headers["location"]).text
+    assert 'class="tlp-banner tlp-red"' in page and "Saved;" in page
+    acknowledge = page.split('<th scope="row">acknowledge')[1].split("</tr>")[0]
+    assert "<td>15m</td>" in acknowledge  # critical: acknowledge within 15 minutes
+    assert post_form(coordinator, url, f"{url}/edit", severity="medium").status_code == 303
+    assert "<td>4h</td>" in coordinator.get(url).text.split('<th scope="row">acknowledge')[1]
+    bad = post_form(coordinator, url, f"{url}/edit", severity="apocalyptic")
+    assert bad.status_code == 422 and 'aria-describedby="edit-error"' in bad.text

@@ -3,7 +3,7 @@ the timeline (POST /api/v1/incidents/{id}/timeline), the coordinator moving the 
 (.../status), resuming after a wait on the requester (.../resume), closing or withdrawing
 (.../close), tasks given and marked done (.../tasks, PATCH .../tasks/{task}), evidence and its
 custody (.../evidence), intel linked or shared back in one step (.../links, .../intel), and the
-lead handed over (.../handover).
+lead handed over (.../handover), and a new severity or TLP (PATCH /api/v1/incidents/{id}).
 
 Each resolves the incident through the policy first, in the service: for a member not taking
 part every form here is the 404 page of an unknown incident. A mistake comes back beside the
@@ -23,7 +23,7 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from shieldwall.errors import Invalid, ShieldwallError
-from shieldwall.incidents import evidence, links, status, work
+from shieldwall.incidents import evidence, links, service, status, work
 from shieldwall.web.incidents import expired_form, incident_page, refused
 from shieldwall.web.pages import signed_in, to_login
 from shieldwall.web.security import same_token
@@ -220,3 +220,18 @@ async def handover(request: Request, incident_id: str) -> Response:
             f.get("keep_previous") == "on", now,
         ),
     )  # fmt: skip
+
+
+@router.post("/incidents/{incident_id}/edit")
+async def edit(request: Request, incident_id: str) -> Response:
+    """A new severity (the requester or the coordinator; the clocks take its targets) or TLP
+    (the requester), as PATCH /api/v1/incidents/{id} changes them."""
+    app = request.app
+
+    def call(f: dict[str, str], viewer: Any, now: datetime) -> Any:
+        changes = service.Changes(severity=f.get("severity") or None, tlp=f.get("tlp") or None)
+        return service.update_incident(
+            app.state.db, viewer, app.state.incident_config, incident_id, changes, now
+        )
+
+    return await _act(request, incident_id, "edit", "edited", call)

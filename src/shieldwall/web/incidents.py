@@ -54,6 +54,7 @@ DONE = {
     "linked": "Intel linked.",
     "shared": "Indicators shared as intel and linked.",
     "handover": "Lead handed over.",
+    "edited": "Saved; a new severity gives the clocks its targets.",
 }
 
 
@@ -212,6 +213,7 @@ async def incident_page(
         hash_algorithms=HASH_LENGTHS,
         custody_actions=CUSTODY_ACTIONS,
         tlps=TLP_NAMES,
+        severities=SEVERITIES,
         distributions=("org", "community", "federation", "all"),
         errors=errors or {},
         done=done,
