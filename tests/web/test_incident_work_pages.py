@@ -158,3 +158,21 @@ def test_severity_and_tlp_change_from_the_page(cast: Cast, app, clock: FakeClock
     assert "<td>4h</td>" in coordinator.get(url).text.split('<th scope="row">acknowledge')[1]
     bad = post_form(coordinator, url, f"{url}/edit", severity="apocalyptic")
     assert bad.status_code == 422 and 'aria-describedby="edit-error"' in bad.text
+
+
+def test_a_form_without_the_sessions_token_is_refused(cast: Cast, app) -> None:  # type: ignore[no-untyped-def]
+    incident = cast.file()["id"]
+    url = f"/incidents/{incident}"
+    coordinator = signed_in(cast.world, app, cast.cert.analyst)
+    forms = {
+        "/notes": {"text": "forged"},
+        "/status": {"status": "contained"},
+        "/edit": {"severity": "low"},
+        "/taskings": {},
+        "/close": {"resolution": "resolved", "summary": "forged"},
+    }
+    for action, fields in forms.items():
+        page = coordinator.post(f"{url}{action}", data={**fields, "csrf": "forged"})
+        assert page.status_code == 403 and "The form has expired" in page.text, action
+    body = cast.cert.analyst.get(f"/api/v1/incidents/{incident}").json()
+    assert body["status"] == "filed" and body["severity"] == "high" and not body["responders"]

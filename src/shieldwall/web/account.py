@@ -13,7 +13,7 @@ from shieldwall.audit import service as audit
 from shieldwall.errors import Conflict, Invalid, NotFound
 from shieldwall.members import keys
 from shieldwall.members.sessions import Session
-from shieldwall.web.pages import render, signed_in, to_login
+from shieldwall.web.pages import expired_form, render, signed_in, to_login
 from shieldwall.web.security import same_token
 
 router = APIRouter(include_in_schema=False)
@@ -41,10 +41,7 @@ async def _checked_form(request: Request) -> tuple[Session | None, dict[str, str
         return None, {}, to_login()
     form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
     if not same_token(form.get("csrf"), session.csrf):
-        return session, form, render(
-            "error.html", request, session, status=403, title="Forbidden",
-            message="The form has expired. Reload the page and try again.",
-        )  # fmt: skip
+        return session, form, expired_form(request, session)
     return session, form, None
 
 

@@ -23,8 +23,7 @@ from shieldwall.markings import TLP, Distribution
 from shieldwall.members import service
 from shieldwall.policy import Role
 from shieldwall.web.admin import admin_page, forbidden
-from shieldwall.web.incidents import expired_form
-from shieldwall.web.pages import signed_in, to_login
+from shieldwall.web.pages import expired_form, signed_in, to_login
 from shieldwall.web.security import same_token
 
 router = APIRouter(include_in_schema=False)

@@ -24,8 +24,8 @@ from starlette.concurrency import run_in_threadpool
 
 from shieldwall.errors import Invalid, ShieldwallError
 from shieldwall.incidents import evidence, links, service, status, work
-from shieldwall.web.incidents import expired_form, incident_page, refused
-from shieldwall.web.pages import signed_in, to_login
+from shieldwall.web.incidents import incident_page, refused
+from shieldwall.web.pages import expired_form, signed_in, to_login
 from shieldwall.web.security import same_token
 
 router = APIRouter(include_in_schema=False)

@@ -17,8 +17,8 @@ from shieldwall.errors import Invalid, ShieldwallError
 from shieldwall.incidents import service
 from shieldwall.incidents.config import CAPABILITIES, SEVERITIES, SEVERITY_MEANINGS
 from shieldwall.policy import may_act_in_incident
-from shieldwall.web.incidents import expired_form, refused
-from shieldwall.web.pages import TLP_NAMES, render, signed_in, to_login
+from shieldwall.web.incidents import refused
+from shieldwall.web.pages import TLP_NAMES, expired_form, render, signed_in, to_login
 from shieldwall.web.security import same_token
 
 router = APIRouter(include_in_schema=False)

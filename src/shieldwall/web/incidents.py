@@ -27,7 +27,7 @@ from shieldwall.incidents.work import TASK_STATUSES
 from shieldwall.members import service as members_service
 from shieldwall.members.sessions import Session
 from shieldwall.policy import STANDING_TASKINGS
-from shieldwall.web.pages import TLP_NAMES, render, signed_in, to_login
+from shieldwall.web.pages import TLP_NAMES, expired_form, render, signed_in, to_login
 from shieldwall.web.reading import strictest
 from shieldwall.web.security import same_token
 
@@ -71,17 +71,6 @@ def refused(request: Request, session: Session, exc: ShieldwallError) -> HTMLRes
     status = next((s for kind, s in STATUS_OF.items() if isinstance(exc, kind)), 400)
     return render(
         "error.html", request, session, status=status, title="Not done", message=exc.message
-    )
-
-
-def expired_form(request: Request, session: Session) -> HTMLResponse:
-    return render(
-        "error.html",
-        request,
-        session,
-        status=403,
-        title="Forbidden",
-        message="The form has expired. Reload the page and try again.",
     )
 
 

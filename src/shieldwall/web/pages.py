@@ -79,3 +79,11 @@ async def signed_in(request: Request) -> sessions.Session | None:
 
 def to_login() -> RedirectResponse:
     return RedirectResponse("/login", status_code=303)
+
+
+def expired_form(request: Request, session: sessions.Session) -> HTMLResponse:
+    """The answer to a form posted without the session's CSRF token (a forged or stale one)."""
+    return render(
+        "error.html", request, session, status=403, title="Forbidden",
+        message="The form has expired. Reload the page and try again.",
+    )  # fmt: skip

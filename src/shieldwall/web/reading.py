@@ -24,7 +24,7 @@ from shieldwall.reports import service as reports_service
 from shieldwall.search import service as search_service
 from shieldwall.sightings import service as sightings_service
 from shieldwall.sightings.score import parse_half_lives
-from shieldwall.web.pages import render, signed_in, to_login
+from shieldwall.web.pages import expired_form, render, signed_in, to_login
 from shieldwall.web.security import same_token
 
 router = APIRouter(include_in_schema=False)
@@ -155,10 +155,7 @@ async def record_sighting(request: Request, report_id: str) -> Response:
         return to_login()
     form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
     if not same_token(form.get("csrf"), session.csrf):
-        return render(
-            "error.html", request, session, status=403, title="Forbidden",
-            message="The form has expired. Reload the page and try again.",
-        )  # fmt: skip
+        return expired_form(request, session)
     seen = sightings_service.SightingIn(
         value=form.get("value", ""), value_kind=form.get("kind", "auto")
     )
@@ -232,10 +229,7 @@ async def lookup(request: Request) -> Response:
         return to_login()
     form = await request.form()
     if not same_token(form.get("csrf"), session.csrf):
-        return render(
-            "error.html", request, session, status=403, title="Forbidden",
-            message="The form has expired. Reload the page and try again.",
-        )  # fmt: skip
+        return expired_form(request, session)
     text = form.get("values")
     text = text if isinstance(text, str) else ""
     values = [v.strip() for v in text.splitlines() if v.strip() and not v.startswith("#")]

@@ -18,8 +18,8 @@ from shieldwall.incidents import responders
 from shieldwall.incidents.config import AVAILABILITIES, CAPABILITIES
 from shieldwall.members.sessions import Session
 from shieldwall.policy import may_declare_responder
-from shieldwall.web.incidents import expired_form, refused
-from shieldwall.web.pages import render, signed_in, to_login
+from shieldwall.web.incidents import refused
+from shieldwall.web.pages import expired_form, render, signed_in, to_login
 from shieldwall.web.security import same_token
 
 router = APIRouter(include_in_schema=False)

@@ -30,7 +30,7 @@ from shieldwall.web import (
     share,
 )
 from shieldwall.web.incident_dashboard import incident_part
-from shieldwall.web.pages import render, signed_in, to_login
+from shieldwall.web.pages import expired_form, render, signed_in, to_login
 from shieldwall.web.reading import strictest
 from shieldwall.web.security import (
     LOGIN_CSRF_COOKIE,
@@ -119,7 +119,7 @@ async def logout(request: Request) -> Response:
         return to_login()
     form = await form_of(request)
     if not same_token(form.get("csrf"), session.csrf):
-        return forbidden(request, "The form has expired. Reload the page and try again.")
+        return expired_form(request, session)
     db, token = request.app.state.db, request.cookies[SESSION_COOKIE]
 
     def end() -> None:

@@ -22,7 +22,7 @@ from shieldwall.exchange.indicators import PATTERNS, pattern_of, report_bundle
 from shieldwall.exchange.misp_import import import_misp
 from shieldwall.intel.sanitize import sanitize_text
 from shieldwall.members import service as members_service
-from shieldwall.web.pages import TLP_NAMES, render, signed_in, to_login
+from shieldwall.web.pages import TLP_NAMES, expired_form, render, signed_in, to_login
 from shieldwall.web.security import same_token
 
 router = APIRouter(include_in_schema=False)
@@ -108,10 +108,7 @@ async def share(request: Request) -> Response:
     raw = await request.form()
     form = {k: v for k, v in raw.items() if isinstance(v, str)}
     if not same_token(form.get("csrf"), session.csrf):
-        return render(
-            "error.html", request, session, status=403, title="Forbidden",
-            message="The form has expired. Reload the page and try again.",
-        )  # fmt: skip
+        return expired_form(request, session)
     errors = _check(form, set(session.viewer.group_ids))
     indicators, bad = indicators_of(form.get("values", ""))
     if bad:
@@ -172,10 +169,7 @@ async def share_file(request: Request) -> Response:
             str(raw.get("csv_distribution") or "org"),
         )
     if not same_token(token, session.csrf):
-        return render(
-            "error.html", request, session, status=403, title="Forbidden",
-            message="The form has expired. Reload the page and try again.",
-        )  # fmt: skip
+        return expired_form(request, session)
     if not body:
         return await _page(request, 422, form={}, errors={"file": "Choose a file to upload."})
     if len(body) > limit:
