@@ -37,7 +37,7 @@ from shieldwall.settings import Settings
 OUT = Path(__file__).resolve().parent / "out" / "hostile.json"
 POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 BATCH = 5_000
-SEARCH_RUNS = 15
+SEARCH_RUNS = 21
 
 
 @contextmanager
@@ -74,6 +74,14 @@ def run(backend: str, count: int) -> dict[str, Any]:
         with TestClient(create_app(settings)) as client:
             world = World(client.app.state.db, client)
             owner, outsider = world.user(world.member()), world.user(world.member(), "reader")
+            # What the outsider may see: a third member's community intel, so that a search
+            # has somewhere to look and is not answered before it starts.
+            bystander = world.user(world.member())
+            shared = [indicator(f"172.16.{i // 256}.{i % 256}", tlp="green") for i in range(BATCH)]
+            for obj in shared:
+                obj["description"] = "seen with other tooling"
+            response = bystander.post("/api/v1/bundles", content=orjson.dumps(bundle(*shared)))
+            assert response.status_code == 201, response.text[:300]
             for start in range(0, count, BATCH):
                 objects = []
                 for i in range(start, min(start + BATCH, count)):
@@ -94,15 +102,19 @@ def run(backend: str, count: int) -> dict[str, Any]:
             figures["peak_rss_mb"] = round(
                 resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
             )
-            for word, label in (("quillwort", "invisible"), ("zzyzxnowhere", "nowhere")):
-                times = []
-                for _ in range(SEARCH_RUNS):
+            # The two words take turns, so that neither is measured alone while the server's
+            # housekeeping (PostgreSQL's VACUUM ANALYZE after a large write) still runs.
+            words = {"invisible": "quillwort", "nowhere": "zzyzxnowhere"}
+            times: dict[str, list[float]] = {label: [] for label in words}
+            for run in range(SEARCH_RUNS):
+                for label, word in sorted(words.items(), reverse=run % 2 == 1):
                     seconds, response = _timed(
                         lambda w=word: outsider.get("/api/v1/search", params={"q": w})
                     )
                     assert response.status_code == 200 and not response.json()["objects"]
-                    times.append(seconds)
-                figures[f"search_{label}_median_ms"] = round(statistics.median(times) * 1000, 2)
+                    times[label].append(seconds)
+            for label, taken in times.items():
+                figures[f"search_{label}_median_ms"] = round(statistics.median(taken) * 1000, 2)
             return figures
 
 

@@ -51,7 +51,9 @@ metadata = MetaData(
 # minute): fresh statistics for the planner, and new pages marked all-visible, which lets a
 # lookup read the objects' covering primary key alone (migration 0006).
 VACUUM_AFTER_ROWS = 20_000
-VACUUMED_TABLES = ("objects", "observable_keys", "observable_values", "object_refs", "search_docs")
+VACUUMED_TABLES = (
+    "objects", "observable_keys", "observable_values", "object_refs", "search_docs", "search_words"
+)  # fmt: skip
 
 # Every write on PostgreSQL takes this transaction-level advisory lock, so writes commit in the
 # order they were numbered: change-log readers (stream, federation) never skip a late commit.

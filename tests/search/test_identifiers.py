@@ -18,7 +18,7 @@ from shieldwall.intel.tables import objects
 from shieldwall.members.service import viewer_for_user
 from shieldwall.policy import Role
 from shieldwall.search.index import document_of, matched_fields, query_terms, terms
-from shieldwall.search.tables import FTS_DOCS, PG_DOCS
+from shieldwall.search.tables import search_docs
 from tests.factories import STIX_TIME, ApiUser, World, bundle, indicator, marked, report, stix_id
 from tests.search.test_search import _alembic
 
@@ -283,11 +283,10 @@ def test_the_migration_rebuilds_what_was_stored_before_it(world: World, database
         viewer, bundle(*stored)
     )
     # ... but for one document of the old shape, which must be replaced, not doubled.
-    sqlite = world.db.is_sqlite
     with world.db.write() as conn:
         pk = conn.scalar(select(objects.c.pk).where(objects.c.object_id == vuln["id"]))
-        docs = FTS_DOCS if sqlite else PG_DOCS
-        conn.execute(docs.insert().values({docs.c[0].name: pk, "doc": "log4shell cve 2021 44228"}))
+        docs = search_docs
+        conn.execute(docs.insert().values(object_pk=pk, doc="log4shell cve 2021 44228"))
     world.db.dispose()
     _alembic(database_url, "downgrade", _revision_before("_search_identifiers.py"))
     _alembic(database_url, "upgrade", "head")

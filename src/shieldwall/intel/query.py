@@ -230,10 +230,13 @@ def list_objects(
 
 def read_page(
     db: Database, viewer: Viewer, query: Select[Any], *, limit: int, action: str,
-    detail: dict[str, Any],
+    detail: dict[str, Any], prepare: Callable[[Connection], object] | None = None,
 ) -> Page:  # fmt: skip
-    """One page of an already policy-filtered, ordered query, recorded as a bulk read."""
+    """One page of an already policy-filtered, ordered query, recorded as a bulk read;
+    `prepare` runs first in the same transaction (e.g. to choose the query's plan)."""
     with db.read() as conn:
+        if prepare is not None:
+            prepare(conn)
         rows = conn.execute(query.limit(limit + 1)).all()
     more = len(rows) > limit
     rows = rows[:limit]

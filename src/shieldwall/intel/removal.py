@@ -18,7 +18,6 @@ from shieldwall.audit import service as audit
 from shieldwall.db import metadata, utc_now
 from shieldwall.intel.tables import change_log, change_objects, objects
 from shieldwall.policy import Viewer
-from shieldwall.search.tables import FTS_DOCS, PG_DOCS
 
 _CHUNK = 5000
 
@@ -75,10 +74,8 @@ def remove_versions(
 
 def index_keys(conn: Connection) -> list[Any]:
     """The object-pk column of every index kept beside the objects: each table with an
-    object_pk, and the full-text documents (outside `metadata`, keyed by rowid on SQLite)."""
-    keys = [t.c.object_pk for t in metadata.sorted_tables if "object_pk" in t.c]
-    keys.append(FTS_DOCS.c.rowid if conn.dialect.name == "sqlite" else PG_DOCS.c.object_pk)
-    return keys
+    object_pk. The scoped full-text index follows search_docs by its triggers."""
+    return [t.c.object_pk for t in metadata.sorted_tables if "object_pk" in t.c]
 
 
 _REMOVED_COLUMNS = ("pk", "object_id", "modified", "tlp", "distribution", "sharing_group_id",

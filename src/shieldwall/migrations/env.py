@@ -13,8 +13,8 @@ if connection is None:  # pragma: no cover - only `alembic` run by hand, for aut
 
 
 def include_name(name: str | None, type_: str, _parents: object) -> bool:
-    """Leave the full-text tables (FTS5 keeps shadow tables beside it) out of comparisons."""
-    return not (type_ == "table" and name is not None and name.startswith("search_docs"))
+    """Leave the scoped full-text index (FTS5 keeps shadow tables beside it) out of comparisons."""
+    return not (type_ == "table" and name is not None and name.startswith("search_words"))
 
 
 context.configure(

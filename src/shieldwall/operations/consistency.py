@@ -32,6 +32,13 @@ from shieldwall.audit.service import verify
 from shieldwall.db import Database
 from shieldwall.intel.ingest import ObjectIndex
 from shieldwall.intel.tables import change_log, change_objects, objects
+from shieldwall.search.tables import (
+    FTS_WORDS,
+    PG_WORDS,
+    scoped_document,
+    search_docs,
+    search_scopes,
+)
 
 _CHUNK = 5000
 _SHOWN = 20  # problems of one kind listed before "... and N more"
@@ -80,6 +87,7 @@ def check(db: Database, indexes: Sequence[ObjectIndex]) -> ConsistencyReport:
         ranges = _write_ranges(conn, problems)
         count = _check_objects(conn, indexes, ranges, problems)
         _check_latest(conn, problems)
+        _check_scoped_words(conn, db.is_sqlite, problems)
     if db.is_sqlite:
         _check_fts(db, problems)
     audit = verify(db)
@@ -241,13 +249,70 @@ def _check_latest(conn: Connection, problems: _Problems) -> None:
                      "latest versions")  # fmt: skip
 
 
+def _check_scoped_words(conn: Connection, sqlite: bool, problems: _Problems) -> None:
+    """The scoped full-text index (search/tables.py), kept by triggers, holds each document's
+    words under the two scopes of its object's row as it is now, and nothing else."""
+    d, o = search_docs.c, objects.c
+    so, sa = search_scopes.alias("so"), search_scopes.alias("sa")
+    owner = and_(
+        so.c.member_id == o.member_id, so.c.distribution == "", so.c.tlp == 0,
+        so.c.sharing_group_id == "",
+    )  # fmt: skip
+    audience = and_(
+        sa.c.member_id == "", sa.c.distribution == o.distribution, sa.c.tlp == o.tlp,
+        sa.c.sharing_group_id == func.coalesce(o.sharing_group_id, ""),
+    )  # fmt: skip
+    words, key = (FTS_WORDS, FTS_WORDS.c.rowid) if sqlite else (PG_WORDS, PG_WORDS.c.object_pk)
+    stored = words.c.doc if sqlite else key  # a tsvector is compared by PostgreSQL, below
+    columns = (so.c.id.label("owner"), sa.c.id.label("audience"), stored.label("stored"))
+    rows = conn.execute(
+        select(d.object_pk, d.doc, *columns)
+        .select_from(
+            search_docs.join(objects, o.pk == d.object_pk)
+            .outerjoin(so, owner)
+            .outerjoin(sa, audience)
+            .outerjoin(words, key == d.object_pk)
+        )
+        .order_by(d.object_pk)
+    )
+    wrong: list[int] = []
+    made: list[tuple[int, str]] = []
+    for row in rows:
+        if row.owner is None or row.audience is None or row.stored is None:
+            problems.add("scoped", f"search_words: nothing indexed for pk {row.object_pk}")
+            continue
+        expected = scoped_document(row.doc, row.owner, row.audience)
+        if not sqlite:
+            made.append((row.object_pk, expected))
+        elif row.stored != expected:
+            wrong.append(row.object_pk)
+    for start in range(0, len(made), _CHUNK):
+        chunk = made[start : start + _CHUNK]
+        wrong += conn.scalars(
+            text(
+                "SELECT u.pk FROM unnest(CAST(:pks AS bigint[]), CAST(:texts AS text[])) "
+                "AS u(pk, t) JOIN search_words w ON w.object_pk = u.pk "
+                "WHERE w.tsv <> to_tsvector('simple'::regconfig, u.t)"
+            ),
+            {"pks": [pk for pk, _ in chunk], "texts": [t for _, t in chunk]},
+        ).all()
+    for pk in sorted(wrong):
+        problems.add("scoped", f"search_words: pk {pk} is not indexed under its object's scope")
+    orphans = conn.execute(
+        select(key).select_from(words.outerjoin(search_docs, d.object_pk == key))
+        .where(d.object_pk.is_(None))
+    )  # fmt: skip
+    for (pk,) in orphans:
+        problems.add("dangling", f"search_words: rows for pk {pk}, which has no document")
+
+
 def _check_fts(db: Database, problems: _Problems) -> None:
     """SQLite's own check that the full-text index matches the documents it holds (an FTS5
     command, which SQLite runs as a write: it changes nothing)."""
     try:
         with db.write() as conn:
             conn.execute(
-                text("INSERT INTO search_docs(search_docs, rank) VALUES ('integrity-check', 1)")
+                text("INSERT INTO search_words(search_words, rank) VALUES ('integrity-check', 1)")
             )
     except SQLAlchemyError as exc:  # reported: the other checks' findings still count
         problems.add("fts", f"full-text index: {str(exc).splitlines()[0]}")

@@ -25,7 +25,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from shieldwall.db import Database
-from shieldwall.search.tables import FTS_DOCS, PG_DOCS, relationship_ends
+from shieldwall.search.tables import relationship_ends, search_docs
 
 # What the document holds: the prose of an object, never its pattern (values are searched
 # through the observables index, normalised). Notes, opinions and reports add their own text.
@@ -176,18 +176,21 @@ class SearchIndex:
     """The `search_docs` row of each stored object version, and the ends of each relationship
     (an ObjectIndex).
 
-    The layout differs by database only in the key column's name: on SQLite the pk is the FTS5
-    rowid (see tables.py). Relationship ends are kept here because search is the index this
-    capability writes at ingest; the report view reads them (tables.py says why).
+    The same layout on both databases; the scoped index a search reads (search_words) is kept
+    from these rows by the database's own triggers, under the scope of the object's row (see
+    tables.py). Relationship ends are kept here because search is the index this capability
+    writes at ingest; the report view reads them (tables.py says why).
     """
 
-    def __init__(self, *, sqlite: bool) -> None:
-        docs = (FTS_DOCS, ("rowid", "doc")) if sqlite else (PG_DOCS, ("object_pk", "doc"))
-        self.layouts = (docs, (relationship_ends, ("object_pk", "ref_id")))
+    layouts = (
+        (search_docs, ("object_pk", "doc")),
+        (relationship_ends, ("object_pk", "ref_id")),
+    )
 
     @classmethod
     def for_database(cls, db: Database) -> SearchIndex:
-        return cls(sqlite=db.is_sqlite)
+        """The index for `db`: one shape on both databases since migration 0019."""
+        return cls()
 
     def rows(
         self, pk: int, obj: dict[str, Any]

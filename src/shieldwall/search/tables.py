@@ -1,14 +1,17 @@
-"""The full-text table (one per dialect, outside `metadata`), the observable values table and the
-ends of each relationship."""
+"""Search's tables: full-text documents, their scopes and the scoped index (one shape per
+dialect, outside `metadata`), the observable values and the ends of each relationship."""
 
 from sqlalchemy import (
     BigInteger,
     Column,
     Index,
+    Integer,
     MetaData,
+    SmallInteger,
     String,
     Table,
     Text,
+    UniqueConstraint,
     func,
     literal_column,
 )
@@ -16,28 +19,84 @@ from sqlalchemy.dialects.postgresql import TSVECTOR
 
 from shieldwall.db import metadata
 
-# `search_docs` is a different thing on each database, created by raw SQL in migration 0003:
-#   SQLite:     CREATE VIRTUAL TABLE search_docs USING fts5(doc, ...): its rowid *is* the object
+# Full text lives in three tables, so that a search walks only what its viewer may see:
+#
+#   search_docs    (object_pk, doc): each object version's words, unscoped, as
+#                  SearchIndex.rows makes them; what ingest writes and the consistency check reads.
+#   search_scopes  the scopes documents are indexed under, with the columns policy.visible_filter
+#                  reads: an owner (member_id, '', 0, '') and an audience ('', distribution, tlp,
+#                  sharing_group_id or ''). visible_filter ORs a clause on member_id alone with
+#                  clauses on the other three alone, so an object is visible exactly when one of
+#                  its two scopes is (tests/search/test_scopes.py holds the filter to that).
+#   search_words   the index proper: every word of a document once under each of its two scopes
+#                  (`scoped_document`: "s12xlazarus s3xlazarus"), so each scope's words have
+#                  posting lists of their own. A search asks only for the words of the scopes
+#                  visible_filter lets its viewer see (its member, and the dozen or so audiences
+#                  that reach it, however many members share), and the engine never reads a
+#                  posting of a row the viewer may not see (issue 12: a word held only by
+#                  invisible objects answered 2-9 times slower than a word held by none, which
+#                  told that they exist).
+#
+# Triggers written in migration 0019 keep search_words in step with search_docs (insert, update,
+# delete) and with objects' visibility columns, on both databases: the writers (ingest, erasure,
+# removal, migrations) write and delete search_docs rows only. `search_words` is a different thing
+# on each database and cannot be declared once for both (an FTS5 virtual table cannot be declared
+# at all), so both shapes live on private MetaData objects that Alembic's autogenerate never
+# compares; they exist only to name the table and columns in queries:
+#   SQLite:     CREATE VIRTUAL TABLE search_words USING fts5(doc): its rowid *is* the object
 #               version's pk, so FTS5 walks matches in pk order from a cursor and a page stops
 #               early instead of collecting every match first;
-#   PostgreSQL: a real table (object_pk primary key, doc, tsv generated from doc, GIN on tsv).
-# Neither can be declared once for both, and an FTS5 virtual table (with its shadow tables)
-# cannot be declared at all, so both shapes live on private MetaData objects that Alembic's
-# autogenerate never compares: on the shared `metadata` it would try to create a plain table
-# over the virtual one. They exist only to name the table and columns in queries and inserts.
-FTS_DOCS = Table(
+#   PostgreSQL: a real table (object_pk primary key, tsv, GIN on tsv).
+search_docs = Table(
     "search_docs",
+    metadata,
+    # INTEGER PRIMARY KEY on SQLite: the rowid itself, so a document costs one b-tree entry.
+    Column(
+        "object_pk",
+        BigInteger().with_variant(Integer, "sqlite"),
+        primary_key=True,
+        autoincrement=False,
+    ),
+    Column("doc", Text, nullable=False),
+)
+search_scopes = Table(
+    "search_scopes",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("member_id", String(36), nullable=False),
+    Column("distribution", String(20), nullable=False),
+    Column("tlp", SmallInteger, nullable=False),
+    Column("sharing_group_id", String(36), nullable=False),  # '' when none or an owner
+    UniqueConstraint("member_id", "distribution", "tlp", "sharing_group_id"),
+)
+FTS_WORDS = Table(
+    "search_words",
     MetaData(),
     Column("rowid", BigInteger, primary_key=True),  # = objects.pk
     Column("doc", Text, nullable=False),
 )
-PG_DOCS = Table(
-    "search_docs",
+PG_WORDS = Table(
+    "search_words",
     MetaData(),
     Column("object_pk", BigInteger, primary_key=True),  # = objects.pk
-    Column("doc", Text, nullable=False),
-    Column("tsv", TSVECTOR),  # GENERATED ALWAYS AS (to_tsvector('simple', doc)) STORED
+    Column("tsv", TSVECTOR, nullable=False),
 )
+
+
+def scoped_word(scope_id: int, word: str) -> str:
+    """A word as search_words holds it for a document of scope `scope_id`: one token to FTS5
+    and to PostgreSQL's parser, and never the word of another scope ('s', digits, 'x' first)."""
+    return f"s{scope_id}x{word}"
+
+
+def scoped_document(doc: str, owner_scope: int, audience_scope: int) -> str:
+    """What search_words holds of the document `doc` (search_docs.doc) under its two scopes."""
+    words = doc.split(" ")
+    return " ".join(
+        [scoped_word(owner_scope, w) for w in words]
+        + [scoped_word(audience_scope, w) for w in words]
+    )
+
 
 # The normalised observable values of each object version, for exact and prefix search by value.
 # The correlation index (correlate/tables.py) holds only their keys; this is search's own copy.
