@@ -78,6 +78,15 @@ def test_file_a_request_and_see_it_answered(  # type: ignore[no-untyped-def]
         assert "Forensics Lab" in proposals and "covers forensics" in proposals
         assert "mari.maasikas" not in page.locator("main").inner_text()
         page.screenshot(path=str(tmp_path / "incident-requester.png"), full_page=True)
+        # Readable on a phone: the page does not scroll sideways (wide tables scroll inside).
+        page.set_viewport_size({"width": 390, "height": 844})
+        for path in (incident_url, url + "/incidents", url + "/incidents/new"):
+            page.goto(path)
+            overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+            assert overflow <= 0, (path, overflow)
+        page.goto(incident_url)
+        page.screenshot(path=str(tmp_path / "incident-phone.png"), full_page=True)
+        page.set_viewport_size({"width": 1280, "height": 900})
         page.get_by_role("link", name="Dashboard").click()
         assert page.get_by_role("img", name="Incidents filed over time").is_visible()
         page.screenshot(path=str(tmp_path / "incident-dashboard.png"), full_page=True)
