@@ -56,8 +56,19 @@ rows_strategy = st.lists(
     min_size=1,
     max_size=30,
 )
+PEERS = frozenset(MEMBERS[2:])  # members m2 and m3 stand for other instances
+
+
+def _random_viewer(member: str, role: Role, groups: set[str], peer: bool) -> Viewer:
+    peer = peer or member in PEERS
+    return Viewer(
+        "u", member, role, frozenset(groups), peer=peer,
+        peer_member_ids=PEERS | {member} if peer else frozenset(),
+    )  # fmt: skip
+
+
 viewer_strategy = st.builds(
-    lambda member, role, groups, peer: Viewer("u", member, role, frozenset(groups), peer=peer),
+    _random_viewer,
     st.sampled_from(MEMBERS),
     st.sampled_from(list(Role)),
     st.sets(st.sampled_from(GROUPS)),
@@ -132,12 +143,17 @@ def test_an_instance_admin_does_not_read_other_members_org_group_or_red_objects(
 
 
 def test_a_peer_sees_only_what_may_leave_towards_it() -> None:
-    peer = Viewer("u", "p1", Role.READER, frozenset({"g1"}), peer=True)
+    peer = Viewer(
+        "u", "p1", Role.READER, frozenset({"g1"}), peer=True,
+        peer_member_ids=frozenset({"p1", "p2"}),
+    )  # fmt: skip
     for hidden in (
         _row(1, "m0", TLP.GREEN, Distribution.COMMUNITY, None),  # community never leaves
         _row(1, "m0", TLP.CLEAR, Distribution.ORG, None),
         _row(1, "m0", TLP.AMBER, Distribution.ALL, None),  # stored so by mistake: still capped
         _row(1, "m0", TLP.RED, Distribution.GROUP, "g2"),
+        # what arrived from another peer in a group the peer belongs to goes no further
+        _row(1, "p2", TLP.GREEN, Distribution.GROUP, "g1"),
     ):
         assert not may_see(peer, hidden), hidden
     for shown in (

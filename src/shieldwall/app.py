@@ -19,6 +19,7 @@ from shieldwall.dashboard import routes as dashboard_routes
 from shieldwall.dataprotection import routes as dataprotection_routes
 from shieldwall.db import Database
 from shieldwall.exchange import routes as exchange_routes
+from shieldwall.federation import routes as federation_routes
 from shieldwall.incidents import routes as incidents_routes
 from shieldwall.intel import routes as intel_routes
 from shieldwall.intel.identities import platform_identities
@@ -101,6 +102,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         incidents_routes,
         dashboard_routes,
         stream_routes,
+        federation_routes,
         web_routes,
     ):
         capability.register(app)

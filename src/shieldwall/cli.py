@@ -19,6 +19,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn
 
 from shieldwall.dataprotection.cli import privacy_app, retention_app
 from shieldwall.db import Database, migrate
+from shieldwall.errors import NotFound
 from shieldwall.federation.keys import instance_key
 from shieldwall.intel.identities import platform_identities
 from shieldwall.markings import TLP, Distribution
@@ -110,7 +111,10 @@ def init(database: DatabaseOption = None) -> None:
 def member_add(
     name: str,
     kind: Annotated[
-        str, typer.Option(help="alliance, national-cert, industry, academia or partner")
+        str,
+        typer.Option(
+            help="alliance, national-cert, industry, academia, partner, or peer (another instance)"
+        ),
     ],
     country: Annotated[str | None, typer.Option(help="ISO 3166 two-letter code")] = None,
     sector: Annotated[list[str] | None, typer.Option(help="a sector; repeat for several")] = None,
@@ -247,6 +251,28 @@ def group_add(
         return members.create_group(conn, name, ids[0], ids)  # type: ignore[arg-type]
 
     typer.echo(in_write(database, "group.create", {"name": name, "members": member}, create))
+
+
+@group_app.command("join")
+def group_join(
+    group: Annotated[str, typer.Argument(help="the group's id or name")],
+    member: Annotated[str, typer.Option(help="the member's name")],
+    database: DatabaseOption = None,
+) -> None:
+    """Add a member to a sharing group (for instance, this instance's members to a group that
+    arrived from a peer)."""
+
+    def join(conn: object) -> str:
+        groups = {g["id"]: g for g in members.list_groups(conn)}  # type: ignore[arg-type]
+        found = groups.get(group) or next((g for g in groups.values() if g["name"] == group), None)
+        if found is None:
+            raise NotFound(f"no sharing group {group!r}")
+        member_id = members.member_id_by_name(conn, member)  # type: ignore[arg-type]
+        members.add_group_member(conn, found["id"], member_id)  # type: ignore[arg-type]
+        return str(found["id"])
+
+    in_write(database, "group.join", {"group": group, "member": member}, join)
+    typer.echo(f"{member} is in the group {group}")
 
 
 @group_app.command("list")
@@ -624,9 +650,11 @@ def _add_capability_commands() -> None:
 
     app.add_typer(collection_app, name="collection")
     app.add_typer(taxii_app, name="taxii")
-    from shieldwall.federation.cli import instance_app
+    from shieldwall.federation.cli import instance_app, peer_app, sync
 
     app.add_typer(instance_app, name="instance")
+    app.add_typer(peer_app, name="peer")
+    app.command("sync")(sync)
 
     from shieldwall.exchange.misp_cli import feed_app
 

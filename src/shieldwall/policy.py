@@ -35,6 +35,9 @@ class Viewer:
     email: str = ""
     # An account of a member of kind `peer`: another instance reading what may leave towards it.
     peer: bool = False
+    # For a peer's account: every member of kind `peer` here. What arrived from a peer in a
+    # sharing group stays in that group on this instance and never travels further.
+    peer_member_ids: frozenset[str] = field(default_factory=frozenset)
 
     @property
     def is_admin(self) -> bool:
@@ -63,7 +66,8 @@ def may_see(viewer: Viewer, row: Mapping[str, Any]) -> bool:
     the owning member's admins.
 
     A peer (another instance, through the account it was given here) sees only what may leave
-    towards it: `federation` and `all` within their TLP caps, and the groups it belongs to;
+    towards it: `federation` and `all` within their TLP caps, and the groups it belongs to
+    (only what was shared here: a group's objects that arrived from a peer go no further);
     never `org` or `community`.
     """
     if row["member_id"] == viewer.member_id:
@@ -71,6 +75,8 @@ def may_see(viewer: Viewer, row: Mapping[str, Any]) -> bool:
     distribution = Distribution(row["distribution"])
     tlp = TLP(row["tlp"])
     if distribution is Distribution.GROUP:
+        if viewer.peer and row["member_id"] in viewer.peer_member_ids:
+            return False
         return row["sharing_group_id"] in viewer.group_ids and allows(tlp, distribution)
     if viewer.peer and distribution is Distribution.COMMUNITY:
         return False
@@ -87,12 +93,13 @@ def visible_filter(viewer: Viewer, table: Table) -> ColumnElement[bool]:
         for distribution, broadest in (_LEAVING if viewer.peer else _INSTANCE_WIDE)
     ]
     if viewer.group_ids:
-        clauses.append(
-            and_(
-                c.distribution == Distribution.GROUP.value,
-                c.sharing_group_id.in_(sorted(viewer.group_ids)),
-            )
+        in_group = and_(
+            c.distribution == Distribution.GROUP.value,
+            c.sharing_group_id.in_(sorted(viewer.group_ids)),
         )
+        if viewer.peer and viewer.peer_member_ids:
+            in_group = and_(in_group, c.member_id.not_in(sorted(viewer.peer_member_ids)))
+        clauses.append(in_group)
     return or_(*clauses)
 
 

@@ -5,7 +5,8 @@ from shieldwall.audit import tables as audit_tables
 from shieldwall.correlate import tables as correlate_tables
 from shieldwall.dataprotection import tables as dataprotection_tables
 from shieldwall.db import metadata
-from shieldwall.federation import keys as federation_tables
+from shieldwall.federation import keys as federation_keys
+from shieldwall.federation import tables as federation_tables
 from shieldwall.incidents import tables as incidents_tables
 from shieldwall.intel import tables as intel_tables
 from shieldwall.members import tables as members_tables
@@ -19,6 +20,7 @@ __all__ = [
     "audit_tables",
     "correlate_tables",
     "dataprotection_tables",
+    "federation_keys",
     "federation_tables",
     "incidents_tables",
     "intel_tables",

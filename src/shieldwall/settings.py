@@ -189,6 +189,11 @@ class Settings:
         "public (loopback, private, link-local): e.g. a SOC's receiver at 10.1.2.0/24. By "
         "default only public addresses, against server-side request forgery.",
     )
+    federation_sync_seconds: float = _setting(
+        30.0,
+        "Seconds between sync rounds with peers when nothing wakes them sooner (a write here "
+        "wakes the push at once).",
+    )
     stream_poll_seconds: float = _setting(
         1.0,
         "How often each server process looks for changes written by other processes, in "

@@ -33,8 +33,15 @@ from shieldwall.intel.sharing_context import (
 from shieldwall.intel.tables import change_log, objects
 from shieldwall.intel.timestamps import normalize_timestamp
 from shieldwall.intel.validate import ObjectError
+from shieldwall.intel.validate_extensions import FEDERATION_PROPERTIES
 from shieldwall.intel.validate_parallel import BundleCheck, BundleValidator
-from shieldwall.markings import TLP, TLP_BY_MARKING_ID, Distribution, check_stored_pair
+from shieldwall.markings import (
+    SHARING_EXTENSION_ID,
+    TLP,
+    TLP_BY_MARKING_ID,
+    Distribution,
+    check_stored_pair,
+)
 from shieldwall.members.service import broker_identity
 from shieldwall.policy import Viewer, may_see, may_write_intel
 from shieldwall.settings import Settings
@@ -69,9 +76,24 @@ class IngestResult:
     stored: int
     unchanged: int
     stored_ids: tuple[str, ...] = field(default=(), repr=False)
+    # From a peer instance: objects its arrival rules turned away, {"index", "id", "message"}.
+    refused: tuple[dict[str, Any], ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
-        return {"change_seq": self.change_seq, "stored": self.stored, "unchanged": self.unchanged}
+        out = {"change_seq": self.change_seq, "stored": self.stored, "unchanged": self.unchanged}
+        if self.refused:
+            out["refused"] = list(self.refused)
+        return out
+
+
+class Arrival(Protocol):
+    """Federation's arrival rules (federation/arrival.py), which every write by a peer
+    instance's account goes through: they check, narrow or turn away each object, then store
+    the rest with Ingestor.ingest_arrived."""
+
+    def receive(
+        self, ingestor: Ingestor, viewer: Viewer, objects: list[Any], source: str
+    ) -> IngestResult: ...
 
 
 @dataclass(slots=True)
@@ -112,6 +134,7 @@ class Ingestor:
     indexes: tuple[ObjectIndex, ...] = ()
     validator: BundleValidator = field(default_factory=lambda: BundleValidator(workers=0))
     broker_name: str = ""  # the name the broker's identity goes by (Settings.broker_name)
+    arrival: Arrival | None = None  # what a peer instance sends goes through these rules first
 
     def close(self) -> None:
         """Stop the validation workers, if any were started."""
@@ -119,6 +142,15 @@ class Ingestor:
 
     def ingest(self, viewer: Viewer, bundle: Any, *, source: str = "api") -> IngestResult:
         """Store every object of `bundle` for `viewer`'s member, or raise BundleRejected."""
+        if viewer.peer and self.arrival is not None:
+            stix_objects = bundle.get("objects") if type(bundle) is dict else None
+            if type(stix_objects) is list and may_write_intel(viewer):
+                return self.arrival.receive(self, viewer, stix_objects, source)
+        with gc_paused():
+            return _ingest(self, viewer, bundle, source)
+
+    def ingest_arrived(self, viewer: Viewer, bundle: Any, *, source: str) -> IngestResult:
+        """Store what a peer sent once the arrival rules admitted it (Arrival.receive only)."""
         with gc_paused():
             return _ingest(self, viewer, bundle, source)
 
@@ -129,6 +161,9 @@ class Ingestor:
                 bundle = orjson.loads(raw)
             except orjson.JSONDecodeError as exc:
                 raise NotJSON(f"the bundle is not JSON: {exc}") from None
+        if viewer.peer and self.arrival is not None:
+            return self.ingest(viewer, bundle, source=source)
+        with gc_paused():
             return _ingest(self, viewer, bundle, source)
 
     def ingest_file(
@@ -144,6 +179,8 @@ class Ingestor:
         of the objects read and stored."""
         if not may_write_intel(viewer):
             raise Forbidden("this role may not share intel")
+        if viewer.peer and self.arrival is not None:  # a peer sends pages, never huge files
+            return self.ingest_json(viewer, path.read_bytes(), source=source)
         with gc_paused():
             check = self.validator.start_file(path)
             bundle_file = BundleFile(path, progress)
@@ -173,10 +210,13 @@ def ingestor_for(db: Database, settings: Settings) -> Ingestor:
     benign = benign_of(settings.warninglists, settings.cache_dir)
     correlation = CorrelationIndex(benign, values=True)
     indexes = (correlation, SearchIndex.for_database(db))
+    from shieldwall.federation.arrival import ArrivalRules
+
     validator = BundleValidator(settings.validation_workers)
     return Ingestor(
-        db, broker_identity(settings.broker_name), indexes, validator, settings.broker_name
-    )
+        db, broker_identity(settings.broker_name), indexes, validator, settings.broker_name,
+        ArrivalRules(db),
+    )  # fmt: skip
 
 
 def _ingest(ingestor: Ingestor, viewer: Viewer, bundle: Any, source: str) -> IngestResult:
@@ -254,7 +294,9 @@ def _write(
             stix_objects, viewer, context.defaults, levels, stored.history
         )
         errors += marking_errors + stored.owner_errors + sharing_errors
-        errors += _creator_errors(stix_objects, resolved, context)
+        errors += _creator_errors(stix_objects, resolved, context, viewer)
+        if not viewer.peer:
+            errors += _federation_errors(stix_objects)
         if errors:
             # Every error in one answer: the validator's too (it may still be running).
             raise BundleRejected(_merged(errors, check()))
@@ -323,11 +365,30 @@ def _platform_objects(
     return skipped, errors
 
 
+def _federation_errors(stix_objects: Sequence[Any]) -> list[ObjectError]:
+    """Origin, path and signature are federation's: only a peer instance's account sends them."""
+    errors = []
+    for index, obj in enumerate(stix_objects):
+        extensions = obj.get("extensions") if type(obj) is dict else None
+        ext = extensions.get(SHARING_EXTENSION_ID) if type(extensions) is dict else None
+        if type(ext) is dict and any(name in ext for name in FEDERATION_PROPERTIES):
+            object_id = obj["id"] if type(obj.get("id")) is str else None
+            errors.append(ObjectError(index, object_id, "extensions", (
+                "origin, path and signature in the sharing extension are written by federation "
+                "between instances: only a peer instance's account may send them"
+            )))  # fmt: skip
+    return errors
+
+
 def _creator_errors(
-    stix_objects: Sequence[Any], resolved: Sequence[sharing.Sharing], context: MemberContext
-) -> list[ObjectError]:
-    """A member may not speak as another member (or the broker)."""
+    stix_objects: Sequence[Any], resolved: Sequence[sharing.Sharing], context: MemberContext,
+    viewer: Viewer,
+) -> list[ObjectError]:  # fmt: skip
+    """A member may not speak as another member (or the broker). A peer instance's objects may
+    name its own broker, whose identity is ours when both brokers have the same name."""
     foreign = context.foreign_identities
+    if viewer.peer:
+        foreign = foreign - {context.broker_identity}
     errors = []
     for index, (obj, s) in enumerate(zip(stix_objects, resolved, strict=True)):
         creator = obj.get("created_by_ref") if type(obj) is dict else None

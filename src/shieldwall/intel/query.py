@@ -71,6 +71,7 @@ class ObjectFilter:
     # Only what this member contributed, anonymous contributions included: for the member's own
     # views (its TAXII inbox). Never offer it to anyone else: it would unmask anonymous ones.
     member_id: str | None = None
+    other_than_member_id: str | None = None  # all but what this member contributed (federation)
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +123,8 @@ def _filtered(viewer: Viewer, f: ObjectFilter, columns: tuple[Any, ...] = _COLUM
     query = select(*columns).where(_in_view(viewer, f, objects))
     if f.member_id is not None:
         query = query.where(c.member_id == f.member_id)
+    if f.other_than_member_id is not None:
+        query = query.where(c.member_id != f.other_than_member_id)
     if f.versions is not None:
         query = query.where(_versions(viewer, f, f.versions))
     elif not f.all_versions:
@@ -338,10 +341,10 @@ def rows_in_view(
 
 
 def iter_objects(
-    conn: Connection, viewer: Viewer, f: ObjectFilter, batch: int = 1000
+    conn: Connection, viewer: Viewer, f: ObjectFilter, batch: int = 1000, *, after: int = 0
 ) -> Iterator[Any]:
-    """Every visible row, in batches by keyset: for exports, whatever the size."""
-    after = 0
+    """Every visible row (past the pk `after`), in batches by keyset: for exports and pushes,
+    whatever the size."""
     while True:
         rows = conn.execute(
             _filtered(viewer, f).where(objects.c.pk > after).order_by(objects.c.pk).limit(batch)

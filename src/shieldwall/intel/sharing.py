@@ -25,6 +25,7 @@ from typing import Any, NamedTuple
 
 from shieldwall.intel.timestamps import is_timestamp, normalize_timestamp
 from shieldwall.intel.validate import ObjectError
+from shieldwall.intel.validate_extensions import FEDERATION_PROPERTIES
 from shieldwall.markings import (
     DISTRIBUTION_REACH,
     SHARING_EXTENSION_ID,
@@ -526,7 +527,11 @@ def apply(
         refs = [r for r in refs if r not in TLP_BY_MARKING_ID] + [sharing.tlp.marking_id]
         out["object_marking_refs"] = refs
     extensions = dict(obj.get("extensions") or {})
-    extensions[SHARING_EXTENSION_ID] = sharing.extension()
+    ext = sharing.extension()
+    sent = extensions.get(SHARING_EXTENSION_ID)
+    if type(sent) is dict:  # what federation wrote travels on (ingest admits it from peers only)
+        ext.update((k, sent[k]) for k in FEDERATION_PROPERTIES if k in sent)
+    extensions[SHARING_EXTENSION_ID] = ext
     out["extensions"] = extensions
     if "created" in obj:  # SDOs and SROs; observables (STIX 2.1 §6) name no creator
         if sharing.anonymous:

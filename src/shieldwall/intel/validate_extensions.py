@@ -20,6 +20,11 @@ from shieldwall.markings import SHARING_EXTENSION_ID, TLP2_EXTENSION_ID, Distrib
 _SHARING_GROUP = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 _SHARING_PATH = f"extensions.{SHARING_EXTENSION_ID}"
 _SHARING_PROPERTIES = frozenset({"extension_type", "distribution", "sharing_group", "anonymous"})
+# Written by federation (DESIGN.md): accepted here in shape, and only from a peer by ingest.
+FEDERATION_PROPERTIES = ("origin", "path", "signature")
+_KEY_ID = re.compile(r"[0-9a-f]{16}")
+_BASE64 = re.compile(r"[A-Za-z0-9+/]{2,200}={0,2}")
+_MAX_PATH = 64
 _DISTRIBUTIONS = frozenset(d.value for d in Distribution)
 _TLP2 = frozenset({"clear", "green", "amber", "amber+strict", "red"})
 
@@ -27,14 +32,16 @@ _TLP2 = frozenset({"clear", "green", "amber", "amber+strict", "red"})
 def _sharing_extension(path: str, ext: dict[str, Any], out: Problems) -> None:
     """Our own property extension (DESIGN.md, sharing metadata on the wire)."""
     for key in ext:
-        if key not in _SHARING_PROPERTIES:
+        if key not in _SHARING_PROPERTIES and key not in FEDERATION_PROPERTIES:
             out.append(
                 (
                     f"{path}.{key}",
                     f"{path}.{key} is not a property of the Shieldwall sharing extension; it "
-                    "allows only extension_type, distribution, sharing_group and anonymous",
+                    "allows only extension_type, distribution, sharing_group and anonymous "
+                    "(and, from peer instances, origin, path and signature)",
                 )
             )
+    _federation_properties(path, ext, out)
     if "extension_type" in ext and ext["extension_type"] != "property-extension":
         out.append(
             (
@@ -72,6 +79,40 @@ def _sharing_extension(path: str, ext: dict[str, Any], out: Problems) -> None:
         out.append((group_path, f"{group_path} is required with distribution 'group'"))
     if "anonymous" in ext:
         boolean(f"{path}.anonymous", ext["anonymous"], out)
+
+
+def _federation_properties(path: str, ext: dict[str, Any], out: Problems) -> None:
+    """The shape of origin, path and signature; who may send them is ingest's to check."""
+    if "origin" in ext and (type(ext["origin"]) is not str or not _KEY_ID.fullmatch(ext["origin"])):
+        out.append(
+            (f"{path}.origin", f"{path}.origin must be an instance's key id (16 hex digits)")
+        )
+    if "path" in ext:
+        hops = ext["path"]
+        if (
+            type(hops) is not list
+            or len(hops) > _MAX_PATH
+            or not all(type(h) is str and _KEY_ID.fullmatch(h) for h in hops)
+        ):
+            out.append((f"{path}.path", (
+                f"{path}.path must be a list of at most {_MAX_PATH} instance key ids"
+            )))  # fmt: skip
+    if "signature" in ext:
+        sig = ext["signature"]
+        good = (
+            type(sig) is dict
+            and set(sig) == {"alg", "key_id", "value"}
+            and sig["alg"] == "ed25519"
+            and type(sig["key_id"]) is str
+            and _KEY_ID.fullmatch(sig["key_id"]) is not None
+            and type(sig["value"]) is str
+            and _BASE64.fullmatch(sig["value"]) is not None
+        )
+        if not good:
+            out.append((f"{path}.signature", (
+                f'{path}.signature must be {{"alg": "ed25519", "key_id": <16 hex digits>, '
+                '"value": <base64>}'
+            )))  # fmt: skip
 
 
 def _tlp2_extension(path: str, ext: dict[str, Any], out: Problems) -> None:

@@ -216,8 +216,10 @@ def set_user_role(conn: Connection, user_id: str, role: Role) -> None:
 
 
 def create_group(
-    conn: Connection, name: str, owner_member_id: str, member_ids: list[str], description: str = ""
-) -> str:
+    conn: Connection, name: str, owner_member_id: str, member_ids: list[str], description: str = "",
+    *, group_id: str | None = None,
+) -> str:  # fmt: skip
+    """A new sharing group; its id (`group_id`: a group that arrived from a peer keeps its own)."""
     name = name.strip()
     if not name:
         raise Invalid("a sharing group needs a name")
@@ -230,7 +232,7 @@ def create_group(
     known = set(conn.scalars(select(members.c.id).where(members.c.id.in_(sorted(wanted)))))
     if missing := wanted - known:
         raise NotFound(f"no such member: {', '.join(sorted(missing))}")
-    group_id = str(uuid.uuid4())
+    group_id = group_id or str(uuid.uuid4())
     conn.execute(
         sharing_groups.insert().values(
             id=group_id,
@@ -307,11 +309,28 @@ def group_ids_of(conn: Connection, member_id: str) -> frozenset[str]:
 def viewer_for_user(conn: Connection, user_id: str) -> Viewer:
     user = get_user(conn, user_id)
     kind = conn.scalar(select(members.c.kind).where(members.c.id == user["member_id"]))
+    return viewer_for_member(
+        conn, user["member_id"], user_id=user["id"], role=Role(user["role"]),
+        email=user["email"], peer=kind == "peer",
+    )  # fmt: skip
+
+
+def viewer_for_member(
+    conn: Connection, member_id: str, *, user_id: str, role: Role, email: str = "",
+    peer: bool = False,
+) -> Viewer:  # fmt: skip
+    """The one place a Viewer is made from the database (users, and a peer's sync)."""
+    peer_ids = (
+        frozenset(conn.scalars(select(members.c.id).where(members.c.kind == "peer"))) | {member_id}
+        if peer
+        else frozenset()
+    )
     return Viewer(
-        user_id=user["id"],
-        member_id=user["member_id"],
-        role=Role(user["role"]),
-        group_ids=group_ids_of(conn, user["member_id"]),
-        email=user["email"],
-        peer=kind == "peer",
+        user_id=user_id,
+        member_id=member_id,
+        role=role,
+        group_ids=group_ids_of(conn, member_id),
+        email=email,
+        peer=peer,
+        peer_member_ids=peer_ids,
     )

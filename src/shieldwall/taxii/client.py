@@ -64,6 +64,37 @@ class TaxiiClient:
     def __exit__(self, *_: object) -> None:
         self.close()
 
+    def collections(self) -> list[dict[str, Any]]:
+        """The API root's collections this account is shown (§5.1)."""
+        url = f"{self.api_root}collections/"
+        found = self._json(self._request("GET", url), url).get("collections", [])
+        return [c for c in found if type(c) is dict] if type(found) is list else []
+
+    def add_objects(self, collection_id: str, stix_objects: list[Any]) -> dict[str, Any]:
+        """POST objects to a collection (§5.5); the status resource the server answers with."""
+        url = f"{self.api_root}collections/{collection_id}/objects/"
+        body = orjson.dumps({"objects": stix_objects})
+        headers = {"Content-Type": TAXII_MEDIA_TYPE}
+        response = self._request("POST", url, content=body, headers=headers)
+        return self._json(response, url, expect=202)
+
+    def _request(self, method: str, url: str, **options: Any) -> httpx.Response:
+        try:
+            return self._http.request(method, url, **options)
+        except httpx.HTTPError as exc:
+            raise TaxiiClientError(f"{url}: {exc}") from None
+
+    def _json(self, response: httpx.Response, url: str, expect: int = 200) -> dict[str, Any]:
+        if response.status_code != expect:
+            raise TaxiiClientError(f"{url}: HTTP {response.status_code}{_described(response)}")
+        try:
+            answer = orjson.loads(response.content)
+        except orjson.JSONDecodeError:
+            raise TaxiiClientError(f"{url}: the answer is not JSON") from None
+        if type(answer) is not dict:
+            raise TaxiiClientError(f"{url}: the answer is not a TAXII resource")
+        return answer
+
     def objects_pages(
         self, collection_id: str, *, added_after: str | None = None, limit: int = 1000,
         versions: str = "all",

@@ -18,6 +18,7 @@ from sqlalchemy import Connection, select
 
 from shieldwall.db import utc_now
 from shieldwall.errors import Invalid, NotFound
+from shieldwall.federation.tables import peers
 from shieldwall.intel.query import ObjectFilter
 from shieldwall.members.tables import members, sharing_groups
 from shieldwall.policy import Viewer, may_write_intel
@@ -30,6 +31,9 @@ from shieldwall.taxii.tables import taxii_collections
 
 # Namespace of the ids of members' inboxes: one per member, the same on every start.
 INBOX_NAMESPACE = uuid.UUID("0b9e3a52-4c53-4f0e-8a43-6a5c1d1e7f21")
+# What a peer instance's accounts read to sync: the same id on every Shieldwall, so a peer
+# finds it without asking (federation/sync.py).
+FEDERATION_COLLECTION_ID = "5d1c1b7e-0f53-4c6e-9a0c-7f5a2e4b9c11"
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +47,8 @@ class Collection:
     can_write: bool
     selection: Selection | None = None  # an admin's collection: what it serves
     member_id: str | None = None  # an inbox: the member whose contributions it holds
+    # The federation collection: everything that may leave towards the peer but what it sent.
+    other_than_member_id: str | None = None
 
     def as_resource(self) -> dict[str, Any]:
         """The collection resource (TAXII 2.1 §5.2.1)."""
@@ -57,9 +63,11 @@ class Collection:
 
     def object_filter(self, **narrowing: Any) -> ObjectFilter:
         """The filter reading this collection, with a request's own filters."""
-        return replace(
-            ObjectFilter(selection=self.selection, member_id=self.member_id), **narrowing
-        )
+        base = ObjectFilter(
+            selection=self.selection, member_id=self.member_id,
+            other_than_member_id=self.other_than_member_id,
+        )  # fmt: skip
+        return replace(base, **narrowing)
 
 
 def inbox_id(member_id: str) -> str:
@@ -78,6 +86,24 @@ def _inbox(conn: Connection, viewer: Viewer) -> Collection:
         can_read=True,
         can_write=may_write_intel(viewer),
         member_id=viewer.member_id,
+    )
+
+
+def _federation(conn: Connection, viewer: Viewer) -> Collection:
+    """A peer's account's view of what may leave towards its instance, under our rule for that
+    peer (a selection), without what the peer itself sent us."""
+    rule = conn.scalar(select(peers.c.selection_id).where(peers.c.member_id == viewer.member_id))
+    return Collection(
+        id=FEDERATION_COLLECTION_ID,
+        title="Federation",
+        description=(
+            "Everything that may leave this instance towards yours, signed by its origin, in "
+            "the order it was added: what your instance pulls to sync with this one."
+        ),
+        can_read=True,
+        can_write=False,
+        selection=selections.get(conn, rule) if rule else None,
+        other_than_member_id=viewer.member_id,
     )
 
 
@@ -103,13 +129,16 @@ def _defined_rows(conn: Connection, collection_id: str | None = None) -> list[An
 def visible_collections(conn: Connection, viewer: Viewer) -> list[Collection]:
     """The viewer's inbox, then the admins' collections it is shown, by title."""
     shown = [_defined(viewer, row) for row in _defined_rows(conn)]
-    return [_inbox(conn, viewer), *(c for c in shown if c is not None)]
+    federation = [_federation(conn, viewer)] if viewer.peer else []
+    return [_inbox(conn, viewer), *federation, *(c for c in shown if c is not None)]
 
 
 def collection_for(conn: Connection, viewer: Viewer, collection_id: str) -> Collection:
     """One collection the viewer is shown; a TAXII 404 for any other id."""
     if collection_id == inbox_id(viewer.member_id):
         return _inbox(conn, viewer)
+    if collection_id == FEDERATION_COLLECTION_ID and viewer.peer:
+        return _federation(conn, viewer)
     rows = _defined_rows(conn, collection_id) if UUID.fullmatch(collection_id) else []
     found = _defined(viewer, rows[0]) if rows else None
     if found is None:

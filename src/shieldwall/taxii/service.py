@@ -19,6 +19,8 @@ from sqlalchemy import select
 
 from shieldwall.db import Database, utc_now
 from shieldwall.errors import Invalid
+from shieldwall.federation.keys import InstanceKey, instance_key
+from shieldwall.federation.outgoing import leaving_json
 from shieldwall.intel import query
 from shieldwall.intel.ingest import BundleRejected, Ingestor
 from shieldwall.intel.removal import remove_versions
@@ -124,7 +126,7 @@ def get_objects(
         types=q.types, ids=q.ids, added_after=q.added_after, versions=q.versions
     )
     page = _page(db, viewer, collection, f, q, "objects", record, bodies=True)
-    return Listing(EMPTY) if page is None else _envelope(page)
+    return Listing(EMPTY) if page is None else _envelope(page, _signer(db, viewer))
 
 
 def writable_collection(db: Database, viewer: Viewer, collection_id: str) -> Collection:
@@ -147,8 +149,11 @@ def add_objects(
     bundle = {"type": "bundle", "id": f"bundle--{uuid.uuid4()}", "objects": objects}
     details = [_status_detail(obj, requested) for obj in objects]
     try:
-        ingestor.ingest(viewer, bundle, source="taxii")
-        successes, failures = details, []
+        result = ingestor.ingest(viewer, bundle, source="taxii")
+        # What a peer's arrival rules turned away (federation/arrival.py) fails on its own.
+        refused = {r["id"]: r["message"] for r in result.refused}
+        successes = [d for d in details if d["id"] not in refused]
+        failures = [{**d, "message": refused[d["id"]]} for d in details if d["id"] in refused]
     except BundleRejected as exc:
         successes, failures = [], _failures(details, exc.details)
     status = {
@@ -177,7 +182,7 @@ def get_object(
     if page is None:
         _must_hold(db, viewer, collection, object_id)
         return Listing(EMPTY)
-    return _envelope(page)
+    return _envelope(page, _signer(db, viewer))
 
 
 def delete_object(
@@ -271,10 +276,21 @@ def _listing(page: query.EntryPage, body: bytes) -> Listing:
     return Listing(body, page.entries[0].date_added, page.entries[-1].date_added)
 
 
-def _envelope(page: query.EntryPage) -> Listing:
-    """The envelope (§3.7), the stored JSON of each object spliced in as it is."""
+def _signer(db: Database, viewer: Viewer) -> InstanceKey | None:
+    """This instance's key when `viewer` is a peer's account: what leaves towards another
+    instance leaves signed, with this instance on its path (federation/outgoing.py)."""
+    return instance_key(db) if viewer.peer else None
+
+
+def _envelope(page: query.EntryPage, signer: InstanceKey | None = None) -> Listing:
+    """The envelope (§3.7), the stored JSON of each object spliced in as it is (as it leaves
+    towards a peer, for a peer's account)."""
     head = orjson.dumps(_paging(page))[:-1] + b',"objects":['
-    bodies = ",".join(e.body for e in page.entries if e.body is not None).encode()
+    stored = [e.body for e in page.entries if e.body is not None]
+    if signer is None:
+        bodies = ",".join(stored).encode()
+    else:
+        bodies = b",".join(leaving_json(body, signer) for body in stored)
     return _listing(page, head + bodies + b"]}")
 
 
