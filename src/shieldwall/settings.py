@@ -194,6 +194,11 @@ class Settings:
         "Seconds between sync rounds with peers when nothing wakes them sooner (a write here "
         "wakes the push at once).",
     )
+    federation_page_size: int = _setting(
+        1000,
+        "Objects per page pulled from a peer and per batch pushed to one: smaller on a slow "
+        "or unreliable link (each page is stored whole, and a sync resumes after the last).",
+    )
     stream_poll_seconds: float = _setting(
         1.0,
         "How often each server process looks for changes written by other processes, in "

@@ -9,11 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-
-from shieldwall.markings import SHARING_EXTENSION_ID
 from tests.factories import bundle
 from tests.operations.server import Server
 from tests.test_cli import run
+
+from shieldwall.markings import SHARING_EXTENSION_ID
 
 
 @dataclass

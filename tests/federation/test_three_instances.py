@@ -7,17 +7,16 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
+from tests.factories import indicator
+from tests.federation.instances import Instance, make_instance, pair, sharing_of
 
 from shieldwall.db import Database
 from shieldwall.federation.keys import instance_key
 from shieldwall.federation.outgoing import leaving
 from shieldwall.taxii.collections import FEDERATION_COLLECTION_ID
-from tests.factories import indicator
-from tests.federation.instances import Instance, make_instance, pair, sharing_of
 
 TAXII = "application/taxii+json;version=2.1"
 
@@ -116,9 +115,9 @@ def test_an_altered_or_unsigned_object_is_turned_away_and_audited(
     altered["pattern"] = "[ipv4-addr:value = '198.51.100.99']"
     unsigned = indicator("198.51.100.32", tlp="green", distribution="all")
     forged = leaving(indicator("198.51.100.33", tlp="green", distribution="all"), key)
-    forged["extensions"][next(iter(forged["extensions"]))]["signature"]["value"] = (
-        base64.b64encode(b"\0" * 64).decode()
-    )
+    forged["extensions"][next(iter(forged["extensions"]))]["signature"]["value"] = base64.b64encode(
+        b"\0" * 64
+    ).decode()
     email, api_key = eu.accounts["alliance"]
     basic = (email, api_key)
     root = f"{alliance.url}/taxii2/shieldwall/"

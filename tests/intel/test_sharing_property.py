@@ -22,11 +22,13 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from shieldwall.intel.tables import objects
+from shieldwall.intel.timestamps import normalize_timestamp
 from shieldwall.markings import (
     DISTRIBUTION_REACH as REACH,
 )
 from shieldwall.markings import SHARING_EXTENSION_ID, TLP, Distribution, allows
 from shieldwall.members.service import get_member
+from shieldwall.policy import Role
 from tests.factories import ApiUser, World, stix_id
 
 _clock = itertools.count(1)
@@ -39,6 +41,7 @@ DEFAULTS = [
     (TLP.CLEAR, Distribution.ORG),
 ]
 GROUPS = [(0, 1), (1, 2)]  # member indexes of each sharing group
+PEER_GROUP = 1  # the group the peer instance's member is in besides its members
 
 
 @dataclass(frozen=True)
@@ -83,6 +86,7 @@ class Run:
     member_ids: list[str]
     identities: list[str]
     group_ids: list[str]
+    peer: ApiUser  # an account of a member of kind peer: another instance reading us
     versions: dict[str, list[Sent]] = field(default_factory=dict)  # object id -> accepted
 
     def group_members(self, group: int) -> set[int]:
@@ -273,6 +277,34 @@ def _check(run: Run) -> None:
                     assert obj.get("created_by_ref") != run.identities[sharer]
 
 
+def _check_peer(run: Run) -> None:
+    """Negative first: another instance's account never reads what may not leave towards it:
+    no `org` or `community` object, no group it is not in; `amber` at most with `federation`."""
+    stored = {}
+    with run.world.db.read() as conn:
+        c = objects.c
+        for row in conn.execute(select(c.object_id, c.modified, c.tlp, c.distribution,
+                                       c.sharing_group_id)):  # fmt: skip
+            stored[(row.object_id, row.modified)] = row
+    cursor = None
+    while True:
+        params = {"versions": "all", "limit": 1000, **({"cursor": cursor} if cursor else {})}
+        page = run.peer.get("/api/v1/objects", params=params).json()
+        for obj in page["objects"]:
+            if obj["id"] not in run.versions:
+                continue  # the members' identities, which every instance may read
+            row = stored[(obj["id"], normalize_timestamp(obj["modified"]))]
+            distribution = Distribution(row.distribution)
+            assert distribution not in (Distribution.ORG, Distribution.COMMUNITY), obj["id"]
+            if distribution is Distribution.GROUP:
+                assert row.sharing_group_id == run.group_ids[PEER_GROUP], obj["id"]
+            else:
+                assert allows(TLP(row.tlp), distribution), obj["id"]
+        cursor = page["next"]
+        if not cursor:
+            break
+
+
 def _modified_of(run: Run, object_id: str) -> list[str]:
     """The stored modified of each accepted version, oldest first (read as the sharer), having
     checked that each is at least as strict as what was said of it: its TLP never below one
@@ -307,10 +339,21 @@ def _modified_of(run: Run, object_id: str) -> list[str]:
 # The breaks this test exists for, always tried besides the generated worlds: a version without
 # markings after a RED one, from a member whose default is GREEN; a CLEAR `all` report over a RED
 # indicator with no distribution; a granular RED marking; a named object turned anonymous.
-@example(shares=[(2, [(-1, Said(TLP.RED, "object", None, 0, None))], None),
-                 (2, [(0, Said(None, "object", None, 0, None))], None)])
-@example(shares=[(0, [(-1, Said(TLP.RED, "object", None, 0, None))],
-                  (Said(TLP.CLEAR, "object", Distribution.ALL, 0, None), {0}))])
+@example(
+    shares=[
+        (2, [(-1, Said(TLP.RED, "object", None, 0, None))], None),
+        (2, [(0, Said(None, "object", None, 0, None))], None),
+    ]
+)
+@example(
+    shares=[
+        (
+            0,
+            [(-1, Said(TLP.RED, "object", None, 0, None))],
+            (Said(TLP.CLEAR, "object", Distribution.ALL, 0, None), {0}),
+        )
+    ]
+)
 @example(shares=[(3, [(-1, Said(TLP.RED, "granular", None, 0, None))], None)])
 @example(shares=[(2, [(-1, Said(TLP.GREEN, "object", None, 0, False))], None),
                  (2, [(0, Said(None, "object", None, 0, True))], None)])  # fmt: skip
@@ -319,6 +362,7 @@ def test_no_viewer_reads_what_its_sharer_did_not_allow(world: World, shares: lis
     for sharer, specs, report_spec in shares:
         _share(run, sharer, specs, report_spec)
     _check(run)
+    _check_peer(run)
 
 
 _RUNS: dict[int, Run] = {}
@@ -335,10 +379,15 @@ def _run_for(world: World) -> Run:
             for i, (tlp, d) in enumerate(DEFAULTS)
         ]
         users = [world.user(m) for m in member_ids]
-        group_ids = [world.group([member_ids[i] for i in g]) for g in GROUPS]
+        peer_member = world.member("Generated peer", kind="peer")
+        group_ids = [
+            world.group([member_ids[i] for i in g] + ([peer_member] if n == PEER_GROUP else []))
+            for n, g in enumerate(GROUPS)
+        ]
         with world.db.read() as conn:
             identities = [get_member(conn, m)["identity_id"] for m in member_ids]
-        _RUNS[key] = Run(world, users, member_ids, identities, group_ids)
+        peer = world.user(peer_member, Role.READER)
+        _RUNS[key] = Run(world, users, member_ids, identities, group_ids, peer)
     run = _RUNS[key]
     run.versions = {}
     return run

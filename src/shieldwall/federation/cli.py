@@ -149,7 +149,10 @@ def sync(
                         f"{result.pushed} pushed"
                     ))  # fmt: skip
 
-                results = run_round(db, ingestor, peer_name=peer, on_page=shown)
+                results = run_round(
+                    db, ingestor, peer_name=peer, page=settings.federation_page_size,
+                    on_page=shown,
+                )  # fmt: skip
         finally:
             ingestor.close()
     if not results:

@@ -122,7 +122,10 @@ async def sync_peer(
     """Run a round with the peer now (as `shieldwall sync --peer NAME`)."""
     _admin(viewer)
     ingestor = request.app.state.ingestor
-    results = await run_in_threadpool(sync_service.sync, db, ingestor, peer_name=name)
+    page = request.app.state.settings.federation_page_size
+    results = await run_in_threadpool(
+        lambda: sync_service.sync(db, ingestor, peer_name=name, page=page)
+    )
     return results[0].as_dict()
 
 
@@ -132,13 +135,14 @@ def register(app: FastAPI) -> None:
     db: Database = app.state.db
     ingestor = app.state.ingestor
     every = app.state.settings.federation_sync_seconds
+    page = app.state.settings.federation_page_size
     scheduler = app.state.scheduler
 
     def pull() -> None:
-        sync_service.sync(db, ingestor, pull_only=True)
+        sync_service.sync(db, ingestor, pull_only=True, page=page)
 
     def push() -> None:
-        sync_service.sync(db, ingestor, push_only=True)
+        sync_service.sync(db, ingestor, push_only=True, page=page)
 
     scheduler.add(Job(sync_service.PULL_JOB, every, pull))
     scheduler.add(Job(sync_service.PUSH_JOB, every, push))

@@ -41,7 +41,6 @@ from shieldwall.taxii.collections import FEDERATION_COLLECTION_ID
 log = logging.getLogger("shieldwall.federation")
 
 PULL_JOB, PUSH_JOB = "federation-pull", "federation-push"
-PAGE = 1000  # objects per page pulled and per batch pushed
 
 
 @dataclass(slots=True)
@@ -65,7 +64,7 @@ class RoundResult:
 
 def sync(
     db: Database, ingestor: Ingestor, *, peer_name: str | None = None, pull_only: bool = False,
-    push_only: bool = False, timeout: float = 120,
+    push_only: bool = False, page: int = 1000, timeout: float = 120,
     transport: httpx.BaseTransport | None = None,
     on_page: Callable[[RoundResult], None] | None = None,
 ) -> list[RoundResult]:  # fmt: skip
@@ -74,15 +73,19 @@ def sync(
         chosen = (
             [peer_service.get_peer(conn, peer_name)] if peer_name else peer_service.list_peers(conn)
         )
+    if push_only:
+        chosen = [p for p in chosen if p.pushes]
+    if pull_only:
+        chosen = [p for p in chosen if p.pulls]
     results = []
     for peer in chosen:
         result = RoundResult(peer.name)
         try:
             with _client(peer, timeout, transport) as client:
                 if peer.pulls and not push_only:
-                    _pull(db, ingestor, peer, client, result, on_page)
+                    _pull(db, ingestor, peer, client, result, page, on_page)
                 if peer.pushes and not pull_only:
-                    _push(db, peer, client, result, on_page)
+                    _push(db, peer, client, result, page, on_page)
         except (TaxiiClientError, ShieldwallError, httpx.HTTPError) as exc:
             result.error = str(exc)
             log.warning("sync with %s failed: %s", peer.name, exc)
@@ -113,7 +116,7 @@ def _peer_viewer(db: Database, peer: Peer) -> Viewer:
 
 def _pull(
     db: Database, ingestor: Ingestor, peer: Peer, client: TaxiiClient, result: RoundResult,
-    on_page: Callable[[RoundResult], None] | None,
+    page: int, on_page: Callable[[RoundResult], None] | None,
 ) -> None:  # fmt: skip
     if peer.protocol == SHIELDWALL:
         _learn_vouched_keys(db, peer)
@@ -133,7 +136,7 @@ def _pull(
             if on_page is not None:
                 on_page(result)
 
-        pull(db, ingestor, viewer, client, collection_id, limit=PAGE, on_page=counted)
+        pull(db, ingestor, viewer, client, collection_id, limit=page, on_page=counted)
         result.collections.append(collection_id)
 
 
@@ -153,7 +156,7 @@ def _learn_vouched_keys(db: Database, peer: Peer) -> None:
 
 
 def _push(
-    db: Database, peer: Peer, client: TaxiiClient, result: RoundResult,
+    db: Database, peer: Peer, client: TaxiiClient, result: RoundResult, page: int,
     on_page: Callable[[RoundResult], None] | None,
 ) -> None:  # fmt: skip
     """Push what may leave towards the peer, past the last object pushed, to its inbox."""
@@ -166,7 +169,7 @@ def _push(
     after = peer.push_after_pk
     while True:
         with db.read() as conn:
-            rows = list(islice(query.iter_objects(conn, viewer, wanted, PAGE, after=after), PAGE))
+            rows = list(islice(query.iter_objects(conn, viewer, wanted, page, after=after), page))
         if not rows:
             return
         batch = []
