@@ -34,6 +34,7 @@ job_leases = Table(
     Column("holder", String(100), nullable=False),
     Column("until", String(32), nullable=False),
 )
+_THREAD_NAME = "shieldwall-jobs"
 _LEASE_SECONDS = 300  # a lease outlives any run; a dead holder's lease lapses after this
 
 
@@ -57,6 +58,7 @@ class Scheduler:
         self._db = db
         self._jobs: dict[str, Job] = {}
         self._due: dict[str, float] = {}
+        self._woken: dict[str, float] = {}  # when each job was last asked to run early
         self._wake = threading.Event()
         self._lock = threading.Lock()
         self._closing = False
@@ -70,16 +72,26 @@ class Scheduler:
 
     def start(self) -> None:
         if self._thread is None:
-            self._thread = threading.Thread(target=self._loop, name="shieldwall-jobs", daemon=True)
+            self._thread = threading.Thread(target=self._loop, name=_THREAD_NAME, daemon=True)
             self._thread.start()
 
-    def wake(self, name: str | None = None) -> None:
-        """Run `name` (or every job) as soon as possible."""
+    def wake(self, name: str | None = None, *, not_within: float = 0.0) -> None:
+        """Run `name` (or every job) as soon as possible; with `not_within`, no sooner than that
+        many seconds after the last wake-up that asked for the same (a burst of writes wakes a
+        job once a second, not once a write)."""
+        now = time.monotonic()
         with self._lock:
             for job_name in [name] if name else list(self._due):
                 if job_name in self._due:
-                    self._due[job_name] = 0.0
+                    at = max(now, self._woken.get(job_name, 0.0) + not_within)
+                    self._woken[job_name] = at
+                    self._due[job_name] = min(self._due[job_name], at)
         self._wake.set()
+
+    @staticmethod
+    def in_job() -> bool:
+        """Whether the calling thread is the one running the jobs (a job's own writes)."""
+        return threading.current_thread().name == _THREAD_NAME
 
     def run_now(self, name: str) -> bool:
         """Run one job in the calling thread under its lock; False if another process holds it."""

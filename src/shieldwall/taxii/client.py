@@ -11,6 +11,8 @@ the end resumes just after it.
 
 from __future__ import annotations
 
+import queue
+import threading
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -169,7 +171,7 @@ def pull(
         start = since if since is not None else _resume_from(conn, client.api_root,
                                                              collection_id, viewer)  # fmt: skip
     result = PullResult(added_after=start)
-    for page in client.objects_pages(collection_id, added_after=start, limit=limit):
+    for page in _read_ahead(client.objects_pages(collection_id, added_after=start, limit=limit)):
         if page.objects:
             bundle = {"type": "bundle", "id": f"bundle--{uuid.uuid4()}", "objects": page.objects}
             stored = ingestor.ingest(viewer, bundle, source=f"taxii-pull:{client.api_root}")
@@ -186,6 +188,43 @@ def pull(
         if on_page is not None:
             on_page(result)
     return result
+
+
+def _read_ahead(pages: Iterator[ObjectsPage]) -> Iterator[ObjectsPage]:
+    """The pages, the next one read from the server while this one is stored (one page ahead,
+    on a thread of its own), so the two sides work at once rather than in turn."""
+    handed: queue.Queue[tuple[ObjectsPage | None, BaseException | None]] = queue.Queue(1)
+    stopped = threading.Event()
+
+    def hand(item: tuple[ObjectsPage | None, BaseException | None]) -> bool:
+        while not stopped.is_set():
+            try:
+                handed.put(item, timeout=0.5)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def read() -> None:
+        try:
+            for page in pages:
+                if not hand((page, None)):
+                    return
+            hand((None, None))
+        except BaseException as exc:  # handed to the reader, which raises it
+            hand((None, exc))
+
+    threading.Thread(target=read, name="shieldwall-taxii-read-ahead", daemon=True).start()
+    try:
+        while True:
+            page, error = handed.get()
+            if error is not None:
+                raise error
+            if page is None:
+                return
+            yield page
+    finally:
+        stopped.set()
 
 
 def _resume_from(conn: Connection, api_root: str, collection_id: str, viewer: Viewer) -> str | None:
