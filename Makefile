@@ -29,6 +29,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/taxii.py
 	$(BIN)/python bench/dashboard.py
 	$(BIN)/python bench/stream.py
+	$(BIN)/python bench/federation.py
 	$(BIN)/python bench/formats_misp.py
 	$(BIN)/python bench/formats.py
 
