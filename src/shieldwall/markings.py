@@ -192,13 +192,23 @@ def sharing_extension_definition() -> dict:
         "modified": "2026-11-24T00:00:00.000Z",
         "name": "Shieldwall sharing metadata",
         "description": "Who on a Shieldwall partnership may see an object: its distribution level, "
-        "sharing group and whether it was contributed anonymously through the community broker.",
+        "sharing group and whether it was contributed anonymously through the community broker; "
+        "between instances, where it was first shared (origin), the instances it passed through "
+        "(path) and its origin's Ed25519 signature over its RFC 8785 JSON without signature and "
+        "path.",
         # STIX 2.1 §7.3: `schema` may be the normative definition as plain text; we give the JSON
         # schema itself so that a tool can check the properties without fetching anything.
         "schema": json.dumps(SHARING_EXTENSION_SCHEMA, sort_keys=True),
-        "version": "1.0.0",
+        "version": "1.1.0",
         "extension_types": ["property-extension"],
-        "extension_properties": ["distribution", "sharing_group", "anonymous"],
+        "extension_properties": [
+            "distribution",
+            "sharing_group",
+            "anonymous",
+            "origin",
+            "path",
+            "signature",
+        ],
     }
 
 
@@ -210,6 +220,18 @@ SHARING_EXTENSION_SCHEMA: dict = {
         "distribution": {"enum": [d.value for d in Distribution]},
         "sharing_group": {"type": "string", "format": "uuid"},
         "anonymous": {"type": "boolean", "default": False},
+        "origin": {"type": "string", "pattern": "^[0-9a-f]{16}$"},
+        "path": {"type": "array", "items": {"type": "string", "pattern": "^[0-9a-f]{16}$"}},
+        "signature": {
+            "type": "object",
+            "properties": {
+                "alg": {"const": "ed25519"},
+                "key_id": {"type": "string", "pattern": "^[0-9a-f]{16}$"},
+                "value": {"type": "string", "contentEncoding": "base64"},
+            },
+            "required": ["alg", "key_id", "value"],
+            "additionalProperties": False,
+        },
     },
     "additionalProperties": False,
     "if": {"properties": {"distribution": {"const": "group"}}, "required": ["distribution"]},

@@ -768,7 +768,14 @@ def test_valid_sharing_metadata_passes(ext: dict[str, Any]) -> None:
         ({"distribution": "group", "sharing_group": "staff"}, "sharing_group", "UUID"),
         ({"distribution": "group", "sharing_group": GROUP.upper()}, "sharing_group", "lowercase"),
         ({"anonymous": "no"}, "anonymous", "true or false"),
-        ({"origin": "peer-1"}, "origin", "only extension_type, distribution"),
+        ({"hops": 2}, "hops", "only extension_type, distribution"),
+        ({"origin": "peer-1"}, "origin", "16 hex digits"),
+        ({"path": ["0123456789abcdef", 7]}, "path", "instance key ids"),
+        (
+            {"signature": {"alg": "rsa", "key_id": "0123456789abcdef", "value": "AA=="}},
+            "signature",
+            "ed25519",
+        ),
     ],
 )
 def test_bad_sharing_metadata_is_an_error(ext: dict[str, Any], prop: str, fragment: str) -> None:
