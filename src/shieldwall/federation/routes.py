@@ -99,7 +99,7 @@ async def add_peer(
     return await run_in_threadpool(add)
 
 
-@router.delete("/peers/{name}", status_code=204, responses=errors(403))
+@router.delete("/peers/{name}", status_code=204, responses=errors(403, 404))
 async def remove_peer(
     name: str, viewer: Viewer = Depends(current_viewer), db: Database = Depends(get_db)
 ) -> Response:
@@ -114,7 +114,7 @@ async def remove_peer(
     return Response(status_code=204)
 
 
-@router.post("/peers/{name}/sync", responses=errors(403))
+@router.post("/peers/{name}/sync", responses=errors(403, 404))
 async def sync_peer(
     name: str, request: Request, viewer: Viewer = Depends(current_viewer),
     db: Database = Depends(get_db),
