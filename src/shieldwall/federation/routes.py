@@ -141,15 +141,13 @@ def register(app: FastAPI) -> None:
     def pull() -> None:
         sync_service.sync(db, ingestor, pull_only=True, page=page)
 
-    pushing = [True]  # whether any peer is pushed to, as the last push round found
-
     def push() -> None:
-        pushing[0] = bool(sync_service.sync(db, ingestor, push_only=True, page=page))
+        sync_service.sync(db, ingestor, push_only=True, page=page)
 
     def written() -> None:
         # A write by a request wakes the push (at most once a second); the jobs' own writes
         # (their leases, a pull's objects, cursors) wait for the next round.
-        if pushing[0] and not scheduler.in_job():
+        if not scheduler.in_job():
             scheduler.wake(sync_service.PUSH_JOB, not_within=1.0)
 
     scheduler.add(Job(sync_service.PULL_JOB, every, pull))
