@@ -74,7 +74,7 @@ def search(
     prepare = None
     if s.mode == "text":
         found = _text_matches(db, viewer, s.q, after=after)
-        if found is not None and not db.is_sqlite:
+        if found is not None and found[2] is not None:  # PostgreSQL: choose the plan
             prepare = _pg_plan(found[2], after, limit)
     else:
         found = _value_matches(s, sqlite=db.is_sqlite, after=after)
@@ -133,14 +133,14 @@ def _check(s: Search) -> None:
 
 def _text_matches(
     db: Database, viewer: Viewer, q: str, *, after: int
-) -> tuple[Select[Any], Any, ColumnElement[bool]] | None:
+) -> tuple[Select[Any], Any, Callable[[Any], ColumnElement[bool]] | None] | None:
     """Objects whose document holds every word of `q`, looked for only among the documents of
     the scopes the viewer may see; None when `q` has no words at all, or the viewer no scope.
 
     Each document is indexed under its scope (tables.py), so the engine reads the postings of
     the viewer's scopes and nothing else: how long a search takes says nothing of the objects
     the viewer may not see. The scopes are chosen by the policy's own SQL filter. Returns the
-    query, its order and the full-text condition alone."""
+    query, its order and, on PostgreSQL, the full-text condition on a given tsvector column."""
     wanted = query_terms(q)
     if not wanted:
         return None  # only operators and punctuation: nothing can match
@@ -177,50 +177,60 @@ def _text_matches(
             return "'" + escaped + "'" + (":*" if star else "")
 
         config = literal_column("'simple'::regconfig")
-        match = or_(*(
-            PG_WORDS.c.tsv.op("@@")(func.to_tsquery(config, " & ".join(
-                lexeme(scope, w, prefix and i == last) for i, w in enumerate(wanted)
-            )))
+        per_scope = [
+            " & ".join(lexeme(scope, w, prefix and i == last) for i, w in enumerate(wanted))
             for scope in scopes
-        ))  # fmt: skip
+        ]
+
+        def holds(tsv: Any) -> ColumnElement[bool]:
+            return or_(*(tsv.op("@@")(func.to_tsquery(config, q)) for q in per_scope))
+
+        match = holds(PG_WORDS.c.tsv)
         key = PG_WORDS.c.object_pk
         source = PG_WORDS.join(objects, objects.c.pk == key)
     # Order by the document's key (= objects.pk): FTS5 then yields matches in that order from
     # the cursor on, and the page stops after limit + 1 visible rows. The cursor bounds both
     # sides of the join, or a PostgreSQL merge join walks objects from the start on deep pages.
     query = select(*_COLUMNS).select_from(source).where(match, key > after, objects.c.pk > after)
-    return query, key, match
+    return query, key, None if db.is_sqlite else holds
 
 
-# PostgreSQL's planner cannot estimate a tsquery of many scoped words (each scope's word is rare
-# to it): it walked every document in pk order to find a rare word (1.3 s at 120,000), or scanned
-# the table for a bitmap. The plan is chosen here instead, by counting up to PLAN_PROBE matches
-# through the GIN index: fewer, and all of them are collected through the index and sorted; as
-# many or more, and the documents are walked in pk order, which stops at the page's end. Either
-# way only postings of the viewer's scopes are read, so the choice says nothing of other objects.
-PLAN_PROBE = 2000
+# PostgreSQL's planner cannot estimate a tsquery of scoped words (each scope's word is rare to
+# it): it walked every document in pk order to find a rare word (1.3 s at 120,000), or scanned
+# the table for a bitmap. The plan is chosen here instead, by looking for the page's matches in
+# the next PLAN_WINDOW documents after the cursor: when they hold a page, the documents are
+# walked in pk order, which stops at the page's end; when not, the matches are collected through
+# the GIN index alone and sorted. The window is the same size whatever the word, and only the
+# viewer's scopes are asked for in it, so the choice says nothing of other objects. (Counting
+# matches through GIN instead built the bitmap of every match: 20 ms for a common word.)
+PLAN_WINDOW = 2000
 
 
-def _pg_plan(match: ColumnElement[bool], after: int, limit: int) -> Callable[[Any], object]:
+def _pg_plan(
+    holds: Callable[[Any], ColumnElement[bool]], after: int, limit: int
+) -> Callable[[Any], object]:
     """Set, in the page's transaction, the plan PostgreSQL takes for a full-text page."""
-    probe_size = max(PLAN_PROBE, 10 * (limit + 1))
-    matches = select(PG_WORDS.c.object_pk).where(match, PG_WORDS.c.object_pk > after)
-    probe = select(func.count()).select_from(matches.limit(probe_size).subquery())
+    key = PG_WORDS.c.object_pk
+    window = (
+        select(PG_WORDS.c.tsv)
+        .where(key > after)
+        .order_by(key)
+        .limit(max(PLAN_WINDOW, 10 * (limit + 1)))
+        .subquery()
+    )
+    probe = select(func.count()).select_from(window).where(holds(window.c.tsv))
 
     def prepare(conn: Any) -> None:
-        conn.exec_driver_sql(  # the index alone: no table scan, and no workers to start
+        conn.exec_driver_sql(  # no table scan, and no workers to start
             "SELECT set_config('enable_seqscan', 'off', true), "
-            "set_config('enable_indexscan', 'off', true), "
+            "set_config('enable_bitmapscan', 'off', true), "
             "set_config('max_parallel_workers_per_gather', '0', true)"
         )
-        if conn.scalar(probe) >= probe_size:  # common: walk in pk order, stop at the page's end
+        if conn.scalar(probe) <= limit:  # rare here: the index alone, each object by its key
             conn.exec_driver_sql(
-                "SELECT set_config('enable_indexscan', 'on', true), "
-                "set_config('enable_bitmapscan', 'off', true)"
-            )
-        else:  # rare: each match's object looked up by its key, never the objects scanned
-            conn.exec_driver_sql(
-                "SELECT set_config('enable_hashjoin', 'off', true), "
+                "SELECT set_config('enable_bitmapscan', 'on', true), "
+                "set_config('enable_indexscan', 'off', true), "
+                "set_config('enable_hashjoin', 'off', true), "
                 "set_config('enable_mergejoin', 'off', true)"
             )
 
