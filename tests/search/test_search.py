@@ -439,6 +439,10 @@ def test_migrations_carry_stored_objects_down_and_up_again(world: World, databas
     Ingestor(world.db, "identity--x", (CorrelationIndex(values=True),)).ingest(
         viewer, bundle(*before)
     )
+    # The app's background jobs (webhooks, federation, clocks) write to the database: stopped,
+    # so that none takes the write lock while the migration changes the schema.
+    world.client.app.state.scheduler.close()
+    world.client.app.state.change_feed.close()
     world.db.dispose()
     _alembic(database_url, "downgrade", "0002")
     _alembic(database_url, "upgrade", "head")
