@@ -5,7 +5,7 @@ SHA-256 patterns, drawn at random; deterministic) are stored in process in an SQ
 through intel's ingest, 50,000 a transaction. Then `shieldwall export --format F` runs as its
 own process for suricata, snort, rpz and blocklist (warning lists off, output to a file): the
 figures are lines out per second of the process's wall time (its start included) and its peak
-RSS (`ru_maxrss` from wait4), taken once at 100,000 stored and again at N, so that a memory
+own memory (RssAnon, sampled), taken once at 100,000 stored and again at N, so that a memory
 that grows with the store shows. Free text: MB/s of exchange.text.extract over a SYNTHETIC
 write-up of ~2.9 MB. Prints a table and writes bench/out/formats.json. A measurement, not a
 test: it exits 0 even when a target is missed.
@@ -104,10 +104,11 @@ def export_once(url: str, fmt: str, out: Path) -> dict[str, Any]:
     began = time.perf_counter()
     process = subprocess.Popen(args, env=env, stderr=subprocess.PIPE)
     peak_kb = 0
-    # VmHWM of the process itself, sampled until it ends: wait4's ru_maxrss would count the
-    # pages this (large) process had when it forked the child.
+    # The process's own pages (RssAnon), sampled until it ends: wait4's ru_maxrss would count
+    # the pages this (large) process had when it forked the child, and VmHWM the database pages
+    # SQLite reads through its memory map, which are the kernel's page cache.
     while process.poll() is None:
-        peak_kb = max(peak_kb, _hwm_kb(process.pid))
+        peak_kb = max(peak_kb, _anon_kb(process.pid))
         time.sleep(0.02)
     seconds = time.perf_counter() - began
     status = process.returncode
@@ -125,11 +126,11 @@ def export_once(url: str, fmt: str, out: Path) -> dict[str, Any]:
     }
 
 
-def _hwm_kb(pid: int) -> int:
+def _anon_kb(pid: int) -> int:
     try:
         with open(f"/proc/{pid}/status") as status:
             for line in status:
-                if line.startswith("VmHWM:"):
+                if line.startswith("RssAnon:"):
                     return int(line.split()[1])
     except OSError:
         pass
