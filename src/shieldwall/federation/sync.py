@@ -150,9 +150,15 @@ def _learn_vouched_keys(db: Database, peer: Peer) -> None:
         raise TaxiiClientError(f"{url}: {exc}") from None
     if response.status_code != 200:
         raise TaxiiClientError(f"{url}: HTTP {response.status_code}")
+    try:
+        listing = orjson.loads(response.content)
+    except orjson.JSONDecodeError:
+        raise TaxiiClientError(
+            f"{url}: the answer is not JSON (is the URL a Shieldwall's?)"
+        ) from None
     own = instance_key(db).key_id
     with db.write() as conn:
-        peer_service.record_vouched(conn, peer, orjson.loads(response.content), own)
+        peer_service.record_vouched(conn, peer, listing, own)
 
 
 def _push(
