@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from shieldwall.api.docs import ASSETS_URL, DOCS_URL, REDOC_URL
 from tests.api.serving import serving
@@ -57,11 +58,11 @@ def test_the_docs_render_in_a_browser_that_may_reach_no_other_host(  # type: ign
         page.route("**/*", only_here)
         page.goto(url + DOCS_URL)
         page.wait_for_selector(".opblock", timeout=30_000)  # an operation of the API, drawn
-        assert page.get_by_role("heading", name="Shieldwall").first.is_visible()
+        expect(page.get_by_role("heading", name="Shieldwall").first).to_be_visible()
         page.screenshot(path=str(tmp_path / "swagger.png"))
         page.goto(url + REDOC_URL)
         page.wait_for_selector("[data-section-id]", timeout=30_000)
-        assert page.get_by_text("Shieldwall").first.is_visible()
+        expect(page.get_by_text("Shieldwall").first).to_be_visible()
         page.screenshot(path=str(tmp_path / "redoc.png"))
     assert elsewhere == []
     # ReDoc's sidebar shows a logo from cdn.redoc.ly: the CSP stops it (and ReDoc then hides it).

@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.api.serving import serving
 from tests.conftest import IN_CI
@@ -68,9 +69,9 @@ def test_sign_in_by_keyboard_see_the_dashboard_and_sign_out(  # type: ignore[no-
         page.keyboard.type(PASSWORD)
         page.keyboard.press("Enter")
         page.wait_for_url(url + "/")
-        assert page.get_by_role("heading", name="Dashboard").is_visible()
+        expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
         assert page.locator("svg[role=img]").count() == 10
-        assert page.get_by_text("Amber report").is_visible()
+        expect(page.get_by_text("Amber report")).to_be_visible()
         badge = page.locator(".page-tlp .tlp")
         assert badge.inner_text() == "TLP:AMBER"
         # The stylesheet applied (no inline style is allowed): TLP:AMBER's FIRST colour on black.
@@ -81,7 +82,7 @@ def test_sign_in_by_keyboard_see_the_dashboard_and_sign_out(  # type: ignore[no-
         page.get_by_role("link", name="Reports").click()
         page.wait_for_url(url + "/reports")
         page.get_by_role("link", name="Amber report").click()
-        assert page.get_by_role("heading", name="Amber report").is_visible()
+        expect(page.get_by_role("heading", name="Amber report")).to_be_visible()
         page.screenshot(path=str(tmp_path / "report.png"), full_page=True)
 
         page.get_by_role("button", name="Sign out").click()
@@ -107,7 +108,8 @@ def texts(page, url: str) -> dict[str, str]:  # type: ignore[no-untyped-def]
         seen[path] = page.locator("main").inner_text()
     page.goto(url + "/lookup")
     page.get_by_label("Values, one a line", exact=False).fill("203.0.113.201")
-    page.get_by_role("button", name="Look up").click()
+    with page.expect_navigation():  # the old page is still there until the new one loads
+        page.get_by_role("button", name="Look up").click()
     seen["/lookup"] = page.locator("main").inner_text()
     return seen
 
@@ -135,7 +137,7 @@ def test_a_red_group_report_leaves_no_trace_for_a_member_outside_the_group(  # t
             shown = text.replace("TLP:RED", "", 1) if path == "/reports" else text  # the filter
             assert "Crimson" not in text and "TLP:RED" not in shown, (path, text)
         page.goto(url + f"/reports/{red['id']}")
-        assert page.get_by_role("heading", name="Not found").is_visible()
+        expect(page.get_by_role("heading", name="Not found")).to_be_visible()
         page.screenshot(path=str(tmp_path / "outsider-report.png"), full_page=True)
         page.get_by_role("button", name="Sign out").click()
 

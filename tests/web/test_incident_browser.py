@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.api.serving import serving
 from tests.incidents import conftest as incident_fixtures
@@ -35,7 +36,7 @@ def test_file_a_request_and_see_it_answered(  # type: ignore[no-untyped-def]
         sign_in_as(page, url, requester)
         page.get_by_role("link", name="Incidents").click()
         page.wait_for_url(url + "/incidents")
-        assert page.get_by_text("No incidents.").is_visible()
+        expect(page.get_by_text("No incidents.")).to_be_visible()
         page.get_by_role("link", name="Ask for assistance").click()
         page.wait_for_url(url + "/incidents/new")
         # By keyboard from the title on: Tab moves field to field in reading order.
@@ -51,7 +52,8 @@ def test_file_a_request_and_see_it_answered(  # type: ignore[no-untyped-def]
         page.get_by_label("high", exact=True).check()
         page.get_by_label("TLP", exact=True).select_option("amber")
         page.get_by_label("Countries hit", exact=False).fill("Estonia")
-        page.get_by_role("button", name="Preview").click()
+        with page.expect_navigation():  # the old page is still there until the new one loads
+            page.get_by_role("button", name="Preview").click()
         error = page.locator("#countries-error")
         assert "Estonia" in error.inner_text()
         assert "countries-error" in page.get_by_label("Countries hit", exact=False).get_attribute(
@@ -60,7 +62,8 @@ def test_file_a_request_and_see_it_answered(  # type: ignore[no-untyped-def]
         page.get_by_label("Countries hit", exact=False).fill("EE")
         page.get_by_label("Sectors hit", exact=False).fill("Energy")
         page.get_by_label("forensics").check()
-        page.get_by_role("button", name="Preview").click()
+        with page.expect_navigation():  # the old page is still there until the new one loads
+            page.get_by_role("button", name="Preview").click()
         preview = page.locator("#preview-description").inner_text()
         assert "mari.maasikas" not in preview and "[EMAIL-1]" in preview
         assert "CERT-EE" in page.locator("section[aria-labelledby=preview]").inner_text()
@@ -68,7 +71,7 @@ def test_file_a_request_and_see_it_answered(  # type: ignore[no-untyped-def]
         page.get_by_role("button", name="File the request").click()
         page.wait_for_url(url + "/incidents/*")
         incident_url = page.url
-        assert page.get_by_role("heading", name="Substation HMI wiped").is_visible()
+        expect(page.get_by_role("heading", name="Substation HMI wiped")).to_be_visible()
         banner = page.locator(".tlp-banner")
         assert banner.inner_text().startswith("TLP:AMBER")
         # FIRST TLP 2.0: TLP:AMBER is FFC000 on black, from the stylesheet (no inline style).
@@ -88,7 +91,7 @@ def test_file_a_request_and_see_it_answered(  # type: ignore[no-untyped-def]
         page.screenshot(path=str(tmp_path / "incident-phone.png"), full_page=True)
         page.set_viewport_size({"width": 1280, "height": 900})
         page.get_by_role("link", name="Dashboard").click()
-        assert page.get_by_role("img", name="Incidents filed over time").is_visible()
+        expect(page.get_by_role("img", name="Incidents filed over time")).to_be_visible()
         page.screenshot(path=str(tmp_path / "incident-dashboard.png"), full_page=True)
         page.get_by_role("button", name="Sign out").click()
 
@@ -96,14 +99,14 @@ def test_file_a_request_and_see_it_answered(  # type: ignore[no-untyped-def]
         page.goto(url + "/incidents")
         assert "Substation" not in page.locator("main").inner_text()
         page.goto(incident_url)
-        assert page.get_by_role("heading", name="Not found").is_visible()
+        expect(page.get_by_role("heading", name="Not found")).to_be_visible()
         page.get_by_role("button", name="Sign out").click()
 
         sign_in_as(page, url, coordinator)
         page.goto(url + "/incidents")
         page.get_by_role("link", name="Substation HMI wiped").click()
         page.get_by_role("button", name="Task Forensics Lab").click()
-        assert page.get_by_text("Responder tasked").is_visible()
+        expect(page.get_by_text("Responder tasked")).to_be_visible()
         page.screenshot(path=str(tmp_path / "incident-coordinator.png"), full_page=True)
         page.get_by_role("button", name="Sign out").click()
 
@@ -114,7 +117,7 @@ def test_file_a_request_and_see_it_answered(  # type: ignore[no-untyped-def]
         page.get_by_label("Reason (needed to decline)").press("Tab")
         page.keyboard.press("Enter")  # Accept, by keyboard
         page.wait_for_url("**/incidents/*?done=accepted")
-        assert page.get_by_text("You accepted the tasking.").is_visible()
+        expect(page.get_by_text("You accepted the tasking.")).to_be_visible()
         responders = page.locator("section[aria-labelledby=responders]").inner_text()
         assert "accepted" in responders and "Two analysts from Tartu" in responders
         page.screenshot(path=str(tmp_path / "incident-responder.png"), full_page=True)

@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.api.serving import serving
 from tests.factories import World
@@ -34,7 +35,8 @@ def test_share_at_green_as_industry_and_find_it_as_a_national_cert(  # type: ign
             "Green phishing wave"
         )  # required: the browser says so
         page.get_by_label("Indicators", exact=False).fill("198.51.100.61\nnot a value")
-        page.get_by_role("button", name="Preview").click()
+        with page.expect_navigation():  # the old page is still there until the new one loads
+            page.get_by_role("button", name="Preview").click()
         error = page.locator("#values-error")
         assert "not a value" in error.inner_text()
         assert (
@@ -49,13 +51,14 @@ def test_share_at_green_as_industry_and_find_it_as_a_national_cert(  # type: ign
         page.get_by_label("Indicators", exact=False).fill("198.51.100.61\nbad-domain.example")
         page.get_by_label("TLP", exact=True).select_option("green")
         page.get_by_label("Distribution", exact=True).select_option("community")
-        page.get_by_role("button", name="Preview").click()
-        assert page.get_by_text("2 indicators found").is_visible()
+        with page.expect_navigation():  # the old page is still there until the new one loads
+            page.get_by_role("button", name="Preview").click()
+        expect(page.get_by_text("2 indicators found")).to_be_visible()
         assert "jane.doe" not in page.locator(".sanitized").inner_text()
         page.screenshot(path=str(tmp_path / "share-preview.png"), full_page=True)
         page.get_by_role("button", name="Share", exact=True).click()
         page.wait_for_url(url + "/reports/report--*")
-        assert page.get_by_role("heading", name="Green phishing wave").is_visible()
+        expect(page.get_by_role("heading", name="Green phishing wave")).to_be_visible()
         page.get_by_role("button", name="Sign out").click()
 
         sign_in_as(page, url, email_of(world, cert))
