@@ -166,3 +166,56 @@ def test_the_share_page_refers_to_no_other_host(world: World, app) -> None:  # t
         for ref in _REFERENCE.findall(html):
             assert ref.startswith(("/", "#")) and not ref.startswith("//"), ref
         assert "http://" not in html and "https://" not in html
+
+
+def upload_with_progress(web: Any, content: bytes, name: str = "intel.json") -> list[Any]:
+    """An upload as the page's script sends it: the answer's lines, each one JSON object."""
+    import orjson
+
+    token = csrf_of(web.get("/share").text)
+    answer = web.post(
+        "/share/file",
+        data={"csrf": token},
+        files={"file": (name, content, "application/json")},
+        headers={"accept": "application/x-ndjson"},
+    )
+    assert answer.status_code == 200
+    assert answer.headers["content-type"].startswith("application/x-ndjson")
+    assert answer.headers["cache-control"] == "no-store"
+    return [orjson.loads(line) for line in answer.text.splitlines()]
+
+
+def test_an_upload_tells_its_progress_line_by_line_and_ends_with_its_outcome(  # type: ignore[no-untyped-def]
+    world: World, app
+) -> None:
+    import orjson
+
+    from tests.factories import bundle, indicator, report
+
+    reader = signed_in(world, app, world.user(world.member("Reading only"), role="reader"))
+    iocs = [indicator(f"203.0.113.{i}", tlp="green") for i in range(1, 40)]
+    shared = report([i["id"] for i in iocs], name="Progress upload", tlp="green")
+    content = orjson.dumps(bundle(shared, *iocs))
+    refused = upload_with_progress(reader, content)  # a reader may not share: nothing stored
+    assert refused[-1]["outcome"] == "refused" and "may not" in refused[-1]["message"]
+
+    mine = world.member("Progress uploader")
+    web = signed_in(world, app, world.user(mine))
+    outsider = signed_in(world, app, world.user(world.member("Progress outsider")))
+    assert "Progress upload" not in outsider.get("/reports").text
+    lines = upload_with_progress(web, content)
+    assert lines[0] == {"phase": "received"}
+    assert lines[-1] == {"outcome": "stored", "message": "Stored 40 objects (0 already here)."}
+    for step in lines[1:-1]:  # one a second or a step: what is known of the work so far
+        assert step["phase"] in ("read", "stored", "working") and step["seconds"] >= 0, step
+        if step["phase"] != "working":
+            assert 0 <= step["objects"] <= 40, step
+    assert "Progress upload" in outsider.get("/reports").text  # TLP:GREEN, community
+
+    again = upload_with_progress(web, content)
+    assert again[-1]["message"] == "Stored 0 objects (40 already here)."
+    bad = orjson.dumps({"type": "bundle", "objects": [{"type": "x"}]})
+    rejected = upload_with_progress(web, bad)
+    assert rejected[-1]["outcome"] == "refused" and "bundle rejected" in rejected[-1]["message"]
+    empty = upload_with_progress(web, b"")
+    assert empty == [{"outcome": "refused", "message": "Choose a file to upload."}]

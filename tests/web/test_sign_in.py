@@ -3,6 +3,7 @@ secure headers on every page; failed sign-ins slowed down."""
 
 from __future__ import annotations
 
+import re
 import time
 
 from fastapi.testclient import TestClient
@@ -101,16 +102,29 @@ def test_every_page_has_the_secure_headers(world: World, app) -> None:  # type: 
         anonymous.get("/"),
         anonymous.post("/login", data={}),
         web.get("/static/shieldwall.css"),
+        web.get("/static/shieldwall.js"),
     ):
         csp = response.headers["content-security-policy"]
         assert "frame-ancestors 'none'" in csp and "default-src 'none'" in csp
-        assert "unsafe-inline" not in csp and "script-src" not in csp
+        # Scripts only from files on this server: never inline, never eval.
+        assert "script-src 'self';" in csp and "connect-src 'self';" in csp
+        assert "unsafe-inline" not in csp and "unsafe-eval" not in csp
         assert response.headers["x-content-type-options"] == "nosniff"
         assert response.headers["x-frame-options"] == "DENY"
         assert response.headers["referrer-policy"] == "no-referrer"
     assert web.get("/").headers["cache-control"] == "no-store"
     page = web.get("/").text
-    assert "<script" not in page and "style=" not in page and "<style" not in page
+    assert "style=" not in page and "<style" not in page
+    scripts = re.findall(r"<script[^>]*>(.*?)</script>", page, re.S)
+    assert scripts == ["", ""]  # two, both files, nothing inline
+    assert re.findall(r'<script src="([^"]+)"', page) == [
+        "/static/htmx-2.0.11.min.js",
+        "/static/shieldwall.js",
+    ]
+    for src in ("/static/htmx-2.0.11.min.js", "/static/shieldwall.js"):
+        served = web.get(src)
+        assert served.status_code == 200 and "javascript" in served.headers["content-type"]
+        assert "http://" not in served.text and "https://" not in served.text  # no other host
     assert 'href="/static/shieldwall.css"' in page
     css = web.get("/static/shieldwall.css").text
     for colour in ("#FF2B2B", "#FFC000", "#33FF00", "#FFFFFF"):  # FIRST TLP 2.0

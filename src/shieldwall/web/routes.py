@@ -28,6 +28,7 @@ from shieldwall.web import (
     reading,
     responders,
     share,
+    upload,
 )
 from shieldwall.web.incident_dashboard import incident_part
 from shieldwall.web.pages import expired_form, render, signed_in, to_login
@@ -180,6 +181,7 @@ def register(app: FastAPI) -> None:
     app.include_router(admin.router)
     app.include_router(admin_actions.router)
     app.include_router(share.router)
+    app.include_router(upload.router)
     app.include_router(incident_form.router)  # /incidents/new before /incidents/{id}
     app.include_router(cross_border.router)  # and /incidents/cross-border
     app.include_router(incidents.router)

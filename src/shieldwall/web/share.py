@@ -3,13 +3,13 @@ TLP and distribution (a sharing group, anonymously if asked), through a preview 
 indicators found and the description with victim data masked (POST /api/v1/sanitize's
 service), then stored by intel's ingest as POST /api/v1/objects stores a bundle. The form's
 mistakes come back beside their field; ingest's own refusals (a TLP asking for more than its
-distribution allows) come back as they are, never widened or narrowed."""
+distribution allows) come back as they are, never widened or narrowed. Files uploaded from the
+same page are upload.py's."""
 
 from __future__ import annotations
 
 from typing import Any
 
-import orjson
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
@@ -17,9 +17,7 @@ from starlette.concurrency import run_in_threadpool
 from shieldwall.correlate.values import normalise
 from shieldwall.errors import ShieldwallError
 from shieldwall.exchange.csv_format import DISTRIBUTIONS as CSV_DISTRIBUTIONS
-from shieldwall.exchange.csv_format import import_csv
 from shieldwall.exchange.indicators import PATTERNS, pattern_of, report_bundle
-from shieldwall.exchange.misp_import import import_misp
 from shieldwall.intel.sanitize import sanitize_text
 from shieldwall.members import service as members_service
 from shieldwall.web.pages import TLP_NAMES, expired_form, render, signed_in, to_login
@@ -29,6 +27,7 @@ router = APIRouter(include_in_schema=False)
 
 MAX_VALUES = 1000
 DISTRIBUTIONS = ("org", "community", "federation", "all", "group")
+DEFAULTS = {"tlp": "amber", "distribution": "community"}
 
 
 def indicators_of(text: str) -> tuple[list[dict[str, str]], list[str]]:
@@ -67,7 +66,7 @@ def _check(form: dict[str, str], group_ids: set[str]) -> dict[str, str]:
     return errors
 
 
-async def _page(request: Request, status: int = 200, **data: Any) -> Response:
+async def page(request: Request, status: int = 200, **data: Any) -> Response:
     session = await signed_in(request)
     assert session is not None
     viewer = session.viewer
@@ -95,8 +94,7 @@ async def _page(request: Request, status: int = 200, **data: Any) -> Response:
 async def share_form(request: Request) -> Response:
     if await signed_in(request) is None:
         return to_login()
-    defaults = {"tlp": "amber", "distribution": "community"}
-    return await _page(request, form=defaults)
+    return await page(request, form=DEFAULTS)
 
 
 @router.post("/share")
@@ -121,7 +119,7 @@ async def share(request: Request) -> Response:
     sanitized = sanitize_text(form.get("description", ""))
     preview = {"indicators": indicators, "description": sanitized.as_dict()}
     if errors or form.get("action") != "share":
-        return await _page(
+        return await page(
             request, 422 if errors else 200, form=form, errors=errors, preview=preview
         )
     if form.get("use_sanitized") == "on":
@@ -134,79 +132,5 @@ async def share(request: Request) -> Response:
         text = "; ".join(messages)
         # Most refusals are a TLP asking for more than the distribution allows: say so there.
         errors["distribution" if "distribution" in text.lower() else "form"] = text
-        return await _page(request, 422, form=form, errors=errors, preview=preview)
+        return await page(request, 422, form=form, errors=errors, preview=preview)
     return RedirectResponse(f"/reports/{bundle['objects'][0]['id']}", status_code=303)
-
-
-_DEFAULTS = {"tlp": "amber", "distribution": "community"}
-
-
-def _is_csv(filename: str | None, content_type: str | None) -> bool:
-    """A CSV upload, by its name or type; anything else is read as JSON (STIX or MISP)."""
-    kind = (content_type or "").split(";")[0].strip().lower()
-    return (filename or "").lower().endswith(".csv") or kind in ("text/csv", "application/csv")
-
-
-@router.post("/share/file")
-async def share_file(request: Request) -> Response:
-    """An uploaded STIX 2.1 bundle or MISP event JSON, stored whole or refused whole, as POST
-    /api/v1/objects and POST /api/v1/imports/misp store them, its own markings applying; or a
-    CSV of indicators (type,value and optionally tlp,labels,comment), as POST
-    /api/v1/imports/csv stores it, at the TLP (for rows without one) and distribution chosen
-    beside the file, a bad row naming its line."""
-    session = await signed_in(request)
-    if session is None:
-        return to_login()
-    limit = request.app.state.settings.max_bundle_bytes
-    async with request.form(max_part_size=limit) as raw:  # closes the spooled upload
-        token, upload = raw.get("csrf"), raw.get("file")
-        body = None if upload is None or isinstance(upload, str) else await upload.read(limit + 1)
-        is_csv = not isinstance(upload, str | None) and _is_csv(
-            upload.filename, upload.content_type
-        )
-        csv_tlp, csv_distribution = (
-            str(raw.get("csv_tlp") or "amber"),  # as POST /api/v1/imports/csv
-            str(raw.get("csv_distribution") or "org"),
-        )
-    if not same_token(token, session.csrf):
-        return expired_form(request, session)
-    if not body:
-        return await _page(request, 422, form={}, errors={"file": "Choose a file to upload."})
-    if len(body) > limit:
-        message = f"Files are limited to {limit} bytes."
-        return await _page(request, 422, form={}, errors={"file": message})
-    ingestor, viewer = request.app.state.ingestor, session.viewer
-    if is_csv:
-        try:
-            result = await run_in_threadpool(
-                lambda: import_csv(ingestor, viewer, body, "web:csv", tlp=csv_tlp,
-                                   distribution=csv_distribution)
-            )  # fmt: skip
-        except ShieldwallError as exc:
-            return await _page(request, 422, form={}, errors={"file": exc.message})
-        done = f"Stored {result.stored} objects ({result.unchanged} already here)."
-        return await _page(request, form=_DEFAULTS, uploaded=done)
-    try:
-        document = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        return await _page(
-            request,
-            422,
-            form={},
-            errors={"file": "The file is not JSON (a STIX 2.1 bundle or MISP events)."},
-        )
-    if not document:
-        return await _page(request, 422, form={}, errors={"file": "The file holds nothing."})
-    try:
-        if isinstance(document, dict) and document.get("type") == "bundle":
-            result = await run_in_threadpool(ingestor.ingest, viewer, document, source="web")
-        else:
-            result = await run_in_threadpool(
-                import_misp, ingestor, viewer, document, source="web:misp"
-            )
-    except ShieldwallError as exc:
-        messages = sorted({d.get("message", "") for d in exc.details} - {""})[:5]
-        text = "; ".join([exc.message, *messages])
-        return await _page(request, 422, form={}, errors={"file": text})
-    done = f"Stored {result.stored} objects ({result.unchanged} already here)."
-    return await _page(request, form=_DEFAULTS, uploaded=done)
