@@ -108,7 +108,7 @@ def test_an_osint_event_becomes_a_report_with_all_it_holds(world: World) -> None
     assert text["type"] == "note" and text["content"].endswith("再利用。")
     btc = by_uuid["a1000000-0000-4000-8000-00000000000f"]  # no STIX home, no category
     assert btc["type"] == "note" and btc["x_misp_type"] == "btc"
-    assert btc["x_misp_category"] == "Other"
+    assert btc["x_misp_category"] == "Financial fraud"  # MISP's default for btc
     file_object = by_uuid["b1000000-0000-4000-8000-000000000001"]
     assert file_object["type"] == "grouping" and file_object["name"] == "file"
     assert len(file_object["object_refs"]) == 3

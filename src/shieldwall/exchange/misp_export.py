@@ -21,7 +21,11 @@ import orjson
 from shieldwall.audit import service as audit
 from shieldwall.db import Database
 from shieldwall.exchange.misp_import import ANALYSIS, THREAT_LEVELS
-from shieldwall.exchange.misp_types import misp_type_of_observable, misp_type_of_pattern
+from shieldwall.exchange.misp_types import (
+    default_category,
+    misp_type_of_observable,
+    misp_type_of_pattern,
+)
 from shieldwall.intel.query import ObjectFilter, iter_objects, list_objects
 from shieldwall.markings import SHARING_EXTENSION_ID, TLP_BY_MARKING_ID
 from shieldwall.policy import Viewer
@@ -38,12 +42,6 @@ _TAG_OF_TYPE = {
     "threat-actor": "threat-actor", "intrusion-set": "mitre-intrusion-set",
     "malware": "malpedia", "tool": "tool", "attack-pattern": "mitre-attack-pattern",
     "course-of-action": "mitre-course-of-action",
-}  # fmt: skip
-_CATEGORY = {
-    "ip-dst": "Network activity", "domain": "Network activity", "url": "Network activity",
-    "email": "Network activity", "mutex": "Artifacts dropped", "regkey": "Persistence mechanism",
-    "vulnerability": "External analysis", "text": "Other", "stix2-pattern": "Network activity",
-    "email-subject": "Payload delivery",
 }  # fmt: skip
 
 
@@ -107,11 +105,11 @@ def attribute_of(obj: dict[str, Any], report_tlp: str | None) -> dict[str, Any] 
         return None
     attribute: dict[str, Any] = {
         "uuid": _uuid(obj), "type": misp_type, "value": value, "to_ids": to_ids,
-        "category": str(obj.get("x_misp_category") or _CATEGORY.get(misp_type, "Other")),
+        "category": str(obj.get("x_misp_category") or default_category(misp_type)),
         "comment": str(obj.get("x_misp_comment") or obj.get("description") or ""),
         "timestamp": _epoch(obj.get("modified") or obj.get("created")),
         "distribution": _distribution(obj) or "5",
-        "disable_correlation": False, "deleted": False,
+        "disable_correlation": obj.get("x_misp_disable_correlation") is True, "deleted": False,
     }  # fmt: skip
     for key in ("first_seen", "last_seen", "object_relation", "data"):
         if obj.get(f"x_misp_{key}"):
@@ -122,6 +120,8 @@ def attribute_of(obj: dict[str, Any], report_tlp: str | None) -> dict[str, Any] 
         names.append(tlp)
     if names:
         attribute["Tag"] = _tags(names)
+    if type(obj.get("x_misp_sightings")) is list:  # an observable's, kept as they came
+        attribute["Sighting"] = [s for s in obj["x_misp_sightings"] if type(s) is dict]
     return attribute
 
 
@@ -206,6 +206,8 @@ def event_of(report: dict[str, Any], visible: dict[str, dict[str, Any]]) -> dict
     }  # fmt: skip
     if event["distribution"] == "4":
         event["sharing_group_id"] = str(report["x_misp_sharing_group"])
+    if report.get("x_misp_extends_uuid"):
+        event["extends_uuid"] = str(report["x_misp_extends_uuid"])
     if report.get("x_misp_orgc"):
         event["Orgc"] = {"name": str(report["x_misp_orgc"])}
     if names:

@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from shieldwall.errors import Invalid
-from shieldwall.exchange.misp_types import TEXT_TYPES, observable_of, pattern_of
+from shieldwall.exchange.misp_types import TEXT_TYPES, default_category, observable_of, pattern_of
 from shieldwall.intel.ingest import Ingestor, IngestResult
 from shieldwall.intel.validate import validate_object
 from shieldwall.markings import SHARING_EXTENSION_ID, TLP, Distribution, cap_distribution
@@ -50,6 +50,8 @@ GALAXY_SDO = {
     "exploit-kit": "tool", "mitre-course-of-action": "course-of-action",
 }  # fmt: skip
 _RELATIONSHIP = re.compile(r"[^a-z0-9]+")
+# What a STIX sighting may be of (STIX 2.1 §5.7: an SDO) among what attributes become.
+_SIGHTED_SDOS = frozenset({"indicator", "vulnerability", "note"})
 
 
 def report_id_for(member_id: str, event_uuid: str) -> str:
@@ -125,6 +127,7 @@ class _Converter:
         self.where = where
         self.out: list[dict[str, Any]] = []
         self.by_misp_uuid: dict[str, str] = {}  # attribute / object uuid -> STIX id
+        self.galaxy_ids: set[str] = set()  # the cluster objects made so far
         self.now = stix_time(event.get("timestamp"), "2000-01-01T00:00:00.000Z")
         self.event_uuid = str(event.get("uuid") or f"{event.get('info')}|{event.get('date')}")
         self.report_id = report_id_for(member_id, self.event_uuid)
@@ -163,7 +166,10 @@ class _Converter:
         for misp_object in event.get("Object") or []:
             refs += self.references(misp_object)
         labels = [t for t in tags if not t.lower().startswith("tlp:")]
-        refs += self.galaxies(event, labels)
+        for tag in self.cluster_tags(event.get("Galaxy")):
+            if tag not in labels:
+                labels.append(tag)
+        refs += self.galaxies(event.get("Galaxy"), None)
         date = str(event.get("date") or "")
         created = stix_time(f"{date}T00:00:00" if date else None, self.now)
         report: dict[str, Any] = {
@@ -189,6 +195,8 @@ class _Converter:
             report["x_misp_orgc"] = str(orgc["name"])
         if event.get("sharing_group_id") not in (None, "", "0"):
             report["x_misp_sharing_group"] = str(event["sharing_group_id"])
+        if event.get("extends_uuid"):
+            report["x_misp_extends_uuid"] = str(event["extends_uuid"])
         self.marking(report, tags, event.get("distribution"))
         return [*self.out, report]
 
@@ -209,6 +217,9 @@ class _Converter:
         misp_type, value = attribute.get("type"), attribute.get("value")
         attr_uuid = attribute.get("uuid") or f"{misp_type}|{value}"
         label = f"{self.where}, attribute {attr_uuid}"
+        # Real events repeat a uuid on different attributes (MISP does not check it on import):
+        # each is kept, the repeats under an id of their own; x_misp_uuid keeps the uuid.
+        salt = f"/{len(self.out)}" if str(attr_uuid) in self.by_misp_uuid else ""
         if type(misp_type) is not str or not misp_type:
             raise NotMispEvents(f"{label}: no type")
         if type(value) is not str or value == "":
@@ -220,7 +231,7 @@ class _Converter:
         common: dict[str, Any] = {"spec_version": "2.1"}
         if pattern is not None:
             obj: dict[str, Any] = {
-                "type": "indicator", "id": self.stix_id("indicator", attr_uuid),
+                "type": "indicator", "id": self.stix_id("indicator", attr_uuid, salt),
                 "created": when, "modified": when, "pattern": pattern, "pattern_type": "stix",
                 "valid_from": stix_time(attribute.get("first_seen"), when),
                 "name": f"{misp_type}: {value}"[:250],
@@ -231,25 +242,25 @@ class _Converter:
                     del obj["valid_until"]
         elif to_ids and misp_type in ("yara", "snort", "sigma", "suricata"):
             obj = {
-                "type": "indicator", "id": self.stix_id("indicator", attr_uuid),
+                "type": "indicator", "id": self.stix_id("indicator", attr_uuid, salt),
                 "created": when, "modified": when, "pattern": value, "pattern_type": misp_type,
                 "valid_from": when, "name": f"{misp_type} rule",
             }  # fmt: skip
         elif misp_type == "vulnerability":
             obj = {
-                "type": "vulnerability", "id": self.stix_id("vulnerability", attr_uuid),
+                "type": "vulnerability", "id": self.stix_id("vulnerability", attr_uuid, salt),
                 "created": when, "modified": when, "name": value,
                 "external_references": [{"source_name": "cve", "external_id": value}],
             }  # fmt: skip
         elif (sco := observable_of(misp_type, value.strip())) is not None and (
             misp_type not in TEXT_TYPES
         ):
-            obj = {**sco, "id": self.stix_id(sco["type"], attr_uuid)}
+            obj = {**sco, "id": self.stix_id(sco["type"], attr_uuid, salt)}
             common = {"spec_version": "2.1"}
         else:
             # No STIX home: a note about the report, the value as its content (kept whole).
             obj = {
-                "type": "note", "id": self.stix_id("note", attr_uuid), "created": when,
+                "type": "note", "id": self.stix_id("note", attr_uuid, salt), "created": when,
                 "modified": when, "content": value, "abstract": misp_type,
                 "object_refs": [self.report_id],
             }  # fmt: skip
@@ -259,12 +270,14 @@ class _Converter:
             # length): kept whole in a note, its MISP facts beside it, rather than refusing
             # the event.
             obj = {
-                "type": "note", "id": self.stix_id("note", attr_uuid), "created": when,
+                "type": "note", "id": self.stix_id("note", attr_uuid, salt), "created": when,
                 "modified": when, "content": value, "abstract": misp_type,
                 "object_refs": [self.report_id], "spec_version": "2.1",
             }  # fmt: skip
         obj["x_misp_type"] = misp_type
-        obj["x_misp_category"] = str(attribute.get("category") or "Other")
+        # No category (MISP requires one, but not every tool writing events gives it): the
+        # one MISP itself would give the type.
+        obj["x_misp_category"] = str(attribute.get("category") or default_category(misp_type))
         obj["x_misp_value"] = value
         obj["x_misp_to_ids"] = to_ids
         obj["x_misp_uuid"] = str(attr_uuid)
@@ -273,22 +286,28 @@ class _Converter:
         for key in ("comment", "first_seen", "last_seen", "object_relation"):
             if attribute.get(key):
                 obj[f"x_misp_{key}"] = str(attribute[key])
+        if attribute.get("disable_correlation") in (True, "1", 1, "true"):
+            obj["x_misp_disable_correlation"] = True
         labels = [t for t in tags if not t.lower().startswith("tlp:")]
         if labels and obj["type"] in ("indicator", "vulnerability", "note"):
             obj["labels"] = labels
         elif labels:
             obj["x_misp_tags"] = labels
         self.marking(obj, tags, attribute.get("distribution"))
-        self.out.append(obj)
-        self.by_misp_uuid[str(attr_uuid)] = obj["id"]
         refs = [obj["id"]]
-        for sighting in attribute.get("Sighting") or []:
-            refs += self.sighting(sighting, obj, label)
+        sightings = [s for s in attribute.get("Sighting") or [] if type(s) is dict]
+        if sightings and obj["type"] not in _SIGHTED_SDOS:
+            # STIX 2.1 §5.7: sighting_of_ref names an SDO; an observable's sightings stay on it.
+            obj["x_misp_sightings"] = sightings
+            sightings = []
+        self.out.append(obj)
+        self.by_misp_uuid.setdefault(str(attr_uuid), obj["id"])
+        for sighting in sightings:
+            refs += self.sighting(sighting, obj)
+        refs += self.galaxies(attribute.get("Galaxy"), obj["id"])
         return refs
 
-    def sighting(self, sighting: Any, target: dict[str, Any], label: str) -> list[str]:
-        if type(sighting) is not dict or target["type"] not in ("indicator", "vulnerability"):
-            return []  # STIX 2.1 §5.7: sighting_of_ref names an SDO
+    def sighting(self, sighting: dict[str, Any], target: dict[str, Any]) -> list[str]:
         seen = stix_time(sighting.get("date_sighting"), self.now)
         key = sighting.get("uuid") or f"{target['id']}|{seen}|{sighting.get('type')}"
         obj = {
@@ -359,43 +378,74 @@ class _Converter:
             refs.append(obj["id"])
         return refs
 
-    def galaxies(self, event: dict[str, Any], labels: list[str]) -> list[str]:
+    @staticmethod
+    def cluster_tags(galaxies: Any) -> list[str]:
+        """The `misp-galaxy:` tag of every cluster of a Galaxy list."""
+        return [tag for _, cluster, tag in _clusters(galaxies)]
+
+    def galaxies(self, galaxies: Any, holder: str | None) -> list[str]:
+        """The threat actors, malware, tools... a Galaxy list names (of the event, or of an
+        attribute: then each is related to the attribute's object, `holder`)."""
         refs = []
-        for galaxy in event.get("Galaxy") or []:
-            if type(galaxy) is not dict:
-                continue
-            for cluster in galaxy.get("GalaxyCluster") or []:
-                if type(cluster) is not dict or not cluster.get("value"):
-                    continue
-                tag = cluster.get("tag_name") or (
-                    f'misp-galaxy:{cluster.get("type") or galaxy.get("type")}="{cluster["value"]}"'
-                )
-                if tag not in labels:
-                    labels.append(str(tag))
-                kind = GALAXY_SDO.get(str(cluster.get("type") or galaxy.get("type")))
-                if kind is None:
-                    continue  # kept as the label
-                # Cluster ids are global and not always UUIDv4: the member's own id for it.
-                obj: dict[str, Any] = {
-                    "type": kind, "spec_version": "2.1",
-                    "id": self.stix_id(kind, cluster.get("uuid") or tag, "/galaxy"),
-                    "created": self.now, "modified": self.now, "name": str(cluster["value"]),
-                    "x_misp_galaxy_tag": str(tag),
+        for galaxy, cluster, tag in _clusters(galaxies):
+            kind = GALAXY_SDO.get(str(cluster.get("type") or galaxy.get("type")))
+            if kind is None:
+                continue  # kept as the tag
+            # Keyed by tag, not by the cluster's uuid: older MISP gave every cluster of a
+            # galaxy the galaxy's uuid (seven mitre-malware clusters, one uuid), and ids are
+            # not always UUIDv4. The member's own id for it, as for everything else.
+            obj_id = self.stix_id(kind, tag, "/galaxy")
+            if obj_id not in self.galaxy_ids:
+                self.galaxy_ids.add(obj_id)
+                self.out.append(self.cluster_object(kind, obj_id, cluster, tag))
+            refs.append(obj_id)
+            if holder is not None:
+                relationship = {
+                    "type": "relationship", "spec_version": "2.1",
+                    "id": self.stix_id("relationship", f"{holder}|{obj_id}", "/galaxy"),
+                    "created": self.now, "modified": self.now, "relationship_type": "related-to",
+                    "source_ref": holder, "target_ref": obj_id, "x_misp_galaxy_tag": tag,
                 }  # fmt: skip
-                if cluster.get("description"):
-                    obj["description"] = str(cluster["description"])
-                if kind == "malware":
-                    obj["is_family"] = True
-                meta = cluster.get("meta") or {}
-                external = meta.get("external_id") if type(meta) is dict else None
-                if external:
-                    ids = external if type(external) is list else [external]
-                    obj["external_references"] = [
-                        {"source_name": "mitre-attack", "external_id": str(i)} for i in ids
-                    ]
-                self.out.append(obj)
-                refs.append(obj["id"])
+                self.out.append(relationship)
+                refs.append(relationship["id"])
         return refs
+
+    def cluster_object(
+        self, kind: str, obj_id: str, cluster: dict[str, Any], tag: str
+    ) -> dict[str, Any]:
+        obj: dict[str, Any] = {
+            "type": kind, "spec_version": "2.1", "id": obj_id,
+            "created": self.now, "modified": self.now, "name": str(cluster["value"]),
+            "x_misp_galaxy_tag": tag,
+        }  # fmt: skip
+        if cluster.get("uuid"):
+            obj["x_misp_uuid"] = str(cluster["uuid"])
+        if cluster.get("description"):
+            obj["description"] = str(cluster["description"])
+        if kind == "malware":
+            obj["is_family"] = True
+        meta = cluster.get("meta") or {}
+        external = meta.get("external_id") if type(meta) is dict else None
+        if external:
+            ids = external if type(external) is list else [external]
+            obj["external_references"] = [
+                {"source_name": "mitre-attack", "external_id": str(i)} for i in ids
+            ]
+        return obj
+
+
+def _clusters(galaxies: Any) -> Iterator[tuple[dict[str, Any], dict[str, Any], str]]:
+    """(galaxy, cluster, its tag) of every cluster with a value in a Galaxy list."""
+    for galaxy in galaxies if type(galaxies) is list else ():
+        if type(galaxy) is not dict:
+            continue
+        for cluster in galaxy.get("GalaxyCluster") or []:
+            if type(cluster) is not dict or not cluster.get("value"):
+                continue
+            tag = cluster.get("tag_name") or (
+                f'misp-galaxy:{cluster.get("type") or galaxy.get("type")}="{cluster["value"]}"'
+            )
+            yield galaxy, cluster, str(tag)
 
 
 def misp_to_bundle(document: Any, member_id: str) -> dict[str, Any]:

@@ -8,6 +8,9 @@ an export gives back the type, category, value and comment exactly as they came 
 
 from __future__ import annotations
 
+import functools
+import json
+from importlib import resources
 from typing import Any
 
 # MISP hash attribute types -> the STIX hash algorithm name (STIX 2.1 §10.7 hash-algorithm-ov).
@@ -20,6 +23,19 @@ HASHES = {
 RULE_TYPES = {"yara": "yara", "snort": "snort", "sigma": "sigma", "suricata": "suricata"}
 # Attribute types that are free text: a note, with the text as its content.
 TEXT_TYPES = frozenset({"text", "comment", "other", "pdb", "whois-registrant-name"})
+
+
+def default_category(misp_type: str) -> str:
+    """The category MISP gives an attribute of this type when none is said (its describeTypes
+    `sane_defaults`, as pymisp ships them), `Other` for a type MISP does not know."""
+    return _default_categories().get(misp_type, "Other")
+
+
+@functools.cache
+def _default_categories() -> dict[str, str]:
+    text = (resources.files("pymisp") / "data" / "describeTypes.json").read_text("utf-8")
+    defaults = json.loads(text)["result"]["sane_defaults"]
+    return {name: str(facts["default_category"]) for name, facts in defaults.items()}
 
 
 def quote(value: str) -> str:
