@@ -139,8 +139,11 @@ def timed_sync(sink: Instance, source: Instance) -> dict[str, Any]:
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
         time.sleep(1)
     start = time.perf_counter()
-    done = subprocess.run([SHIELDWALL, "sync", "--peer", "source", "--database", sink.url],
-                          capture_output=True, text=True, timeout=3600, env=_env())  # fmt: skip
+    command = [str(SHIELDWALL), "sync", "--peer", "source", "--database", sink.url]
+    if os.environ.get("FEDERATION_BENCH_PROFILE_SINK"):  # py-spy record of the syncing command
+        command = ["py-spy", "record", "--threads", "-o", os.environ["FEDERATION_BENCH_PROFILE_SINK"] + f".{time.time_ns()}",
+                   "-f", "raw", "--", *command]  # fmt: skip
+    done = subprocess.run(command, capture_output=True, text=True, timeout=3600, env=_env())
     seconds = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if spy is not None:

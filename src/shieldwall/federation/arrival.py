@@ -22,6 +22,7 @@ validator rejects turns away that object, not the page: a peer's bad object must
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
@@ -78,6 +79,27 @@ class ArrivalRules:
     def __init__(self, db: Database) -> None:
         self.db = db
         self._own: str | None = None
+        # Pages foreseen, by id(): the page itself (the id is only ours while it lives) and its
+        # signatures' verdicts, being checked on the verifiers' threads.
+        self._foreseen: dict[int, tuple[list[Any], _Verdicts]] = {}
+        self._foreseen_lock = threading.Lock()
+
+    def foresee(self, viewer: Viewer, stix_objects: list[Any]) -> None:
+        """Start checking the page's signatures now, while the page before it is stored."""
+        with self.db.read() as conn:
+            keys = known_keys(conn)
+        verdicts = _Verdicts(stix_objects, keys)
+        with self._foreseen_lock:
+            while len(self._foreseen) >= _FORESEEN_PAGES:  # never received: a pull that broke
+                del self._foreseen[next(iter(self._foreseen))]
+            self._foreseen[id(stix_objects)] = (stix_objects, verdicts)
+
+    def _verdicts(self, stix_objects: list[Any], keys: dict[str, PublicKey]) -> _Verdicts:
+        with self._foreseen_lock:
+            page, verdicts = self._foreseen.pop(id(stix_objects), (None, None))
+        if page is stix_objects and verdicts is not None:
+            return verdicts
+        return _Verdicts(stix_objects, keys)
 
     def own_key_id(self) -> str:
         if self._own is None:
@@ -92,7 +114,7 @@ class ArrivalRules:
             keys = known_keys(conn)
         sorting = _Sorting()
         checked: list[dict[str, Any]] = []
-        verdicts = _verified(stix_objects, keys) if peer is not None else {}
+        verdicts = self._verdicts(stix_objects, keys).result() if peer is not None else {}
         for index, obj in enumerate(stix_objects):
             verdict = self._check(obj, peer, verdicts.get(index, "the object is not signed"))
             if verdict is _LOOP:
@@ -282,21 +304,24 @@ class ArrivalRules:
 
 # Ed25519 verification releases the GIL: two threads check a page's signatures side by side.
 _VERIFIERS = ThreadPoolExecutor(2, thread_name_prefix="shieldwall-verify")
+_FORESEEN_PAGES = 4  # a pull reads one page ahead; more would be pages nobody will store
 
 
-def _verified(stix_objects: list[Any], keys: dict[str, PublicKey]) -> dict[int, str | None]:
-    """Index -> why the object's signature does not hold (None: it holds), for the signed
-    objects of a page."""
-    signed = [(i, o) for i, o in enumerate(stix_objects) if type(o) is dict and signature_of(o)]
-    if not signed:
-        return {}
-    half = (len(signed) + 1) // 2
+class _Verdicts:
+    """A page's signatures being checked on the verifiers' threads; result() waits for them:
+    index -> why the object's signature does not hold (None: it holds), for signed objects."""
 
-    def check(part: list[tuple[int, dict[str, Any]]]) -> list[tuple[int, str | None]]:
-        return [(i, verify(o, keys)) for i, o in part]
+    def __init__(self, stix_objects: list[Any], keys: dict[str, PublicKey]) -> None:
+        signed = [(i, o) for i, o in enumerate(stix_objects) if type(o) is dict and signature_of(o)]
+        half = (len(signed) + 1) // 2
 
-    parts = _VERIFIERS.map(check, [signed[:half], signed[half:]])
-    return {i: why for part in parts for i, why in part}
+        def check(part: list[tuple[int, dict[str, Any]]]) -> list[tuple[int, str | None]]:
+            return [(i, verify(o, keys)) for i, o in part]
+
+        self._parts = [_VERIFIERS.submit(check, part) for part in (signed[:half], signed[half:])]
+
+    def result(self) -> dict[int, str | None]:
+        return {i: why for part in self._parts for i, why in part.result()}
 
 
 def _origin_of(body: str) -> str | None:

@@ -95,6 +95,10 @@ class Arrival(Protocol):
         self, ingestor: Ingestor, viewer: Viewer, objects: list[Any], source: str
     ) -> IngestResult: ...
 
+    def foresee(self, viewer: Viewer, objects: list[Any]) -> None:
+        """`objects` will soon arrive (through receive, the same list): start on them now."""
+        ...
+
 
 @dataclass(slots=True)
 class _Version:
@@ -148,6 +152,13 @@ class Ingestor:
                 return self.arrival.receive(self, viewer, stix_objects, source)
         with gc_paused():
             return _ingest(self, viewer, bundle, source)
+
+    def foresee(self, viewer: Viewer, stix_objects: list[Any]) -> None:
+        """A page of objects that `viewer` will ingest soon, the same list: work that needs
+        nothing from the pages before it (checking a peer's signatures) may start now, on
+        another thread, while this one still stores the page before."""
+        if viewer.peer and self.arrival is not None:
+            self.arrival.foresee(viewer, stix_objects)
 
     def ingest_arrived(self, viewer: Viewer, bundle: Any, *, source: str) -> IngestResult:
         """Store what a peer sent once the arrival rules admitted it (Arrival.receive only)."""

@@ -171,7 +171,8 @@ def pull(
         start = since if since is not None else _resume_from(conn, client.api_root,
                                                              collection_id, viewer)  # fmt: skip
     result = PullResult(added_after=start)
-    for page in _read_ahead(client.objects_pages(collection_id, added_after=start, limit=limit)):
+    pages = client.objects_pages(collection_id, added_after=start, limit=limit)
+    for page in _read_ahead(pages, lambda page: ingestor.foresee(viewer, page.objects)):
         if page.objects:
             bundle = {"type": "bundle", "id": f"bundle--{uuid.uuid4()}", "objects": page.objects}
             stored = ingestor.ingest(viewer, bundle, source=f"taxii-pull:{client.api_root}")
@@ -190,9 +191,12 @@ def pull(
     return result
 
 
-def _read_ahead(pages: Iterator[ObjectsPage]) -> Iterator[ObjectsPage]:
+def _read_ahead(
+    pages: Iterator[ObjectsPage], foresee: Callable[[ObjectsPage], None]
+) -> Iterator[ObjectsPage]:
     """The pages, the next one read from the server while this one is stored (one page ahead,
-    on a thread of its own), so the two sides work at once rather than in turn."""
+    on a thread of its own), so the two sides work at once rather than in turn; `foresee` hears
+    of each page as soon as it is read, so work on it can start early too."""
     handed: queue.Queue[tuple[ObjectsPage | None, BaseException | None]] = queue.Queue(1)
     stopped = threading.Event()
 
@@ -208,6 +212,7 @@ def _read_ahead(pages: Iterator[ObjectsPage]) -> Iterator[ObjectsPage]:
     def read() -> None:
         try:
             for page in pages:
+                foresee(page)
                 if not hand((page, None)):
                     return
             hand((None, None))
