@@ -16,6 +16,7 @@ from shieldwall.policy import (
     Viewer,
     may_break_glass,
     may_see,
+    may_see_group,
     may_see_metadata,
     visible_filter,
 )
@@ -162,3 +163,19 @@ def test_a_peer_sees_only_what_may_leave_towards_it() -> None:
         _row(1, "m0", TLP.RED, Distribution.GROUP, "g1"),
     ):
         assert may_see(peer, shown), shown
+
+
+def test_a_peer_never_learns_of_a_group_that_arrived_from_another_peer() -> None:
+    peer = Viewer(
+        "u", "p1", Role.ANALYST, frozenset({"g1", "g2"}), peer=True,
+        peer_member_ids=frozenset({"p1", "p2"}),
+    )  # fmt: skip
+    outside = {"member_ids": ["m0", "p2"], "owner_member_id": "m0"}
+    from_a_peer = {"member_ids": ["p1", "p2", "m0"], "owner_member_id": "p2"}  # wrongly joined
+    ours = {"member_ids": ["m0", "p1"], "owner_member_id": "m0"}
+    assert not may_see_group(peer, outside) and not may_see_group(peer, from_a_peer)
+    assert may_see_group(peer, ours)
+    member = Viewer("u", "m0", Role.ANALYST, frozenset({"g2"}))
+    assert may_see_group(member, from_a_peer) and not may_see_group(member, {
+        "member_ids": ["m1"], "owner_member_id": "m1"})  # fmt: skip
+    assert may_see_group(Viewer("u", "m9", Role.ADMIN), outside)

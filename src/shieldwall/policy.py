@@ -103,6 +103,17 @@ def visible_filter(viewer: Viewer, table: Table) -> ColumnElement[bool]:
     return or_(*clauses)
 
 
+def may_see_group(viewer: Viewer, group: Mapping[str, Any]) -> bool:
+    """May `viewer` learn of the sharing group (its name, description, members)? Admins see
+    every group, others the groups their member is in; a peer's account never a group that
+    arrived from a peer: like its objects, its definition travels no further."""
+    if viewer.is_admin:
+        return True
+    if viewer.member_id not in group["member_ids"]:
+        return False
+    return not (viewer.peer and group["owner_member_id"] in viewer.peer_member_ids)
+
+
 def may_see_metadata(viewer: Viewer) -> bool:
     """May `viewer` list that every stored object exists, with its owner, size, marking and
     dates (never its content)? Instance admins, for retention, erasure and capacity."""

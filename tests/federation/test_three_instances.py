@@ -9,6 +9,7 @@ import base64
 from collections.abc import Iterator
 
 import httpx
+import orjson
 import pytest
 from tests.factories import indicator
 from tests.federation.instances import Instance, make_instance, pair, sharing_of
@@ -49,11 +50,19 @@ def test_distribution_and_tlp_hold_hop_by_hop(trio: tuple[Instance, ...]) -> Non
     alliance.share(org, community, federation, everywhere, red, anonymous)
 
     assert "FAILED" not in eu.sync("alliance")
+    # The group's definition travelled with it: the EU instance knows it by its name, with the
+    # alliance in it, and no member of its own until an admin adds them.
+    groups = {g["id"]: g for g in orjson.loads(eu.cli("group", "list", "--json"))}
+    assert groups[group_id]["name"] == "alliance-eu"
+    assert groups[group_id]["members"] == ["alliance"]
     eu.cli("member", "add", "hub-ops", "--kind", "industry")  # not in the group
     # An admin of the EU instance lets its own member (and, wrongly, the hub) into the group.
     eu.cli("group", "join", group_id, "--member", "eu")
     eu.cli("group", "join", group_id, "--member", "hub")
     hub.sync("eu")
+    # Nor does the group's definition travel further, though the hub's account is in it there.
+    at_hub = hub.cli("group", "list")
+    assert group_id not in at_hub and "alliance-eu" not in at_hub
 
     # Negative first: what never leaves, and what travels no further than one hop.
     for hidden in (org, community):

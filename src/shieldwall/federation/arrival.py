@@ -34,6 +34,7 @@ from sqlalchemy import String, select
 
 from shieldwall.audit import service as audit
 from shieldwall.db import Database, value_list
+from shieldwall.federation.groups import arrived_group
 from shieldwall.federation.keys import PublicKey, instance_key
 from shieldwall.federation.peers import Peer, known_keys, peer_of_member
 from shieldwall.federation.signing import signature_of, verify
@@ -42,8 +43,8 @@ from shieldwall.intel.reference import kept_per_member
 from shieldwall.intel.sharing import version_of
 from shieldwall.intel.tables import objects
 from shieldwall.markings import SHARING_EXTENSION_ID, tlp_of
-from shieldwall.members.service import create_group, viewer_for_member
-from shieldwall.members.tables import members, sharing_group_members, sharing_groups
+from shieldwall.members.service import viewer_for_member
+from shieldwall.members.tables import members
 from shieldwall.policy import Viewer
 
 _LOOP = "loop"
@@ -234,34 +235,10 @@ class ArrivalRules:
     def _join_groups(self, peer: Peer, group_ids: set[str]) -> set[str]:
         """Make each group that is new here, with the peer in it; the ids of groups that exist
         here without the peer (its objects for them are turned away)."""
-        closed: set[str] = set()
         if not group_ids:
-            return closed
+            return set()
         with self.db.write() as conn:
-            for group_id in sorted(group_ids):
-                exists = conn.scalar(
-                    select(sharing_groups.c.id).where(sharing_groups.c.id == group_id)
-                )
-                if exists is None:
-                    create_group(
-                        conn, f"{peer.name}: group {group_id[:8]}", peer.member_id, [],
-                        description=(
-                            f"A sharing group that arrived from the peer {peer.name}. Its objects "
-                            "stay in it here and travel no further; an admin adds the members "
-                            "of this instance who take part in it."
-                        ),
-                        group_id=group_id,
-                    )  # fmt: skip
-                    continue
-                member = conn.scalar(
-                    select(sharing_group_members.c.member_id).where(
-                        sharing_group_members.c.group_id == group_id,
-                        sharing_group_members.c.member_id == peer.member_id,
-                    )
-                )
-                if member is None:
-                    closed.add(group_id)
-        return closed
+            return {gid for gid in sorted(group_ids) if not arrived_group(conn, peer, gid)}
 
     def _store(
         self, ingestor: Ingestor, viewer: Viewer, sorting: _Sorting, source: str

@@ -27,6 +27,7 @@ import orjson
 from shieldwall.db import Database
 from shieldwall.errors import ShieldwallError
 from shieldwall.federation import peers as peer_service
+from shieldwall.federation.groups import learn_groups
 from shieldwall.federation.keys import instance_key
 from shieldwall.federation.outgoing import leaving
 from shieldwall.federation.peers import SHIELDWALL, Peer
@@ -82,6 +83,8 @@ def sync(
         result = RoundResult(peer.name)
         try:
             with _client(peer, timeout, transport) as client:
+                if peer.protocol == SHIELDWALL and not push_only:  # not on every woken push
+                    _learn_from(db, peer)
                 if peer.pulls and not push_only:
                     _pull(db, ingestor, peer, client, result, page, on_page)
                 if peer.pushes and not pull_only:
@@ -119,7 +122,6 @@ def _pull(
     page: int, on_page: Callable[[RoundResult], None] | None,
 ) -> None:  # fmt: skip
     if peer.protocol == SHIELDWALL:
-        _learn_vouched_keys(db, peer)
         wanted = [FEDERATION_COLLECTION_ID]
     elif peer.collection_id:
         wanted = [peer.collection_id]
@@ -140,9 +142,20 @@ def _pull(
         result.collections.append(collection_id)
 
 
-def _learn_vouched_keys(db: Database, peer: Peer) -> None:
-    """The keys of the instances whose objects the peer forwards, as it vouches for them."""
-    url = peer.url.rstrip("/") + "/api/v1/federation/keys"
+def _learn_from(db: Database, peer: Peer) -> None:
+    """What a Shieldwall peer tells us before a round: the keys of the instances whose objects
+    it forwards, as it vouches for them, and the sharing groups it has us in."""
+    keys = _peer_json(peer, "/api/v1/federation/keys")
+    groups = _peer_json(peer, "/api/v1/groups")
+    own = instance_key(db).key_id
+    with db.write() as conn:
+        peer_service.record_vouched(conn, peer, keys, own)
+        learn_groups(conn, peer, groups)
+
+
+def _peer_json(peer: Peer, path: str) -> Any:
+    """GET a Shieldwall peer's REST API as our account there."""
+    url = peer.url.rstrip("/") + path
     try:
         response = httpx.get(url, headers={"Authorization": f"Bearer {peer.remote_key}"},
                              timeout=30)  # fmt: skip
@@ -151,14 +164,11 @@ def _learn_vouched_keys(db: Database, peer: Peer) -> None:
     if response.status_code != 200:
         raise TaxiiClientError(f"{url}: HTTP {response.status_code}")
     try:
-        listing = orjson.loads(response.content)
+        return orjson.loads(response.content)
     except orjson.JSONDecodeError:
         raise TaxiiClientError(
             f"{url}: the answer is not JSON (is the URL a Shieldwall's?)"
         ) from None
-    own = instance_key(db).key_id
-    with db.write() as conn:
-        peer_service.record_vouched(conn, peer, listing, own)
 
 
 def _push(

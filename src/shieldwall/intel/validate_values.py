@@ -86,9 +86,7 @@ def pattern_value_problems(pattern: str, out: Problems) -> None:
     for rule, object_type, value in pattern_comparisons(pattern):
         check = _PROBLEM_OF.get(rule)
         if check is not None and (problem := check(value)) is not None:
-            out.append(
-                ("pattern", f"the {object_type} value {show(value)} {problem}")
-            )
+            out.append(("pattern", f"the {object_type} value {show(value)} {problem}"))
 
 
 def observable_value_problems(obj: dict[str, Any], out: Problems, prefix: str = "") -> None:

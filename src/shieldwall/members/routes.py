@@ -15,7 +15,7 @@ from shieldwall.db import Database
 from shieldwall.errors import Forbidden, Invalid, NotFound
 from shieldwall.markings import TLP, Distribution
 from shieldwall.members import keys, service
-from shieldwall.policy import Role, Viewer, may_grant_role, may_manage_member
+from shieldwall.policy import Role, Viewer, may_grant_role, may_manage_member, may_see_group
 
 router = APIRouter(prefix="/api/v1", tags=["members"])
 
@@ -266,14 +266,16 @@ async def revoke_api_key(
 async def list_groups(
     viewer: Viewer = Depends(current_viewer), db: Database = Depends(get_db)
 ) -> dict:
-    """Admins see every group; everyone else only the groups their member belongs to."""
+    """Admins see every group; everyone else only the groups their member belongs to (a peer
+    instance's account: not those that arrived from a peer)."""
     member_filter = None if viewer.is_admin else viewer.member_id
-    return {"groups": await _read(db, service.list_groups, member_filter)}
+    groups = await _read(db, service.list_groups, member_filter)
+    return {"groups": [g for g in groups if may_see_group(viewer, g)]}
 
 
 async def _visible_group(db: Database, viewer: Viewer, group_id: str) -> dict:
     group = await _read(db, service.get_group, group_id)
-    if not viewer.is_admin and viewer.member_id not in group["member_ids"]:
+    if not may_see_group(viewer, group):
         raise NotFound("no such sharing group")
     return group
 
