@@ -41,6 +41,22 @@ def test_members_not_taking_part_see_the_same_dashboard(cast: Cast, app, clock: 
     by_country = requester.split("Response times by country")[1].split("</table>")[0]
     assert '<th scope="row">EE</th>' in by_country
     assert '<th scope="row">Energy</th>' in requester.split("Response times by sector")[1]
+    # The chart over time: incidents, each clock's median and its breaches, per day of filing,
+    # the figures GET /api/v1/incidents/figures/series gives this member.
+    series = cast.requester.analyst.get(
+        "/api/v1/incidents/figures/series", params={"interval": "day"}
+    ).json()["points"]
+    assert series[-1]["clocks"]["accept"]["breached"] == 1
+
+    def table(caption: str) -> str:
+        return requester.split(f"<caption>{caption}</caption>")[1].split("</table>")[0]
+
+    day = f'<th scope="row">{series[-1]["start"][:10]}</th>'
+    breached = table("Clocks breached, by period of filing")
+    row = breached.split(day)[1].split("</tr>")[0]
+    assert row == "<td>0</td><td>1</td><td>0</td><td>0</td>", row  # accept breached
+    assert day in table("Median hours until each clock stopped, by period of filing")
+    assert requester.count('role="img"') == 10 + 3  # the intel charts, and these three
     check("/", requester)
 
 

@@ -176,3 +176,96 @@ def test_a_form_without_the_sessions_token_is_refused(cast: Cast, app) -> None: 
         assert page.status_code == 403 and "The form has expired" in page.text, action
     body = cast.cert.analyst.get(f"/api/v1/incidents/{incident}").json()
     assert body["status"] == "filed" and body["severity"] == "high" and not body["responders"]
+
+
+def test_a_task_for_a_person_of_ones_own_member(cast: Cast, app) -> None:  # type: ignore[no-untyped-def]
+    from tests.web.signing_in import email_of
+
+    incident = cast.file()["id"]
+    url = f"/incidents/{incident}"
+    requester = signed_in(cast.world, app, cast.requester.analyst)
+    coordinator = signed_in(cast.world, app, cast.cert.analyst)
+    analyst, admin, reader = (email_of(cast.world, u) for u in cast.requester.users)
+    # Negative first: no member is offered, or shown, another member's people.
+    page = coordinator.get(url).text
+    assert analyst not in page and admin not in page and reader not in page
+    refused = post_form(coordinator, url, f"{url}/tasks", title="Not theirs to name",
+                        owner_member_id=cast.requester.member_id,
+                        owner_user_id=cast.cert.analyst.user_id)  # fmt: skip
+    assert refused.status_code == 422 and "not a user of the owning member" in refused.text
+    assert "Not theirs to name" not in coordinator.get(url).text  # nothing stored
+
+    page = requester.get(url).text
+    person = page.split('id="task-person"')[1].split("</select>")[0]
+    assert analyst in person and admin in person and reader not in person  # readers do no tasks
+    done = post_form(requester, url, f"{url}/tasks", title="Pull the firewall logs",
+                     owner_user_id=cast.requester.analyst.user_id)  # fmt: skip
+    assert done.status_code == 303, done.text
+    task = cast.requester.analyst.get(f"/api/v1/incidents/{incident}").json()["tasks"][0]
+    assert task["owner"]["user_id"] == cast.requester.analyst.user_id
+    row = requester.get(url).text.split("Pull the firewall logs")[1].split("</tr>")[0]
+    assert analyst in row
+    seen_by_coordinator = coordinator.get(url).text
+    assert analyst not in seen_by_coordinator and "one of its users" in seen_by_coordinator
+
+    # Marking it done leaves the person as it was; a new person is a change of its own.
+    admin_id, analyst_id = cast.requester.admin.user_id, cast.requester.analyst.user_id
+    for status, shown in (("open", analyst_id), ("done", admin_id)):
+        form = {"status": status, "shown_user_id": shown, "owner_user_id": admin_id}
+        answer = post_form(requester, url, f"{url}/tasks/{task['id']}", **form)
+        assert answer.status_code == 303, answer.text
+        task = cast.requester.analyst.get(f"/api/v1/incidents/{incident}").json()["tasks"][0]
+        assert task["owner"]["user_id"] == admin_id and task["status"] == status
+    timeline = cast.requester.analyst.get(f"/api/v1/incidents/{incident}/timeline").json()
+    kinds = [e["kind"] for e in timeline["entries"] if e["kind"].startswith("task")]
+    assert kinds == ["task", "task-update", "task-done"], kinds
+    check(url, requester.get(url).text)
+
+
+def test_the_coordinator_releases_a_responder_and_a_responder_withdraws(cast: Cast, app) -> None:  # type: ignore[no-untyped-def]
+    from tests.web.test_incident_pages import tasking_of
+
+    incident = cast.file()["id"]
+    url = f"/incidents/{incident}"
+    for member in (cast.lab, cast.malware):
+        tasked = cast.cert.analyst.post(
+            f"/api/v1/incidents/{incident}/taskings", json={"member_id": member.member_id}
+        )
+        assert tasked.status_code == 201, tasked.text
+    lab_tasking = tasking_of(cast, incident, cast.lab.member_id)
+    malware_tasking = tasking_of(cast, incident, cast.malware.member_id)
+    coordinator = signed_in(cast.world, app, cast.cert.analyst)
+    requester = signed_in(cast.world, app, cast.requester.analyst)
+    lab = signed_in(cast.world, app, cast.lab.analyst)
+    lab_reader = signed_in(cast.world, app, cast.lab.reader)
+    release = f"{url}/taskings/{lab_tasking}/release"
+    # Negative first: neither the requester nor a tasked member's reader may end a tasking,
+    # and a member still to answer has Accept and Decline, not Withdraw.
+    assert f'action="{release}"' not in requester.get(url).text
+    assert post_form(requester, url, release, reason="not wanted").status_code == 403
+    assert post_form(lab_reader, url, release, reason="not wanted").status_code == 403
+    assert f'action="{release}"' not in lab.get(url).text
+
+    no_reason = post_form(coordinator, url, release, reason=" ")
+    assert no_reason.status_code == 422 and f'aria-describedby="release-{lab_tasking}-error"' in (
+        no_reason.text
+    )
+    done = post_form(coordinator, url, release, reason="The lab is needed elsewhere")
+    assert done.status_code == 303, done.text
+    page = coordinator.get(done.headers["location"]).text
+    assert "Responder released" in page and "The lab is needed elsewhere" in page
+    assert lab.get(url).status_code == 404  # released: out, as if it never existed
+    again = post_form(coordinator, url, release, reason="twice")
+    assert again.status_code == 409  # released already
+
+    malware = signed_in(cast.world, app, cast.malware.analyst)
+    answer = f"{url}/taskings/{malware_tasking}/answer"
+    assert post_form(malware, url, answer, answer="accept").status_code == 303
+    withdraw = f"{url}/taskings/{malware_tasking}/release"
+    assert f'action="{withdraw}"' in malware.get(url).text
+    gone = post_form(malware, url, withdraw, reason="Our analysts are called away")
+    assert gone.status_code == 303 and gone.headers["location"] == "/incidents?answered=withdrawn"
+    listed = malware.get(gone.headers["location"]).text
+    assert "no longer yours to see" in listed and "SCADA gateway encrypted" not in listed
+    assert "Our analysts are called away" in coordinator.get(url).text
+    check(url, coordinator.get(url).text)

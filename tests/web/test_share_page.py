@@ -219,3 +219,32 @@ def test_an_upload_tells_its_progress_line_by_line_and_ends_with_its_outcome(  #
     assert rejected[-1]["outcome"] == "refused" and "bundle rejected" in rejected[-1]["message"]
     empty = upload_with_progress(web, b"")
     assert empty == [{"outcome": "refused", "message": "Choose a file to upload."}]
+
+
+def test_free_text_is_read_for_the_indicators_it_holds(world: World, app) -> None:  # type: ignore[no-untyped-def]
+    web = signed_in(world, app, world.user(world.member("Text sharer")))
+    outsider = signed_in(world, app, world.user(world.member("Text outsider")))
+    mail = (
+        "Hi all, the loader called hxxp://update-check[.]example/a.php and then 203.0.113[.]77;\n"
+        "it exploits CVE-2024-3400 (T1190). Sample sha256 " + "ab" * 32 + ".\nThanks, the SOC"
+    )
+    nothing = post_share(web, action="preview", reading="text", values="Thanks, the SOC")
+    assert nothing.status_code == 422 and "No indicator found in the text." in nothing.text
+    assert 'aria-describedby="values-error"' in nothing.text
+    strict = post_share(web, action="preview", values=mail)  # values, one a line: a mistake
+    assert strict.status_code == 422 and 'id="values-error"' in strict.text
+
+    preview = post_share(web, action="preview", reading="text", values=mail, tlp="amber",
+                         distribution="org")  # fmt: skip
+    assert preview.status_code == 200, preview.text
+    table = preview.text.split("indicators found</caption>")[1].split("</table>")[0]
+    for value in ("http://update-check.example/a.php", "203.0.113.77", "CVE-2024-3400",
+                  "T1190", "ab" * 32):  # fmt: skip
+        assert value in table, value
+    assert 'id="reading-text" name="reading" value="text" checked' in preview.text
+    rid = report_id(post_share(web, reading="text", values=mail, name="Loader mail",
+                               tlp="amber", distribution="org"))  # fmt: skip
+    page = web.get(f"/reports/{rid}").text
+    assert "203.0.113.77" in page and "CVE-2024-3400" in page and "TLP:AMBER" in page
+    assert outsider.get(f"/reports/{rid}").status_code == 404  # org: its own member only
+    assert "Loader mail" not in outsider.get("/reports").text

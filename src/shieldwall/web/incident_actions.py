@@ -115,6 +115,7 @@ async def add_task(request: Request, incident_id: str) -> Response:
             title=f.get("title", ""),
             description=f.get("description", ""),
             owner_member_id=f.get("owner_member_id") or None,
+            owner_user_id=f.get("owner_user_id") or None,
             due_at=due_time(f.get("due", "")),
             mandatory=f.get("mandatory") == "on",
         )
@@ -128,7 +129,14 @@ async def update_task(request: Request, incident_id: str, task_id: str) -> Respo
     db = request.app.state.db
 
     def call(f: dict[str, str], viewer: Any, now: datetime) -> Any:
-        change = work.TaskChange(status=f.get("status", ""))
+        # The person changes only when the form offered the choice and it differs from what
+        # the page showed, so that marking a task done is not also a change of person.
+        person = f.get("owner_user_id")
+        changed = person is not None and person != f.get("shown_user_id", "")
+        change = work.TaskChange(
+            status=f.get("status") or None,
+            owner_user_id=(person or None) if changed else work.UNCHANGED,
+        )
         return work.update_task(db, viewer, incident_id, task_id, change, now)
 
     return await _act(request, incident_id, f"task-{task_id}", "task-updated", call)

@@ -1,6 +1,7 @@
 """The dashboard's incident part: what needs the user's member now (clocks running late or
 breached: the marks; taskings awaiting its answer; its open tasks), the response figures by
-severity over the dashboard's window, and incidents filed over time as a chart with its table.
+severity, sector and country over the dashboard's window, and over time (incidents filed by
+severity, each clock's median and its breaches) as charts with their tables.
 The same service calls as GET /api/v1/incidents/dashboard, /figures and /figures/series, so it
 counts only incidents the member takes part in; a member in none sees the same few words as a
 member of an instance without incidents."""
@@ -43,6 +44,40 @@ def _rows(found: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
+def _hours(seconds: float | None) -> float:
+    """A median in hours for a chart's column; a period where the clock never stopped is 0 in
+    the chart, and its table row says so beside it (`breached`, the open incidents)."""
+    return 0.0 if seconds is None else round(seconds / 3600, 1)
+
+
+def _charts(points: list[dict[str, Any]], period_label: str) -> list[charts.Chart]:
+    """GET /api/v1/incidents/figures/series drawn: incidents filed by severity, and per clock
+    its median and its breaches, per period of filing; none when nothing was filed."""
+    if not points:
+        return []
+    periods = [p["start"][:10] for p in points]
+    return [
+        charts.columns(
+            "Incidents filed over time",
+            periods,
+            {s: [p["by_severity"][s] for p in points] for s in SEVERITIES},
+            period_label=period_label,
+        ),
+        charts.columns(
+            "Median hours until each clock stopped, by period of filing",
+            periods,
+            {c: [_hours(p["clocks"][c]["median_seconds"]) for p in points] for c in CLOCKS},
+            period_label=period_label,
+        ),
+        charts.columns(
+            "Clocks breached, by period of filing",
+            periods,
+            {c: [p["clocks"][c]["breached"] for p in points] for c in CLOCKS},
+            period_label=period_label,
+        ),
+    ]
+
+
 def incident_part(
     db: Database, viewer: Viewer, config: IncidentConfig, now: Any, days: int
 ) -> dict[str, Any]:
@@ -64,19 +99,10 @@ def incident_part(
     titles = {line["id"]: line["title"] for line in needs["incidents"]}
     for task in needs["your_tasks"]:
         task["incident_title"] = titles.get(task["incident_id"], "")
-    chart = None
-    if over_time["points"]:
-        points = over_time["points"]
-        chart = charts.columns(
-            "Incidents filed over time",
-            [p["start"][:10] for p in points],
-            {s: [p["by_severity"][s] for p in points] for s in SEVERITIES},
-            period_label="week of" if interval == "week" else "day",
-        )
     return {
         "needs": needs,
         "figures": tables,
         "clocks": CLOCKS,
-        "chart": chart,
+        "charts": _charts(over_time["points"], "week of" if interval == "week" else "day"),
         "tlps": [line["tlp"] for line in needs["incidents"] if line["id"] in shown],
     }

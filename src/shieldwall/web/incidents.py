@@ -1,8 +1,9 @@
 """The incident pages: the incidents the user's member takes part in (/incidents), one incident
-(/incidents/{id}), and the tasked member's answer and the coordinator's tasking from it. Each
-calls the service its JSON twin calls (GET /api/v1/incidents, GET /api/v1/incidents/{id} with
-its timeline and proposals, POST .../taskings and .../accept or .../decline) as the signed-in
-user, with `now` from the app's incident clock: the same policy, nothing more.
+(/incidents/{id}), the tasked member's answer and withdrawal, and the coordinator's tasking and
+release from it. Each calls the service its JSON twin calls (GET /api/v1/incidents, GET
+/api/v1/incidents/{id} with its timeline and proposals, POST .../taskings, .../accept,
+.../decline, .../release) as the signed-in user, with `now` from the app's incident clock: the
+same policy, nothing more.
 
 Negative first: an incident the member does not take part in is the same 404 page, word for
 word, as an unknown id, on every page and form here; lists say no total.
@@ -10,6 +11,7 @@ word, as an unknown id, on every page and form here; lists say no total.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -54,6 +56,7 @@ DONE = {
     "linked": "Intel linked.",
     "shared": "Indicators shared as intel and linked.",
     "handover": "Lead handed over.",
+    "released": "Responder released; nobody is tasked in its place unless you task one.",
     "edited": "Saved; a new severity gives the clocks its targets.",
 }
 
@@ -131,7 +134,7 @@ async def incidents(
         roles=ROLES,
         next_url=next_url,
         error=error,
-        answered=answered if answered in ("accepted", "declined") else "",
+        answered=answered if answered in ("accepted", "declined", "withdrawn") else "",
         page_tlp=strictest([r["tlp"] for r in page["incidents"]]),
     )
 
@@ -150,14 +153,22 @@ def _read_incident(request: Request, session: Session, incident_id: str, after: 
     if {"requester", "coordinator"} & set(incident["your_roles"]):
         proposals = taskings.proposals(app.state.db, viewer, incident_id)
     leads: list[dict[str, Any]] = []
-    if incident["you_may"]["coordinate"]:  # whom the lead may go to: the directory's members
-        with app.state.db.read() as conn:
+    with app.state.db.read() as conn:
+        if incident["you_may"]["coordinate"]:  # whom the lead may go to: the directory's members
             leads = [
                 m
                 for m in members_service.list_members(conn)
                 if m["kind"] != PEER_KIND and m["id"] != incident["coordinator"]["id"]
             ]
+        # The people a task of the viewer's own member may go to. Another member's users are
+        # never listed: the API names a task's user by id only, and so does the page.
+        people = [
+            {"id": u["id"], "email": u["email"]}
+            for u in members_service.list_users(conn, viewer.member_id)
+            if not u["disabled"] and u["role"] != "reader"
+        ]
     incident["lead_candidates"] = leads
+    incident["people"] = people
     return incident, timeline, proposals
 
 
@@ -232,38 +243,77 @@ def _back(incident_id: str, done: str) -> RedirectResponse:
     return RedirectResponse(f"/incidents/{quote(incident_id, safe='')}?done={done}", 303)
 
 
-@router.post("/incidents/{incident_id}/taskings/{tasking_id}/answer")
-async def answer(request: Request, incident_id: str, tasking_id: str) -> Response:
-    """The tasked member accepts or declines (with a reason), as POST .../accept or .../decline.
-    Declining ends the member's part: the list says so, as the incident is no longer its to see."""
+async def _on_tasking(
+    request: Request,
+    incident_id: str,
+    tasking_id: str,
+    call: Callable[[dict[str, str], Session], Any],
+    field: str,
+    done: str,
+    gone: str,
+) -> Response:
+    """A tasking answered or ended from the page: `call(form, session)` off the loop; a missing
+    reason beside the form's `field`; then the incident again saying `done`, or, when the
+    member's part ended with it (declined, withdrew), the list saying `gone`."""
     session = await signed_in(request)
     if session is None:
         return to_login()
     form = await _form(request, session)
     if form is None:
         return expired_form(request, session)
-    accept = form.get("answer") == "accept"
     app = request.app
     try:
-        await run_in_threadpool(
-            taskings.answer,
-            app.state.db,
-            session.viewer,
-            app.state.incident_config,
-            incident_id,
-            tasking_id,
-            accept,
-            form.get("reason", ""),
-            _now(request),
-        )
+        await run_in_threadpool(call, form, session)
     except Invalid as exc:
-        errors = {f"reason-{tasking_id}": exc.message.removeprefix("reason: ")}
+        errors = {f"{field}-{tasking_id}": exc.message.removeprefix("reason: ")}
         return await incident_page(request, session, incident_id, status=422, errors=errors)
     except ShieldwallError as exc:
         return refused(request, session, exc)
-    if accept:
-        return _back(incident_id, "accepted")
-    return RedirectResponse("/incidents?answered=declined", 303)
+
+    def still_taking_part() -> bool:
+        try:
+            service.get_incident(
+                app.state.db, session.viewer, app.state.incident_config, incident_id, _now(request)
+            )
+        except NotFound:
+            return False
+        return True
+
+    if await run_in_threadpool(still_taking_part):
+        return _back(incident_id, done)
+    return RedirectResponse(f"/incidents?answered={gone}", 303)
+
+
+@router.post("/incidents/{incident_id}/taskings/{tasking_id}/answer")
+async def answer(request: Request, incident_id: str, tasking_id: str) -> Response:
+    """The tasked member accepts or declines (with a reason), as POST .../accept or .../decline.
+    Declining ends the member's part: the list says so, as the incident is no longer its to see."""
+    app = request.app
+
+    def call(form: dict[str, str], session: Session) -> Any:
+        return taskings.answer(
+            app.state.db, session.viewer, app.state.incident_config, incident_id, tasking_id,
+            form.get("answer") == "accept", form.get("reason", ""), _now(request),
+        )  # fmt: skip
+
+    return await _on_tasking(
+        request, incident_id, tasking_id, call, "reason", "accepted", "declined"
+    )
+
+
+@router.post("/incidents/{incident_id}/taskings/{tasking_id}/release")
+async def release(request: Request, incident_id: str, tasking_id: str) -> Response:
+    """The coordinator lets a responder go, or the responder withdraws, with a reason, as POST
+    .../taskings/{t}/release. Withdrawing ends the member's part: back to the list."""
+    db = request.app.state.db
+
+    def call(form: dict[str, str], session: Session) -> Any:
+        reason = form.get("reason", "")
+        return taskings.release(db, session.viewer, incident_id, tasking_id, reason, _now(request))
+
+    return await _on_tasking(
+        request, incident_id, tasking_id, call, "release", "released", "withdrawn"
+    )
 
 
 @router.post("/incidents/{incident_id}/taskings")

@@ -1,4 +1,5 @@
-"""The share page (/share): a report with indicators pasted as values, one a line, at a chosen
+"""The share page (/share): a report with indicators pasted as values, one a line, or found in a
+pasted free text (an e-mail, a write-up: exchange/text.py, CVE and ATT&CK ids too), at a chosen
 TLP and distribution (a sharing group, anonymously if asked), through a preview that shows the
 indicators found and the description with victim data masked (POST /api/v1/sanitize's
 service), then stored by intel's ingest as POST /api/v1/objects stores a bundle. The form's
@@ -18,6 +19,7 @@ from shieldwall.correlate.values import normalise
 from shieldwall.errors import ShieldwallError
 from shieldwall.exchange.csv_format import DISTRIBUTIONS as CSV_DISTRIBUTIONS
 from shieldwall.exchange.indicators import PATTERNS, pattern_of, report_bundle
+from shieldwall.exchange.text import extract, text_bundle
 from shieldwall.intel.sanitize import sanitize_text
 from shieldwall.members import service as members_service
 from shieldwall.web.pages import TLP_NAMES, expired_form, render, signed_in, to_login
@@ -108,14 +110,21 @@ async def share(request: Request) -> Response:
     if not same_token(form.get("csrf"), session.csrf):
         return expired_form(request, session)
     errors = _check(form, set(session.viewer.group_ids))
-    indicators, bad = indicators_of(form.get("values", ""))
-    if bad:
-        shown = ", ".join(bad[:5]) + (" ..." if len(bad) > 5 else "")
-        errors["values"] = f"Not an IP address, domain, URL, e-mail address or hash: {shown}"
-    elif len(indicators) > MAX_VALUES:
+    free_text, found = form.get("reading") == "text", []
+    if free_text:  # an e-mail, a write-up: exchange/text.py finds what it holds
+        found = await run_in_threadpool(extract, form.get("values", ""))
+        indicators = [{"kind": c.kind, "value": c.value} for c in found]
+        if not found:
+            errors["values"] = "No indicator found in the text."
+    else:
+        indicators, bad = indicators_of(form.get("values", ""))
+        if bad:
+            shown = ", ".join(bad[:5]) + (" ..." if len(bad) > 5 else "")
+            errors["values"] = f"Not an IP address, domain, URL, e-mail address or hash: {shown}"
+        elif not indicators:
+            errors["values"] = "Paste at least one value, one a line."
+    if len(indicators) > MAX_VALUES:
         errors["values"] = f"At most {MAX_VALUES} values at a time here."
-    elif not indicators:
-        errors["values"] = "Paste at least one value, one a line."
     sanitized = sanitize_text(form.get("description", ""))
     preview = {"indicators": indicators, "description": sanitized.as_dict()}
     if errors or form.get("action") != "share":
@@ -124,7 +133,7 @@ async def share(request: Request) -> Response:
         )
     if form.get("use_sanitized") == "on":
         form["description"] = preview["description"]["text"]
-    bundle = report_bundle(form, indicators)
+    bundle = text_bundle(form, found) if free_text else report_bundle(form, indicators)
     try:
         await run_in_threadpool(request.app.state.ingestor.ingest, session.viewer, bundle)
     except ShieldwallError as exc:
