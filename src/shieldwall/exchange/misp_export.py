@@ -28,6 +28,7 @@ from shieldwall.exchange.misp_types import (
 )
 from shieldwall.intel.query import ObjectFilter, iter_objects, list_objects
 from shieldwall.markings import SHARING_EXTENSION_ID, TLP_BY_MARKING_ID
+from shieldwall.members.service import groups_with_members
 from shieldwall.policy import Viewer
 from shieldwall.selections.service import Selection
 
@@ -66,20 +67,68 @@ def _tags(names: Iterable[str]) -> list[dict[str, Any]]:
     return [{"name": name} for name in dict.fromkeys(names)]
 
 
-def _distribution(obj: dict[str, Any]) -> str | None:
-    """MISP's distribution level of an object. A sharing group of ours is no MISP sharing
-    group, so it goes out as 0 (the organisation only): never wider than it was."""
-    if "x_misp_distribution" in obj:
-        level = str(obj["x_misp_distribution"])
-    else:
-        ext = (obj.get("extensions") or {}).get(SHARING_EXTENSION_ID) or {}
-        level = _DISTRIBUTION.get(ext.get("distribution")) or ""
-    if level == "4" and not obj.get("x_misp_sharing_group"):
-        return "0"
-    return level or None
+Sharing = tuple[str | None, str | None]  # MISP distribution level, and our group's id for 4
 
 
-def attribute_of(obj: dict[str, Any], report_tlp: str | None) -> dict[str, Any] | None:
+def _sharing(obj: dict[str, Any], inherited: Sharing = (None, None)) -> Sharing:
+    """MISP's distribution level of an object and, for 4, the id of our sharing group. What the
+    object is here decides (its sharing extension), not what MISP once said: an amber event MISP
+    gave to all communities is `federation` here and goes out as 2; a MISP sharing group that
+    is none of ours was stored as `org` and goes out as 0. An object that came with 5 (inherit
+    the event's) goes out with 5 while it still has its report's sharing, `inherited`."""
+    ext = (obj.get("extensions") or {}).get(SHARING_EXTENSION_ID) or {}
+    level = _DISTRIBUTION.get(ext.get("distribution"))
+    group = str(ext.get("sharing_group") or "") if level == "4" else None
+    if str(obj.get("x_misp_distribution")) == "5" and (
+        level is None or (level, group) == inherited
+    ):
+        return "5", None
+    return level, group
+
+
+def _group_number(group_id: str) -> str:
+    """A MISP sharing_group_id for one of our groups: MISP's ids are local numbers and pymisp
+    wants one for distribution 4; MISP itself finds the group by the SharingGroup's uuid."""
+    return str(int(group_id.replace("-", "")[:7], 16) + 1) if group_id else "1"
+
+
+def _shared(
+    misp: dict[str, Any],
+    obj: dict[str, Any],
+    default: str,
+    groups: dict[str, dict[str, Any]],
+    inherited: Sharing = (None, None),
+) -> None:
+    """Set the distribution (and sharing group) of the MISP event, attribute or object `misp`
+    made from `obj`; `groups`: the SharingGroup of each of our groups the export may name."""
+    level, group = _sharing(obj, inherited)
+    if level == "4" and group in groups:
+        misp["distribution"] = "4"
+        misp["sharing_group_id"] = _group_number(group)
+        misp["SharingGroup"] = groups[group]
+    else:  # a group it cannot name goes out as the organisation only: never wider
+        misp["distribution"] = "0" if level == "4" else (level or default)
+
+
+def _sharing_group_of(
+    group_id: str, name: str, member_rows: list[tuple[str, str]]
+) -> dict[str, Any]:
+    """The MISP SharingGroup one of our groups is: its id as the uuid, its members as the
+    organisations, so that a MISP instance importing the event captures the group."""
+    return {
+        "uuid": group_id, "name": name, "releasability": "", "description": "",
+        "active": True, "roaming": True,
+        "SharingGroupOrg": [{"extend": False, "Organisation": {"uuid": member_id, "name": member}}
+                            for member_id, member in member_rows],
+    }  # fmt: skip
+
+
+def attribute_of(
+    obj: dict[str, Any],
+    report_tlp: str | None,
+    groups: dict[str, dict[str, Any]] | None = None,
+    inherited: Sharing = (None, None),
+) -> dict[str, Any] | None:
     """The MISP attribute a STIX object is, or None for one that is not an attribute."""
     kind = obj.get("type")
     if "x_misp_galaxy_tag" in obj or kind in ("report", "grouping", "relationship", "sighting"):
@@ -108,9 +157,9 @@ def attribute_of(obj: dict[str, Any], report_tlp: str | None) -> dict[str, Any] 
         "category": str(obj.get("x_misp_category") or default_category(misp_type)),
         "comment": str(obj.get("x_misp_comment") or obj.get("description") or ""),
         "timestamp": _epoch(obj.get("modified") or obj.get("created")),
-        "distribution": _distribution(obj) or "5",
         "disable_correlation": obj.get("x_misp_disable_correlation") is True, "deleted": False,
     }  # fmt: skip
+    _shared(attribute, obj, "5", groups or {}, inherited)
     for key in ("first_seen", "last_seen", "object_relation", "data"):
         if obj.get(f"x_misp_{key}"):
             attribute[key] = str(obj[f"x_misp_{key}"])
@@ -136,13 +185,20 @@ def _sighting(obj: dict[str, Any]) -> dict[str, Any]:
     return sighting
 
 
-def event_of(report: dict[str, Any], visible: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """The MISP event of a report, from the objects it names that the viewer may see."""
+def event_of(
+    report: dict[str, Any],
+    visible: dict[str, dict[str, Any]],
+    groups: dict[str, dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """The MISP event of a report, from the objects it names that the viewer may see
+    (`groups`: the SharingGroup of each of our sharing groups they may be in)."""
+    groups = groups or {}
+    inherited = _sharing(report)
     tlp = _tlp_tag(report)
     refs = [visible[r] for r in report.get("object_refs") or () if r in visible]
     attributes: dict[str, dict[str, Any]] = {}  # STIX id -> attribute
     for obj in refs:
-        attribute = attribute_of(obj, tlp)
+        attribute = attribute_of(obj, tlp, groups, inherited)
         if attribute is not None:
             attributes[obj["id"]] = attribute
     for obj in refs:
@@ -164,9 +220,10 @@ def event_of(report: dict[str, Any], visible: dict[str, dict[str, Any]]) -> dict
             "template_version": str(obj.get("x_misp_template_version") or "1"),
             "description": str(obj.get("x_misp_description") or ""),
             "comment": str(obj.get("x_misp_comment") or ""),
-            "timestamp": _epoch(obj.get("modified")), "distribution": _distribution(obj) or "5",
+            "timestamp": _epoch(obj.get("modified")),
             "deleted": False, "Attribute": members, "ObjectReference": [],
         }  # fmt: skip
+        _shared(misp_object, obj, "5", groups, inherited)
         misp_objects[obj["id"]] = misp_object
     uuids = {**{k: v["uuid"] for k, v in attributes.items()},
              **{k: v["uuid"] for k, v in misp_objects.items()}}  # fmt: skip
@@ -200,12 +257,10 @@ def event_of(report: dict[str, Any], visible: dict[str, dict[str, Any]]) -> dict
         "published": bool(published),
         "threat_level_id": _BY_NAME.get(str(report.get("x_misp_threat_level")), "4"),
         "analysis": _BY_NAME.get("a_" + str(report.get("x_misp_analysis")), "0"),
-        "distribution": _distribution(report) or "1",
         "Attribute": [a for k, a in attributes.items() if k not in in_object],
         "Object": list(misp_objects.values()),
     }  # fmt: skip
-    if event["distribution"] == "4":
-        event["sharing_group_id"] = str(report["x_misp_sharing_group"])
+    _shared(event, report, "1", groups)
     if report.get("x_misp_extends_uuid"):
         event["extends_uuid"] = str(report["x_misp_extends_uuid"])
     if report.get("x_misp_orgc"):
@@ -267,6 +322,15 @@ def _events_of(
              for ref in o.get("object_refs") or () if ref not in visible]  # fmt: skip
     if inner:
         visible.update(_visible_objects(db, viewer, list(dict.fromkeys(inner)), selection))
+    group_ids = [
+        str(ext["sharing_group"]) for o in [*reports, *visible.values()]
+        if (ext := (o.get("extensions") or {}).get(SHARING_EXTENSION_ID) or {}).get("sharing_group")
+    ]  # fmt: skip
+    groups: dict[str, dict[str, Any]] = {}
+    if group_ids:
+        with db.read() as conn:
+            for gid, (name, rows) in groups_with_members(conn, group_ids).items():
+                groups[gid] = _sharing_group_of(gid, name, rows)
     read = [r["id"] for r in reports] + list(visible)
     if read:
         audit.record(db, viewer, "export.misp", {
@@ -279,7 +343,8 @@ def _events_of(
             obj = visible.get(ref)
             if obj is not None and obj.get("type") == "grouping":
                 named.update(dict.fromkeys(obj.get("object_refs") or ()))
-        yield report["id"], {"Event": event_of({**report, "object_refs": list(named)}, visible)}
+        event = event_of({**report, "object_refs": list(named)}, visible, groups)
+        yield report["id"], {"Event": event}
 
 
 def misp_response_json(events: Iterator[dict[str, Any]]) -> Iterator[bytes]:

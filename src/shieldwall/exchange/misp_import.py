@@ -17,9 +17,10 @@ each keep their own copy. The MISP uuid itself travels in `x_misp_uuid` and come
 
 from __future__ import annotations
 
+import functools
 import re
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -28,12 +29,14 @@ from shieldwall.exchange.misp_types import TEXT_TYPES, default_category, observa
 from shieldwall.intel.ingest import Ingestor, IngestResult
 from shieldwall.intel.validate import validate_object
 from shieldwall.markings import SHARING_EXTENSION_ID, TLP, Distribution, cap_distribution
+from shieldwall.members.service import group_names_of
 from shieldwall.policy import Viewer
 
 _NAMESPACE = uuid.UUID("6b2a9a1e-2f0c-5f4b-9d63-7a3f1c9e5d21")  # Shieldwall's MISP id namespace
-# MISP distribution levels (MISP core format §2.2.1) -> ours. 4 (sharing group) is kept as
-# `org` with the MISP sharing group in `x_misp_sharing_group`: a MISP sharing group names MISP
-# organisations, not our members, and widening it silently would leak. 5 is "inherit".
+# MISP distribution levels (MISP core format §2.2.1) -> ours. 4 (sharing group) is one of the
+# importing member's sharing groups when the MISP sharing group is one (by uuid, else by name;
+# _Converter.sharing_group), else `org`: a MISP sharing group names MISP organisations, not our
+# members, and widening it silently would leak. 5 is "inherit".
 DISTRIBUTIONS = {
     "0": Distribution.ORG, "1": Distribution.COMMUNITY, "2": Distribution.FEDERATION,
     "3": Distribution.ALL, "4": Distribution.ORG,
@@ -121,8 +124,15 @@ def _tlp(tags: list[str]) -> TLP | None:
 class _Converter:
     """One event's STIX objects, for one member."""
 
-    def __init__(self, member_id: str, event: dict[str, Any], where: str) -> None:
+    def __init__(
+        self,
+        member_id: str,
+        event: dict[str, Any],
+        where: str,
+        groups: Callable[[], dict[str, str]] = dict,
+    ) -> None:
         self.member_id = member_id
+        self.groups = groups  # id -> name of the member's sharing groups, asked for when needed
         self.event = event
         self.where = where
         self.out: list[dict[str, Any]] = []
@@ -136,9 +146,14 @@ class _Converter:
         key = f"{self.member_id}/{misp_uuid}{salt}"
         return f"{kind}--{uuid.uuid5(_NAMESPACE, key)}"
 
-    def marking(self, obj: dict[str, Any], tags: list[str], distribution: Any) -> None:
+    def marking(self, obj: dict[str, Any], tags: list[str], holder: dict[str, Any]) -> None:
+        """The TLP and distribution of what `holder` (event, attribute, object) became."""
         tlp = _tlp(tags)
+        distribution = holder.get("distribution")
         wanted = DISTRIBUTIONS.get(str(distribution))
+        group = self.sharing_group(holder) if str(distribution) == "4" else None
+        if group is not None:
+            wanted = Distribution.GROUP
         if tlp is None and wanted is not None:
             # An attribute with a distribution of its own and no TLP tag is under the event's
             # TLP: said on the object, as a distribution without a TLP takes the member's.
@@ -152,8 +167,29 @@ class _Converter:
                 "extension_type": "property-extension",
                 "distribution": cap_distribution(level, wanted).value,
             }}  # fmt: skip
+            if group is not None:
+                obj["extensions"][SHARING_EXTENSION_ID]["sharing_group"] = group
         if distribution not in (None, ""):
             obj["x_misp_distribution"] = str(distribution)
+        if str(distribution) == "4" and holder.get("sharing_group_id") not in (None, "", "0"):
+            obj["x_misp_sharing_group"] = str(holder["sharing_group_id"])
+
+    def sharing_group(self, holder: dict[str, Any]) -> str | None:
+        """Our sharing group that the MISP sharing group of `holder` is, among the importing
+        member's: the one whose id is the MISP group's uuid (a group exported from here, or
+        made to mirror one), else the one of the same name; None when there is none."""
+        group = holder.get("SharingGroup")
+        if type(group) is not dict and str(holder.get("sharing_group_id")) == str(
+            self.event.get("sharing_group_id")
+        ):
+            group = self.event.get("SharingGroup")  # an attribute names it by the event's id
+        if type(group) is not dict:
+            return None
+        known = self.groups()
+        if str(group.get("uuid")) in known:
+            return str(group["uuid"])
+        by_name = [gid for gid, name in known.items() if name == group.get("name")]
+        return by_name[0] if by_name else None
 
     def convert(self) -> list[dict[str, Any]]:
         event = self.event
@@ -193,11 +229,9 @@ class _Converter:
         orgc = event.get("Orgc") or {}
         if type(orgc) is dict and orgc.get("name"):
             report["x_misp_orgc"] = str(orgc["name"])
-        if event.get("sharing_group_id") not in (None, "", "0"):
-            report["x_misp_sharing_group"] = str(event["sharing_group_id"])
         if event.get("extends_uuid"):
             report["x_misp_extends_uuid"] = str(event["extends_uuid"])
-        self.marking(report, tags, event.get("distribution"))
+        self.marking(report, tags, event)
         return [*self.out, report]
 
     def note_of_empty(self) -> str:
@@ -293,7 +327,7 @@ class _Converter:
             obj["labels"] = labels
         elif labels:
             obj["x_misp_tags"] = labels
-        self.marking(obj, tags, attribute.get("distribution"))
+        self.marking(obj, tags, attribute)
         refs = [obj["id"]]
         sightings = [s for s in attribute.get("Sighting") or [] if type(s) is dict]
         if sightings and obj["type"] not in _SIGHTED_SDOS:
@@ -346,8 +380,7 @@ class _Converter:
             if misp_object.get(key):
                 grouping["x_misp_" + key.replace("-", "_")] = str(misp_object[key])
         tags = [t for a in misp_object.get("Attribute") or [] if type(a) is dict for t in _tags(a)]
-        self.marking(grouping, [t for t in tags if t.lower().startswith("tlp:")],
-                     misp_object.get("distribution"))  # fmt: skip
+        self.marking(grouping, [t for t in tags if t.lower().startswith("tlp:")], misp_object)
         self.out.append(grouping)
         self.by_misp_uuid[object_uuid] = grouping["id"]
         return [*refs, grouping["id"]]
@@ -448,12 +481,16 @@ def _clusters(galaxies: Any) -> Iterator[tuple[dict[str, Any], dict[str, Any], s
             yield galaxy, cluster, str(tag)
 
 
-def misp_to_bundle(document: Any, member_id: str) -> dict[str, Any]:
-    """The STIX 2.1 bundle of every event of a MISP JSON document, as `member_id` shares it."""
+def misp_to_bundle(
+    document: Any, member_id: str, groups: Callable[[], dict[str, str]] = dict
+) -> dict[str, Any]:
+    """The STIX 2.1 bundle of every event of a MISP JSON document, as `member_id` shares it
+    (`groups`: id -> name of the member's sharing groups, asked for once if needed)."""
     stix_objects: list[dict[str, Any]] = []
+    known = functools.cache(groups)
     for index, event in enumerate(events_in(document)):
         where = f"event {index} ({event.get('uuid') or event.get('info')!s:.80})"
-        stix_objects += _Converter(member_id, event, where).convert()
+        stix_objects += _Converter(member_id, event, where, known).convert()
     unique = {(o["id"], o.get("modified")): o for o in stix_objects}
     return {"type": "bundle", "id": f"bundle--{uuid.uuid4()}", "objects": list(unique.values())}
 
@@ -462,7 +499,13 @@ def import_misp(
     ingestor: Ingestor, viewer: Viewer, document: Any, *, source: str = "misp"
 ) -> IngestResult:
     """Share every event of a MISP document as `viewer`, all or nothing."""
-    return ingestor.ingest(viewer, misp_to_bundle(document, viewer.member_id), source=source)
+
+    def groups() -> dict[str, str]:
+        with ingestor.db.read() as conn:
+            return group_names_of(conn, viewer.member_id)
+
+    bundle = misp_to_bundle(document, viewer.member_id, groups)
+    return ingestor.ingest(viewer, bundle, source=source)
 
 
 def iter_event_uuids(document: Any) -> Iterator[str]:

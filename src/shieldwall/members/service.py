@@ -296,6 +296,36 @@ def list_groups(conn: Connection, member_id: str | None = None) -> list[dict[str
     return [get_group(conn, gid) for gid in conn.scalars(query)]
 
 
+def group_names_of(conn: Connection, member_id: str) -> dict[str, str]:
+    """Id -> name of every sharing group `member_id` belongs to."""
+    query = select(sharing_groups.c.id, sharing_groups.c.name).join(
+        sharing_group_members, sharing_group_members.c.group_id == sharing_groups.c.id
+    )
+    return {row.id: row.name for row in conn.execute(
+        query.where(sharing_group_members.c.member_id == member_id)
+    )}  # fmt: skip
+
+
+def groups_with_members(
+    conn: Connection, group_ids: list[str]
+) -> dict[str, tuple[str, list[tuple[str, str]]]]:
+    """Id -> (name, [(member id, member name)...]) of each of these sharing groups that exists."""
+    found: dict[str, tuple[str, list[tuple[str, str]]]] = {}
+    if not group_ids:
+        return found
+    rows = conn.execute(
+        select(sharing_groups.c.id, sharing_groups.c.name, members.c.id.label("member_id"),
+               members.c.name.label("member_name"))
+        .join(sharing_group_members, sharing_group_members.c.group_id == sharing_groups.c.id)
+        .join(members, members.c.id == sharing_group_members.c.member_id)
+        .where(sharing_groups.c.id.in_(sorted(set(group_ids))))
+        .order_by(sharing_groups.c.id, members.c.name)
+    )  # fmt: skip
+    for row in rows:
+        found.setdefault(row.id, (row.name, []))[1].append((row.member_id, row.member_name))
+    return found
+
+
 def group_ids_of(conn: Connection, member_id: str) -> frozenset[str]:
     return frozenset(
         conn.scalars(
