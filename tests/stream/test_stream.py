@@ -254,3 +254,26 @@ def test_a_new_correlation_names_only_what_the_subscriber_may_see(
     }
     alice_heard = correlations(events(base, alice, last_event_id=start["alice"]))
     assert alice_heard == {echoes[k]["id"]: [objs[k]["id"]] for k in echoes}
+
+
+def test_an_address_inside_a_range_is_a_new_correlation_for_those_who_see_both(
+    shared: dict[str, Any],
+) -> None:
+    base, alice, bob, carol = shared["base"], shared["alice"], shared["bob"], shared["carol"]
+    start = events(base, carol, last_event_id="0")[-1]["id"]
+    wide = indicator("203.0.113.0/24", tlp="green", distribution="community")
+    secret = indicator("203.0.0.0/16", tlp="red", distribution="org")
+    assert alice.share(wide, secret).status_code == 201
+    address = indicator("203.0.113.9", tlp="green", distribution="community")
+    assert bob.share(address).status_code == 201
+    narrow = indicator("203.0.113.8/29", tlp="green", distribution="community")
+    assert bob.share(narrow).status_code == 201
+    carol_heard = events(base, carol, last_event_id=start)
+    assert secret["id"] not in orjson.dumps(carol_heard).decode()  # not even its id
+    linked = correlations(carol_heard)
+    # The address is inside two ranges Carol may see (as the events are read), the new range
+    # holds an address she may see; ranges inside ranges link nothing, as in lookups.
+    assert sorted(linked[address["id"]]) == sorted([wide["id"], narrow["id"]])
+    assert linked[narrow["id"]] == [address["id"]]
+    alice_heard = correlations(events(base, alice, last_event_id=start))
+    assert sorted(alice_heard[address["id"]]) == sorted([wide["id"], narrow["id"], secret["id"]])

@@ -379,23 +379,40 @@ def new_correlations(
     most: int = 20,
 ) -> dict[int, list[dict[str, str]]]:
     """For new object versions, (pk, object_id, body): the other objects whose latest version
-    the viewer may see that share an exact value with it (what the stream calls a new
-    correlation), at most `most` each, by id; values on a warning list, and values held by more
-    than `noisy_threshold` visible objects, link nothing, as in `correlations`."""
-    keys_of: dict[int, tuple[str, set[int]]] = {}
-    for pk, object_id, body in versions:
-        own = observables_of(orjson.loads(body))
-        keys_of[pk] = (object_id, {key_hash(lookup_key(o)) for o in own})
-    rows = _exact_rows(conn, viewer, set().union(*(k for _, k in keys_of.values())))
+    the viewer may see that share a value with it (what the stream calls a new correlation):
+    the same value, or an address inside a range (either way round), at most `most` each, by
+    id; values on a warning list, values held by more than `noisy_threshold` visible objects and
+    ranges too wide to list link nothing, as in `correlations`."""
+    own_of: dict[int, tuple[str, list[Observable]]] = {
+        pk: (object_id, observables_of(orjson.loads(body))) for pk, object_id, body in versions
+    }
+    rows = _exact_rows(
+        conn, viewer, {key_hash(lookup_key(o)) for _, own in own_of.values() for o in own}
+    )
     benign = {r[0] for r in rows if r[1]}  # key_hash, benign
-    holders: dict[int, dict[str, str]] = defaultdict(dict)  # key -> object_id -> type
+    # What each new version is linked by -> object_id -> type: its exact values by key hash,
+    # and, for addresses and ranges, what _range_rows answers them by.
+    holders: dict[Any, dict[str, str]] = defaultdict(dict)
     for r in rows:
         if r[0] not in benign:
             holders[r[0]][r[6]] = r[7]
+    asked_by: dict[int, list[Any]] = {}
+    wanted: list[Observable] = []
+    for pk, (_, own) in own_of.items():
+        own = [o for o in own if key_hash(lookup_key(o)) not in benign]
+        wanted += own
+        asked_by[pk] = [key_hash(lookup_key(o)) for o in own] + [
+            ("address", address_bounds(o)[0]) if o.kind in ("ipv4", "ipv6")
+            else ("range", lookup_key(o))
+            for o in own if o.kind in ("ipv4", "ipv6") or o.kind.endswith("-cidr")
+        ]  # fmt: skip
+    for asked, r in _range_rows(conn, viewer, wanted)[0]:
+        if not r.benign:
+            holders[asked][r.object_id] = r.type
     found: dict[int, list[dict[str, str]]] = {}
-    for pk, (object_id, keys) in keys_of.items():
+    for pk, (object_id, _) in own_of.items():
         linked: dict[str, str] = {}
-        for key in keys:
+        for key in asked_by[pk]:
             others = {i: t for i, t in holders.get(key, {}).items() if i != object_id}
             if len(others) <= noisy_threshold:
                 linked.update(others)

@@ -57,7 +57,8 @@ async def stream(
 ) -> StreamingResponse:
     """Server-Sent Events, one per change the caller may see: `object` (new), `version`,
     `revoked`, `sighting`, `correlation` (after a new object's or version's event, under its id:
-    the other objects the caller may see that share a value with it), `removed`, `erased`, and
+    the other objects the caller may see that share a value with it, or an address inside a
+    range), `removed`, `erased`, and
     `incident` (a timeline entry of an incident the caller takes part in, such as an
     escalation). Each event's `id` is its position in the
     change log and its `data` a JSON object with at least `id` and `type`; reconnect with the
