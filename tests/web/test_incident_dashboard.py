@@ -4,6 +4,7 @@ filed, tasked and overdue), then the marks, taskings, figures and chart for thos
 
 from __future__ import annotations
 
+from shieldwall.incidents import escalation
 from tests.incidents import conftest as incident_fixtures
 from tests.incidents.conftest import Cast, FakeClock
 from tests.web.signing_in import signed_in
@@ -57,6 +58,24 @@ def test_members_not_taking_part_see_the_same_dashboard(cast: Cast, app, clock: 
     assert row == "<td>0</td><td>1</td><td>0</td><td>0</td>", row  # accept breached
     assert day in table("Median hours until each clock stopped, by period of filing")
     assert requester.count('role="img"') == 10 + 3  # the intel charts, and these three
+    check("/", requester)
+
+    # The clock job escalates the breach: the latest escalations name it, to those taking part.
+    assert "Latest escalations" not in requester
+    escalation.run(app.state.db, app.state.incident_config, clock())
+    # The malware lab stayed silent past its answer time: the job tasked the next in rank, the
+    # lab, which now takes part. The others still see nothing.
+    responders = cast.cert.analyst.get(f"/api/v1/incidents/{incident}").json()["responders"]
+    assert [t["member"]["id"] for t in responders if t["state"] == "tasked"] == [cast.lab.member_id]
+    assert [dashboard(web) for web in strangers[::2]] == before[::2]
+    requester = dashboard(signed_in(world, app, cast.requester.analyst))
+    latest = requester.split("<caption>Latest escalations (clocks breached)</caption>")[1]
+    latest = latest.split("</table>")[0]
+    assert "Pumping station down" in latest and "TLP:RED" in latest and "accept" in latest
+    counts = requester.split("<caption>Open incidents by status and by severity</caption>")[1]
+    head, body = counts.split("</table>")[0].split("</thead>")
+    assert '<th scope="col">acknowledged</th>' in head and '<th scope="col">critical</th>' in head
+    assert body.count("<td>1</td>") == 2  # one acknowledged (tasking acknowledges), one critical
     check("/", requester)
 
 

@@ -1,5 +1,6 @@
-"""The dashboard's incident part: what needs the user's member now (clocks running late or
-breached: the marks; taskings awaiting its answer; its open tasks), the response figures by
+"""The dashboard's incident part: what needs the user's member now (open incidents by status
+and severity; clocks running late or breached: the marks; taskings awaiting its answer; its
+open tasks; the latest escalations), the response figures by
 severity, sector and country over the dashboard's window, and over time (incidents filed by
 severity, each clock's median and its breaches) as charts with their tables.
 The same service calls as GET /api/v1/incidents/dashboard, /figures and /figures/series, so it
@@ -96,9 +97,12 @@ def incident_part(
     shown = {m["incident"]["id"] for m in needs["marks"]}
     shown |= {t["incident"]["id"] for t in needs["your_taskings"]}
     shown |= {t["incident_id"] for t in needs["your_tasks"]}
-    titles = {line["id"]: line["title"] for line in needs["incidents"]}
+    shown |= {e["incident_id"] for e in needs["escalations"]}
+    by_id = {line["id"]: line for line in needs["incidents"]}
     for task in needs["your_tasks"]:
-        task["incident_title"] = titles.get(task["incident_id"], "")
+        task["incident_title"] = by_id[task["incident_id"]]["title"]
+    for escalation in needs["escalations"]:  # open incidents only, so each is in the list
+        escalation["incident"] = by_id[escalation["incident_id"]]
     return {
         "needs": needs,
         "figures": tables,
