@@ -269,3 +269,51 @@ def test_the_coordinator_releases_a_responder_and_a_responder_withdraws(cast: Ca
     assert "no longer yours to see" in listed and "SCADA gateway encrypted" not in listed
     assert "Our analysts are called away" in coordinator.get(url).text
     check(url, coordinator.get(url).text)
+
+
+def test_what_was_filed_is_changed_from_the_page(cast: Cast, app) -> None:  # type: ignore[no-untyped-def]
+    from tests.web.signing_in import csrf_of
+
+    incident = cast.file()["id"]
+    url = f"/incidents/{incident}"
+    requester = signed_in(cast.world, app, cast.requester.analyst)
+    coordinator = signed_in(cast.world, app, cast.cert.analyst)
+    # Negative first: the title, description and TLP are the requester's alone.
+    page = coordinator.get(url).text
+    assert 'id="edit-title"' not in page and 'id="edit-description"' not in page
+    assert 'id="edit-countries"' in page  # the scope is both parties' to refine
+    refused = post_form(coordinator, url, f"{url}/edit", title="Renamed by the CERT")
+    assert refused.status_code == 403
+    bad = post_form(coordinator, url, f"{url}/edit", countries="EE, Estonia")
+    assert bad.status_code == 422 and 'id="edit-error"' in bad.text and "countries" in bad.text
+
+    form = {"title": "SCADA gateway and historian encrypted", "severity": "high", "tlp": "amber",
+            "description": "Now the historian too; ask kati.kask@grid.example.",
+            "countries": "EE, LV", "sectors": "Energy", "services": "SCADA, historian",
+            "languages": "et, en", "needs_shown": "1"}  # fmt: skip
+    web_form = {**form, "needs": ["forensics", "ot-ics"], "csrf": csrf_of(requester.get(url).text)}
+    done = requester.post(f"{url}/edit", data=web_form)
+    assert done.status_code == 303, done.text
+    body = cast.requester.analyst.get(f"/api/v1/incidents/{incident}").json()
+    assert body["title"] == "SCADA gateway and historian encrypted"
+    assert "kati.kask" not in body["description"]  # masked before anyone else sees it
+    assert body["countries"] == ["EE", "LV"] and body["services"] == ["SCADA", "historian"]
+    assert body["needs"] == ["forensics", "ot-ics"] and body["languages"] == ["et", "en"]
+    seen = coordinator.get(url).text
+    assert "SCADA gateway and historian encrypted" in seen and "kati.kask" not in seen
+    timeline = cast.requester.analyst.get(f"/api/v1/incidents/{incident}/timeline").json()
+    changed = [e for e in timeline["entries"] if e["kind"] == "updated"]
+    assert len(changed) == 1 and "countries" in changed[0]["text"], changed
+
+    # The coordinator narrows the help needed; nothing else it sent differed, nothing else moves.
+    scope = {k: form[k] for k in ("severity", "countries", "sectors", "services", "languages")}
+    scope |= {"needs_shown": "1", "needs": ["forensics"]}
+    scope["csrf"] = csrf_of(coordinator.get(url).text)
+    done = coordinator.post(f"{url}/edit", data=scope)
+    assert done.status_code == 303, done.text
+    body = cast.requester.analyst.get(f"/api/v1/incidents/{incident}").json()
+    assert body["needs"] == ["forensics"] and body["title"].startswith("SCADA gateway and")
+    timeline = cast.requester.analyst.get(f"/api/v1/incidents/{incident}/timeline").json()
+    changed = [e["text"] for e in timeline["entries"] if e["kind"] == "updated"]
+    assert changed[-1] == "Changed needs", changed
+    check(url, requester.get(url).text)

@@ -3,7 +3,7 @@ the timeline (POST /api/v1/incidents/{id}/timeline), the coordinator moving the 
 (.../status), resuming after a wait on the requester (.../resume), closing or withdrawing
 (.../close), tasks given and marked done (.../tasks, PATCH .../tasks/{task}), evidence and its
 custody (.../evidence), intel linked or shared back in one step (.../links, .../intel), and the
-lead handed over (.../handover), and a new severity or TLP (PATCH /api/v1/incidents/{id}).
+lead handed over (.../handover), and what was filed changed (PATCH /api/v1/incidents/{id}).
 
 Each resolves the incident through the policy first, in the service: for a member not taking
 part every form here is the 404 page of an unknown incident. A mistake comes back beside the
@@ -13,6 +13,7 @@ done.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -50,7 +51,10 @@ async def _act(
     session = await signed_in(request)
     if session is None:
         return to_login()
-    form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+    form: dict[str, str] = {}
+    for name, value in (await request.form()).multi_items():  # ticked boxes: one a line
+        if isinstance(value, str):
+            form[name] = f"{form[name]}\n{value}" if name in form else value
     if not same_token(form.get("csrf"), session.csrf):
         return expired_form(request, session)
     now = request.app.state.incident_clock()
@@ -232,12 +236,30 @@ async def handover(request: Request, incident_id: str) -> Response:
 
 @router.post("/incidents/{incident_id}/edit")
 async def edit(request: Request, incident_id: str) -> Response:
-    """A new severity (the requester or the coordinator; the clocks take its targets) or TLP
-    (the requester), as PATCH /api/v1/incidents/{id} changes them."""
+    """What was filed, changed as PATCH /api/v1/incidents/{id} changes it: the title, the
+    description (sanitised again) and the TLP by the requester; the severity (the clocks take
+    its targets), countries, sectors, services, help needed and languages by the requester or
+    the coordinator. Only what differs is changed and written on the timeline."""
     app = request.app
 
     def call(f: dict[str, str], viewer: Any, now: datetime) -> Any:
-        changes = service.Changes(severity=f.get("severity") or None, tlp=f.get("tlp") or None)
+        def listed(name: str) -> tuple[str, ...] | None:
+            """A list the form offered (as text, or as boxes marked by `{name}_shown`)."""
+            if name not in f and f"{name}_shown" not in f:
+                return None
+            return tuple(w.strip() for w in re.split(r"[,;\n]", f.get(name, "")) if w.strip())
+
+        changes = service.Changes(
+            title=f.get("title"),  # the requester's form only; None leaves it as it is
+            description=f.get("description"),
+            severity=f.get("severity") or None,
+            tlp=f.get("tlp") or None,
+            countries=listed("countries"),
+            sectors=listed("sectors"),
+            services=listed("services"),
+            needs=listed("needs"),
+            languages=listed("languages"),
+        )
         return service.update_incident(
             app.state.db, viewer, app.state.incident_config, incident_id, changes, now
         )

@@ -22,7 +22,13 @@ from starlette.concurrency import run_in_threadpool
 from shieldwall.errors import Conflict, Forbidden, Invalid, NotFound, ShieldwallError
 from shieldwall.incidents import service, taskings
 from shieldwall.incidents.clocks import describe_seconds
-from shieldwall.incidents.config import PEER_KIND, RESOLUTIONS, SEVERITIES, STATUSES
+from shieldwall.incidents.config import (
+    CAPABILITIES,
+    PEER_KIND,
+    RESOLUTIONS,
+    SEVERITIES,
+    STATUSES,
+)
 from shieldwall.incidents.evidence import CUSTODY_ACTIONS, HASH_LENGTHS
 from shieldwall.incidents.status import MOVES
 from shieldwall.incidents.work import TASK_STATUSES
@@ -131,6 +137,7 @@ async def incidents(
         filters=filters,
         statuses=STATUSES,
         severities=SEVERITIES,
+        capabilities=CAPABILITIES,
         roles=ROLES,
         next_url=next_url,
         error=error,
@@ -214,6 +221,7 @@ async def incident_page(
         custody_actions=CUSTODY_ACTIONS,
         tlps=TLP_NAMES,
         severities=SEVERITIES,
+        capabilities=CAPABILITIES,
         distributions=("org", "community", "federation", "all"),
         errors=errors or {},
         done=done,
