@@ -40,6 +40,13 @@ def test_an_admin_sees_the_instance_and_the_audit_log_verified(world: World, app
     for shown in ("Grid operator", "Water board", email_of(world, analyst), "Utilities"):
         assert shown in text
     assert "The hash chain holds:" in text and "intel.ingest" in text
+    with world.db.write() as conn:
+        from shieldwall.selections.service import Selection
+        from shieldwall.taxii.collections import create_collection
+
+        feed = create_collection(conn, "Energy feed", Selection())
+    row = web.get("/admin").text.split("Energy feed")[1].split("</tr>")[0]
+    assert f"<code>{feed}</code>" in row and f"/feeds/misp/{feed}/</code>" in row
 
     with world.db.write() as conn:
         conn.execute(update(audit_log).where(audit_log.c.seq == 2).values(detail='{"count":0}'))
