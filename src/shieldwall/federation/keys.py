@@ -10,21 +10,25 @@ a peer's admin.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 from dataclasses import dataclass
 
-from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import (
-    Ed25519PrivateKey,
-    Ed25519PublicKey,
-)
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from nacl.bindings import crypto_sign, crypto_sign_open, crypto_sign_seed_keypair
+from nacl.exceptions import BadSignatureError
 from sqlalchemy import Column, Connection, String, Table, Text, select
 
 from shieldwall.db import Database, metadata, utc_now
 from shieldwall.errors import Invalid
 
 PREFIX = "ed25519:"
+SIGNATURE_BYTES = 64
+# Keys are made and kept (PKCS#8 PEM) with `cryptography`; every object a peer sends is signed
+# and verified with libsodium (PyNaCl), which does both in a fraction of OpenSSL's time here
+# (verify 59 against 115 µs, sign 25 against 36: a pull verifies every object it takes).
+# Ed25519 signatures are deterministic: the two libraries sign alike.
 
 instance_keys = Table(
     "instance_keys",
@@ -67,9 +71,11 @@ class PublicKey:
         return PREFIX + base64.b64encode(self.raw).decode()
 
     def verifies(self, signature: bytes, message: bytes) -> bool:
+        if len(signature) != SIGNATURE_BYTES:
+            return False
         try:
-            Ed25519PublicKey.from_public_bytes(self.raw).verify(signature, message)
-        except InvalidSignature:
+            crypto_sign_open(signature + message, self.raw)
+        except BadSignatureError:
             return False
         return True
 
@@ -83,8 +89,17 @@ class InstanceKey:
     def key_id(self) -> str:
         return self.public.key_id
 
+    @functools.cached_property
+    def _secret(self) -> bytes:
+        """libsodium's form of the private key (seed and public key, 64 bytes)."""
+        seed = self.private.private_bytes(
+            serialization.Encoding.Raw, serialization.PrivateFormat.Raw,
+            serialization.NoEncryption(),
+        )  # fmt: skip
+        return crypto_sign_seed_keypair(seed)[1]
+
     def sign(self, message: bytes) -> bytes:
-        return self.private.sign(message)
+        return crypto_sign(message, self._secret)[:SIGNATURE_BYTES]
 
 
 def instance_key(db: Database) -> InstanceKey:
