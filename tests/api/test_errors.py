@@ -15,7 +15,7 @@ from fastapi.responses import StreamingResponse
 from fastapi.testclient import TestClient
 from sqlalchemy import update
 
-from shieldwall.exchange import blocklist
+from shieldwall.exchange import indicator_values
 from shieldwall.intel.tables import objects
 from tests.api.serving import serving
 from tests.factories import World, indicator
@@ -72,11 +72,11 @@ def test_unknown_paths_and_methods_answer_in_the_json_shape(client: TestClient) 
 
 
 def _break_stored_body(world: World, object_id: str) -> None:
-    """What a row stored before today's rules might hold: a body no JSON reader takes."""
+    """What a row stored before today's rules might hold: a body no JSON reader takes (naming
+    `valid_until`, the one property a blocklist reads out of a body, so the read fails)."""
+    broken = '{"valid_until": "broken'
     with world.db.write() as conn:
-        conn.execute(
-            update(objects).where(objects.c.object_id == object_id).values(body='{"broken')
-        )
+        conn.execute(update(objects).where(objects.c.object_id == object_id).values(body=broken))
 
 
 def test_a_blocklist_whose_first_batch_fails_is_an_error_not_an_empty_list(
@@ -106,7 +106,7 @@ def test_a_stream_failing_after_its_first_byte_breaks_the_connection(app: FastAP
 def test_a_blocklist_failing_in_a_later_batch_breaks_the_connection(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(blocklist, "BATCH", 2)  # so that the third indicator is a later batch
+    monkeypatch.setattr(indicator_values, "PAGE", 2)  # so that the third indicator is a later page
     analyst = world.user(world.member())
     shared = [indicator(f"198.51.100.{i}") for i in range(1, 6)]
     assert analyst.share(*shared).status_code == 201

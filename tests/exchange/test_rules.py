@@ -80,6 +80,35 @@ def test_rules_never_hold_what_the_member_may_not_see(world: World) -> None:
         assert world.client.get(f"/api/v1/exports/{fmt}").status_code == 401
 
 
+def test_a_value_also_held_where_the_member_may_not_see_names_only_what_it_may(
+    world: World,
+) -> None:
+    # Values are read by indicator from the correlation index's value table: a value an earlier,
+    # hidden indicator holds too, or an older version since narrowed away, must not leak.
+    a, b = world.member(), world.member()
+    alice, bob = world.user(a), world.user(b)
+    hidden = with_pattern(
+        "[domain-name:value = 'both.example'] OR [url:value = 'http://hidden.example/x']",
+        tlp="amber",
+        distribution="org",
+    )
+    narrowed = domain("narrowed.example", tlp="green")
+    assert alice.share(hidden, narrowed).status_code == 201
+    visible = domain("both.example", tlp="green")
+    later = (datetime.now(UTC) - timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    narrower = {**domain("narrowed.example", tlp="green", distribution="org"),
+                "id": narrowed["id"], "modified": later}  # fmt: skip
+    assert alice.share(visible, narrower).status_code == 201
+    for fmt in FORMATS:
+        text = exported(bob, fmt)
+        for secret in (hidden["id"], narrowed["id"], "hidden.example", "narrowed.example"):
+            assert secret not in text, (fmt, secret)
+        assert visible["id"] in text and "both.example" in text, fmt
+        assert "narrowed.example" in exported(alice, fmt)
+    values = bob.get("/api/v1/exports/blocklist", params={"kind": ["domain", "url"]})
+    assert values.text.splitlines() == ["both.example"]
+
+
 def test_revoked_expired_and_filtered_out_indicators_get_no_rule(world: World) -> None:
     alice = world.user(world.member())
     revoked = {**domain("revoked.example", tlp="green"), "revoked": True}

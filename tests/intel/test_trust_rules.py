@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from shieldwall.correlate.index import CorrelationIndex
 from shieldwall.intel.tables import objects
 from shieldwall.intel.validate_values import UNSAFE
 from shieldwall.markings import SHARING_EXTENSION_ID, TLP, Distribution, allows
@@ -451,6 +452,12 @@ def test_a_stored_value_that_would_break_a_line_is_never_written_as_it_is(world:
         values = {**row._mapping, "pk": row.pk + 1000, "object_id": stix_id("indicator"),
                   "body": orjson.dumps(body).decode()}  # fmt: skip
         conn.execute(objects.insert().values(**values))
+        # and its values in the correlation index, as ingest wrote them then
+        index = CorrelationIndex(values=True)
+        layouts = zip(index.layouts, index.rows(values["pk"], body), strict=True)
+        for (table, columns), rows in layouts:
+            if rows:
+                conn.execute(table.insert(), [dict(zip(columns, r, strict=True)) for r in rows])
     domains = north.get("/api/v1/exports/blocklist", params={"kind": "domain"}).text
     assert "google.com" not in domains.splitlines()
     urls = north.get("/api/v1/exports/blocklist", params={"kind": "url"}).text.splitlines()

@@ -4,8 +4,10 @@ DNS filter or an IDS to load.
 Only what an analyst would block: the latest version of each visible indicator that is neither
 revoked nor past its `valid_until`, scoring at least `min_score` when asked, and never a value
 on a false-positive warning list (a resolver, a top site, a private range) unless asked for.
-Read a batch of indicators at a time, so a blocklist of any size streams in flat memory; each
-batch is a bulk read in the audit log, with the indicators it came from.
+Read a page of indicators at a time with their values as ingest normalised them
+(exchange/indicator_values.py: the policy's SQL filter, no STIX body parsed), so a blocklist of
+any size streams in flat memory but for ~16 bytes a value written; each page is a bulk read in
+the audit log, with the indicators it came from. The rule exports (rules.py, rpz.py) read here.
 
 A domain blocklist holds the domains shared as domains: the host of a shared URL is one
 compromised page's server, often a shared host, and blocking it would block far more than was
@@ -20,11 +22,11 @@ from array import array
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, NamedTuple
+from operator import itemgetter
+from typing import NamedTuple
 from urllib.parse import quote
 
-import orjson
-from sqlalchemy import select, true
+from sqlalchemy import Connection, true
 
 from shieldwall.audit import service as audit
 from shieldwall.correlate.observables import (
@@ -37,20 +39,22 @@ from shieldwall.correlate.observables import (
 from shieldwall.db import Database
 from shieldwall.errors import Invalid
 from shieldwall.exchange import filters
+from shieldwall.exchange.indicator_values import ValueRow, pages
 from shieldwall.intel.tables import objects
 from shieldwall.intel.timestamps import is_timestamp, normalize_timestamp
 from shieldwall.intel.validate_values import UNSAFE
 from shieldwall.markings import TLP
-from shieldwall.policy import Viewer, visible_filter
+from shieldwall.policy import Viewer
 from shieldwall.selections.service import Selection
 from shieldwall.settings import Settings
 from shieldwall.sightings.benign import benign_lists, warning_lists
 from shieldwall.sightings.score import parse_half_lives
-from shieldwall.sightings.service import IndicatorRow, indicator_facts, scores_of, values_of
+from shieldwall.sightings.service import IndicatorRow, scores_of
 from shieldwall.sightings.warninglists import WarningLists
 
-BATCH = 2_000  # indicators read, scored and audited together
 # What blocking devices take; the other kinds (mutexes, registry keys...) are not blocked by value.
+_TLPS = {int(level): level for level in TLP}
+_OBJECT_ID = itemgetter(1)  # of a ValueRow
 BLOCKABLE = ("ipv4", "ipv6", "ipv4-cidr", "ipv6-cidr", "domain", "url", "email",
              "md5", "sha1", "sha256", "sha512", "ja3")  # fmt: skip
 
@@ -82,7 +86,8 @@ class Blocked(NamedTuple):
     object_id: str
     modified: str  # normalised STIX timestamp
     tlp: TLP
-    observable: Observable
+    kind: str
+    value: str
 
 
 def request_of(
@@ -144,7 +149,7 @@ def blocklist_lines(
 
 def _lines(found: Iterator[Blocked]) -> Iterator[str]:
     for blocked in found:
-        line = safe_value(blocked.observable)
+        line = safe_value(blocked.kind, blocked.value)
         if line is not None:
             yield line + "\n"
 
@@ -159,76 +164,67 @@ def blocked_values(
     action: str = "export.blocklist",
 ) -> Iterator[Blocked]:
     """Each value of the kinds asked for once, in the order its first indicator was added; each
-    batch of indicators is audited as `action` before any of its values is given out."""
+    page of indicators is audited as `action` before any of its values is given out."""
     now = datetime.now(UTC)
     today = normalize_timestamp(now.strftime("%Y-%m-%dT%H:%M:%S.%fZ"))
     # Each value once: its 64-bit hash is remembered, not the value, in 16 bytes or so, so a
     # blocklist of a million values keeps ~16 MB, not the list (any two colliding: ~3e-8).
     written = IntSet()
-    after = 0
     chosen = request.selection.where(objects, now=now) if request.selection else true()
-    only_shared_domains = "domain" in request.kinds and not request.include_url_hosts
-    while True:
-        with db.read() as conn:
-            rows = conn.execute(
-                select(
-                    objects.c.pk,
-                    objects.c.object_id,
-                    objects.c.modified,
-                    objects.c.tlp,
-                    indicator_facts(objects.c.body).label("facts"),
-                )
-                .where(
-                    objects.c.type == "indicator",
-                    objects.c.is_latest.is_(True),
-                    objects.c.revoked.is_(False),
-                    objects.c.pk > after,
-                    visible_filter(viewer, objects),
-                    chosen,
-                )
-                .order_by(objects.c.pk)
-                .limit(BATCH)
-            ).all()
-            if not rows:
-                return
-            after = rows[-1].pk
-            facts = {r.pk: orjson.loads(r.facts) for r in rows}
-            current = [r for r in rows if _still_valid(facts[r.pk], today)]
-            values = {r.pk: values_of(facts[r.pk]) for r in current}
-            if request.min_score is not None and current:
-                indicators = [
-                    IndicatorRow(r.pk, r.object_id, r.modified, facts[r.pk][0], values=values[r.pk])
-                    for r in current
-                ]
-                scores = scores_of(conn, viewer, indicators, half_lives, now=now)
-                current = [r for r in current if scores[r.pk]["score"] >= request.min_score]
-        if current:
+    wanted = frozenset(request.kinds)
+    only_shared_domains = "domain" in wanted and not request.include_url_hosts
+    # An indicator's URLs are read too when its domains may be only their hosts.
+    kinds = (*request.kinds, "url") if only_shared_domains else request.kinds
+    benign = None if request.include_benign else lists
+    for rows in pages(db, viewer, kinds, chosen, url_patterns=only_shared_domains):
+        ends = {r.pk: r.valid_until for r in rows if r.valid_until is not None}
+        left_out = {pk for pk, end in ends.items() if not _still_valid(end, today)}
+        if request.min_score is not None:
+            with db.read() as conn:
+                left_out |= _scored_below(conn, viewer, rows, left_out, request.min_score,
+                                          half_lives, now)  # fmt: skip
+        found = rows if not left_out else [r for r in rows if r.pk not in left_out]
+        ids = list(dict.fromkeys(map(_OBJECT_ID, found)))
+        if ids:
             audit.record(db, viewer, action, {
                 "kinds": list(request.kinds), "min_score": request.min_score,
-                "include_benign": request.include_benign, "count": len(current),
+                "include_benign": request.include_benign, "count": len(ids),
                 **({"selection": request.selection.as_dict()} if request.selection else {}),
-                "objects": [r.object_id for r in current][:100],
-                "objects_digest": audit.digest_of([r.object_id for r in current]),
+                "objects": ids[:100], "objects_digest": audit.digest_of(ids),
             })  # fmt: skip
-        for row in current:
-            # Only an indicator with a URL has a domain that was not shared as one (its host).
-            with_url = only_shared_domains and any(o.kind == "url" for o in values[row.pk])
-            domains = _shared_as_domains(facts[row.pk]) if with_url else None
-            tlp = TLP(row.tlp)
-            for observable in values[row.pk]:
-                if observable.kind not in request.kinds:
-                    continue
-                if (
-                    domains is not None
-                    and observable.kind == "domain"
-                    and (observable.value not in domains)
-                ):
-                    continue  # the host of a URL, not a domain that was shared
-                if not written.add(hash((observable.kind, observable.value))):
-                    continue
-                if not request.include_benign and benign_lists(lists, observable):
-                    continue
-                yield Blocked(row.object_id, row.modified, tlp, observable)
+        # Only an indicator with a URL has a domain that was not shared as one (its host).
+        hosts_only = (
+            {r.pk: _shared_as_domains(r.pattern) for r in rows if r.pattern is not None}
+            if only_shared_domains
+            else {}
+        )
+        for pk, object_id, modified, tlp, _, _, kind, value, _ in rows:
+            if kind not in wanted or pk in left_out:
+                continue  # no value, a URL read only for the line above, or left out
+            if kind == "domain" and pk in hosts_only and value not in hosts_only[pk]:
+                continue  # the host of a URL, not a domain that was shared
+            if not written.add(hash((kind, value))):
+                continue
+            if benign is not None and benign_lists(benign, Observable(kind, value)):
+                continue
+            yield Blocked(object_id, modified, _TLPS[tlp], kind, value)
+
+
+def _scored_below(
+    conn: Connection,
+    viewer: Viewer,
+    rows: list[ValueRow],
+    left_out: set[int],
+    min_score: float,
+    half_lives: dict[str, float],
+    now: datetime,
+) -> set[int]:
+    """The pks of the page's indicators scoring below `min_score` for `viewer` (scores read
+    each indicator's values themselves: its sightings are by value, of every kind)."""
+    heads = {r.pk: r for r in rows if r.pk not in left_out}
+    indicators = [IndicatorRow(r.pk, r.object_id, r.modified, r.confidence) for r in heads.values()]
+    scores = scores_of(conn, viewer, indicators, half_lives, now=now)
+    return {pk for pk in heads if scores[pk]["score"] < min_score}
 
 
 class IntSet:
@@ -238,39 +234,41 @@ class IntSet:
 
     def __init__(self, capacity: int = 1 << 12) -> None:
         self._slots = array("Q", bytes(8 * capacity))
-        self._count = 0
+        self._mask = capacity - 1
+        self._room = capacity // 2  # adds before it grows
 
     def add(self, value: int) -> bool:
         """Add `value`; False when it was there already."""
         key = value % 0xFFFFFFFFFFFFFFFF + 1  # 1..2**64-1: 0 marks an empty slot
-        slots = self._slots
-        mask = len(slots) - 1
+        slots, mask = self._slots, self._mask
         i = key & mask
         while (held := slots[i]) != 0:
             if held == key:
                 return False
             i = (i + 1) & mask
         slots[i] = key
-        self._count += 1
-        if self._count * 2 > len(slots):
+        self._room -= 1
+        if not self._room:
             self._grow()
         return True
 
     def _grow(self) -> None:
-        old, self._slots = self._slots, array("Q", bytes(16 * len(self._slots)))
-        mask = len(self._slots) - 1
+        old = self._slots
+        self._slots = slots = array("Q", bytes(16 * len(old)))
+        self._mask = mask = len(slots) - 1
+        self._room = len(old) // 2
         for key in old:
             if key:
                 i = key & mask
-                while self._slots[i] != 0:
+                while slots[i] != 0:
                     i = (i + 1) & mask
-                self._slots[i] = key
+                slots[i] = key
 
 
-def _shared_as_domains(facts: list[Any]) -> set[str]:
+def _shared_as_domains(pattern: str) -> set[str]:
     """The domains an indicator's pattern compares a domain to (not the hosts of its URLs)."""
-    _, pattern, pattern_type, _ = facts
-    if pattern_type not in (None, "stix") or type(pattern) is not str:
+    # Only `domain-name:value` and `..._ref.value` comparisons name a domain (observables.py).
+    if "domain-name" not in pattern and "_ref" not in pattern:
         return set()
     found = set()
     for rule, _, value in pattern_comparisons(pattern):
@@ -281,19 +279,17 @@ def _shared_as_domains(facts: list[Any]) -> set[str]:
     return found
 
 
-def safe_value(observable: Observable) -> str | None:
+def safe_value(kind: str, value: str) -> str | None:
     """A value as one line of text (a blocklist's line, a rule's content), or None for one that
     would not stay one line (a URL's unsafe characters are percent-encoded instead)."""
-    value = observable.value
     if UNSAFE.search(value) is None:
         return value
-    if observable.kind == "url":
+    if kind == "url":
         return UNSAFE.sub(lambda m: quote(m[0], safe=""), value)
     return None
 
 
-def _still_valid(facts: list[Any], today: str) -> bool:
-    valid_until = facts[3]
+def _still_valid(valid_until: str, today: str) -> bool:
     if not is_timestamp(valid_until):
         return True
     return normalize_timestamp(valid_until) > today

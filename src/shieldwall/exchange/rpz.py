@@ -59,7 +59,7 @@ def _zone(found: Iterator[Blocked], target: str, subdomains: bool) -> Iterator[s
         "@ IN NS localhost.\n"
     ]
     for blocked in found:
-        domain = blocked.observable.value.rstrip(".")
+        domain = blocked.value.rstrip(".")
         if not _record_name(domain, subdomains):
             continue
         batch.append(f"{domain} CNAME {target} ; {blocked.object_id}\n")

@@ -106,6 +106,8 @@ observable_values = Table(
     Column("object_pk", BigInteger, nullable=False),
     Column("kind", Text, nullable=False),  # one of KINDS, or other:<type>:<path> (unbounded)
     Column("value", Text, nullable=False),
+    # An object version's values by its pk: the rule exports' page join, and removal.
+    Index("ix_observable_values_object_pk", "object_pk"),
 )
 
 # Values are indexed by their first VALUE_KEY_LENGTH characters: a PostgreSQL B-tree entry may
