@@ -54,7 +54,7 @@ from shieldwall.sightings.warninglists import WarningLists
 
 # What blocking devices take; the other kinds (mutexes, registry keys...) are not blocked by value.
 _TLPS = {int(level): level for level in TLP}
-_OBJECT_ID = itemgetter(1)  # of a ValueRow
+_PK, _OBJECT_ID = itemgetter(0), itemgetter(1)  # of a ValueRow
 BLOCKABLE = ("ipv4", "ipv6", "ipv4-cidr", "ipv6-cidr", "domain", "url", "email",
              "md5", "sha1", "sha256", "sha512", "ja3")  # fmt: skip
 
@@ -184,7 +184,7 @@ def blocked_values(
                 left_out |= _scored_below(conn, viewer, rows, left_out, request.min_score,
                                           half_lives, now)  # fmt: skip
         found = rows if not left_out else [r for r in rows if r.pk not in left_out]
-        ids = list(dict.fromkeys(map(_OBJECT_ID, found)))
+        ids = list(dict(zip(map(_PK, found), map(_OBJECT_ID, found), strict=True)).values())
         if ids:
             audit.record(db, viewer, action, {
                 "kinds": list(request.kinds), "min_score": request.min_score,
@@ -228,18 +228,20 @@ def _scored_below(
 
 
 class IntSet:
-    """A set of 64-bit integers in one flat array (open addressing, at most half full): ~16
-    bytes a member where a Python set of ints takes ~70, for exports that remember what they
-    wrote."""
+    """A set of 64-bit (or, with `bits=32`, 32-bit) integers in one flat array (open addressing,
+    at most half full): ~16 (or ~8) bytes a member where a Python set of ints takes ~70, for
+    exports that remember what they wrote."""
 
-    def __init__(self, capacity: int = 1 << 12) -> None:
-        self._slots = array("Q", bytes(8 * capacity))
+    def __init__(self, capacity: int = 1 << 12, *, bits: int = 64) -> None:
+        self._code = "Q" if bits == 64 else "I"
+        self._span = (1 << bits) - 1  # keys are 1..2**bits-1: 0 marks an empty slot
+        self._slots = array(self._code, bytes(bits // 8 * capacity))
         self._mask = capacity - 1
         self._room = capacity // 2  # adds before it grows
 
     def add(self, value: int) -> bool:
         """Add `value`; False when it was there already."""
-        key = value % 0xFFFFFFFFFFFFFFFF + 1  # 1..2**64-1: 0 marks an empty slot
+        key = value % self._span + 1
         slots, mask = self._slots, self._mask
         i = key & mask
         while (held := slots[i]) != 0:
@@ -254,15 +256,14 @@ class IntSet:
 
     def _grow(self) -> None:
         old = self._slots
-        self._slots = slots = array("Q", bytes(16 * len(old)))
+        self._slots = slots = array(self._code, bytes(2 * len(old) * old.itemsize))
         self._mask = mask = len(slots) - 1
         self._room = len(old) // 2
-        for key in old:
-            if key:
-                i = key & mask
-                while slots[i] != 0:
-                    i = (i + 1) & mask
-                slots[i] = key
+        for key in filter(None, old):  # the members, skipping empty slots in C
+            i = key & mask
+            while slots[i] != 0:
+                i = (i + 1) & mask
+            slots[i] = key
 
 
 def _shared_as_domains(pattern: str) -> set[str]:

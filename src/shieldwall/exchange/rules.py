@@ -23,8 +23,8 @@ rather than adding rules beside them. Sids are in
 (Emerging Threats' 2,000,000-2,999,999 and the sidallocation.org blocks, all below
 100,000,000), inside the range both engines leave to local rules. Two rules hashing to one
 sid (~1 in 1,000 at a million rules) are kept apart by giving the later one the next free
-sid. Memory grows only by the sids given and the values written, each kept in ~16 bytes
-(blocklist.IntSet).
+sid. Memory grows only by the sids given and the values written, kept in ~8 and ~16 bytes
+each (blocklist.IntSet).
 """
 
 from __future__ import annotations
@@ -61,7 +61,7 @@ class Sids:
     """Stable sids: from a key's hash, the next free one when two keys share it."""
 
     def __init__(self) -> None:
-        self._used = IntSet()
+        self._used = IntSet(bits=32)  # offsets below SID_SPAN < 2**32
 
     def __call__(self, key: str) -> int:
         digest = hashlib.blake2b(key.encode(), digest_size=8).digest()
