@@ -54,3 +54,15 @@ def test_instance_key_prints_the_public_key(database_url: str) -> None:
     again = run("instance", "key", database_url=database_url)
     line = printed.stdout.strip()
     assert line == again.stdout.strip() and PublicKey.parse(line).key_id
+
+
+def test_libsodium_signs_as_openssl_does_and_checks_what_openssl_signed(db: Database) -> None:
+    """Signatures are made and checked with libsodium; a peer on OpenSSL (or any RFC 8032
+    Ed25519) reads and writes the same bytes, since Ed25519 signatures are deterministic."""
+    key = instance_key(db)
+    message = b'{"id":"indicator--1","type":"indicator"}'
+    assert key.sign(message) == key.private.sign(message)
+    assert key.public.verifies(key.private.sign(message), message)
+    for wrong in (b"", b"\0" * 64, key.sign(message)[:63], key.sign(message) + b"\0"):
+        assert not key.public.verifies(wrong, message)
+    assert not key.public.verifies(key.sign(message), message + b" ")
