@@ -121,3 +121,62 @@ def test_file_a_request_and_see_it_answered(  # type: ignore[no-untyped-def]
         responders = page.locator("section[aria-labelledby=responders]").inner_text()
         assert "accepted" in responders and "Two analysts from Tartu" in responders
         page.screenshot(path=str(tmp_path / "incident-responder.png"), full_page=True)
+
+
+@pytest.mark.sqlite_only
+def test_the_work_on_an_incident_by_keyboard(  # type: ignore[no-untyped-def]
+    cast: Cast,
+    app,
+    browser_page,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """The requester opens the folded form by keyboard and widens what it asks for, gives a
+    task to one of its own people, and the coordinator lets a tasked responder go."""
+    world = cast.world
+    incident = cast.file(title="Historian encrypted")["id"]
+    tasked = cast.cert.analyst.post(
+        f"/api/v1/incidents/{incident}/taskings", json={"member_id": cast.lab.member_id}
+    )
+    assert tasked.status_code == 201, tasked.text
+    requester, coordinator = (email_of(world, u) for u in (cast.requester.analyst,
+                                                           cast.cert.analyst))  # fmt: skip
+    for user in (cast.requester.analyst, cast.cert.analyst):
+        with_password(world, user)
+    page = browser_page
+    with serving(app) as url:
+        sign_in_as(page, url, requester)
+        page.goto(url + f"/incidents/{incident}")
+        summary = page.get_by_text("Change what was filed")
+        expect(page.get_by_label("Services hit")).to_be_hidden()  # folded away
+        summary.focus()
+        page.keyboard.press("Enter")
+        expect(page.get_by_label("Services hit")).to_be_visible()
+        page.get_by_label("Services hit").focus()
+        page.keyboard.type("historian")
+        page.get_by_label("ot-ics", exact=True).focus()
+        page.keyboard.press("Space")  # tick: OT skills are needed too
+        with page.expect_navigation():
+            page.get_by_role("button", name="Save changes").click()
+        expect(page.get_by_text("Saved; a new severity")).to_be_visible()
+        facts = page.locator("dl.facts").inner_text()
+        assert "historian" in facts and "ot-ics" in facts
+
+        page.get_by_label("Task", exact=True).fill("Collect the historian's logs")
+        page.get_by_label("Person", exact=False).select_option(label=requester)
+        page.get_by_label("Due (UTC)").fill("2026-03-03T12:00")
+        with page.expect_navigation():
+            page.get_by_role("button", name="Give the task").click()
+        tasks = page.locator("section[aria-labelledby=tasks] table")
+        expect(tasks).to_contain_text(f"Grid EE: {requester}")
+        page.screenshot(path=str(tmp_path / "incident-work-requester.png"), full_page=True)
+        page.get_by_role("button", name="Sign out").click()
+
+        sign_in_as(page, url, coordinator)
+        page.goto(url + f"/incidents/{incident}")
+        expect(page.locator("dl.facts")).to_contain_text("ot-ics")
+        page.get_by_label("Why Forensics Lab is let go").fill("Needs OT skills instead")
+        with page.expect_navigation():
+            page.get_by_role("button", name="Release Forensics Lab").click()
+        expect(page.get_by_text("Responder released")).to_be_visible()
+        expect(page.locator("section[aria-labelledby=responders]")).to_contain_text("released")
+        page.screenshot(path=str(tmp_path / "incident-work-coordinator.png"), full_page=True)
