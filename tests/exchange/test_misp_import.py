@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import copy
 import json
+import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from shieldwall.exchange.misp_import import _NAMESPACE, _uuid5
 from shieldwall.markings import TLP
 from shieldwall.policy import Role
 from tests.factories import ApiUser, World
@@ -168,3 +172,35 @@ def test_the_command_imports_misp_events(database_url: str, tmp_path: Path) -> N
     refused = run("import", "--format", "misp", str(broken), "--user", "ana@cert.example",
                   database_url=database_url, check=False)  # fmt: skip
     assert refused.returncode != 0 and "not a MISP event" in refused.stderr
+
+
+def test_a_value_stix_will_not_take_is_a_note_and_what_refers_to_it_follows(
+    world: World,
+) -> None:
+    alice = world.user(world.member())
+    event = osint_event()
+    bad, good = event["Event"]["Object"][0], event["Event"]["Object"][1]
+    bad["Attribute"][0].update(type="md5", value="not-an-md5", to_ids=True,
+                               Sighting=[{"date_sighting": "1770795000", "type": "0"}])  # fmt: skip
+    good["ObjectReference"] = [{"uuid": "c1000000-0000-4000-8000-0000000000aa",
+                                "referenced_uuid": bad["Attribute"][0]["uuid"],
+                                "relationship_type": "drops"}]  # fmt: skip
+    response = alice.post("/api/v1/imports/misp", json=event)
+    assert response.status_code == 201, response.text
+    objects = {o["id"]: o for o in shared(alice)}
+    (note,) = [o for o in objects.values() if o.get("x_misp_value") == "not-an-md5"]
+    assert note["type"] == "note" and note["content"] == "not-an-md5"
+    assert note["x_misp_type"] == "md5" and note["x_misp_to_ids"] is True
+    assert not [o for o in objects.values() if o.get("pattern", "").endswith("'not-an-md5']")]
+    (drops,) = [o for o in objects.values() if o.get("x_misp_relationship_type") == "drops"]
+    assert drops["target_ref"] == note["id"]
+    assert any(o.get("sighting_of_ref") == note["id"] for o in objects.values())
+    (report,) = shared(alice, type="report")
+    assert note["id"] in report["object_refs"]
+    grouping = next(o for o in objects.values() if o.get("x_misp_uuid") == bad["uuid"])
+    assert note["id"] in grouping["object_refs"]
+
+
+@given(st.text())
+def test_member_ids_are_rfc_4122_uuid5(name: str) -> None:
+    assert _uuid5(name) == str(uuid.uuid5(_NAMESPACE, name))

@@ -31,18 +31,26 @@ COMMON = [
     "[domain-name:value MATCHES '^evil\\\\.']",
     "[x-acme-sensor:'alert name' != 'noise']",
     "[ipv4-addr:value = '198.51.100.7']\n",
+    # Integer literals and list steps, without hashes (MISP's ip-dst|port, domain|ip, AS).
+    "[network-traffic:dst_ref.type = 'ipv4-addr' AND network-traffic:dst_ref.value = "
+    "'203.0.113.5' AND network-traffic:dst_port = 4444]",
+    "[domain-name:value = 'c2.example' AND domain-name:resolves_to_refs[*].value = '192.0.2.6']",
+    "[autonomous-system:number = 64500]",
+    "[file:size > 1024]",
+    "[network-traffic:extensions.'http-request-ext'.request_header[*] = 'x']",
+    "[a:b[0].c = -1 OR a:b[ +2 ] != +3]",
 ]
 
 # Valid, but outside the fast path's shape: stix2patterns decides them.
 VALID_SLOW = [
     "[ipv4-addr:value IN ('198.51.100.7', '203.0.113.9')]",
-    "[file:size > 1024]",
+    "[file:size >= 1.5]",
     "[file:name NOT = 'a.exe']",
     "[ipv4-addr:value = '198.51.100.7'] FOLLOWEDBY [domain-name:value = 'evil.example']",
     "[network-traffic:dst_port = 443] WITHIN 300 SECONDS",
     "([domain-name:value = 'evil.example'])",
     "[(domain-name:value = 'evil.example')]",
-    "[network-traffic:extensions.'http-request-ext'.request_header[*] = 'x']",
+    f"[file:hashes.MD5 = '{MD5}' AND file:size = 1]",
     "[file:created = t'2024-01-01T00:00:00Z']",
 ]
 
@@ -92,6 +100,23 @@ TRICKY = [
     "[a:b ! = 'x']",
     "[a:b = h'00']",
     "[a:t'x' = 'y']",
+    "[a:b = 0443]",
+    "[a:b = -0]",
+    "[a:b = +1]",
+    "[a:b = - 1]",
+    "[a:b = 1AND a:c = 2]",
+    "[a:b = 1ANDa:c = 2]",
+    "[a:b = 1x]",
+    "[a:b = 1.5]",
+    "[a:b LIKE 5]",
+    "[a:b[ * ] = 1]",
+    "[a:b[01] = 'x']",
+    "[a:b[+1] = 'x']",
+    "[a:b[-1] = 'x']",
+    "[a:[0] = 'x']",
+    "[a:b[*] = 'x']]",
+    "[file:hashes[*] = 'x']",
+    "[a:b.IN[0] = 1]",
 ]
 
 

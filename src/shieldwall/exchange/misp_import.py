@@ -18,21 +18,24 @@ each keep their own copy. The MISP uuid itself travels in `x_misp_uuid` and come
 from __future__ import annotations
 
 import functools
+import hashlib
 import re
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from shieldwall.errors import Invalid
 from shieldwall.exchange.misp_types import TEXT_TYPES, default_category, observable_of, pattern_of
-from shieldwall.intel.ingest import Ingestor, IngestResult
+from shieldwall.intel.ingest import BundleRejected, Ingestor, IngestResult
 from shieldwall.intel.validate import validate_object
 from shieldwall.markings import SHARING_EXTENSION_ID, TLP, Distribution, cap_distribution
 from shieldwall.members.service import group_names_of
 from shieldwall.policy import Viewer
 
 _NAMESPACE = uuid.UUID("6b2a9a1e-2f0c-5f4b-9d63-7a3f1c9e5d21")  # Shieldwall's MISP id namespace
+_NAMESPACE_BYTES = _NAMESPACE.bytes
 # MISP distribution levels (MISP core format §2.2.1) -> ours. 4 (sharing group) is one of the
 # importing member's sharing groups when the MISP sharing group is one (by uuid, else by name;
 # _Converter.sharing_group), else `org`: a MISP sharing group names MISP organisations, not our
@@ -59,7 +62,17 @@ _SIGHTED_SDOS = frozenset({"indicator", "vulnerability", "note"})
 
 def report_id_for(member_id: str, event_uuid: str) -> str:
     """The id of the report a member's import of the event with this uuid is stored as."""
-    return f"report--{uuid.uuid5(_NAMESPACE, f'{member_id}/{event_uuid}')}"
+    return f"report--{_uuid5(f'{member_id}/{event_uuid}')}"
+
+
+def _uuid5(name: str) -> str:
+    """str(uuid.uuid5(_NAMESPACE, name)) (RFC 4122 §4.3), without building UUID objects: an
+    event makes one per attribute, and uuid.UUID's checks cost more than the hash."""
+    digest = bytearray(hashlib.sha1(_NAMESPACE_BYTES + name.encode()).digest()[:16])
+    digest[6] = (digest[6] & 0x0F) | 0x50
+    digest[8] = (digest[8] & 0x3F) | 0x80
+    h = digest.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 class NotMispEvents(Invalid):
@@ -87,7 +100,11 @@ def stix_time(value: Any, fallback: str) -> str:
     """A STIX timestamp from MISP's epoch seconds, ISO time or date, else `fallback`."""
     if value in (None, ""):
         return fallback
-    text = str(value)
+    return _stix_time(str(value)) or fallback
+
+
+@functools.lru_cache(maxsize=4096)  # an event's attributes share a few timestamps
+def _stix_time(text: str) -> str | None:
     try:
         if text.isdigit():
             moment = datetime.fromtimestamp(int(text), UTC)
@@ -96,7 +113,7 @@ def stix_time(value: Any, fallback: str) -> str:
             if moment.tzinfo is None:
                 moment = moment.replace(tzinfo=UTC)
     except (ValueError, OverflowError, OSError):
-        return fallback
+        return None
     return (
         moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
     )
@@ -138,13 +155,15 @@ class _Converter:
         self.out: list[dict[str, Any]] = []
         self.by_misp_uuid: dict[str, str] = {}  # attribute / object uuid -> STIX id
         self.galaxy_ids: set[str] = set()  # the cluster objects made so far
+        # Attribute objects that are no note: (time, report id) for the note each would be.
+        self.notes_if_unfit: dict[str, tuple[str, str]] = {}
         self.now = stix_time(event.get("timestamp"), "2000-01-01T00:00:00.000Z")
         self.event_uuid = str(event.get("uuid") or f"{event.get('info')}|{event.get('date')}")
         self.report_id = report_id_for(member_id, self.event_uuid)
 
     def stix_id(self, kind: str, misp_uuid: Any, salt: str = "") -> str:
         key = f"{self.member_id}/{misp_uuid}{salt}"
-        return f"{kind}--{uuid.uuid5(_NAMESPACE, key)}"
+        return f"{kind}--{_uuid5(key)}"
 
     def marking(self, obj: dict[str, Any], tags: list[str], holder: dict[str, Any]) -> None:
         """The TLP and distribution of what `holder` (event, attribute, object) became."""
@@ -299,15 +318,10 @@ class _Converter:
                 "object_refs": [self.report_id],
             }  # fmt: skip
         obj.update(common)
-        if obj["type"] != "note" and validate_object(obj, 0):
-            # A value STIX will not take as its type (a malformed ssdeep, a hash of the wrong
-            # length): kept whole in a note, its MISP facts beside it, rather than refusing
-            # the event.
-            obj = {
-                "type": "note", "id": self.stix_id("note", attr_uuid, salt), "created": when,
-                "modified": when, "content": value, "abstract": misp_type,
-                "object_refs": [self.report_id], "spec_version": "2.1",
-            }  # fmt: skip
+        if obj["type"] != "note":
+            # Its value may be one STIX will not take as its type (a malformed ssdeep, a hash
+            # of the wrong length): then it becomes a note (see import_misp).
+            self.notes_if_unfit[obj["id"]] = (when, self.report_id)
         obj["x_misp_type"] = misp_type
         # No category (MISP requires one, but not every tool writing events gives it): the
         # one MISP itself would give the type.
@@ -481,31 +495,108 @@ def _clusters(galaxies: Any) -> Iterator[tuple[dict[str, Any], dict[str, Any], s
             yield galaxy, cluster, str(tag)
 
 
+@dataclass(frozen=True)
+class Conversion:
+    """A MISP document as one STIX 2.1 bundle, and the note each attribute object that is no
+    note would become if its value does not fit its STIX type: id -> (time, report id)."""
+
+    bundle: dict[str, Any]
+    notes_if_unfit: dict[str, tuple[str, str]]
+
+    def with_unfit_values_as_notes(self, rejected: BundleRejected) -> dict[str, Any] | None:
+        """The bundle with every object that ingest rejected and that fails validation alone
+        (its value, not its sharing) turned into a note, references to it following; None
+        when there is no such object (then the rejection stands)."""
+        objects = self.bundle["objects"]
+        unfit: dict[str, str] = {}  # old id -> the note's
+        for error in rejected.details:
+            index = error.get("index")
+            obj = objects[index] if type(index) is int and index < len(objects) else None
+            if obj is None or obj["id"] not in self.notes_if_unfit or obj["id"] in unfit:
+                continue
+            if validate_object(obj, index):
+                unfit[obj["id"]] = "note--" + obj["id"].partition("--")[2]
+        if not unfit:
+            return None
+        out = []
+        for obj in objects:
+            if obj["id"] in unfit:
+                when, report_id = self.notes_if_unfit[obj["id"]]
+                obj = _note_of(obj, unfit[obj["id"]], when, report_id)
+            out.append(_with_refs_renamed(obj, unfit))
+        return {**self.bundle, "objects": out}
+
+
+def _note_of(obj: dict[str, Any], note_id: str, when: str, report_id: str) -> dict[str, Any]:
+    """The note an attribute's object becomes when STIX will not take its value as its type:
+    the value whole as its content, its MISP facts and sharing kept."""
+    note: dict[str, Any] = {
+        "type": "note", "spec_version": "2.1", "id": note_id, "created": when, "modified": when,
+        "content": str(obj["x_misp_value"]), "abstract": str(obj["x_misp_type"]),
+        "object_refs": [report_id],
+    }  # fmt: skip
+    labels = obj.get("labels") or obj.get("x_misp_tags")
+    if labels:
+        note["labels"] = labels
+    for key, value in obj.items():
+        if key in ("object_marking_refs", "extensions") or (
+            key.startswith("x_misp_") and key != "x_misp_tags"
+        ):
+            note[key] = value
+    return note
+
+
+def _with_refs_renamed(obj: dict[str, Any], renamed: dict[str, str]) -> dict[str, Any]:
+    """`obj` with every reference to a renamed object following it."""
+    changes: dict[str, Any] = {}
+    for key in ("source_ref", "target_ref", "sighting_of_ref"):
+        if obj.get(key) in renamed:
+            changes[key] = renamed[obj[key]]
+    refs = obj.get("object_refs")
+    if type(refs) is list and any(r in renamed for r in refs):
+        changes["object_refs"] = [renamed.get(r, r) for r in refs]
+    return {**obj, **changes} if changes else obj
+
+
 def misp_to_bundle(
     document: Any, member_id: str, groups: Callable[[], dict[str, str]] = dict
-) -> dict[str, Any]:
+) -> Conversion:
     """The STIX 2.1 bundle of every event of a MISP JSON document, as `member_id` shares it
     (`groups`: id -> name of the member's sharing groups, asked for once if needed)."""
     stix_objects: list[dict[str, Any]] = []
+    notes_if_unfit: dict[str, tuple[str, str]] = {}
     known = functools.cache(groups)
     for index, event in enumerate(events_in(document)):
         where = f"event {index} ({event.get('uuid') or event.get('info')!s:.80})"
-        stix_objects += _Converter(member_id, event, where, known).convert()
+        converter = _Converter(member_id, event, where, known)
+        stix_objects += converter.convert()
+        notes_if_unfit.update(converter.notes_if_unfit)
     unique = {(o["id"], o.get("modified")): o for o in stix_objects}
-    return {"type": "bundle", "id": f"bundle--{uuid.uuid4()}", "objects": list(unique.values())}
+    bundle = {"type": "bundle", "id": f"bundle--{uuid.uuid4()}", "objects": list(unique.values())}
+    return Conversion(bundle, notes_if_unfit)
 
 
 def import_misp(
     ingestor: Ingestor, viewer: Viewer, document: Any, *, source: str = "misp"
 ) -> IngestResult:
-    """Share every event of a MISP document as `viewer`, all or nothing."""
+    """Share every event of a MISP document as `viewer`, all or nothing.
+
+    Validated once, by ingest: an attribute whose value STIX will not take as its type is
+    rare, so rather than validating every object twice, a rejection naming such objects is
+    answered by storing them as notes (nothing was stored of the rejected try)."""
 
     def groups() -> dict[str, str]:
         with ingestor.db.read() as conn:
             return group_names_of(conn, viewer.member_id)
 
-    bundle = misp_to_bundle(document, viewer.member_id, groups)
-    return ingestor.ingest(viewer, bundle, source=source)
+    conversion = misp_to_bundle(document, viewer.member_id, groups)
+    try:
+        return ingestor.ingest(viewer, conversion.bundle, source=source)
+    except BundleRejected as rejected:
+        again = conversion.with_unfit_values_as_notes(rejected)
+        if again is None:
+            raise
+    return ingestor.ingest(viewer, again, source=source)
 
 
 def iter_event_uuids(document: Any) -> Iterator[str]:

@@ -6,7 +6,11 @@ a second, well short of the ingest target of 20,000 objects/s. Most patterns in 
 one shape: one observation expression holding comparisons of a property with a quoted string,
 joined by AND/OR, e.g. ``[file:hashes.'SHA-256' = '...' OR domain-name:value = 'evil.example']``.
 The fast path recognises exactly that shape with one regular expression that mirrors the ANTLR
-lexer token by token, and hands everything else, valid or not, to stix2patterns. It only ever
+lexer token by token, and hands everything else, valid or not, to stix2patterns. A wider one
+also takes integer literals (`network-traffic:dst_port = 443`) and list steps in paths
+(`domain-name:resolves_to_refs[*].value`), as MISP's `ip-dst|port` and `domain|ip` become, when
+no `hashes` is in the pattern: stix2patterns checks nothing else of a comparison once it parses
+(its object validator looks only at hashes, and chokes on a list step after one). It only ever
 decides what stix2patterns would decide; the property test in tests/intel/test_patterns.py holds
 it to that.
 """
@@ -52,6 +56,19 @@ _COMPARISON = (
 _FAST_PATTERN = re.compile(
     f"{WS}\\[{WS}{_COMPARISON}(?:{WS}(?:AND|OR){WORD_END}{WS}{_COMPARISON})*{WS}\\]{WS}"
 )
+# IntPosLiteral and IntNegLiteral; they compare with the equality and order operators only.
+_INT = "[+-]?(?:0|[1-9][0-9]*)"
+_INT_OPERATOR = "==|=|!=|<>|<=|>=|<|>"
+# objectPathComponent: `. key`, `. 'string'` or `[ index ]`, `[ * ]` (STIX 2.1 §9.5). A
+# negative index is valid too, but stix2patterns 2.1.2 crashes on it: not here.
+_STEP = f"(?:{WS}\\.{WS}(?:{KEY}|{_STRING})|{WS}\\[{WS}(?:\\*|\\+?(?:0|[1-9][0-9]*)){WS}\\])"
+_WIDE_COMPARISON = (
+    f"{OBJECT_TYPE}{WS}:{WS}(?:{KEY}|{_STRING}){_STEP}*"
+    f"{WS}(?:(?:{_OPERATOR}){WS}{_STRING}|(?:{_INT_OPERATOR}){WS}{_INT})"
+)
+_WIDE_PATTERN = re.compile(
+    f"{WS}\\[{WS}{_WIDE_COMPARISON}(?:{WS}(?:AND|OR){WORD_END}{WS}{_WIDE_COMPARISON})*{WS}\\]{WS}"
+)
 # Splits a pattern already matched by _FAST_PATTERN into its tokens, in order.
 _TOKEN = re.compile(
     f"{WS}(?:(?P<string>{_STRING})|(?P<word>[a-zA-Z_][a-zA-Z0-9_-]*)"
@@ -73,6 +90,8 @@ def pattern_errors(pattern: str) -> list[str]:
 def _fast_verdict(pattern: str) -> list[str] | None:
     """The verdict for the common forms, or None when only stix2patterns can tell."""
     if _FAST_PATTERN.fullmatch(pattern) is None:
+        if "hashes" not in pattern and _WIDE_PATTERN.fullmatch(pattern) is not None:
+            return []
         return None
     # A path component can only unquote to "hashes" if its text holds it: escapes yield ' or \.
     if "hashes" not in pattern:
