@@ -117,3 +117,26 @@ def test_cross_border_groups_need_sight_of_every_incident_and_of_the_intel(
     assert secret["id"] not in str(both)
     # The requester sees only its own: no group, however the others correlate.
     assert cast.requester.analyst.get("/api/v1/incidents/cross-border").json()["correlated"] == []
+
+
+def test_figures_say_the_strictest_tlp_of_what_they_count_and_no_more(
+    cast: Cast, clock: FakeClock
+) -> None:
+    # Negative first: a member taking part in nothing is told no TLP, not even the lowest.
+    cast.file(tlp="red", severity="critical")
+    for path in ("/api/v1/incidents/figures", "/api/v1/incidents/figures/series"):
+        nothing = cast.outsider.analyst.get(path).json()
+        assert nothing["tlp"] is None, (path, nothing)
+    clock.advance(hours=1)
+    cast.file(tlp="green")
+    for path in ("/api/v1/incidents/figures", "/api/v1/incidents/figures/series"):
+        assert cast.requester.analyst.get(path).json()["tlp"] == "red", path
+    # The alliance takes part in neither (the CERT coordinates both): nothing from them.
+    latvian = cast.world.user(cast.world.member("Grid LV", "industry", country="LV"))
+    cast.file(by=latvian, tlp="amber+strict")
+    alliance = cast.alliance.reader.get("/api/v1/incidents/figures").json()
+    assert (alliance["incidents"], alliance["tlp"]) == (1, "amber+strict")
+    later = cast.requester.analyst.get(
+        "/api/v1/incidents/figures", params={"since": "2026-03-02T09:30:00Z"}
+    ).json()
+    assert (later["incidents"], later["tlp"]) == (1, "green")  # the red one is before `since`

@@ -34,6 +34,7 @@ from shieldwall.incidents.tables import (
 )
 from shieldwall.incidents.times import parse_stamp, stamp
 from shieldwall.incidents.views import member_names, summaries, task_as_dict
+from shieldwall.markings import TLP
 from shieldwall.members.tables import members
 from shieldwall.policy import Viewer, incident_visible_filter
 
@@ -87,6 +88,12 @@ def _filed_between(
     return query
 
 
+def strictest_tlp(rows: Sequence[Any]) -> str | None:
+    """The strictest TLP among the incidents a figure counts: what a page showing the figure
+    says it shows (None when it counts none)."""
+    return TLP(max(r.tlp for r in rows)).label if rows else None
+
+
 def _keys(row: Any, by: str) -> list[str]:
     if by == "severity":
         return [row.severity]
@@ -124,6 +131,7 @@ def figures(
         "since": stamp(since) if since else None,
         "until": stamp(until) if until else None,
         "incidents": len(rows),
+        "tlp": strictest_tlp(rows),
         "groups": [
             {
                 "key": key,
@@ -184,7 +192,7 @@ def series(
                 }
             )
             start = _next_bucket(start, interval)
-    return {"interval": interval, "points": points}
+    return {"interval": interval, "tlp": strictest_tlp(rows), "points": points}
 
 
 def _next_bucket(start: datetime, interval: str) -> datetime:

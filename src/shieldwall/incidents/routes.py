@@ -305,8 +305,9 @@ async def incident_figures(
     until: Annotated[str | None, Query(description="filed before (RFC 3339)")] = None,
 ) -> dict:
     """Per group, the number of incidents and, per clock, how many were measured, their median
-    and 90th percentile in seconds, and how many met, breached or still run. Counts only the
-    incidents you take part in."""
+    and 90th percentile in seconds, and how many met, breached or still run; `tlp`, the
+    strictest TLP of the incidents counted (null when none). Counts only the incidents you take
+    part in."""
     return await _call(
         figures.figures,
         db,
@@ -330,7 +331,7 @@ async def incident_series(
     until: str | None = None,
 ) -> dict:
     """The chart over time: per period of filing, incidents by severity and each clock's
-    median and breaches."""
+    median and breaches; `tlp`, the strictest TLP of the incidents counted (null when none)."""
     return await _call(
         figures.series,
         db,

@@ -108,5 +108,7 @@ def incident_part(
         "figures": tables,
         "clocks": CLOCKS,
         "charts": _charts(over_time["points"], "week of" if interval == "week" else "day"),
-        "tlps": [line["tlp"] for line in needs["incidents"] if line["id"] in shown],
+        # The incidents named, and the strictest of those the figures and charts count.
+        "tlps": [line["tlp"] for line in needs["incidents"] if line["id"] in shown]
+        + [found["tlp"] for found in (*grouped.values(), over_time)],
     }
