@@ -240,17 +240,21 @@ class ArrivalRules:
         with self.db.write() as conn:
             return {gid for gid in sorted(group_ids) if not arrived_group(conn, peer, gid)}
 
+    def _owner(self, viewer: Viewer, member_id: str) -> Viewer:
+        """The peer member that stores a new version of what came through it first."""
+        with self.db.read() as conn:
+            return viewer_for_member(
+                conn, member_id, user_id=viewer.user_id, role=viewer.role, email=viewer.email,
+                peer=True,
+            )  # fmt: skip
+
     def _store(
         self, ingestor: Ingestor, viewer: Viewer, sorting: _Sorting, source: str
     ) -> IngestResult:
         stored, unchanged, change_seq = 0, sorting.unchanged, None
         stored_ids: list[str] = []
         for member_id, batch in sorting.by_owner.items():
-            with self.db.read() as conn:
-                owner = viewer_for_member(
-                    conn, member_id, user_id=viewer.user_id, role=viewer.role,
-                    email=viewer.email, peer=True,
-                )  # fmt: skip
+            owner = viewer if member_id == viewer.member_id else self._owner(viewer, member_id)
             for attempt in range(2):
                 if not batch:
                     break
