@@ -10,6 +10,9 @@ from enum import IntEnum, StrEnum
 
 SHARING_EXTENSION_ID = "extension-definition--c56d41b5-3fe7-441e-af12-498adb577219"
 TLP2_EXTENSION_ID = "extension-definition--60a3c5c5-0d10-413e-aab3-9e08dde9e88d"
+# Who defined the sharing extension: the Shieldwall project, the same on every instance, as the
+# extension's id is (STIX 2.1 §7.3 requires an extension-definition's created_by_ref).
+SHIELDWALL_PROJECT_ID = "identity--9d3c6f2e-41a7-4b8e-9f0d-5c2a7e1b3d64"
 
 
 class TLP(IntEnum):
@@ -182,12 +185,37 @@ def tlp_marking_definitions() -> list[dict]:
     ]
 
 
+def definitions() -> list[dict]:
+    """What every bundle this instance writes starts with, and GET /definitions serves: the TLP
+    2.0 marking definitions, the sharing extension's definition and the identity that made it."""
+    return [
+        *tlp_marking_definitions(),
+        shieldwall_project_identity(),
+        sharing_extension_definition(),
+    ]
+
+
+def shieldwall_project_identity() -> dict:
+    """The identity of the Shieldwall project, creator of the sharing extension's definition."""
+    return {
+        "type": "identity",
+        "spec_version": "2.1",
+        "id": SHIELDWALL_PROJECT_ID,
+        "created": "2026-11-24T00:00:00.000Z",
+        "modified": "2026-11-24T00:00:00.000Z",
+        "name": "Shieldwall project",
+        "identity_class": "organization",
+        "description": "The makers of Shieldwall, who define its STIX sharing extension.",
+    }
+
+
 def sharing_extension_definition() -> dict:
     """The extension-definition object for our sharing metadata (DESIGN.md, on the wire)."""
     return {
         "type": "extension-definition",
         "spec_version": "2.1",
         "id": SHARING_EXTENSION_ID,
+        "created_by_ref": SHIELDWALL_PROJECT_ID,
         "created": "2026-11-24T00:00:00.000Z",
         "modified": "2026-11-24T00:00:00.000Z",
         "name": "Shieldwall sharing metadata",

@@ -168,16 +168,14 @@ def test_a_stix_export_is_a_bundle_stix2_reads_with_its_definitions(world: World
     assert alice.share(fresh, red, old, report([fresh["id"]], tlp="green")).status_code == 201
     document = exported_stix(alice)
     types = [o["type"] for o in document["objects"]]
-    assert types[:6] == ["marking-definition"] * 5 + ["extension-definition"]
-    # stix2 requires created_by_ref on an extension-definition (STIX 2.1 §7.3), which
-    # markings.sharing_extension_definition() does not carry yet: every other object is read.
-    for obj in document["objects"][:5] + document["objects"][6:]:
+    assert types[:7] == ["marking-definition"] * 5 + ["identity", "extension-definition"]
+    for obj in document["objects"]:  # the extension-definition too (created_by_ref, §7.3)
         stix2.parse(obj, allow_custom=True)
     assert len({o["id"] for o in document["objects"]}) == len(document["objects"])
     assert shared_values(document) == ["198.51.100.20", "198.51.100.21", "198.51.100.22"]
     # options: type, label, TLP ceiling, age
     only = exported_stix(alice, type="report")
-    assert [o["type"] for o in only["objects"][6:]] == ["report"]
+    assert [o["type"] for o in only["objects"][7:]] == ["report"]
     assert shared_values(exported_stix(alice, tlp="amber")) == ["198.51.100.20", "198.51.100.22"]
     assert shared_values(exported_stix(alice, label="phishing")) == ["198.51.100.20"]
     with world.db.write() as conn:  # as if added to this instance in 2020
@@ -249,7 +247,7 @@ def test_csv_text_and_stix_through_the_commands(database_url: str, tmp_path: Pat
     assert "198.51.100.32" in mine and "https://bad.example/x" in mine
     document = json.loads(run("export", "--format", "stix", "-o", "type=report", "--user",
                               "olaf@other.example", database_url=database_url).stdout)  # fmt: skip
-    assert [o["type"] for o in document["objects"]][5:] == ["extension-definition"]
+    assert [o["type"] for o in document["objects"]][5:] == ["identity", "extension-definition"]
     document = json.loads(run("export", "--format", "stix", "-o", "type=report", "--user",
                               "ana@cert.example", database_url=database_url).stdout)  # fmt: skip
-    assert [o["name"] for o in document["objects"][6:]] == ["mail.txt"]
+    assert [o["name"] for o in document["objects"][7:]] == ["mail.txt"]

@@ -24,6 +24,7 @@ from shieldwall.markings import (
     TLP,
     TLP2_EXTENSION_ID,
     sharing_extension_definition,
+    shieldwall_project_identity,
     tlp_marking_definitions,
 )
 
@@ -660,6 +661,7 @@ def test_the_definitions_this_instance_serves_pass() -> None:
     for marking in tlp_marking_definitions():
         assert errors(marking) == [], marking["name"]
     assert errors(sharing_extension_definition()) == []
+    assert errors(shieldwall_project_identity()) == []
 
 
 def test_a_marking_definition_needs_a_definition_or_an_extension() -> None:

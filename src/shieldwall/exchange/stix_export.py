@@ -16,7 +16,7 @@ import orjson
 
 from shieldwall.db import Database
 from shieldwall.intel.query import ObjectFilter, list_objects
-from shieldwall.markings import sharing_extension_definition, tlp_marking_definitions
+from shieldwall.markings import definitions as platform_definitions
 from shieldwall.policy import Viewer
 
 BATCH = 1000  # objects read and audited together
@@ -27,7 +27,7 @@ def stix_bundle(
 ) -> Iterator[bytes]:
     """The bundle's JSON in pieces: its head with the definitions, a page of objects at a time,
     then its end."""
-    definitions = [*tlp_marking_definitions(), sharing_extension_definition()]
+    definitions = platform_definitions()
     defined = {d["id"] for d in definitions}
     head = {"type": "bundle", "id": f"bundle--{uuid.uuid4()}"}
     yield orjson.dumps(head)[:-1] + b',"objects":[' + b",".join(map(orjson.dumps, definitions))

@@ -25,6 +25,7 @@ from shieldwall.correlate.reports import latest_visible, visible_ids
 from shieldwall.correlate.values import normalise
 from shieldwall.db import Database
 from shieldwall.errors import Forbidden, Invalid, NotFound
+from shieldwall.exchange.indicators import PATTERNS, pattern_of
 from shieldwall.incidents.tables import incident_links
 from shieldwall.incidents.timeline import IncidentWrite, incident_write
 from shieldwall.incidents.times import stamp
@@ -34,21 +35,8 @@ from shieldwall.policy import Viewer, may_coordinate_incident
 
 NO_SUCH_OBJECT = "no such object in the store"
 
-# STIX 2.1 patterns (§9) for the kinds an indicator may be shared back as.
-_PATTERNS = {
-    "ipv4": "[ipv4-addr:value = '{}']",
-    "ipv6": "[ipv6-addr:value = '{}']",
-    "ipv4-cidr": "[ipv4-addr:value = '{}']",
-    "ipv6-cidr": "[ipv6-addr:value = '{}']",
-    "domain": "[domain-name:value = '{}']",
-    "url": "[url:value = '{}']",
-    "email": "[email-addr:value = '{}']",
-    "md5": "[file:hashes.MD5 = '{}']",
-    "sha1": "[file:hashes.'SHA-1' = '{}']",
-    "sha256": "[file:hashes.'SHA-256' = '{}']",
-    "sha512": "[file:hashes.'SHA-512' = '{}']",
-}
-SHAREABLE_KINDS = tuple(_PATTERNS)
+# The kinds an indicator may be shared back as: those exchange/indicators.py writes patterns of.
+SHAREABLE_KINDS = tuple(PATTERNS)
 
 
 def add_links(
@@ -188,18 +176,17 @@ def _indicator(item: Finding, index: int, incident_tlp: int, now: datetime) -> d
             details=[{"index": index, "property": "value", "message": message}],
         )
 
-    if item.kind != "auto" and item.kind not in _PATTERNS:
-        raise bad(f"kind {item.kind!r} cannot be shared back; kinds: auto, " + ", ".join(_PATTERNS))
+    if item.kind != "auto" and item.kind not in PATTERNS:
+        raise bad(f"kind {item.kind!r} cannot be shared back; kinds: auto, " + ", ".join(PATTERNS))
     try:
         observable = normalise(item.kind, item.value)
     except ValueError as exc:
         raise bad(str(exc)) from None
-    if observable is None or observable.kind not in _PATTERNS:
+    if observable is None or observable.kind not in PATTERNS:
         raise bad(
             f"{item.value!r} is not a value of a kind that can be shared back "
-            f"({', '.join(_PATTERNS)})"
+            f"({', '.join(PATTERNS)})"
         )
-    escaped = observable.value.replace("\\", "\\\\").replace("'", "\\'")
     try:
         tlp = TLP.parse(item.tlp) if item.tlp is not None else TLP(incident_tlp)
     except ValueError as exc:
@@ -213,7 +200,7 @@ def _indicator(item: Finding, index: int, incident_tlp: int, now: datetime) -> d
         "modified": at,
         "name": item.name or f"{observable.kind} {observable.value}",
         "indicator_types": ["malicious-activity"],
-        "pattern": _PATTERNS[observable.kind].format(escaped),
+        "pattern": pattern_of(observable.kind, observable.value),
         "pattern_type": "stix",
         "valid_from": at,
         "object_marking_refs": [tlp.marking_id],

@@ -20,7 +20,8 @@ from shieldwall.intel.ingest import Ingestor
 from shieldwall.intel.sanitize import sanitize_text
 from shieldwall.intel.stix_types import TYPES
 from shieldwall.intel.timestamps import is_timestamp
-from shieldwall.markings import TLP, sharing_extension_definition, tlp_marking_definitions
+from shieldwall.markings import TLP
+from shieldwall.markings import definitions as platform_definitions
 from shieldwall.policy import Viewer
 from shieldwall.settings import Settings
 
@@ -248,11 +249,12 @@ async def get_object(
 
 @router.get("/definitions")
 async def definitions() -> dict:
-    """The TLP 2.0 marking definitions and the sharing extension's definition, as a bundle."""
+    """The TLP 2.0 marking definitions and the sharing extension's definition (with the
+    identity that made it), as a bundle."""
     return {
         "type": "bundle",
         "id": "bundle--5b7c5bb9-5dbd-4f39-9e43-94e1c1fd1d7a",
-        "objects": [*tlp_marking_definitions(), sharing_extension_definition()],
+        "objects": platform_definitions(),
     }
 
 
