@@ -8,8 +8,10 @@ domain-ip object with references, a sighting) are imported one event per transac
 audit), then exported (`misp_events`, policy-filtered, as GET /api/v1/exports/misp does).
 misp-stix (the MISP project's MISP-to-STIX 2.1 converter) is installed from PyPI into its own
 environment under bench/out/ and converts the same events (conversion only, no storage); when it
-cannot be installed or run, the table says so. Writes bench/out/formats_misp.json. A
-measurement, not a test: it exits 0.
+cannot be installed or run, the table says so. With --real, the real published events vendored
+for the tests (tests/exchange/data/misp_real, see its README) instead: whether each imports, and
+how many misp-stix refuses. Writes bench/out/formats_misp.json. A measurement, not a test: it
+exits 0.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ import orjson
 
 from shieldwall.db import Database, migrate
 from shieldwall.exchange.misp_export import misp_events
-from shieldwall.exchange.misp_import import import_misp
+from shieldwall.exchange.misp_import import events_in, import_misp
 from shieldwall.intel.ingest import ingestor_for
 from shieldwall.markings import TLP, Distribution
 from shieldwall.members.service import create_member, create_user, viewer_for_user
@@ -36,6 +38,7 @@ from shieldwall.policy import Role
 from shieldwall.settings import Settings
 
 OUT = Path(__file__).parent / "out"
+REAL = Path(__file__).parent.parent / "tests" / "exchange" / "data" / "misp_real"
 NAMESPACE = uuid.UUID("0f1d0a5e-5b8c-4b8e-9c55-2d6f3b1a7e42")
 MISP_STIX_VENV = OUT / "misp-stix-venv"
 
@@ -48,8 +51,8 @@ for event in events:
     try:
         parser = MISPtoSTIX21Parser()
         parser.parse_misp_event(event)
-        attributes += len(event["Event"]["Attribute"]) + sum(
-            len(o["Attribute"]) for o in event["Event"]["Object"])
+        attributes += len(event["Event"].get("Attribute") or []) + sum(
+            len(o["Attribute"]) for o in event["Event"].get("Object") or [])
     except Exception as exc:
         errors += 1
 print(json.dumps({"seconds": time.perf_counter() - start, "errors": errors,
@@ -129,9 +132,15 @@ def synthetic_events(n: int, seed: int = 1) -> list[dict[str, Any]]:
     return events
 
 
+def real_events() -> list[dict[str, Any]]:
+    """The real published events the tests use, each as {"Event": ...}."""
+    return [{"Event": event} for path in sorted(REAL.glob("*.json"))
+            for event in events_in(orjson.loads(path.read_bytes()))]  # fmt: skip
+
+
 def attributes_in(events: list[dict[str, Any]]) -> int:
-    return sum(len(e["Event"]["Attribute"]) + sum(len(o["Attribute"]) for o in e["Event"]["Object"])
-               for e in events)  # fmt: skip
+    return sum(len(e["Event"].get("Attribute") or []) + sum(
+        len(o["Attribute"]) for o in e["Event"].get("Object") or []) for e in events)  # fmt: skip
 
 
 def ours(events: list[dict[str, Any]], tmp: Path) -> dict[str, Any]:
@@ -189,8 +198,12 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="a Python with misp-stix installed (default: bench/out's own)",
     )
+    parser.add_argument(
+        "--real", action="store_true", help="the real events of tests/exchange/data/misp_real"
+    )
     args = parser.parse_args(argv)
-    events = synthetic_events(args.n)
+    events = real_events() if args.real else synthetic_events(args.n)
+    args.n = len(events)
     attributes = attributes_in(events)
     with tempfile.TemporaryDirectory(prefix="shieldwall-bench-misp-") as name:
         tmp = Path(name)

@@ -43,3 +43,17 @@ def test_a_failing_batch_raises_and_leaves_nothing(db: Database) -> None:
     with pytest.raises(Exception, match=r"(?i)null"), db.write() as conn:
         bulk_insert(conn, [(observable_keys, COLUMNS)], ([rows] for rows in (good, bad)))
     assert stored(db) == []
+
+
+@pytest.mark.parametrize("count", [0, 1, 2])
+def test_one_batch_or_none_is_written_here_and_a_failure_still_raises(
+    db: Database, count: int
+) -> None:
+    rows = [[(i, i, None, None, None, None)] for i in range(1, count + 1)]
+    with db.write() as conn:
+        bulk_insert(conn, [(observable_keys, COLUMNS)], ([r] for r in rows))
+    assert stored(db) == [row for batch in rows for row in batch]
+    bad = [(None, 9, None, None, None, None)]
+    with pytest.raises(Exception, match=r"(?i)null"), db.write() as conn:
+        bulk_insert(conn, [(observable_keys, COLUMNS)], iter([[bad]]))
+    assert len(stored(db)) == count
