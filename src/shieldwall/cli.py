@@ -10,12 +10,9 @@ from __future__ import annotations
 
 import importlib.metadata
 import sys
-from collections.abc import Sequence
-from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
 
 from shieldwall.dataprotection.cli import privacy_app, retention_app
 from shieldwall.db import Database, migrate
@@ -29,22 +26,15 @@ from shieldwall.settings import Settings
 from shieldwall.terminal import (
     DatabaseOption,
     JsonOption,
-    err,
     errors_as_messages,
     existing_database,
     fail,
     in_write,
-    out,
     print_json,
     print_rows,
     settings_for,
     shown,
 )
-
-if TYPE_CHECKING:  # imported where used: most commands never look anything up
-    from shieldwall.correlate.client import LookupReport
-    from shieldwall.correlate.helper import Options
-    from shieldwall.exchange.formats import Format
 
 # rich_markup_mode=None: a usage error is click's one "Error: ..." line, not a drawn box.
 app = typer.Typer(
@@ -324,164 +314,6 @@ def _serve(settings: Settings) -> None:
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
 
 
-@app.command("import")
-def import_bundle(
-    file: Annotated[Path, typer.Argument(help="a STIX 2.1 bundle, MISP events, CSV or free text")],
-    user: Annotated[str, typer.Option(help="e-mail of the user who shares it")],
-    database: DatabaseOption = None,
-    file_format: Annotated[
-        str | None,
-        typer.Option(
-            "--format",
-            help="stix (a STIX 2.1 bundle), misp (MISP events), csv or text (free text); "
-            "detected from the file's start when not given",
-        ),
-    ] = None,
-    name: Annotated[
-        str | None, typer.Option(help="text: the report's name (default: the file's)")
-    ] = None,
-    tlp: Annotated[
-        str | None, typer.Option(help="text, csv: the TLP (default amber; csv: of rows without)")
-    ] = None,
-    distribution: Annotated[
-        str | None,
-        typer.Option(help="text, csv: org, community, federation or all (csv: org by default)"),
-    ] = None,
-) -> None:
-    """Share a file as USER, all or nothing: a STIX 2.1 bundle (read in two passes, so memory
-    holds the objects' ids, not the file), MISP event JSON, a CSV of indicators, or the
-    indicators found in free text as one report."""
-    from shieldwall.exchange.formats import detect_format, format_for
-    from shieldwall.intel.ingest import ingestor_for
-
-    if file.is_dir():
-        raise fail(f"{file}: a folder, not a file to import")
-    if not file.is_file():
-        raise fail(f"{file}: no such file")
-    if file_format is None:
-        with file.open("rb") as head:
-            file_format = detect_format(head.read(65536))
-        err.print(f"{file.name}: imported as {file_format}", highlight=False, markup=False)
-    if file_format == "text" and name is None:
-        name = file.name
-    given = {"name": name, "tlp": tlp, "distribution": distribution}
-    options = {k: v for k, v in given.items() if v is not None}
-    settings = settings_for(database)
-    with errors_as_messages(settings.database_url):
-        fmt = format_for(file_format, direction="import")
-        fmt.check_options(options, direction="import")
-    if fmt.name != "stix":  # a STIX bundle is read in two passes below; others whole
-        _import_format(fmt, file, user, options, settings, database)
-        return
-    with existing_database(database) as db:
-        with db.read() as conn:
-            viewer = members.viewer_for_user(conn, members.user_by_email(conn, user)["id"])
-        with Progress(
-            SpinnerColumn(),
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("objects"),
-            console=err,
-            transient=True,
-        ) as progress:
-            task = progress.add_task(f"reading {file.name}", total=None)
-            read = 0
-
-            def counted(phase: str, count: int) -> None:
-                """Objects read (first pass), then stored of those read (second pass)."""
-                nonlocal read
-                if phase == "read":
-                    read = count
-                    progress.update(task, completed=count)
-                else:
-                    progress.update(
-                        task, description="validating and storing", completed=count, total=read
-                    )
-
-            ingestor = ingestor_for(db, settings)
-            try:
-                result = ingestor.ingest_file(
-                    viewer, file, source=f"cli:{file.name}", progress=counted
-                )
-            finally:
-                ingestor.close()
-    typer.echo(f"stored {result.stored} objects, {result.unchanged} already present")
-
-
-def _import_format(
-    fmt: Format,
-    file: Path,
-    user: str,
-    options: dict[str, str],
-    settings: Settings,
-    database: str | None,
-) -> None:
-    from shieldwall.intel.ingest import ingestor_for
-
-    assert fmt.importer is not None
-    with existing_database(database) as db, errors_as_messages(db.url):
-        with db.read() as conn:
-            viewer = members.viewer_for_user(conn, members.user_by_email(conn, user)["id"])
-        ingestor = ingestor_for(db, settings)
-        try:
-            result = fmt.importer(ingestor, viewer, file.read_bytes(), f"cli:{file.name}", options)
-        finally:
-            ingestor.close()
-    for report in [i for i in result.stored_ids if i.startswith("report--")][:5]:
-        typer.echo(f"report {report}")
-    typer.echo(f"stored {result.stored} objects, {result.unchanged} already present")
-
-
-@app.command("export")
-def export_format(
-    file_format: Annotated[str, typer.Option("--format", help="see `shieldwall formats`")],
-    user: Annotated[str, typer.Option(help="e-mail of the user whose view is exported")],
-    option: Annotated[
-        list[str] | None, typer.Option("--option", "-o", help="NAME=VALUE, e.g. kind=ipv4")
-    ] = None,
-    output: Annotated[
-        Path | None, typer.Option("--output", help="file to write (default: standard output)")
-    ] = None,
-    database: DatabaseOption = None,
-) -> None:
-    """Write what USER may see in an export format (exchange/formats.py), streamed."""
-    from shieldwall.exchange.formats import format_for
-
-    options: dict[str, str] = {}
-    for item in option or []:
-        key, eq, value = item.partition("=")
-        if not eq:
-            raise fail(f"--option: NAME=VALUE, not {item!r}")
-        options[key] = value
-    settings = settings_for(database)
-    with existing_database(database) as db, errors_as_messages(db.url):
-        fmt = format_for(file_format, direction="export")
-        assert fmt.exporter is not None
-        fmt.check_options(options)
-        with db.read() as conn:
-            viewer = members.viewer_for_user(conn, members.user_by_email(conn, user)["id"])
-        out = output.open("wb") if output else sys.stdout.buffer
-        try:
-            for piece in fmt.exporter(db, viewer, settings, options):
-                out.write(piece.encode() if isinstance(piece, str) else piece)
-        finally:
-            if output:
-                out.close()
-            else:
-                out.flush()
-
-
-@app.command("formats")
-def list_formats() -> None:
-    """The exchange formats and whether each imports and/or exports."""
-    from shieldwall.exchange.formats import formats
-
-    for fmt in formats():
-        able = "/".join(d for d, f in (("import", fmt.importer), ("export", fmt.exporter)) if f)
-        typer.echo(f"{fmt.name:12} {able:14} {fmt.description}")
-
-
 @app.command()
 def demo(
     host: Annotated[str | None, typer.Option(help="address to bind")] = None,
@@ -513,111 +345,6 @@ def demo(
     )
     if not no_serve:
         _serve(settings)
-
-
-@app.command()
-def lookup(
-    file: Annotated[
-        Path,
-        typer.Argument(
-            help="values to look up, one a line; blank lines and lines starting with # are skipped"
-        ),
-    ],
-    private: Annotated[
-        bool, typer.Option("--private", help="disclose only a 5-hex-digit hash prefix per value")
-    ] = False,
-    url: Annotated[str, typer.Option(help="the Shieldwall server")] = "http://127.0.0.1:8000",
-    key: Annotated[
-        str | None, typer.Option(help="API key (default: $SHIELDWALL_API_KEY)", show_default=False)
-    ] = None,
-    user: Annotated[
-        str | None,
-        typer.Option(
-            help="look up in the database, without a server, as this user (e-mail) sees it",
-            show_default=False,
-        ),
-    ] = None,
-    database: DatabaseOption = None,
-    min_score: Annotated[
-        float | None,
-        typer.Option(help="leave out indicators scoring less, and revoked objects", min=0, max=100),
-    ] = None,
-    exclude_warninglisted: Annotated[
-        bool,
-        typer.Option(
-            "--exclude-warninglisted", help="leave out matches by values on a warning list"
-        ),
-    ] = False,
-    as_json: JsonOption = False,
-) -> None:
-    """Look the values in FILE up: on a server (--url, --key), privately on a server (--private:
-    the values themselves never leave here), or in the database as a user (--user)."""
-    from shieldwall.correlate.asked import lines_to_look_up
-    from shieldwall.correlate.helper import Options
-
-    if not file.is_file():
-        raise fail(f"{file}: no such file")
-    try:
-        lines = lines_to_look_up(file.read_text())
-    except (OSError, UnicodeDecodeError) as exc:
-        raise fail(f"{file}: cannot be read as text ({exc})") from None
-    options = Options(min_score, exclude_warninglisted)
-    if user is not None:
-        if private:
-            raise fail("--private asks a server; a lookup with --user asks the database here")
-        report = _local_lookup(database, user, lines, options)
-    elif database is not None:
-        raise fail("a lookup in the database needs --user EMAIL: whose view of the intel to show")
-    else:
-        report = _server_lookup(url, key, private, lines, options)
-    for bad in report.unreadable:
-        err.print(
-            f"line {bad.line}: {bad.value[:80]!r} could not be read: {bad.message}",
-            highlight=False,
-            markup=False,
-        )
-    if as_json:
-        typer.echo(report.as_json())
-        return
-    console = out()
-    if any(a.matches or a.warnings for a in report.answers):
-        console.print(report.table())
-    console.print(report.summary())
-
-
-def _server_lookup(
-    url: str, key: str | None, private: bool, lines: Sequence[tuple[int, str]], options: Options
-) -> LookupReport:
-    """The answer of the server at `url`: to the values, or to their hash prefixes only."""
-    import os
-
-    import httpx
-
-    from shieldwall.correlate.client import LookupFailed, plain_lookup, private_lookup
-
-    api_key = key or os.environ.get("SHIELDWALL_API_KEY")
-    if not api_key:
-        raise fail("an API key is needed: --key or $SHIELDWALL_API_KEY (or --user, to look up "
-                   "in the database here)")  # fmt: skip
-    try:
-        with httpx.Client(timeout=120) as http:
-            ask = private_lookup if private else plain_lookup
-            return ask(http, url.rstrip("/"), api_key, lines, options)
-    except (LookupFailed, httpx.HTTPError) as exc:
-        raise fail(str(exc)) from None
-
-
-def _local_lookup(
-    database: str | None, user: str, lines: Sequence[tuple[int, str]], options: Options
-) -> LookupReport:
-    """The answer of the database, through the lookup service, as `user` sees it."""
-    from shieldwall.correlate.client import local_lookup
-
-    settings = settings_for(database)
-    with existing_database(database) as db:
-        with db.read() as conn:
-            viewer = members.viewer_for_user(conn, members.user_by_email(conn, user)["id"])
-        return local_lookup(db, viewer, settings, lines, options)
 
 
 @audit_app.command("verify")
@@ -656,9 +383,16 @@ def _add_capability_commands() -> None:
     app.add_typer(peer_app, name="peer")
     app.command("sync")(sync)
 
+    from shieldwall.exchange.cli import export_format, import_bundle, list_formats
     from shieldwall.exchange.misp_cli import feed_app
 
+    app.command("import")(import_bundle)
+    app.command("export")(export_format)
+    app.command("formats")(list_formats)
     app.add_typer(feed_app, name="feed")
+    from shieldwall.correlate.cli import lookup
+
+    app.command("lookup")(lookup)
 
 
 _add_capability_commands()

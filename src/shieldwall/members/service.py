@@ -336,6 +336,11 @@ def group_ids_of(conn: Connection, member_id: str) -> frozenset[str]:
     )
 
 
+def viewer_for_email(conn: Connection, email: str) -> Viewer:
+    """The viewer of the user with this e-mail (commands act as a user named so)."""
+    return viewer_for_user(conn, user_by_email(conn, email)["id"])
+
+
 def viewer_for_user(conn: Connection, user_id: str) -> Viewer:
     user = get_user(conn, user_id)
     kind = conn.scalar(select(members.c.kind).where(members.c.id == user["member_id"]))

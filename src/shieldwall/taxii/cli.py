@@ -147,7 +147,7 @@ def taxii_pull(
     settings = settings_for(database)
     with existing_database(database) as db, errors_as_messages(db.url):
         with db.read() as conn:
-            viewer = members.viewer_for_user(conn, members.user_by_email(conn, user)["id"])
+            viewer = members.viewer_for_email(conn, user)
         ingestor = ingestor_for(db, settings)
         columns = (
             SpinnerColumn(),
