@@ -141,8 +141,8 @@ def timed_sync(sink: Instance, source: Instance) -> dict[str, Any]:
     start = time.perf_counter()
     command = [str(SHIELDWALL), "sync", "--peer", "source", "--database", sink.url]
     if os.environ.get("FEDERATION_BENCH_PROFILE_SINK"):  # py-spy record of the syncing command
-        command = ["py-spy", "record", "--threads", "-o", os.environ["FEDERATION_BENCH_PROFILE_SINK"] + f".{time.time_ns()}",
-                   "-f", "raw", "--", *command]  # fmt: skip
+        profile = os.environ["FEDERATION_BENCH_PROFILE_SINK"] + f".{time.time_ns()}"
+        command = ["py-spy", "record", "--threads", "-o", profile, "-f", "raw", "--", *command]
     done = subprocess.run(command, capture_output=True, text=True, timeout=3600, env=_env())
     seconds = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
