@@ -68,6 +68,12 @@ def test_a_sighting_in_one_click_without_a_reload(  # type: ignore[no-untyped-de
         page.keyboard.press("Enter")  # again: the button is still there and in focus
         expect(row.locator("td").nth(4)).to_have_text("2")
         page.screenshot(path=str(tmp_path / "report-seen.png"), full_page=True)
+        # A refusal (here a value tampered with in the page) is said in words, the row kept.
+        page.locator("form.seen input[name=value]").evaluate("e => e.value = 'not a value'")
+        button.click()
+        expect(page.locator("#seen-status")).to_contain_text("Not done: Not recorded")
+        expect(row.locator("td").nth(4)).to_have_text("2")
+        assert page.evaluate("window.sameDocument") is True
     seen = user.get("/api/v1/sightings", params={"value": "198.51.100.77"}).json()
     assert seen["seen"] == 2
 
