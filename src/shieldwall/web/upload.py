@@ -142,6 +142,9 @@ async def progress_lines(run: Callable[[Progress], str]) -> AsyncIterator[bytes]
         loop.call_soon_threadsafe(heard.append, {"phase": phase, "objects": count})
 
     task = asyncio.ensure_future(run_in_threadpool(run, progress))
+    # A browser that leaves does not stop the import (all or nothing, it ends on its own); its
+    # outcome is then read here, so that a refusal nobody waits for is not logged as lost.
+    task.add_done_callback(lambda done: done.cancelled() or done.exception())
     started = monotonic()
     yield _line({"phase": "received"})
     while not task.done():
