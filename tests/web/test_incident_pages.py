@@ -8,6 +8,7 @@ import re
 import uuid
 from typing import Any
 
+from tests.factories import indicator
 from tests.incidents import conftest as incident_fixtures
 from tests.incidents.conftest import Cast, FakeClock
 from tests.web.signing_in import browser, csrf_of, signed_in
@@ -70,6 +71,13 @@ def test_members_not_taking_part_get_the_404_of_an_unknown_incident(cast: Cast, 
     disk = {"name": "disk", "hash": {"algorithm": "md5", "value": "0" * 32}, "location": "safe"}
     held = cast.requester.analyst.post(f"/api/v1/incidents/{incident}/evidence", json=disk)
     assert held.status_code == 201, held.text
+    ioc = indicator("203.0.113.195", tlp="green")  # intel every stranger may see
+    assert cast.requester.analyst.share(ioc).status_code == 201
+    linked = cast.requester.analyst.post(
+        f"/api/v1/incidents/{incident}/links", json={"object_ids": [ioc["id"]]}
+    )
+    assert linked.status_code == 201, linked.text
+    linked_id = ioc["id"]
     unknown = str(uuid.uuid4())
     for name, web in strangers.items():
         for url in lists:
@@ -98,6 +106,7 @@ def test_members_not_taking_part_get_the_404_of_an_unknown_incident(cast: Cast, 
                                                  "hash_value": "1" * 32, "location": "x"}),
             (f"/incidents/{incident}/evidence/{held.json()['id']}/custody", {"action": "examined"}),
             (f"/incidents/{incident}/links", {"object_ids": f"indicator--{uuid.uuid4()}"}),
+            (f"/incidents/{incident}/links/{linked_id}/unlink", {}),
             (f"/incidents/{incident}/intel", {"values": "198.51.100.9"}),
             (f"/incidents/{incident}/handover", {"member_id": cast.lab.member_id, "reason": "x"}),
             (f"/incidents/{incident}/edit", {"severity": "low"}),

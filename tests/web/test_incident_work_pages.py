@@ -116,6 +116,18 @@ def test_evidence_intel_and_the_lead_from_the_page(cast: Cast, app, clock: FakeC
     assert refused.status_code == 422 and hidden in refused.text  # all or nothing
     assert post_form(requester, url, f"{url}/links", object_ids=ioc["id"]).status_code == 303
     assert "Indicator 203.0.113.190" in requester.get(url).text.split('id="intel"')[1]
+    # Unlinked by the member that linked it (or the coordinator); a link to intel one may not
+    # see is not found, as an unknown one.
+    unlink = f"{url}/links/{ioc['id']}/unlink"
+    assert f'action="{unlink}"' in coordinator.get(url).text
+    hidden_unlink = post_form(requester, url, f"{url}/links/{hidden}/unlink")
+    assert hidden_unlink.status_code == 404
+    done = post_form(requester, url, unlink)
+    assert done.status_code == 303, done.text
+    page = requester.get(done.headers["location"]).text
+    assert "Link removed." in page and "Indicator 203.0.113.190" not in page.split('id="intel"')[1]
+    assert post_form(requester, url, unlink).status_code == 404  # gone
+    assert post_form(requester, url, f"{url}/links", object_ids=ioc["id"]).status_code == 303
 
     shared = post_form(requester, url, f"{url}/intel", values="198.51.100.191\nevil-c2.example",
                        tlp="green", distribution="community")  # fmt: skip

@@ -2,8 +2,9 @@
 the timeline (POST /api/v1/incidents/{id}/timeline), the coordinator moving the status
 (.../status), resuming after a wait on the requester (.../resume), closing or withdrawing
 (.../close), tasks given and marked done (.../tasks, PATCH .../tasks/{task}), evidence and its
-custody (.../evidence), intel linked or shared back in one step (.../links, .../intel), and the
-lead handed over (.../handover), and what was filed changed (PATCH /api/v1/incidents/{id}).
+custody (.../evidence), intel linked, unlinked or shared back in one step (.../links, DELETE
+.../links/{object}, .../intel), the lead handed over (.../handover), and what was filed changed
+(PATCH /api/v1/incidents/{id}).
 
 Each resolves the incident through the policy first, in the service: for a member not taking
 part every form here is the 404 page of an unknown incident. A mistake comes back beside the
@@ -197,6 +198,17 @@ async def link(request: Request, incident_id: str) -> Response:
         lambda f, viewer, now: links.link(
             db, viewer, incident_id, _lines(f.get("object_ids", "")), now
         ),
+    )  # fmt: skip
+
+
+@router.post("/incidents/{incident_id}/links/{object_id}/unlink")
+async def unlink(request: Request, incident_id: str, object_id: str) -> Response:
+    """A link removed (by the member that made it, or the coordinator), as DELETE
+    .../links/{object} does; intel the user may not see is not found, as an unknown id."""
+    db = request.app.state.db
+    return await _act(
+        request, incident_id, "link", "unlinked",
+        lambda f, viewer, now: links.unlink(db, viewer, incident_id, object_id, now),
     )  # fmt: skip
 
 

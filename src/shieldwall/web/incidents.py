@@ -60,6 +60,7 @@ DONE = {
     "evidence": "Evidence recorded.",
     "custody": "Custody recorded.",
     "linked": "Intel linked.",
+    "unlinked": "Link removed.",
     "shared": "Indicators shared as intel and linked.",
     "handover": "Lead handed over.",
     "released": "Responder released; nobody is tasked in its place unless you task one.",
