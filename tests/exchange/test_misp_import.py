@@ -204,3 +204,31 @@ def test_a_value_stix_will_not_take_is_a_note_and_what_refers_to_it_follows(
 @given(st.text())
 def test_member_ids_are_rfc_4122_uuid5(name: str) -> None:
     assert _uuid5(name) == str(uuid.uuid5(_NAMESPACE, name))
+
+
+def test_a_cluster_named_by_its_tag_alone_is_filled_in_from_the_published_galaxies(
+    world: World,
+) -> None:
+    alice, bob = world.user(world.member()), world.user(world.member())
+    event = osint_event()
+    del event["Event"]["Galaxy"]  # as feeds and pymisp-built events carry them: tags only
+    event["Event"]["Tag"].append({"name": 'misp-galaxy:mitre-intrusion-set="APT28"'})
+    for user in (alice, bob):
+        response = user.post("/api/v1/imports/misp", json=copy.deepcopy(event))
+        assert response.status_code == 201, response.text
+    mine = {o["x_misp_galaxy_tag"]: o for o in shared(alice) if "x_misp_galaxy_tag" in o}
+    technique = mine['misp-galaxy:mitre-attack-pattern="Spearphishing Attachment - T1566.001"']
+    # ATT&CK's published cluster: its uuid as the id, each member holding a copy of its own.
+    assert technique["id"] == "attack-pattern--2e34237d-8574-43f6-aace-ae2915de8597"
+    assert technique["external_references"] == [
+        {"source_name": "mitre-attack", "external_id": "T1566.001"}
+    ]
+    assert "spearphishing" in technique["description"].lower()
+    actor = mine['misp-galaxy:threat-actor="Sofacy"']  # a synonym of the published APT28
+    assert actor["type"] == "threat-actor" and actor["name"] == "Sofacy"
+    assert "FANCY BEAR" in actor["aliases"]
+    group = mine['misp-galaxy:mitre-intrusion-set="APT28"']
+    assert group["type"] == "intrusion-set"
+    assert {"source_name": "mitre-attack", "external_id": "G0007"} in group["external_references"]
+    theirs = {o["id"] for o in shared(bob) if "x_misp_galaxy_tag" in o}
+    assert {o["id"] for o in mine.values()} == theirs

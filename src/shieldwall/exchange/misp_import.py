@@ -27,9 +27,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from shieldwall.errors import Invalid
+from shieldwall.exchange.misp_galaxies import PublishedCluster, published_cluster
 from shieldwall.exchange.misp_types import TEXT_TYPES, default_category, observable_of, pattern_of
 from shieldwall.intel.ingest import BundleRejected, Ingestor, IngestResult
 from shieldwall.intel.validate import validate_object
+from shieldwall.intel.validate_properties import UUID_PATTERN
 from shieldwall.markings import SHARING_EXTENSION_ID, TLP, Distribution, cap_distribution
 from shieldwall.members.service import group_names_of
 from shieldwall.policy import Viewer
@@ -56,6 +58,8 @@ GALAXY_SDO = {
     "exploit-kit": "tool", "mitre-course-of-action": "course-of-action",
 }  # fmt: skip
 _RELATIONSHIP = re.compile(r"[^a-z0-9]+")
+_GALAXY_TAG = re.compile(r'misp-galaxy:([^=]+)="(.+)"')
+_WITH_ALIASES = frozenset({"threat-actor", "intrusion-set", "malware", "tool", "attack-pattern"})
 # What a STIX sighting may be of (STIX 2.1 §5.7: an SDO) among what attributes become.
 _SIGHTED_SDOS = frozenset({"indicator", "vulnerability", "note"})
 
@@ -224,7 +228,7 @@ class _Converter:
         for tag in self.cluster_tags(event.get("Galaxy")):
             if tag not in labels:
                 labels.append(tag)
-        refs += self.galaxies(event.get("Galaxy"), None)
+        refs += self.galaxies(event.get("Galaxy"), None, tags)
         date = str(event.get("date") or "")
         created = stix_time(f"{date}T00:00:00" if date else None, self.now)
         report: dict[str, Any] = {
@@ -352,7 +356,7 @@ class _Converter:
         self.by_misp_uuid.setdefault(str(attr_uuid), obj["id"])
         for sighting in sightings:
             refs += self.sighting(sighting, obj)
-        refs += self.galaxies(attribute.get("Galaxy"), obj["id"])
+        refs += self.galaxies(attribute.get("Galaxy"), obj["id"], tags)
         return refs
 
     def sighting(self, sighting: dict[str, Any], target: dict[str, Any]) -> list[str]:
@@ -428,23 +432,30 @@ class _Converter:
     @staticmethod
     def cluster_tags(galaxies: Any) -> list[str]:
         """The `misp-galaxy:` tag of every cluster of a Galaxy list."""
-        return [tag for _, cluster, tag in _clusters(galaxies)]
+        return [tag for _, _, tag in _listed_clusters(galaxies)]
 
-    def galaxies(self, galaxies: Any, holder: str | None) -> list[str]:
-        """The threat actors, malware, tools... a Galaxy list names (of the event, or of an
-        attribute: then each is related to the attribute's object, `holder`)."""
+    def galaxies(self, galaxies: Any, holder: str | None, tags: list[str]) -> list[str]:
+        """The threat actors, malware, tools... a Galaxy list and `misp-galaxy:` tags name (of
+        the event, or of an attribute: then each is related to the attribute's object,
+        `holder`)."""
         refs = []
-        for galaxy, cluster, tag in _clusters(galaxies):
+        for galaxy, cluster, tag in _clusters(galaxies, tags):
             kind = GALAXY_SDO.get(str(cluster.get("type") or galaxy.get("type")))
             if kind is None:
                 continue  # kept as the tag
             # Keyed by tag, not by the cluster's uuid: older MISP gave every cluster of a
             # galaxy the galaxy's uuid (seven mitre-malware clusters, one uuid), and ids are
-            # not always UUIDv4. The member's own id for it, as for everything else.
-            obj_id = self.stix_id(kind, tag, "/galaxy")
+            # not always UUIDv4. A published cluster's object has the cluster's published
+            # uuid (each member keeps its own copy: intel/reference.py); another one the
+            # member's own id, as everything else.
+            published = published_cluster(tag)
+            if published is not None and UUID_PATTERN.fullmatch(published.uuid):
+                obj_id = f"{kind}--{published.uuid}"
+            else:
+                obj_id = self.stix_id(kind, tag, "/galaxy")
             if obj_id not in self.galaxy_ids:
                 self.galaxy_ids.add(obj_id)
-                self.out.append(self.cluster_object(kind, obj_id, cluster, tag))
+                self.out.append(self.cluster_object(kind, obj_id, cluster, tag, published))
             refs.append(obj_id)
             if holder is not None:
                 relationship = {
@@ -458,7 +469,12 @@ class _Converter:
         return refs
 
     def cluster_object(
-        self, kind: str, obj_id: str, cluster: dict[str, Any], tag: str
+        self,
+        kind: str,
+        obj_id: str,
+        cluster: dict[str, Any],
+        tag: str,
+        published: PublishedCluster | None,
     ) -> dict[str, Any]:
         obj: dict[str, Any] = {
             "type": kind, "spec_version": "2.1", "id": obj_id,
@@ -467,12 +483,16 @@ class _Converter:
         }  # fmt: skip
         if cluster.get("uuid"):
             obj["x_misp_uuid"] = str(cluster["uuid"])
-        if cluster.get("description"):
-            obj["description"] = str(cluster["description"])
+        description = cluster.get("description") or (published and published.description)
+        if description:
+            obj["description"] = str(description)
+        if published is not None and published.synonyms and kind in _WITH_ALIASES:
+            obj["aliases"] = list(published.synonyms)
         if kind == "malware":
             obj["is_family"] = True
         meta = cluster.get("meta") or {}
         external = meta.get("external_id") if type(meta) is dict else None
+        external = external or (published and list(published.external_ids))
         if external:
             ids = external if type(external) is list else [external]
             obj["external_references"] = [
@@ -481,7 +501,23 @@ class _Converter:
         return obj
 
 
-def _clusters(galaxies: Any) -> Iterator[tuple[dict[str, Any], dict[str, Any], str]]:
+def _clusters(
+    galaxies: Any, tags: list[str]
+) -> Iterator[tuple[dict[str, Any], dict[str, Any], str]]:
+    """(galaxy, cluster, its tag) of every cluster with a value in a Galaxy list, then of every
+    `misp-galaxy:` tag among `tags` that names no cluster of the list."""
+    named = set()
+    for galaxy, cluster, tag in _listed_clusters(galaxies):
+        named.add(tag)
+        yield galaxy, cluster, tag
+    for tag in tags:
+        found = _GALAXY_TAG.fullmatch(tag)
+        if found is not None and tag not in named:
+            named.add(tag)
+            yield {"type": found[1]}, {"type": found[1], "value": found[2]}, tag
+
+
+def _listed_clusters(galaxies: Any) -> Iterator[tuple[dict[str, Any], dict[str, Any], str]]:
     """(galaxy, cluster, its tag) of every cluster with a value in a Galaxy list."""
     for galaxy in galaxies if type(galaxies) is list else ():
         if type(galaxy) is not dict:
