@@ -231,6 +231,17 @@ def test_a_task_for_a_person_of_ones_own_member(cast: Cast, app) -> None:  # typ
     timeline = cast.requester.analyst.get(f"/api/v1/incidents/{incident}/timeline").json()
     kinds = [e["kind"] for e in timeline["entries"] if e["kind"].startswith("task")]
     assert kinds == ["task", "task-update", "task-done"], kinds
+    # The due time shown is kept unless changed; a new one is set, an empty one clears it.
+    page = requester.get(url).text
+    assert f'id="task-{task["id"]}-due" name="due" type="datetime-local" value=""' in page
+    for due, stored in (("2026-03-04T08:00", "2026-03-04T08:00"), ("", None)):
+        shown = (task["due_at"] or "")[:16]
+        form = {"status": "done", "shown_due": shown, "due": due}
+        assert post_form(requester, url, f"{url}/tasks/{task['id']}", **form).status_code == 303
+        task = cast.requester.analyst.get(f"/api/v1/incidents/{incident}").json()["tasks"][0]
+        assert (task["due_at"] or "")[:16] == (stored or ""), task
+    bad = post_form(requester, url, f"{url}/tasks/{task['id']}", status="done", due="soon")
+    assert bad.status_code == 422 and f'id="task-{task["id"]}-error"' in bad.text
     check(url, requester.get(url).text)
 
 

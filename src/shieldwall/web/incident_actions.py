@@ -134,13 +134,15 @@ async def update_task(request: Request, incident_id: str, task_id: str) -> Respo
     db = request.app.state.db
 
     def call(f: dict[str, str], viewer: Any, now: datetime) -> Any:
-        # The person changes only when the form offered the choice and it differs from what
-        # the page showed, so that marking a task done is not also a change of person.
-        person = f.get("owner_user_id")
+        # The person and the due time change only when the form offered them and they differ
+        # from what the page showed, so that marking a task done changes nothing else.
+        person, due = f.get("owner_user_id"), f.get("due")
         changed = person is not None and person != f.get("shown_user_id", "")
+        moved = due is not None and due.strip() != f.get("shown_due", "")
         change = work.TaskChange(
             status=f.get("status") or None,
             owner_user_id=(person or None) if changed else work.UNCHANGED,
+            due_at=due_time(due) if moved and due is not None else work.UNCHANGED,
         )
         return work.update_task(db, viewer, incident_id, task_id, change, now)
 
