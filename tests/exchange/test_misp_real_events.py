@@ -172,3 +172,23 @@ def test_attributes_without_a_category_take_the_one_misp_gives_their_type(world:
     categories = {a["type"]: a["category"] for a in out["Attribute"]}
     assert categories["domain"] == "Network activity" and categories["text"] == "Other"
     assert categories["link"] == "External analysis"
+
+
+def test_a_feed_folder_of_real_events_is_pulled_whole(
+    app: Any, world: World, tmp_path: Path
+) -> None:
+    from shieldwall.exchange.misp_feed import folder_fetch, pull_feed
+    from shieldwall.members import service
+
+    alice = world.user(world.member())
+    manifest = {}
+    for name in FILES:  # each file as it was published, named by its event's uuid
+        event = event_of(real(name))
+        (tmp_path / f"{event['uuid']}.json").write_bytes((REAL / name).read_bytes())
+        manifest[event["uuid"]] = {"timestamp": event["timestamp"], "info": event["info"]}
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest))
+    with world.db.read() as conn:
+        viewer = service.viewer_for_user(conn, alice.user_id)
+    pulled = pull_feed(app.state.ingestor, viewer, folder_fetch(tmp_path))
+    assert (pulled.listed, pulled.fetched, pulled.failed) == (len(FILES), len(FILES), {})
+    assert {r["x_misp_uuid"] for r in shared(alice, type="report")} == set(manifest)
