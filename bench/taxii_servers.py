@@ -48,6 +48,37 @@ class Target:
     read_url: str
     write_headers: dict[str, str]
     read_headers: dict[str, str]
+    pid: int = 0  # the server's process: its CPU and its children's is what serving cost
+
+    def cpu_seconds(self) -> float:
+        """CPU seconds the server's processes (it and its descendants: gunicorn's worker,
+        Shieldwall's validation worker) have used so far; 0 where /proc is not there."""
+        return sum(_cpu_of(pid) for pid in _tree(self.pid)) if self.pid else 0.0
+
+
+def _tree(root: int) -> list[int]:
+    """`root` and every process below it."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # gone meanwhile
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        found.append(pid)
+        todo += children.get(pid, [])
+    return found
+
+
+def _cpu_of(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
 
 
 def wait_for(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
@@ -142,6 +173,7 @@ def shieldwall(backend: str, tmp: Path, postgres_url: str) -> Iterator[Target]:
                 f"{base}/{collection}/objects/",
                 {"Authorization": f"Bearer {keys[0]}", "Accept": TAXII},
                 {"Authorization": f"Bearer {keys[1]}", "Accept": TAXII},
+                process.pid,
             )
 
 
@@ -234,7 +266,7 @@ logging: {{opentaxii: warning, root: warning}}
         headers = {"Authorization": f"Bearer {token}", "Accept": TAXII}
         listing = httpx.get(f"{base}/taxii2/{root_id}/collections/", headers=headers).json()
         objects = f"{base}/taxii2/{root_id}/collections/{listing['collections'][0]['id']}/objects/"
-        yield Target("OpenTAXII 0.9.3", objects, objects, headers, headers)
+        yield Target("OpenTAXII 0.9.3", objects, objects, headers, headers, process.pid)
 
 
 @contextmanager
@@ -290,4 +322,4 @@ def medallion(tmp: Path) -> Iterator[Target]:
         wait_for(root, process, home / "server.log")
         headers = {"Accept": TAXII, "Authorization": "Basic YmVuY2g6YmVuY2g="}  # bench:bench
         objects = f"{root}collections/{collection}/objects/"
-        yield Target("medallion 3.0.0", objects, objects, headers, headers)
+        yield Target("medallion 3.0.0", objects, objects, headers, headers, process.pid)

@@ -69,11 +69,10 @@ def benign_lists(lists: WarningLists | None, observable: Observable) -> str | No
     """
     if lists is None:
         return None
-    names = sorted(
-        m.list_id
-        for m in lists.exact(observable.kind, observable.value)
-        if m.category == "false-positive"
-    )
+    matches = lists.exact(observable.kind, observable.value)
+    if not matches:  # nearly every value: ingest asks this of each one it stores
+        return None
+    names = sorted(m.list_id for m in matches if m.category == "false-positive")
     return "|".join(names) or None
 
 

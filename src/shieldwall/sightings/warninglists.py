@@ -271,6 +271,8 @@ class WarningLists:
         for index, _ in self._names(value.lower()):
             if index in allowed:
                 found.setdefault(index, value)
+        if not found:  # nearly every value ingest asks about
+            return ()
         return tuple(
             WarningMatch(info.name, info.list_id, info.category, matched)
             for index, matched in sorted(found.items())
