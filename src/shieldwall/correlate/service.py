@@ -104,27 +104,40 @@ def _take(
     return pk
 
 
-def _visible(query: Any, viewer: Viewer) -> Any:
-    return query.where(objects.c.is_latest.is_(True), visible_filter(viewer, objects))
+# Read for every viewer at once (viewer None), a row also carries what `may_see` needs of its
+# object: _HIT_COLUMNS, then these.
+_POLICY_COLUMNS = (objects.c.distribution, objects.c.sharing_group_id)
 
 
-def _exact_rows(conn: Connection, viewer: Viewer, hashes: Iterable[int]) -> Sequence[Any]:
+def _columns(viewer: Viewer | None) -> tuple[Any, ...]:
+    return _HIT_COLUMNS if viewer is not None else _HIT_COLUMNS + _POLICY_COLUMNS
+
+
+def _visible(query: Any, viewer: Viewer | None) -> Any:
+    """The latest versions `viewer` may see; every latest version for None (the caller then
+    filters each row through `may_see`, as correlations_seen_by does)."""
+    query = query.where(objects.c.is_latest.is_(True))
+    return query if viewer is None else query.where(visible_filter(viewer, objects))
+
+
+def _exact_rows(
+    conn: Connection, viewer: Viewer | None, hashes: Iterable[int], limit: int | None = None
+) -> Sequence[Any]:
     """Index rows (joined to their visible latest object; _HIT_COLUMNS, as the driver returns
-    them) whose key is one of `hashes`."""
+    them) whose key is one of `hashes`, at most `limit`."""
     asked = sorted(set(hashes))
     if not asked:
         return []
     joined = _keys.join(objects, objects.c.pk == _keys.c.object_pk)
+    columns = _columns(viewer)
     if conn.dialect.name == "sqlite":  # it probes per key either way, ~10% faster from a join
         wanted = value_list(conn, asked)
-        query = select(*_HIT_COLUMNS).select_from(
+        query = select(*columns).select_from(
             wanted.join(joined, _keys.c.key_hash == wanted.c.value)
         )
     else:
-        query = (
-            select(*_HIT_COLUMNS).select_from(joined).where(one_of(conn, _keys.c.key_hash, asked))
-        )
-    return plain_rows(conn, _visible(query, viewer))
+        query = select(*columns).select_from(joined).where(one_of(conn, _keys.c.key_hash, asked))
+    return plain_rows(conn, _visible(query, viewer).limit(limit))
 
 
 def _stores_ranges(conn: Connection) -> bool:
@@ -133,7 +146,7 @@ def _stores_ranges(conn: Connection) -> bool:
 
 
 def _range_rows(
-    conn: Connection, viewer: Viewer, items: Sequence[Observable]
+    conn: Connection, viewer: Viewer | None, items: Sequence[Observable]
 ) -> tuple[list[Any], set[str]]:
     """(asked, row) for ranges holding an asked address and for addresses inside an asked range;
     `asked` is ("address", the address's low bound) or ("range", the range's lookup key). And
@@ -144,7 +157,7 @@ def _range_rows(
     if any(i.kind in ("ipv4", "ipv6") for i in items) and _stores_ranges(conn):
         addresses = sorted({address_bounds(i)[0] for i in items if i.kind in ("ipv4", "ipv6")})
         wanted = value_list(conn, addresses, String())
-        query = select(*_HIT_COLUMNS, wanted.c.value.label("asked_low")).select_from(
+        query = select(*_columns(viewer), wanted.c.value.label("asked_low")).select_from(
             wanted.join(
                 _keys,
                 and_(
@@ -159,7 +172,7 @@ def _range_rows(
         if item.kind.endswith("-cidr"):
             low, high = address_bounds(item)
             query = (
-                select(*_HIT_COLUMNS)
+                select(*_columns(viewer))
                 .select_from(_keys.join(objects, objects.c.pk == _keys.c.object_pk))
                 .where(
                     _keys.c.low.isnot(None), _keys.c.high.is_(None), _keys.c.low.between(low, high)
@@ -383,12 +396,76 @@ def new_correlations(
     the same value, or an address inside a range (either way round), at most `most` each, by
     id; values on a warning list, values held by more than `noisy_threshold` visible objects and
     ranges too wide to list link nothing, as in `correlations`."""
-    own_of: dict[int, tuple[str, list[Observable]]] = {
-        pk: (object_id, observables_of(orjson.loads(body))) for pk, object_id, body in versions
-    }
-    rows = _exact_rows(
-        conn, viewer, {key_hash(lookup_key(o)) for _, own in own_of.values() for o in own}
-    )
+    own_of = _own_values(versions)
+    rows = _exact_rows(conn, viewer, _own_hashes(own_of))
+    ranged = _range_rows(conn, viewer, [o for _, own in own_of.values() for o in own])[0]
+    return _new_links(own_of, rows, ranged, noisy_threshold, most)
+
+
+@dataclass(frozen=True, slots=True)
+class Candidates:
+    """What new versions may correlate with, read once for any number of viewers: every latest
+    version sharing a value with one, each row with the columns `may_see` needs, for
+    `correlations_seen_by` to filter per viewer in memory (the stream's readers, who would
+    otherwise run new_correlations' queries once each)."""
+
+    own_of: dict[int, tuple[str, list[Observable]]]
+    exact: Sequence[Any]  # _HIT_COLUMNS + _POLICY_COLUMNS
+    ranged: list[tuple[Any, Any]]  # (asked, row) as _range_rows gives them
+
+
+def correlation_candidates(
+    conn: Connection, versions: Sequence[tuple[int, str, str]], *, most_rows: int = 20_000
+) -> Candidates | None:
+    """Candidates for new_correlations' answer to any viewer; None when more than `most_rows`
+    index rows (or a range too wide to list) hold their values: then which of them a viewer may
+    see decides what links, and new_correlations must ask per viewer."""
+    own_of = _own_values(versions)
+    exact = _exact_rows(conn, None, _own_hashes(own_of), limit=most_rows + 1)
+    if len(exact) > most_rows:
+        return None
+    ranged, too_wide = _range_rows(conn, None, [o for _, own in own_of.values() for o in own])
+    if too_wide or len(exact) + len(ranged) > most_rows:
+        return None
+    return Candidates(own_of, exact, ranged)
+
+
+def correlations_seen_by(
+    viewer: Viewer, candidates: Candidates, *, noisy_threshold: int, most: int = 20
+) -> dict[int, list[dict[str, str]]]:
+    """new_correlations' answer for `viewer`, from candidates read once for every viewer: the
+    same rows its queries would find, as `may_see` (which the property test holds equal to
+    visible_filter) keeps them."""
+    n = len(_HIT_COLUMNS)
+
+    def seen(r: Any) -> bool:
+        return may_see(viewer, {"member_id": r[9], "tlp": r[8], "distribution": r[n],
+                                "sharing_group_id": r[n + 1]})  # fmt: skip
+
+    exact = [r for r in candidates.exact if seen(r)]
+    ranged = [(asked, r) for asked, r in candidates.ranged if seen(r)]
+    return _new_links(candidates.own_of, exact, ranged, noisy_threshold, most)
+
+
+def _own_values(
+    versions: Sequence[tuple[int, str, str]],
+) -> dict[int, tuple[str, list[Observable]]]:
+    return {pk: (object_id, observables_of(orjson.loads(body))) for pk, object_id, body in versions}
+
+
+def _own_hashes(own_of: dict[int, tuple[str, list[Observable]]]) -> set[int]:
+    return {key_hash(lookup_key(o)) for _, own in own_of.values() for o in own}
+
+
+def _new_links(
+    own_of: dict[int, tuple[str, list[Observable]]],
+    rows: Sequence[Any],
+    ranged: Sequence[tuple[Any, Any]],
+    noisy_threshold: int,
+    most: int,
+) -> dict[int, list[dict[str, str]]]:
+    """new_correlations' answer from the index rows one viewer may see: exact ones
+    (_HIT_COLUMNS order) and (asked, row) from _range_rows."""
     benign = {r[0] for r in rows if r[1]}  # key_hash, benign
     # What each new version is linked by -> object_id -> type: its exact values by key hash,
     # and, for addresses and ranges, what _range_rows answers them by.
@@ -397,16 +474,14 @@ def new_correlations(
         if r[0] not in benign:
             holders[r[0]][r[6]] = r[7]
     asked_by: dict[int, list[Any]] = {}
-    wanted: list[Observable] = []
     for pk, (_, own) in own_of.items():
         own = [o for o in own if key_hash(lookup_key(o)) not in benign]
-        wanted += own
         asked_by[pk] = [key_hash(lookup_key(o)) for o in own] + [
             ("address", address_bounds(o)[0]) if o.kind in ("ipv4", "ipv6")
             else ("range", lookup_key(o))
             for o in own if o.kind in ("ipv4", "ipv6") or o.kind.endswith("-cidr")
         ]  # fmt: skip
-    for asked, r in _range_rows(conn, viewer, wanted)[0]:
+    for asked, r in ranged:
         if not r.benign:
             holders[asked][r.object_id] = r.type
     found: dict[int, list[dict[str, str]]] = {}

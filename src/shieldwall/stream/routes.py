@@ -24,6 +24,7 @@ from shieldwall.settings import Settings
 from shieldwall.sightings.score import parse_half_lives
 from shieldwall.stream import events, webhooks
 from shieldwall.stream.feed import ChangeFeed
+from shieldwall.stream.reader import ChangeReader
 
 router = APIRouter(prefix="/api/v1", tags=["stream"])
 EVENTS_PER_READ = 500
@@ -75,6 +76,7 @@ async def stream(
     else:
         start = await run_in_threadpool(events.head, db)
     feed: ChangeFeed = request.app.state.change_feed
+    reader: ChangeReader = request.app.state.change_reader
     authenticator = request.app.state.authenticator
     key = request.headers["authorization"].partition(" ")[2].strip()
     address = client_address(request)
@@ -96,7 +98,7 @@ async def stream(
                     return
             generation = feed.generation
             got, position = await run_in_threadpool(
-                events.read, db, viewer, position, filters, EVENTS_PER_READ
+                reader.read, viewer, position, filters, EVENTS_PER_READ
             )
             if got:
                 yield b"".join(e.sse() for e in got)
@@ -190,9 +192,12 @@ def register(app: FastAPI) -> None:
     """Mount the routes and add the webhook delivery job; a bad network setting stops the
     start here."""
     settings: Settings = app.state.settings
+    # One reader of the change log for every subscriber of this process.
+    app.state.change_reader = ChangeReader(app.state.db, app.state.change_feed)
     app.state.webhook_networks = webhooks.allowed_networks(settings.webhook_networks)
     deliverer = webhooks.Deliverer(
         app.state.db,
+        app.state.change_reader,
         app.state.webhook_networks,
         parse_half_lives(settings.decay_half_lives),
         settings.noisy_threshold,

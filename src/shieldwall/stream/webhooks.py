@@ -42,6 +42,7 @@ from shieldwall.members.tables import users
 from shieldwall.policy import Viewer, may_manage_member
 from shieldwall.selections.service import Selection, parse
 from shieldwall.stream import events
+from shieldwall.stream.reader import ChangeReader
 from shieldwall.stream.tables import webhooks
 
 log = logging.getLogger(__name__)
@@ -173,11 +174,13 @@ class Deliverer:
     def __init__(
         self,
         db: Database,
+        reader: ChangeReader,
         networks: Sequence[Any],
         half_lives: dict[str, float],
         noisy_threshold: int = 50,
     ) -> None:
-        self._db, self._networks, self._half_lives = db, networks, half_lives
+        self._db, self._reader = db, reader
+        self._networks, self._half_lives = networks, half_lives
         self._noisy_threshold = noisy_threshold
 
     def run(self) -> int:
@@ -206,8 +209,8 @@ class Deliverer:
             filters = events.Filters(
                 parse(orjson.loads(row.selection)), self._half_lives, self._noisy_threshold
             )
-            got, through = events.read(
-                self._db, viewer, events.Position.parse(row.position), filters, BATCH
+            got, through = self._reader.read(
+                viewer, events.Position.parse(row.position), filters, BATCH
             )
         except Exception as exc:  # the webhook cannot be read for: say so to its admins
             self._failed(row, f"{type(exc).__name__}: {exc}")
