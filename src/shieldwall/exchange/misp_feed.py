@@ -10,8 +10,9 @@ Pulled: `pull_feed` reads a feed's manifest (over HTTP or from a folder on disk)
 the events that are new or changed. The cursor is the store itself: an imported event's report id
 is derived from the member and the event's uuid (misp_import.py) and its `modified` is the event's
 timestamp, so an event whose manifest timestamp is not newer than the member's stored copy is
-skipped, and a pull that stopped half-way resumes exactly where it was. Each event is imported on
-its own, all or nothing; one that is refused is reported and the others still come in.
+skipped, and a pull that stopped half-way resumes exactly where it was. Each event is imported
+all or nothing; one that is refused is reported and the others still come in. Many events share
+one transaction (misp_batch.py): a pull that stopped half-way has stored whole batches only.
 """
 
 from __future__ import annotations
@@ -28,8 +29,9 @@ from sqlalchemy import select
 
 from shieldwall.db import Database
 from shieldwall.errors import Invalid, NotFound, ShieldwallError
+from shieldwall.exchange.misp_batch import import_misp_batched
 from shieldwall.exchange.misp_export import misp_events_of_reports
-from shieldwall.exchange.misp_import import import_misp, report_id_for, stix_time
+from shieldwall.exchange.misp_import import report_id_for, stix_time
 from shieldwall.intel.ingest import Ingestor
 from shieldwall.intel.query import ObjectFilter, iter_objects
 from shieldwall.members.tables import members
@@ -181,21 +183,25 @@ def pull_feed(ingestor: Ingestor, viewer: Viewer, fetch: Fetch) -> PullResult:
     result = PullResult(listed=len(listed))
     wanted = {event_uuid: report_id_for(viewer.member_id, event_uuid) for event_uuid in listed}
     stored = _stored_modified(ingestor.db, viewer, list(wanted.values()))
-    for event_uuid, entry in listed.items():
-        timestamp = (entry or {}).get("timestamp") if type(entry) is dict else None
-        have = stored.get(wanted[event_uuid])
-        if have is not None and stix_time(timestamp, "") <= have:
-            result.skipped += 1
-            continue
-        try:
-            document = orjson.loads(fetch(f"{event_uuid}.json"))
+
+    def fetched() -> Iterator[tuple[str, Any]]:
+        """Each new or changed event's document; one that cannot be fetched or parsed is
+        refused here, that event only."""
+        for event_uuid, entry in listed.items():
+            timestamp = (entry or {}).get("timestamp") if type(entry) is dict else None
+            have = stored.get(wanted[event_uuid])
+            if have is not None and stix_time(timestamp, "") <= have:
+                result.skipped += 1
+                continue
+            try:
+                document = orjson.loads(fetch(f"{event_uuid}.json"))
+            except Exception as exc:  # network, file, JSON: that event only
+                result.failed[event_uuid] = f"{type(exc).__name__}: {exc}"
+                continue
             result.fetched += 1
-            outcome = import_misp(ingestor, viewer, document, source="misp-feed")
-        except ShieldwallError as exc:
-            result.failed[event_uuid] = str(exc)
-            continue
-        except Exception as exc:  # a file that cannot be fetched or parsed: that event only
-            result.failed[event_uuid] = f"{type(exc).__name__}: {exc}"
-            continue
-        result.stored += outcome.stored
+            yield event_uuid, document
+
+    imported = import_misp_batched(ingestor, viewer, fetched(), source="misp-feed")
+    result.stored = imported.stored
+    result.failed.update(imported.failed)
     return result

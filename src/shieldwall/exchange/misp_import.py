@@ -626,6 +626,14 @@ def import_misp(
             return group_names_of(conn, viewer.member_id)
 
     conversion = misp_to_bundle(document, viewer.member_id, groups)
+    return ingest_conversion(ingestor, viewer, conversion, source=source)
+
+
+def ingest_conversion(
+    ingestor: Ingestor, viewer: Viewer, conversion: Conversion, *, source: str
+) -> IngestResult:
+    """Store a converted document in one ingest, its unfit values as notes if ingest rejects
+    them (see import_misp); BundleRejected when something else is wrong."""
     try:
         return ingestor.ingest(viewer, conversion.bundle, source=source)
     except BundleRejected as rejected:
