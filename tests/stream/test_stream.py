@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 
 from shieldwall.app import create_app
 from shieldwall.settings import Settings
+from shieldwall.stream.events import Position
 from tests.api.serving import serving
 from tests.factories import ApiUser, World, indicator, marked
 
@@ -277,3 +278,24 @@ def test_an_address_inside_a_range_is_a_new_correlation_for_those_who_see_both(
     assert linked[narrow["id"]] == [address["id"]]
     alice_heard = correlations(events(base, alice, last_event_id=start))
     assert sorted(alice_heard[address["id"]]) == sorted([wide["id"], narrow["id"], secret["id"]])
+
+
+def test_what_a_subscriber_was_sent_is_audited(shared: dict[str, Any]) -> None:
+    base, carol, world = shared["base"], shared["carol"], shared["world"]
+    heard = events(base, carol, last_event_id="0")  # reads until quiet: then it is recorded
+    admin = world.admin()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        entries = admin.get("/api/v1/audit", params={"action": "stream.read"}).json()["entries"]
+        mine = [e for e in entries if e["user_id"] == carol.user_id]
+        if mine:
+            break
+        time.sleep(0.1)
+    # One entry for the whole read (it went quiet once, at the end), naming the positions it
+    # covers: the change log and the policy give back every event sent from them.
+    assert len(mine) == 1
+    detail = mine[0]["detail"]
+    assert detail["count"] == len(heard)
+    assert detail["from"] == "0"
+    assert Position.parse(detail["through"]) >= Position.parse(heard[-1]["id"])
+    assert detail["objects"] == ids(heard)[:100]

@@ -17,6 +17,7 @@ the last id a client saw gives exactly what came after it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import total_ordering
 from typing import Any
 
 import orjson
@@ -32,12 +33,18 @@ from shieldwall.policy import Viewer, incident_visible_filter
 from shieldwall.selections.service import Selection
 
 
-@dataclass(frozen=True, slots=True, order=True)
+@total_ordering
+@dataclass(frozen=True, slots=True)
 class Position:
     """Where a reader is in the change log (see the module's docstring)."""
 
     seq: int
     sub: int | None = None  # None: the whole entry has been read
+
+    def __lt__(self, other: Position) -> bool:  # a whole entry read is past any part of it
+        return (self.seq, self.sub is None, self.sub or 0) < (
+            other.seq, other.sub is None, other.sub or 0
+        )  # fmt: skip
 
     @classmethod
     def parse(cls, text: str) -> Position:
@@ -61,11 +68,19 @@ class Event:
     position: Position
     kind: str  # object, version, revoked, sighting, correlation, removed, erased, incident
     data: dict[str, Any]
+    # The same event as sse() writes it, when made once for every subscriber told of it.
+    encoded: bytes | None = field(default=None, compare=False, repr=False)
 
     def sse(self) -> bytes:
         """The event as Server-Sent Events write it."""
-        data = orjson.dumps(self.data).decode()
-        return f"id: {self.position}\nevent: {self.kind}\ndata: {data}\n\n".encode()
+        if self.encoded is not None:
+            return self.encoded
+        data = orjson.dumps(self.data)
+        return b"id: %s\nevent: %s\ndata: %s\n\n" % (
+            str(self.position).encode(),
+            self.kind.encode(),
+            data,
+        )
 
 
 @dataclass(frozen=True, slots=True)

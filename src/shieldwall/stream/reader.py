@@ -23,7 +23,7 @@ import bisect
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
@@ -41,6 +41,7 @@ from shieldwall.intel.tables import change_log, change_objects, objects
 from shieldwall.markings import TLP
 from shieldwall.members.tables import members
 from shieldwall.policy import Viewer, may_see
+from shieldwall.selections.service import Selection
 from shieldwall.sightings.service import IndicatorRow, scores_of
 from shieldwall.stream.events import Event, Filters, Position, incident_events
 from shieldwall.stream.feed import ChangeFeed
@@ -52,6 +53,7 @@ CHUNKS_KEPT = 64
 _OBJECT_ACTIONS = frozenset({"ingest", "identity"})
 _REMOVAL_ACTIONS = {"remove": "removed", "erase": "erased"}
 _TLP_LABEL = {int(t): t.label for t in TLP}
+_EVERYTHING = Selection()
 
 
 class _Version(NamedTuple):
@@ -62,12 +64,12 @@ class _Version(NamedTuple):
     object_id: str
     type: str
     modified: str
-    tlp: int
     revoked: bool
     confidence: int | None
-    member_id: str
+    member_id: str  # member_id..tlp: all the policy looks at (_POLICY)
     distribution: str
     sharing_group_id: str | None
+    tlp: int
     anonymous: bool
     labels: str | None
     date_added: str
@@ -76,6 +78,7 @@ class _Version(NamedTuple):
         return getattr(self, key) if isinstance(key, str) else tuple.__getitem__(self, key)
 
 
+_POLICY = slice(6, 10)
 _VERSION_COLUMNS = tuple(getattr(objects.c, name) for name in _Version._fields)
 _EARLIER_COLUMNS = (
     objects.c.pk, objects.c.object_id, objects.c.member_id, objects.c.distribution,
@@ -92,6 +95,8 @@ class _Chunk:
     earlier: dict[str, list[dict[str, Any]]]  # object_id -> its versions before the last row
     candidates: Candidates | None  # what the rows may correlate with; None: ask per viewer
     linkable: list[tuple[int, str, str]]  # (pk, object_id, body) of rows that may correlate
+    # (pk, kind) -> the event as sent: most events are the same for every subscriber told of it
+    encoded: dict[tuple[int, str], Event] = field(default_factory=dict)
 
 
 class ChangeReader:
@@ -200,20 +205,26 @@ class ChangeReader:
         self, viewer: Viewer, entry: Any, start: int, filters: Filters, room: int
     ) -> tuple[list[Event], int | None]:
         selection = filters.selection
+        selecting = selection != _EVERYTHING
         kinds = self._member_kinds() if selection.member_kinds else {}
-        taken: list[_Version] = []
+        taken: list[tuple[_Version, _Chunk]] = []
         chunks: list[_Chunk] = []
+        seen: dict[tuple[Any, ...], bool] = {}  # a marking's answer, asked once per read
         low = max(entry.first_pk, start + 1)
         stopped_at = None
         while low <= entry.last_pk and stopped_at is None:
             chunk = self._object_chunk(entry, low)
             chunks.append(chunk)
             for r in chunk.rows:
-                if r.pk < low or not may_see(viewer, r):
+                if r.pk < low:
                     continue
-                if not selection.admits(r, kinds.get(r.member_id)):
+                marking = r[_POLICY]
+                visible = seen.get(marking)
+                if visible is None:
+                    visible = seen[marking] = may_see(viewer, r)
+                if not visible or (selecting and not selection.admits(r, kinds.get(r.member_id))):
                     continue
-                taken.append(r)
+                taken.append((r, chunk))
                 if len(taken) == room:
                     if r.pk < entry.last_pk:
                         stopped_at = r.pk
@@ -221,30 +232,33 @@ class ChangeReader:
             low = chunk.last_pk + 1
         if selection.min_score is not None:
             taken = self._scoring_at_least(viewer, taken, selection.min_score, filters)
-        earlier = {k: v for c in chunks for k, v in c.earlier.items()}
-        linked = self._correlations(viewer, chunks, {r.pk for r in taken}, filters)
+        linked = self._correlations(viewer, chunks, {r.pk for r, _ in taken}, filters)
         events = []
-        at = entry.at
-        for r in taken:
+        for r, chunk in taken:
             if r.type == "sighting":
                 kind = "sighting"
             elif r.revoked:
                 kind = "revoked"
-            elif any(v["pk"] < r.pk and may_see(viewer, v) for v in earlier.get(r.object_id, ())):
+            elif any(
+                v["pk"] < r.pk and may_see(viewer, v) for v in chunk.earlier.get(r.object_id, ())
+            ):
                 kind = "version"
             else:
                 kind = "object"
-            position = Position(entry.seq, r.pk)
-            tlp = _TLP_LABEL[r.tlp]
-            data = {"id": r.object_id, "type": r.type, "modified": r.modified or None,
-                    "tlp": tlp, "change": kind, "at": at}  # fmt: skip
-            events.append(Event(position, kind, data))
+            event = chunk.encoded.get((r.pk, kind))
+            if event is None:
+                data = {"id": r.object_id, "type": r.type, "modified": r.modified or None,
+                        "tlp": _TLP_LABEL[r.tlp], "change": kind, "at": entry.at}  # fmt: skip
+                event = Event(Position(entry.seq, r.pk), kind, data)
+                event = chunk.encoded[(r.pk, kind)] = replace(event, encoded=event.sse())
+            events.append(event)
             if r.pk in linked:
                 # A new correlation follows its object's event under the same id, so resuming
                 # after that id never splits the two.
-                data = {"id": r.object_id, "type": r.type, "tlp": tlp, "change": "correlation",
-                        "correlated_with": linked[r.pk], "at": at}  # fmt: skip
-                events.append(Event(position, "correlation", data))
+                data = {"id": r.object_id, "type": r.type, "tlp": _TLP_LABEL[r.tlp],
+                        "change": "correlation", "correlated_with": linked[r.pk],
+                        "at": entry.at}  # fmt: skip
+                events.append(Event(event.position, "correlation", data))
         return events, stopped_at
 
     def _object_chunk(self, entry: Any, low: int) -> _Chunk:
@@ -292,12 +306,12 @@ class ChangeReader:
         return linked
 
     def _scoring_at_least(
-        self, viewer: Viewer, rows: list[_Version], least: float, filters: Filters
-    ) -> list[_Version]:
+        self, viewer: Viewer, rows: list[tuple[_Version, _Chunk]], least: float, filters: Filters
+    ) -> list[tuple[_Version, _Chunk]]:
         """Indicators scoring at least `least` for this viewer (its sightings count); other
         objects have no score and are left out, as from a blocklist with `min_score`."""
         indicators = [
-            IndicatorRow(r.pk, r.object_id, r.modified, r.confidence) for r in rows
+            IndicatorRow(r.pk, r.object_id, r.modified, r.confidence) for r, _ in rows
             if r.type == "indicator"
         ]  # fmt: skip
         if not indicators:
@@ -306,7 +320,7 @@ class ChangeReader:
             scores = scores_of(
                 conn, viewer, indicators, filters.half_lives or {}, now=datetime.now(UTC)
             )
-        return [r for r in rows if r.pk in scores and scores[r.pk]["score"] >= least]
+        return [(r, c) for r, c in rows if r.pk in scores and scores[r.pk]["score"] >= least]
 
     def _removal_events(
         self, viewer: Viewer, entry: Any, start: int, filters: Filters, room: int

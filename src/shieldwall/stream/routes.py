@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request
 from fastapi.responses import Response, StreamingResponse
@@ -29,6 +29,7 @@ from shieldwall.stream.reader import ChangeReader
 router = APIRouter(prefix="/api/v1", tags=["stream"])
 EVENTS_PER_READ = 500
 RETRY_MS = 3000  # what a browser's EventSource waits before it reconnects
+AUDIT_SECONDS = 10.0  # a busy stream's reads are audited together at most this long
 
 
 @router.get(
@@ -85,33 +86,66 @@ async def stream(
         nonlocal viewer
         position = start
         checked = time.monotonic()
+        audit = _ReadAudit(request.app.state.audit_writer, start)
         yield f"retry: {RETRY_MS}\n: stream from {position}\n\n".encode()
-        while True:
-            if time.monotonic() - checked >= settings.stream_keepalive_seconds:
-                # A revoked key, a disabled user or a changed group membership applies to open
-                # streams too, busy or quiet, from the next keep-alive interval on.
-                checked = time.monotonic()
-                try:
-                    viewer = await run_in_threadpool(authenticator.viewer_for, key, address)
-                except ShieldwallError:  # refused, or throttled
-                    yield b'event: closed\ndata: {"reason": "credentials no longer valid"}\n\n'
-                    return
-            generation = feed.generation
-            got, position = await run_in_threadpool(
-                reader.read, viewer, position, filters, EVENTS_PER_READ
-            )
-            if got:
-                yield b"".join(e.sse() for e in got)
-                request.app.state.audit_writer.record_later(viewer, "stream.read", {
-                    "count": len(got), "through": str(position),
-                    "objects": [e.data["id"] for e in got][:100],
-                })  # fmt: skip
-                continue
-            if not await feed.wait(generation, settings.stream_keepalive_seconds):
-                yield b": keep-alive\n\n"
+        try:
+            while True:
+                if time.monotonic() - checked >= settings.stream_keepalive_seconds:
+                    # A revoked key, a disabled user or a changed group membership applies to
+                    # open streams too, busy or quiet, from the next keep-alive interval on.
+                    checked = time.monotonic()
+                    try:
+                        viewer = await run_in_threadpool(authenticator.viewer_for, key, address)
+                    except ShieldwallError:  # refused, or throttled
+                        yield b'event: closed\ndata: {"reason": "credentials no longer valid"}\n\n'
+                        return
+                generation = feed.generation
+                got, position = await run_in_threadpool(
+                    reader.read, viewer, position, filters, EVENTS_PER_READ
+                )
+                if got:
+                    yield b"".join(e.sse() for e in got)
+                    audit.add(viewer, got, position)
+                    continue
+                audit.record(viewer)  # quiet: what it was sent is in the log before it waits
+                if not await feed.wait(generation, settings.stream_keepalive_seconds):
+                    yield b": keep-alive\n\n"
+        finally:  # the subscriber went away
+            audit.record(viewer)
 
     headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
     return StreamingResponse(body(), media_type="text/event-stream", headers=headers)
+
+
+class _ReadAudit:
+    """What one subscriber was sent, for the audit log: one entry when the stream goes quiet,
+    ends, or has been busy for AUDIT_SECONDS, not one per read (a hundred busy subscribers
+    wrote a thousand entries a second). An entry names the positions it covers, from which the
+    change log and the policy give back every event sent, its count and its first 100 ids."""
+
+    def __init__(self, writer: Any, start: events.Position) -> None:
+        self._writer = writer
+        self._from = start
+        self._through = start
+        self._count = 0
+        self._objects: list[str] = []
+        self._since = time.monotonic()
+
+    def add(self, viewer: Viewer, got: list[events.Event], through: events.Position) -> None:
+        self._count += len(got)
+        self._objects += [e.data["id"] for e in got[: 100 - len(self._objects)]]
+        self._through = through
+        if time.monotonic() - self._since >= AUDIT_SECONDS:
+            self.record(viewer)
+
+    def record(self, viewer: Viewer) -> None:
+        if self._count:
+            self._writer.record_later(viewer, "stream.read", {
+                "count": self._count, "from": str(self._from), "through": str(self._through),
+                "objects": self._objects,
+            })  # fmt: skip
+        self._from, self._count, self._objects = self._through, 0, []
+        self._since = time.monotonic()
 
 
 class WebhookIn(BaseModel):
