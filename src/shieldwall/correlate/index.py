@@ -21,6 +21,8 @@ _ADDRESS_FORM = {
     "ipv4": "4{:08x}", "ipv6": "6{:032x}", "ipv4-cidr": "4{:08x}", "ipv6-cidr": "6{:032x}"
 }  # fmt: skip
 PRIVATE_PREFIX_LENGTH = 5  # hex digits of sha256(lookup key) a private lookup discloses
+_sha256 = hashlib.sha256
+_HALF = 1 << 63
 
 
 def key_digest(key: str) -> str:
@@ -31,7 +33,13 @@ def key_digest(key: str) -> str:
 
 def key_hash(key: str) -> int:
     """The first 8 bytes of the key's SHA-256 as a signed 64-bit integer that sorts like them."""
-    return int(key_digest(key)[:16], 16) - (1 << 63)
+    # From the digest's bytes, not its hex: the same number for a third of the time, on a path
+    # that runs for every value ingested.
+    try:
+        data = key.encode()
+    except UnicodeEncodeError:  # a lone surrogate, as key_digest encodes it
+        data = key.encode("utf-8", "surrogatepass")
+    return int.from_bytes(_sha256(data).digest()[:8], "big") - _HALF
 
 
 def prefix_range(prefix: str) -> tuple[int, int]:
@@ -89,16 +97,34 @@ class CorrelationIndex:
     def rows(self, pk: int, obj: dict[str, Any]) -> tuple[list[tuple[Any, ...]], ...]:
         benign_of = self._benign_of
         observables = observables_of(obj)
-        key_rows = [
-            key_row(pk, o, benign_of(o) if benign_of else None, i == 0)
-            for i, o in enumerate(observables)
-        ]
-        refs: list[str] = []
-        if obj.get("type") in CONTAINER_TYPES:
+        # key_row, unrolled: this runs for every value ingested.
+        key_rows: list[tuple[Any, ...]] = []
+        not_first = None
+        for observable in observables:
+            kind, value, low, high = observable
+            form = _ADDRESS_FORM.get(kind)
+            if form is None:
+                low_text = high_text = None
+            elif low is not None and high is not None:
+                low_text = form.format(low)
+                high_text = form.format(high) if kind.endswith("-cidr") else None
+            else:
+                low_text, high_text = address_bounds(observable)
+                if not kind.endswith("-cidr"):
+                    high_text = None
+            key_rows.append((
+                pk, key_hash(f"{kind}:{value}"), benign_of(observable) if benign_of else None,
+                low_text, high_text, not_first,
+            ))  # fmt: skip
+            not_first = True
+        object_type = obj.get("type")
+        if object_type in CONTAINER_TYPES:
             refs = obj.get("object_refs") or []
-        elif obj.get("type") == "sighting":  # what it sights, so its indicator's score can count it
-            refs = [obj["sighting_of_ref"]]
-        ref_rows = [(pk, ref) for ref in dict.fromkeys(refs)]
+            ref_rows = [(pk, ref) for ref in dict.fromkeys(refs)] if refs else []
+        elif object_type == "sighting":  # what it sights, so its indicator's score can count it
+            ref_rows = [(pk, obj["sighting_of_ref"])]
+        else:
+            ref_rows = []
         if not self._values:
             return key_rows, ref_rows
-        return key_rows, ref_rows, [(pk, o.kind, o.value) for o in observables]
+        return key_rows, ref_rows, [(pk, o[0], o[1]) for o in observables]

@@ -34,6 +34,7 @@ from shieldwall.intel import stix_types
 from shieldwall.intel.patterns import KEY, OBJECT_TYPE, WORD_END, WS
 from shieldwall.markings import SHARING_EXTENSION_ID
 
+_tuple_new = tuple.__new__  # Observable(...) in half the time (values.observable says why)
 # The values' public names are read from here too: one import for callers.
 __all__ = ["KINDS", "Observable", "guess_kind", "lookup_key", "normalise", "observables_of"]
 
@@ -100,7 +101,7 @@ def _observe(kind: str, fallback: str, value: str, out: list[Observable]) -> Non
     if not value:
         return
     if kind == fallback:
-        out.append(Observable(kind, value))
+        out.append(_tuple_new(Observable, (kind, value, None, None)))
         return
     observable: Observable | None
     if kind == "url":
@@ -118,7 +119,9 @@ def _observe(kind: str, fallback: str, value: str, out: list[Observable]) -> Non
         observable = NORMALISERS[guessed](value) if guessed in _REFERENCED_KINDS else None
     else:
         observable = NORMALISERS[kind](value)
-    out.append(observable if observable is not None else Observable(fallback, value))
+    if observable is None:
+        observable = _tuple_new(Observable, (fallback, value, None, None))
+    out.append(observable)
 
 
 # --- indicator patterns -----------------------------------------------------------------------
@@ -178,12 +181,20 @@ def _path_components(path: str) -> tuple[str, ...]:
     return tuple(components)
 
 
+@functools.lru_cache(maxsize=4096)
+def _common_rule(object_type: str, path: str) -> tuple[str, str]:
+    """_rule_for a place as _COMMON reads it: one cache look-up where there were two."""
+    return _rule_for(object_type, _path_components(path))
+
+
 def _pattern_observables(pattern: str, out: list[Observable]) -> None:
     common = _COMMON.fullmatch(pattern)
-    if common is not None and common[1] not in _RESERVED and common[2] not in _RESERVED:
-        kind, fallback = _rule_for(common[1], _path_components(common[2]))
-        _observe(kind, fallback, common[3], out)
-        return
+    if common is not None:
+        object_type, path, value = common.groups()
+        if object_type not in _RESERVED and path not in _RESERVED:
+            kind, fallback = _common_rule(object_type, path)
+            _observe(kind, fallback, value, out)
+            return
     # A cheap guess at "one comparison"; when wrong, the scan below still gives the answer.
     if "AND" not in pattern and "OR" not in pattern:
         single = _SINGLE.fullmatch(pattern)

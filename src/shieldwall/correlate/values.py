@@ -59,6 +59,11 @@ class Observable(NamedTuple):
     high: int | None = None
 
 
+# Observable(kind, value) costs twice `_tuple_new(Observable, (kind, value, None, None))`: a
+# NamedTuple's __new__ is Python. The hot paths below (ingest and lookups) write the latter.
+_tuple_new = tuple.__new__
+
+
 def lookup_key(observable: Observable) -> str:
     """The text the index stores and matches on, e.g. ``domain:example.com``.
 
@@ -91,14 +96,14 @@ def parse_address(raw: str, version: int | None = None) -> Observable | None:
     text = raw.strip()
     if version != 6 and _CANONICAL_IPV4.fullmatch(text):
         number = int.from_bytes(socket.inet_aton(text), "big")
-        return Observable("ipv4", text, number, number)
+        return _tuple_new(Observable, ("ipv4", text, number, number))
     if version != 4 and ":" in text and "." not in text and "/" not in text and "%" not in text:
         number = _ipv6_number(text)
         if number is not None:
             canonical = socket.inet_ntop(socket.AF_INET6, number.to_bytes(16, "big"))
             # libc writes ::ffff:a.b.c.d and ::a.b.c.d in dotted form, ipaddress does not.
             if "." not in canonical:
-                return Observable("ipv6", canonical, number, number)
+                return _tuple_new(Observable, ("ipv6", canonical, number, number))
     try:
         if "/" in text:
             network = ipaddress.ip_network(text, strict=False)
@@ -142,7 +147,7 @@ def _domain_name(raw: str) -> str:
 
 def _domain(raw: str) -> Observable | None:
     name = _domain_name(raw)
-    return Observable("domain", name) if name else None
+    return _tuple_new(Observable, ("domain", name, None, None)) if name else None
 
 
 def _email(raw: str) -> Observable | None:
@@ -211,7 +216,10 @@ def url_and_host(raw: str) -> tuple[Observable, Observable | None] | None:
         return None
     normal = _NORMAL_URL.fullmatch(text)
     if normal is not None and "/." not in text[normal.end(1) :]:
-        return Observable("url", text), Observable("domain", normal[1])
+        return (
+            _tuple_new(Observable, ("url", text, None, None)),
+            _tuple_new(Observable, ("domain", normal[1], None, None)),
+        )
     try:
         parts = urlsplit(text)
     except ValueError:  # e.g. an unbalanced "[" in the host
@@ -285,7 +293,7 @@ def _hex_digest(kind: str, length: int) -> Callable[[str], Observable | None]:
     def rule(raw: str) -> Observable | None:
         text = raw.strip().lower()
         if len(text) == length and _HEX.fullmatch(text):
-            return Observable(kind, text)
+            return _tuple_new(Observable, (kind, text, None, None))
         return None
 
     return rule

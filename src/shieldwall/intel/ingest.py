@@ -8,6 +8,7 @@ while the rest goes on; the transaction commits only once the worker has found n
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
@@ -416,7 +417,7 @@ def _row(
     modified: str,
 ) -> tuple[Any, ...]:  # fmt: skip
     """The object's column values, in _COLUMNS order; `modified` already normalised."""
-    check_stored_pair(s.tlp, s.distribution, s.sharing_group_id)
+    _check_stored_pair(s)
     body = obj if obj["type"] == "marking-definition" else sharing.apply(obj, s, creator, broker)
     created = body.get("created")
     labels = body.get("labels")
@@ -424,7 +425,10 @@ def _row(
     return (
         body["id"],
         body["type"],
-        normalize_timestamp(created) if created else None,
+        # Most objects are created and modified at once: that one is normalised already.
+        (modified if created == body.get("modified") else normalize_timestamp(created))
+        if created
+        else None,
         modified,
         body.get("created_by_ref"),
         int(s.tlp),
@@ -439,6 +443,13 @@ def _row(
         orjson.dumps(body).decode(),
         confidence if type(confidence := body.get("confidence")) is int else None,
     )
+
+
+@functools.lru_cache(maxsize=1024)
+def _check_stored_pair(s: sharing.Sharing) -> None:
+    """check_stored_pair once per distinct sharing (a bundle's objects mostly share a few): the
+    answer for a sharing never changes, and one that fails raises every time (never cached)."""
+    check_stored_pair(s.tlp, s.distribution, s.sharing_group_id)
 
 
 def _chunks(items: Sequence[str], size: int = _IN_CHUNK) -> Iterable[Sequence[str]]:

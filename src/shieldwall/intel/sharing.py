@@ -19,6 +19,7 @@ An explicit request that the TLP does not allow is rejected; what was inherited 
 from __future__ import annotations
 
 import bisect
+import functools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -317,7 +318,8 @@ def resolve(
             continue
         own, problems = asked_of(obj, levels)
         asked.append(own)
-        errors += [ObjectError(index, obj.get("id"), where, m) for where, m in problems]
+        if problems:
+            errors += [ObjectError(index, obj.get("id"), where, m) for where, m in problems]
 
     ids = [obj.get("id") if type(obj) is dict else None for obj in objects]
     referrers = _referrers(objects)
@@ -329,10 +331,16 @@ def resolve(
     one = _Resolver(viewer, defaults)
     if not chained and not referrers:  # the common bundle: new objects, each once, no report
         resolved = []
+        outcomes: dict[Asked, tuple[Sharing, list[tuple[str, str]]]] = {}
         for index, own in enumerate(asked):
-            sharing, problems = one(own, None)
-            resolved.append(sharing)
-            errors += [ObjectError(index, ids[index], _PROPERTY_OF[w], m) for w, m in problems]
+            outcome = outcomes.get(own)
+            if outcome is None:
+                outcome = outcomes[own] = resolve_one(own, viewer, defaults)
+            resolved.append(outcome[0])
+            if outcome[1]:
+                errors += [
+                    ObjectError(index, ids[index], _PROPERTY_OF[w], m) for w, m in outcome[1]
+                ]
         return resolved, errors
     final: list[Sharing] = []
     problems_of: list[list[tuple[str, str]]] = []
@@ -520,22 +528,36 @@ def apply(
 ) -> dict[str, Any]:
     """The object as it will be stored and served: marking and sharing extension made explicit,
     and its creator named (the member's identity when it named none, the broker's when the
-    contribution is anonymous)."""
+    contribution is anonymous).
+
+    Runs for every object stored: what it copies is only what it changes, and the sharing
+    extension of each distinct sharing is built once (_extension), so the object it returns
+    shares it with others; like every value here, nobody changes it afterwards."""
     out = dict(obj)
-    refs = list(obj.get("object_marking_refs") or ())
+    refs = obj.get("object_marking_refs")
     if tlp_of(refs) is not sharing.tlp:
-        refs = [r for r in refs if r not in TLP_BY_MARKING_ID] + [sharing.tlp.marking_id]
-        out["object_marking_refs"] = refs
-    extensions = dict(obj.get("extensions") or {})
-    ext = sharing.extension()
-    sent = extensions.get(SHARING_EXTENSION_ID)
-    if type(sent) is dict:  # what federation wrote travels on (ingest admits it from peers only)
-        ext.update((k, sent[k]) for k in FEDERATION_PROPERTIES if k in sent)
-    extensions[SHARING_EXTENSION_ID] = ext
-    out["extensions"] = extensions
+        kept = [r for r in refs if r not in TLP_BY_MARKING_ID] if refs else []
+        out["object_marking_refs"] = [*kept, sharing.tlp.marking_id]
+    ext = _extension(sharing)
+    extensions = obj.get("extensions")
+    if extensions:
+        sent = extensions.get(SHARING_EXTENSION_ID)
+        if type(sent) is dict:  # what federation wrote travels on (ingest admits it from peers)
+            carried = [(k, sent[k]) for k in FEDERATION_PROPERTIES if k in sent]
+            if carried:
+                ext = {**ext, **dict(carried)}
+        out["extensions"] = {**extensions, SHARING_EXTENSION_ID: ext}
+    else:
+        out["extensions"] = {SHARING_EXTENSION_ID: ext}
     if "created" in obj:  # SDOs and SROs; observables (STIX 2.1 §6) name no creator
         if sharing.anonymous:
             out["created_by_ref"] = broker_identity
         elif "created_by_ref" not in obj:
             out["created_by_ref"] = creator_identity
     return out
+
+
+@functools.lru_cache(maxsize=256)
+def _extension(sharing: Sharing) -> dict[str, Any]:
+    """Sharing.extension, once per distinct sharing (a bundle's objects mostly share one)."""
+    return sharing.extension()

@@ -40,6 +40,7 @@ FIELDS = (*TEXT_PROPERTIES, EXTERNAL_ID)
 MAX_DOCUMENT_CHARS = 100_000  # of text read from one object; the rest is not searchable
 MAX_WORD_CHARS = 256  # longer runs (encoded blobs) are dropped; a SHA-512 in hex is 128
 _WORD = re.compile(r"[^\W_]+")  # letters and digits: "_", punctuation and symbols separate
+_ASCII_WORD = re.compile(r"[A-Za-z0-9]+")  # _WORD in ASCII text
 # On folded text. Dashes: the ASCII hyphen and U+2010-U+2015, which word processors put in
 # prose (a non-breaking hyphen folds to U+2010). One group per piece; the others stay None.
 _DASH = "[-\u2010-\u2015]"
@@ -61,7 +62,9 @@ def _fold(text: str) -> str:
 
 
 def _words_of_folded(folded: str) -> list[str]:
-    found = _WORD.findall(folded)
+    # In ASCII text the words are the runs of ASCII letters and digits, which a plain class
+    # finds in half the time of the Unicode one: this runs for every object ingested.
+    found = (_ASCII_WORD if folded.isascii() else _WORD).findall(folded)
     if len(folded) <= MAX_WORD_CHARS:  # the common case: no word can be too long
         return found
     return [w for w in found if len(w) <= MAX_WORD_CHARS]
