@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from shieldwall.exchange.rules import SID_BASE, SID_SPAN, Sids, content, dns_labels
+from shieldwall.exchange.rules import SID_BASE, SID_SPAN, Sids, _rev, content, dns_labels
 from shieldwall.intel.tables import objects
 from shieldwall.policy import Role
 from tests.exchange.test_blocklist import listed  # noqa: F401  # the fixture, with warning lists
@@ -230,10 +230,20 @@ def test_colliding_sids_are_kept_apart() -> None:
     given = Sids()
     first = given("a")
     assert Sids()("a") == first  # the same key, the same sid, in every export
-    given._used.add(first - SID_BASE + 1)  # the next one is taken too
+    given.used.add(first - SID_BASE + 1)  # the next one is taken too
     assert given("a") == first + 2  # the key again is another rule: the next free sid
     assert content('a;b"c|d\\e f') == '"a|3B|b|22|c|7C|d|5C|e|20|f"'
     assert dns_labels("www.evil.example") == '"|03|www|04|evil|07|example|00|"'
+
+
+def test_revs_are_seconds_since_1970_whatever_the_timestamp_looks_like() -> None:
+    start = datetime(2023, 12, 31, 22, 0, tzinfo=UTC)
+    for seconds in range(0, 3 * 3600, 7):  # past midnight, a new year and hours on the way
+        moment = start + timedelta(seconds=seconds)
+        assert _rev(moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")) == int(moment.timestamp())
+    assert _rev("2024-03-04T12:34:60.000Z") == _rev("2024-03-04T12:35:00.000Z")  # leap second
+    assert _rev("2024-03-04 12:34:56") == _rev("2024-03-04T12:34:56Z")
+    assert _rev("2024-13-04T12:34:56Z") == _rev("2024-03-04T1x:34:56Z") == _rev("") == 1
 
 
 def test_named_checkzone_accepts_the_rpz_zone(world: World, tmp_path: Path) -> None:

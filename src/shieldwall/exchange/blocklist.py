@@ -18,12 +18,12 @@ it is — a URL's is percent-encoded, any other value is left out.
 
 from __future__ import annotations
 
+import re
 from array import array
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from operator import itemgetter
-from typing import NamedTuple
 from urllib.parse import quote
 
 from sqlalchemy import Connection, true
@@ -43,7 +43,6 @@ from shieldwall.exchange.indicator_values import ValueRow, pages
 from shieldwall.intel.tables import objects
 from shieldwall.intel.timestamps import is_timestamp, normalize_timestamp
 from shieldwall.intel.validate_values import UNSAFE
-from shieldwall.markings import TLP
 from shieldwall.policy import Viewer
 from shieldwall.selections.service import Selection
 from shieldwall.settings import Settings
@@ -52,9 +51,8 @@ from shieldwall.sightings.score import parse_half_lives
 from shieldwall.sightings.service import IndicatorRow, scores_of
 from shieldwall.sightings.warninglists import WarningLists
 
-# What blocking devices take; the other kinds (mutexes, registry keys...) are not blocked by value.
-_TLPS = {int(level): level for level in TLP}
 _PK, _OBJECT_ID = itemgetter(0), itemgetter(1)  # of a ValueRow
+# What blocking devices take; the other kinds (mutexes, registry keys...) are not blocked by value.
 BLOCKABLE = ("ipv4", "ipv6", "ipv4-cidr", "ipv6-cidr", "domain", "url", "email",
              "md5", "sha1", "sha256", "sha512", "ja3")  # fmt: skip
 
@@ -78,16 +76,6 @@ class Blocklist:
             if kind not in BLOCKABLE:
                 known = "" if kind in KINDS else "unknown kind; "
                 raise Invalid(f"{known}a blocklist holds {', '.join(BLOCKABLE)}, not {kind!r}")
-
-
-class Blocked(NamedTuple):
-    """A value to block, and the visible indicator version it was first shared in."""
-
-    object_id: str
-    modified: str  # normalised STIX timestamp
-    tlp: TLP
-    kind: str
-    value: str
 
 
 def request_of(
@@ -114,16 +102,23 @@ def request_of(
 
 
 def values_for(
-    db: Database, viewer: Viewer, settings: Settings, request: Blocklist, *, action: str
-) -> Iterator[Blocked]:
-    """blocked_values with the instance's score half-lives and warning lists."""
-    return blocked_values(
+    db: Database,
+    viewer: Viewer,
+    settings: Settings,
+    request: Blocklist,
+    *,
+    action: str,
+    counted: frozenset[str] = frozenset(),
+) -> Iterator[list[ValueRow]]:
+    """blocked_pages with the instance's score half-lives and warning lists."""
+    return blocked_pages(
         db,
         viewer,
         request,
         half_lives=parse_half_lives(settings.decay_half_lives),
         lists=warning_lists(settings.warninglists, settings.cache_dir),
         action=action,
+        counted=counted,
     )
 
 
@@ -131,8 +126,7 @@ def export_blocklist(
     db: Database, viewer: Viewer, settings: Settings, options: Mapping[str, str]
 ) -> Iterator[str]:
     """The registry's blocklist export (exchange/formats.py)."""
-    found = values_for(db, viewer, settings, request_of(options), action="export.blocklist")
-    return _lines(found)
+    return _lines(values_for(db, viewer, settings, request_of(options), action="export.blocklist"))
 
 
 def blocklist_lines(
@@ -143,18 +137,19 @@ def blocklist_lines(
     half_lives: dict[str, float],
     lists: WarningLists | None,
 ) -> Iterator[str]:
-    """Each value once, in the order its first indicator was added, with a newline."""
-    return _lines(blocked_values(db, viewer, request, half_lives=half_lives, lists=lists))
+    """Each value once, in the order its first indicator was added, with a newline; a page's
+    lines joined."""
+    return _lines(blocked_pages(db, viewer, request, half_lives=half_lives, lists=lists))
 
 
-def _lines(found: Iterator[Blocked]) -> Iterator[str]:
-    for blocked in found:
-        line = safe_value(blocked.kind, blocked.value)
-        if line is not None:
-            yield line + "\n"
+def _lines(found: Iterable[list[ValueRow]]) -> Iterator[str]:
+    for rows in found:
+        lines = [line for row in rows if (line := safe_value(row[6], row[7])) is not None]
+        if lines:
+            yield "\n".join(lines) + "\n"
 
 
-def blocked_values(
+def blocked_pages(
     db: Database,
     viewer: Viewer,
     request: Blocklist,
@@ -162,9 +157,14 @@ def blocked_values(
     half_lives: dict[str, float],
     lists: WarningLists | None,
     action: str = "export.blocklist",
-) -> Iterator[Blocked]:
-    """Each value of the kinds asked for once, in the order its first indicator was added; each
-    page of indicators is audited as `action` before any of its values is given out."""
+    counted: frozenset[str] = frozenset(),
+) -> Iterator[list[ValueRow]]:
+    """Each value of the kinds asked for once, in the order its first indicator was added, a
+    page at a time, as the rows read (indicator_values.ValueRow, `tlp` the level's number: the
+    exports write a page in one loop, with no object made per value). Each page of indicators
+    is audited as `action` before any of its values is given out.
+    Values of the `counted` kinds are not de-duplicated: the caller only asks whether one of
+    them is there (Suricata's hash lists), and remembering them would cost ~16 bytes each."""
     now = datetime.now(UTC)
     today = normalize_timestamp(now.strftime("%Y-%m-%dT%H:%M:%S.%fZ"))
     # Each value once: its 64-bit hash is remembered, not the value, in 16 bytes or so, so a
@@ -177,13 +177,14 @@ def blocked_values(
     kinds = (*request.kinds, "url") if only_shared_domains else request.kinds
     benign = None if request.include_benign else lists
     for rows in pages(db, viewer, kinds, chosen, url_patterns=only_shared_domains):
-        ends = {r.pk: r.valid_until for r in rows if r.valid_until is not None}
+        # Rows are tuples in ValueRow's order: pk 0, object_id 1, valid_until 5, pattern 8.
+        ends = {r[0]: r[5] for r in rows if r[5] is not None}
         left_out = {pk for pk, end in ends.items() if not _still_valid(end, today)}
         if request.min_score is not None:
             with db.read() as conn:
                 left_out |= _scored_below(conn, viewer, rows, left_out, request.min_score,
                                           half_lives, now)  # fmt: skip
-        found = rows if not left_out else [r for r in rows if r.pk not in left_out]
+        found = rows if not left_out else [r for r in rows if r[0] not in left_out]
         ids = list(dict(zip(map(_PK, found), map(_OBJECT_ID, found), strict=True)).values())
         if ids:
             audit.record(db, viewer, action, {
@@ -194,20 +195,26 @@ def blocked_values(
             })  # fmt: skip
         # Only an indicator with a URL has a domain that was not shared as one (its host).
         hosts_only = (
-            {r.pk: _shared_as_domains(r.pattern) for r in rows if r.pattern is not None}
+            {r[0]: _shared_as_domains(r[8]) if _NAMES_DOMAINS(r[8]) else _NONE
+             for r in rows if r[8] is not None}
             if only_shared_domains
             else {}
-        )
-        for pk, object_id, modified, tlp, _, _, kind, value, _ in rows:
-            if kind not in wanted or pk in left_out:
-                continue  # no value, a URL read only for the line above, or left out
+        )  # fmt: skip
+        page: list[ValueRow] = []
+        keep, add = page.append, written.add
+        for row in found:
+            pk, kind, value = row[0], row[6], row[7]
+            if kind not in wanted:
+                continue  # no value, or a URL read only for the line above
             if kind == "domain" and pk in hosts_only and value not in hosts_only[pk]:
                 continue  # the host of a URL, not a domain that was shared
-            if not written.add(hash((kind, value))):
+            if kind not in counted and not add(hash((kind, value))):
                 continue
             if benign is not None and benign_lists(benign, Observable(kind, value)):
                 continue
-            yield Blocked(object_id, modified, _TLPS[tlp], kind, value)
+            keep(row)
+        if page:
+            yield page
 
 
 def _scored_below(
@@ -221,8 +228,8 @@ def _scored_below(
 ) -> set[int]:
     """The pks of the page's indicators scoring below `min_score` for `viewer` (scores read
     each indicator's values themselves: its sightings are by value, of every kind)."""
-    heads = {r.pk: r for r in rows if r.pk not in left_out}
-    indicators = [IndicatorRow(r.pk, r.object_id, r.modified, r.confidence) for r in heads.values()]
+    heads = {r[0]: r for r in rows if r[0] not in left_out}
+    indicators = [IndicatorRow(r[0], r[1], r[2], r[4]) for r in heads.values()]
     scores = scores_of(conn, viewer, indicators, half_lives, now=now)
     return {pk for pk in heads if scores[pk]["score"] < min_score}
 
@@ -231,6 +238,8 @@ class IntSet:
     """A set of 64-bit (or, with `bits=32`, 32-bit) integers in one flat array (open addressing,
     at most half full): ~16 (or ~8) bytes a member where a Python set of ints takes ~70, for
     exports that remember what they wrote."""
+
+    __slots__ = ("_code", "_mask", "_room", "_slots", "_span")
 
     def __init__(self, capacity: int = 1 << 12, *, bits: int = 64) -> None:
         self._code = "Q" if bits == 64 else "I"
@@ -266,10 +275,15 @@ class IntSet:
             slots[i] = key
 
 
+# Only `domain-name:value` and `..._ref.value` comparisons name a domain (observables.py): a
+# pattern naming neither (a URL's, nearly always) is not parsed.
+_NAMES_DOMAINS = re.compile("domain-name|_ref").search
+_NONE: frozenset[str] = frozenset()
+
+
 def _shared_as_domains(pattern: str) -> set[str]:
     """The domains an indicator's pattern compares a domain to (not the hosts of its URLs)."""
-    # Only `domain-name:value` and `..._ref.value` comparisons name a domain (observables.py).
-    if "domain-name" not in pattern and "_ref" not in pattern:
+    if _NAMES_DOMAINS(pattern) is None:
         return set()
     found = set()
     for rule, _, value in pattern_comparisons(pattern):

@@ -16,25 +16,28 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 
 from shieldwall.db import Database
 from shieldwall.errors import Invalid
 from shieldwall.exchange import filters
-from shieldwall.exchange.blocklist import Blocked, request_of, values_for
+from shieldwall.exchange.blocklist import request_of, values_for
+from shieldwall.exchange.indicator_values import ValueRow
 from shieldwall.policy import Viewer
 from shieldwall.settings import Settings
 
 ACTIONS = {"nxdomain": ".", "nodata": "*.", "drop": "rpz-drop."}
 MAX_ORIGIN = 20  # characters of the zone's name the file leaves room for
-_LABEL = re.compile(r"^[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?$")
+_LABEL = r"[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?"
+# Every label as _LABEL, the whole name at once (a label's `$` let a trailing newline through).
+_NAME = re.compile(rf"{_LABEL}(?:\.{_LABEL})*")
 
 
 def _record_name(domain: str, subdomains: bool) -> bool:
     """Whether a domain can be written as an owner name (RFC 1035 §5.1, §2.3.4) with room for
     `*.` and the zone's origin."""
     room = 255 - 2 - MAX_ORIGIN - (2 if subdomains else 0)
-    return len(domain) <= room and all(_LABEL.match(label) for label in domain.split("."))
+    return len(domain) <= room and _NAME.fullmatch(domain) is not None
 
 
 def export_rpz(
@@ -50,7 +53,8 @@ def export_rpz(
     return _zone(found, ACTIONS[action], subdomains)
 
 
-def _zone(found: Iterator[Blocked], target: str, subdomains: bool) -> Iterator[str]:
+def _zone(found: Iterable[list[ValueRow]], target: str, subdomains: bool) -> Iterator[str]:
+    """The zone, a page of domains at a time (rows as blocklist.blocked_pages gives them)."""
     serial = int(time.time())
     batch = [
         "; Shieldwall response policy zone: the domains to block, written relative to the zone\n"
@@ -58,15 +62,17 @@ def _zone(found: Iterator[Blocked], target: str, subdomains: bool) -> Iterator[s
         f"@ IN SOA localhost. hostmaster.localhost. ({serial} 3600 600 604800 300)\n"
         "@ IN NS localhost.\n"
     ]
-    for blocked in found:
-        domain = blocked.value.rstrip(".")
-        if not _record_name(domain, subdomains):
-            continue
-        batch.append(f"{domain} CNAME {target} ; {blocked.object_id}\n")
-        if subdomains:
-            batch.append(f"*.{domain} CNAME {target}\n")
+    line = batch.append
+    for rows in found:
+        for row in rows:
+            domain = row[7].rstrip(".")
+            if not _record_name(domain, subdomains):
+                continue
+            line(f"{domain} CNAME {target} ; {row[1]}\n")
+            if subdomains:
+                line(f"*.{domain} CNAME {target}\n")
         if len(batch) >= 2000:
             yield "".join(batch)
-            batch = []
+            batch.clear()
     if batch:
         yield "".join(batch)

@@ -24,7 +24,9 @@ rather than adding rules beside them. Sids are in
 100,000,000), inside the range both engines leave to local rules. Two rules hashing to one
 sid (~1 in 1,000 at a million rules) are kept apart by giving the later one the next free
 sid. Memory grows only by the sids given and the values written, kept in ~8 and ~16 bytes
-each (blocklist.IntSet).
+each (blocklist.IntSet); file hashes, which only decide whether a list rule is written, are
+not remembered. The rules are made a page of values at a time in one loop (rule_lines): a
+rule costs the making of its text and its sid, little else.
 """
 
 from __future__ import annotations
@@ -32,14 +34,14 @@ from __future__ import annotations
 import functools
 import hashlib
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import NamedTuple
 from urllib.parse import urlsplit
 
 from shieldwall.db import Database
-from shieldwall.exchange.blocklist import Blocked, IntSet, request_of, safe_value, values_for
+from shieldwall.exchange.blocklist import IntSet, request_of, safe_value, values_for
+from shieldwall.exchange.indicator_values import ValueRow
 from shieldwall.markings import TLP
 from shieldwall.policy import Viewer
 from shieldwall.settings import Settings
@@ -55,18 +57,21 @@ FILE_PROTOCOLS = ("http", "smtp", "ftp-data", "smb", "nfs")
 # (`|3B|`), so no value can end the string, the option (`;`) or start a hex run (`|`).
 _PLAIN = re.compile(r"[A-Za-z0-9_.~/%?=&+,@!*()'#$\[\]{}^-]+")
 _MSG_UNSAFE = re.compile(r'[\\";]')
+# A value safe_value leaves as it is and message need not escape: no white space, control,
+# backslash, quote or semicolon (blocklist.UNSAFE and _MSG_UNSAFE, together).
+_CLEAN = re.compile(r'[^\s\x00-\x1f\x7f-\x9f\\";]*')
 
 
 class Sids:
     """Stable sids: from a key's hash, the next free one when two keys share it."""
 
     def __init__(self) -> None:
-        self._used = IntSet(bits=32)  # offsets below SID_SPAN < 2**32
+        self.used = IntSet(bits=32)  # offsets below SID_SPAN < 2**32
 
     def __call__(self, key: str) -> int:
         digest = hashlib.blake2b(key.encode(), digest_size=8).digest()
         offset = int.from_bytes(digest, "big") % SID_SPAN
-        while not self._used.add(offset):
+        while not self.used.add(offset):
             offset = (offset + 1) % SID_SPAN
         return SID_BASE + offset
 
@@ -105,30 +110,27 @@ def message(text: str) -> str:
     return '"' + _MSG_UNSAFE.sub(lambda m: "\\" + m[0], text) + '"'
 
 
-class Rule(NamedTuple):
-    """One rule of one value, before its msg, sid and rev: `variant` names it in its sid (a
-    tuple, made for every value: a frozen dataclass takes three times as long)."""
-
-    variant: str
-    header: str
-    options: str
+# One rule of one value, before its msg, sid and rev: (variant, header, options); `variant`
+# names it in its sid. A plain tuple, made for every value: a named tuple takes four times as
+# long to make, a frozen dataclass twelve.
+Rule = tuple[str, str, str]
 
 
 def suricata_domain(value: str) -> list[Rule]:
     dotted = content("." + value)
     return [
-        Rule("dns", "dns any any -> any any",
-             f"dns.query; dotprefix; content:{dotted}; nocase; endswith;"),
-        Rule("tls", "tls any any -> any any",
-             f"tls.sni; dotprefix; content:{dotted}; nocase; endswith;"),
+        ("dns", "dns any any -> any any",
+         f"dns.query; dotprefix; content:{dotted}; nocase; endswith;"),
+        ("tls", "tls any any -> any any",
+         f"tls.sni; dotprefix; content:{dotted}; nocase; endswith;"),
     ]  # fmt: skip
 
 
 def suricata_url(host: str, target: str) -> Rule:
     host_size, target_size = len(host.encode()), len(target.encode())
-    return Rule("http", "http any any -> any any",
-                f"http.host; content:{content(host)}; bsize:{host_size}; "
-                f"http.uri.raw; content:{content(target)}; bsize:{target_size};")  # fmt: skip
+    return ("http", "http any any -> any any",
+            f"http.host; content:{content(host)}; bsize:{host_size}; "
+            f"http.uri.raw; content:{content(target)}; bsize:{target_size};")  # fmt: skip
 
 
 def snort_domain(value: str) -> list[Rule]:
@@ -136,17 +138,17 @@ def snort_domain(value: str) -> list[Rule]:
     # RFC 6066 §3: a server_name entry is type 0 (host_name), a 2-byte length, the name.
     sni = f'"|00 {len(name) >> 8:02X} {len(name) & 255:02X}|' + content(value)[1:]
     return [
-        Rule("dns", "udp any any -> any 53",
-             f"content:{dns_labels(value)}; fast_pattern:only; nocase;"),
-        Rule("tls", "tcp any any -> any 443",
-             f"flow:to_server,established; ssl_state:client_hello; content:{sni}; nocase;"),
+        ("dns", "udp any any -> any 53",
+         f"content:{dns_labels(value)}; fast_pattern:only; nocase;"),
+        ("tls", "tcp any any -> any 443",
+         f"flow:to_server,established; ssl_state:client_hello; content:{sni}; nocase;"),
     ]  # fmt: skip
 
 
 def snort_url(host: str, target: str) -> Rule:
-    return Rule("http", "tcp any any -> any $HTTP_PORTS",
-                f"flow:to_server,established; content:{content(target)}; http_raw_uri; "
-                f"content:{content(host)}; http_header; nocase;")  # fmt: skip
+    return ("http", "tcp any any -> any $HTTP_PORTS",
+            f"flow:to_server,established; content:{content(target)}; http_raw_uri; "
+            f"content:{content(host)}; http_header; nocase;")  # fmt: skip
 
 
 # An http URL as ingest normalises most of them: lower-case host, no user, no fragment.
@@ -177,13 +179,29 @@ def _day(date: str) -> int:
     return int(datetime.fromisoformat(date).replace(tzinfo=UTC).timestamp())
 
 
+# "MM:SS" -> seconds, and "YYYY-MM-DDTHH" -> seconds since 1970, looked up: _rev runs once
+# an indicator, and three int() calls took longer than the rest of its rule.
+_MINUTE_SECOND = {f"{m:02d}:{s:02d}": m * 60 + s for m in range(60) for s in range(61)}
+_HOURS: dict[str, int] = {}
+
+
 def _rev(modified: str) -> int:
     """A version's `modified` (to the second) in seconds since 1970: later versions, higher
     revs."""
+    if modified[13:14] == ":" and (seconds := _MINUTE_SECOND.get(modified[14:19])) is not None:
+        hour = _HOURS.get(modified[:13])
+        if hour is None:
+            if len(_HOURS) >= 65_536:  # a few years of hours; then start again
+                _HOURS.clear()
+            try:
+                hour = _HOURS[modified[:13]] = _day(modified[:10]) + int(modified[11:13]) * 3600
+            except ValueError:
+                return 1
+        return hour + seconds
     try:
-        if modified[13:14] == modified[16:17] == ":":  # each day parsed once: a third the time
-            hours, minutes, seconds = modified[11:13], modified[14:16], modified[17:19]
-            return _day(modified[:10]) + int(hours) * 3600 + int(minutes) * 60 + int(seconds)
+        if modified[13:14] == modified[16:17] == ":":
+            hours, minutes, seconds_ = modified[11:13], modified[14:16], modified[17:19]
+            return _day(modified[:10]) + int(hours) * 3600 + int(minutes) * 60 + int(seconds_)
         return int(datetime.fromisoformat(modified[:19]).replace(tzinfo=UTC).timestamp())
     except ValueError:
         return 1
@@ -200,7 +218,7 @@ class Engine:
 
     def rules(self, kind: str, value: str) -> list[Rule]:
         if kind in IP_KINDS:
-            return [Rule("ip", f"ip any any <> [{value}] any", "")]
+            return [("ip", f"ip any any <> [{value}] any", "")]
         if kind == "domain":
             return self.domain(value)
         if kind == "url" and (parts := _http_url(value)) is not None:
@@ -213,39 +231,59 @@ SURICATA = Engine("suricata", (*IP_KINDS, "domain", "url", *HASH_LISTS), suricat
 SNORT = Engine("snort", (*IP_KINDS, "domain", "url"), snort_domain, snort_url)
 
 
-def rule_lines(engine: Engine, found: Iterator[Blocked], head: str = "") -> Iterator[str]:
-    """`head`, then the rules of each value found, a batch of lines at a time; Suricata's hash
-    list rules at the end, for the kinds of which a value was found."""
+def rule_lines(engine: Engine, found: Iterable[list[ValueRow]], head: str = "") -> Iterator[str]:
+    """`head`, then the rules of each page of values found (blocklist.blocked_pages), a page's
+    lines joined at a time; Suricata's hash list rules at the end, for the kinds of which a
+    value was found.
+
+    One loop over a page's rows with everything it calls bound to locals: a million rules are
+    a million turns of it, so each turn makes only the rule's text, its sid's key and hash.
+    A value with nothing to escape (nearly all) skips safe_value and message's escaping."""
     sids = Sids()
+    used, blake2b, from_bytes = sids.used.add, hashlib.blake2b, int.from_bytes
+    clean, rules_of = _CLEAN.fullmatch, engine.rules
     hashes: set[str] = set()
-    batch: list[str] = [head]
+    labels = {int(tlp): f"Shieldwall TLP:{tlp.label.upper()} " for tlp in TLP}
     last_id, ordinals, rev = "", {}, 0  # a value's place among its indicator's values, by variant
-    labels = {tlp: f"Shieldwall TLP:{tlp.label.upper()} " for tlp in TLP}
-    for object_id, modified, tlp, kind, found_value in found:
-        if kind in HASH_LISTS:
-            hashes.add(kind)
-            continue
-        value = safe_value(kind, found_value)
-        if value is None:
-            continue
-        if object_id != last_id:
-            last_id, ordinals, rev = object_id, {}, _rev(modified)
-        about = message(f"{labels[tlp]}{kind} {value}")
-        for variant, header, options in engine.rules(kind, value):
-            ordinal = ordinals[variant] = ordinals.get(variant, -1) + 1
-            sid = sids(f"{object_id}|{variant}|{ordinal}")
-            batch.append(
-                f"alert {header} (msg:{about}; {options}{' ' if options else ''}"
-                f"metadata:shieldwall_indicator {object_id}; sid:{sid}; rev:{rev};)\n"
-            )
+    batch: list[str] = [head]
+    line = batch.append
+    for rows in found:
+        for row in rows:
+            object_id, kind, value = row[1], row[6], row[7]
+            if kind in HASH_LISTS:
+                hashes.add(kind)
+                continue
+            if clean(value) is not None:  # as safe_value and message would leave it
+                about = f"{labels[row[3]]}{kind} {value}"
+                about = f'"{about[:200]}"'
+            else:
+                value = safe_value(kind, value)
+                if value is None:
+                    continue
+                about = message(f"{labels[row[3]]}{kind} {value}")
+            if object_id != last_id:
+                last_id, ordinals, rev = object_id, {}, _rev(row[2])
+            tail = f" metadata:shieldwall_indicator {object_id}; sid:"
+            for variant, header, options in rules_of(kind, value):
+                ordinal = ordinals[variant] = ordinals.get(variant, -1) + 1
+                # Sids.__call__, inline: a hash of the key, the next free offset on a collision.
+                key = f"{object_id}|{variant}|{ordinal}".encode()
+                offset = from_bytes(blake2b(key, digest_size=8).digest(), "big") % SID_SPAN
+                while not used(offset):
+                    offset = (offset + 1) % SID_SPAN
+                if options:
+                    line(f"alert {header} (msg:{about}; {options}{tail}{SID_BASE + offset}; "
+                         f"rev:{rev};)\n")  # fmt: skip
+                else:
+                    line(f"alert {header} (msg:{about};{tail}{SID_BASE + offset}; rev:{rev};)\n")
         if len(batch) >= 1000:
             yield "".join(batch)
-            batch = []
+            batch.clear()
     for kind in sorted(hashes):
         keyword = HASH_LISTS[kind]
         for protocol in FILE_PROTOCOLS:
             sid = sids(f"{keyword}|{protocol}")
-            batch.append(
+            line(
                 f"alert {protocol} any any -> any any (msg:{message(f'Shieldwall {kind} list')}; "
                 f"{keyword}:{list_file(kind)}; sid:{sid}; rev:1;)\n"
             )
@@ -262,7 +300,8 @@ def _export(engine: Engine, db: Database, viewer: Viewer, settings: Settings,
             options: Mapping[str, str]) -> Iterator[str]:  # fmt: skip
     """The rules, checked options first (a bad one is refused before anything is read)."""
     request = request_of(options, takes=engine.kinds, default=True)
-    found = values_for(db, viewer, settings, request, action=f"export.{engine.name}")
+    found = values_for(db, viewer, settings, request, action=f"export.{engine.name}",
+                       counted=frozenset(HASH_LISTS))  # fmt: skip
     # The head goes out with the first rules, after the first read: a failure there is still
     # an error answer (api/streaming.py).
     head = (
