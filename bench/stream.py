@@ -103,13 +103,13 @@ def share(url: str, key: str, rate: int, seconds: float, accepted: dict[str, flo
                 accepted[obj["id"]] = done
 
 
-async def measure(url: str, writer: str, reader: str, args: argparse.Namespace) -> dict:
+async def measure(url: str, writer: str, readers: list[str], args: argparse.Namespace) -> dict:
     arrivals: dict[str, list[float]] = {}
     accepted: dict[str, float] = {}
     stop = asyncio.Event()
     readies = [asyncio.Event() for _ in range(args.subscribers)]
-    tasks = [asyncio.create_task(subscribe(url, reader, arrivals, ready, stop))
-             for ready in readies]  # fmt: skip
+    tasks = [asyncio.create_task(subscribe(url, readers[i % len(readers)], arrivals, ready, stop))
+             for i, ready in enumerate(readies)]  # fmt: skip
     await asyncio.gather(*(ready.wait() for ready in readies))
     writer_thread = threading.Thread(
         target=share, args=(url, writer, args.rate, args.seconds, accepted)
@@ -157,11 +157,14 @@ def run_backend(backend: str, args: argparse.Namespace, tmp: Path) -> dict:
         out = cli("user", "add", "w@example.org", "--member", MEMBER, "--role", "analyst",
                   "--database", url)  # fmt: skip
         writer = re.search(r"API key: (sw_\S+)", out).group(1)  # type: ignore[union-attr]
-        cli("member", "add", "Bench SOC (SYNTHETIC)", "--kind", "industry", "--database", url)
-        out = cli("user", "add", "r@example.org", "--member", "Bench SOC (SYNTHETIC)",
-                  "--role", "reader", "--database", url)  # fmt: skip
-        reader = re.search(r"API key: (sw_\S+)", out).group(1)  # type: ignore[union-attr]
-        return asyncio.run(measure(f"http://127.0.0.1:{port}", writer, reader, args))
+        readers = []
+        for m in range(args.members):  # subscribers of different members: nothing shared
+            name = f"Bench SOC {m} (SYNTHETIC)"
+            cli("member", "add", name, "--kind", "industry", "--database", url)
+            out = cli("user", "add", f"r{m}@example.org", "--member", name,
+                      "--role", "reader", "--database", url)  # fmt: skip
+            readers.append(re.search(r"API key: (sw_\S+)", out).group(1))  # type: ignore[union-attr]
+        return asyncio.run(measure(f"http://127.0.0.1:{port}", writer, readers, args))
     finally:
         server.terminate()
         try:
@@ -178,6 +181,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--subscribers", type=int, default=100)
     parser.add_argument("--rate", type=int, default=500, help="objects shared per second")
+    parser.add_argument(
+        "--members", type=int, default=10, help="the subscribers are readers of this many members"
+    )
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--backends", default="sqlite,postgresql")
     args = parser.parse_args(argv)
