@@ -396,10 +396,38 @@ def new_correlations(
     the same value, or an address inside a range (either way round), at most `most` each, by
     id; values on a warning list, values held by more than `noisy_threshold` visible objects and
     ranges too wide to list link nothing, as in `correlations`."""
-    own_of = _own_values(versions)
-    rows = _exact_rows(conn, viewer, _own_hashes(own_of))
-    ranged = _range_rows(conn, viewer, [o for _, own in own_of.values() for o in own])[0]
-    return _new_links(own_of, rows, ranged, noisy_threshold, most)
+    own = _Own.of(versions)
+    rows = _exact_rows(conn, viewer, own.hashes())
+    ranged = _range_rows(conn, viewer, own.observables)[0]
+    return _new_links(own, rows, ranged, noisy_threshold, most)
+
+
+class _Own(NamedTuple):
+    """New versions' own values, as new_correlations looks them up."""
+
+    ids: dict[int, str]  # pk -> object_id
+    # pk -> for each value: its key hash, and for an address or a range what _range_rows
+    # answers it by (None for other values)
+    asked: dict[int, list[tuple[int, Any]]]
+    observables: list[Observable]
+
+    @classmethod
+    def of(cls, versions: Sequence[tuple[int, str, str]]) -> _Own:
+        ids, asked, observables = {}, {}, []
+        for pk, object_id, body in versions:
+            own = observables_of(orjson.loads(body))
+            ids[pk] = object_id
+            observables += own
+            asked[pk] = [
+                (key_hash(lookup_key(o)),
+                 ("address", address_bounds(o)[0]) if o.kind in ("ipv4", "ipv6")
+                 else ("range", lookup_key(o)) if o.kind.endswith("-cidr") else None)
+                for o in own
+            ]  # fmt: skip
+        return cls(ids, asked, observables)
+
+    def hashes(self) -> set[int]:
+        return {h for values in self.asked.values() for h, _ in values}
 
 
 @dataclass(frozen=True, slots=True)
@@ -409,7 +437,7 @@ class Candidates:
     `correlations_seen_by` to filter per viewer in memory (the stream's readers, who would
     otherwise run new_correlations' queries once each)."""
 
-    own_of: dict[int, tuple[str, list[Observable]]]
+    own: _Own
     exact: Sequence[Any]  # _HIT_COLUMNS + _POLICY_COLUMNS
     ranged: list[tuple[Any, Any]]  # (asked, row) as _range_rows gives them
 
@@ -420,14 +448,14 @@ def correlation_candidates(
     """Candidates for new_correlations' answer to any viewer; None when more than `most_rows`
     index rows (or a range too wide to list) hold their values: then which of them a viewer may
     see decides what links, and new_correlations must ask per viewer."""
-    own_of = _own_values(versions)
-    exact = _exact_rows(conn, None, _own_hashes(own_of), limit=most_rows + 1)
+    own = _Own.of(versions)
+    exact = _exact_rows(conn, None, own.hashes(), limit=most_rows + 1)
     if len(exact) > most_rows:
         return None
-    ranged, too_wide = _range_rows(conn, None, [o for _, own in own_of.values() for o in own])
+    ranged, too_wide = _range_rows(conn, None, own.observables)
     if too_wide or len(exact) + len(ranged) > most_rows:
         return None
-    return Candidates(own_of, exact, ranged)
+    return Candidates(own, exact, ranged)
 
 
 def correlations_seen_by(
@@ -437,28 +465,24 @@ def correlations_seen_by(
     same rows its queries would find, as `may_see` (which the property test holds equal to
     visible_filter) keeps them."""
     n = len(_HIT_COLUMNS)
+    answers: dict[tuple[Any, ...], bool] = {}  # a marking's answer, asked once
 
     def seen(r: Any) -> bool:
-        return may_see(viewer, {"member_id": r[9], "tlp": r[8], "distribution": r[n],
-                                "sharing_group_id": r[n + 1]})  # fmt: skip
+        marking = (r[9], r[8], r[n], r[n + 1])
+        answer = answers.get(marking)
+        if answer is None:
+            answer = answers[marking] = may_see(viewer, {
+                "member_id": r[9], "tlp": r[8], "distribution": r[n], "sharing_group_id": r[n + 1]
+            })  # fmt: skip
+        return answer
 
     exact = [r for r in candidates.exact if seen(r)]
     ranged = [(asked, r) for asked, r in candidates.ranged if seen(r)]
-    return _new_links(candidates.own_of, exact, ranged, noisy_threshold, most)
-
-
-def _own_values(
-    versions: Sequence[tuple[int, str, str]],
-) -> dict[int, tuple[str, list[Observable]]]:
-    return {pk: (object_id, observables_of(orjson.loads(body))) for pk, object_id, body in versions}
-
-
-def _own_hashes(own_of: dict[int, tuple[str, list[Observable]]]) -> set[int]:
-    return {key_hash(lookup_key(o)) for _, own in own_of.values() for o in own}
+    return _new_links(candidates.own, exact, ranged, noisy_threshold, most)
 
 
 def _new_links(
-    own_of: dict[int, tuple[str, list[Observable]]],
+    own: _Own,
     rows: Sequence[Any],
     ranged: Sequence[tuple[Any, Any]],
     noisy_threshold: int,
@@ -473,24 +497,23 @@ def _new_links(
     for r in rows:
         if r[0] not in benign:
             holders[r[0]][r[6]] = r[7]
-    asked_by: dict[int, list[Any]] = {}
-    for pk, (_, own) in own_of.items():
-        own = [o for o in own if key_hash(lookup_key(o)) not in benign]
-        asked_by[pk] = [key_hash(lookup_key(o)) for o in own] + [
-            ("address", address_bounds(o)[0]) if o.kind in ("ipv4", "ipv6")
-            else ("range", lookup_key(o))
-            for o in own if o.kind in ("ipv4", "ipv6") or o.kind.endswith("-cidr")
-        ]  # fmt: skip
     for asked, r in ranged:
         if not r.benign:
             holders[asked][r.object_id] = r.type
     found: dict[int, list[dict[str, str]]] = {}
-    for pk, (object_id, _) in own_of.items():
+    for pk, values in own.asked.items():
+        object_id = own.ids[pk]
         linked: dict[str, str] = {}
-        for key in asked_by[pk]:
-            others = {i: t for i, t in holders.get(key, {}).items() if i != object_id}
-            if len(others) <= noisy_threshold:
-                linked.update(others)
+        for hashed, by_range in values:
+            if hashed in benign:
+                continue
+            for key in (hashed, by_range):
+                held = holders.get(key)
+                if not held or (len(held) == 1 and object_id in held):
+                    continue
+                others = {i: t for i, t in held.items() if i != object_id}
+                if len(others) <= noisy_threshold:
+                    linked.update(others)
         if linked:
             found[pk] = [{"id": i, "type": linked[i]} for i in sorted(linked)[:most]]
     return found
