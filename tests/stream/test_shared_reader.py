@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from shieldwall.app import create_app
 from shieldwall.correlate.index import CONTAINER_TYPES
-from shieldwall.correlate.service import new_correlations
+from shieldwall.correlate.new_links import new_correlations
 from shieldwall.intel.tables import change_log, objects
 from shieldwall.members.service import viewer_for_user
 from shieldwall.members.tables import sharing_groups

@@ -30,7 +30,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import Connection, func, select
 
 from shieldwall.correlate.index import CONTAINER_TYPES
-from shieldwall.correlate.service import (
+from shieldwall.correlate.new_links import (
     Candidates,
     correlation_candidates,
     correlations_seen_by,
