@@ -1,4 +1,5 @@
-"""TLP 2.0 levels, distribution levels and the rule that ties them together.
+"""TLP 2.0 levels, PAP levels, distribution levels and the rule that ties TLP and distribution
+together.
 
 Values only: no database, no HTTP. The policy and ingest build on these.
 """
@@ -6,6 +7,7 @@ Values only: no database, no HTTP. The policy and ingest build on these.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from enum import IntEnum, StrEnum
 
 SHARING_EXTENSION_ID = "extension-definition--c56d41b5-3fe7-441e-af12-498adb577219"
@@ -74,6 +76,71 @@ TLP_BY_MARKING_ID: dict[str, TLP] = {
     **STIX21_TLP_MARKING_IDS,
     **{marking_id: tlp for tlp, marking_id in TLP2_MARKING_IDS.items()},
 }
+
+# PAP (MISP's Permissible Actions Protocol: what a recipient may do with what it was told, from
+# CLEAR, anything, to RED, nothing an attacker could notice) as the STIX 2.1 marking definitions
+# OASIS publishes for it (cti-stix-common-objects, PAP marking definition, extension
+# PAP_EXTENSION_ID): well known, so they are referred to and never sent in a bundle.
+PAP_EXTENSION_ID = "extension-definition--f8d78575-edfd-406e-8e84-6162a8450f5b"
+
+
+class PAP(IntEnum):
+    """PAP levels, ordered from least to most restrictive (WHITE is PAP 1.0's CLEAR)."""
+
+    CLEAR = 0
+    GREEN = 1
+    AMBER = 2
+    RED = 3
+
+    @property
+    def tag(self) -> str:
+        """The MISP tag: `PAP:RED`."""
+        return f"PAP:{self.name}"
+
+    @classmethod
+    def parse(cls, text: str) -> PAP:
+        """'red' or 'PAP:RED' -> PAP.RED."""
+        key = text.strip().upper().removeprefix("PAP:")
+        level = cls.CLEAR if key == "WHITE" else cls.__members__.get(key)
+        if level is None:
+            raise ValueError(f"unknown PAP level {text!r}")
+        return level
+
+
+PAP_MARKING_IDS: dict[PAP, str] = {
+    PAP.CLEAR: "marking-definition--ad15a0cd-55b6-4588-a14c-a66105329b92",
+    PAP.GREEN: "marking-definition--c43594d1-4b11-4c59-93ab-1c9b14d53ce9",
+    PAP.AMBER: "marking-definition--60f8932b-e51e-4458-b265-a2e8be9a80ab",
+    PAP.RED: "marking-definition--740d36e5-7714-4c30-961a-3ae632ceee0e",
+}
+PAP_WHITE_MARKING_ID = "marking-definition--a3bea94c-b469-41dc-9cfe-d6e7daba7730"
+PAP_BY_MARKING_ID: dict[str, PAP] = {
+    **{marking_id: pap for pap, marking_id in PAP_MARKING_IDS.items()},
+    PAP_WHITE_MARKING_ID: PAP.CLEAR,
+}
+
+
+# The MISP tag of each PAP marking, and back (upper case; WHITE keeps its own marking).
+PAP_TAGS: dict[str, str] = {
+    **{marking_id: pap.tag for pap, marking_id in PAP_MARKING_IDS.items()},
+    PAP_WHITE_MARKING_ID: "PAP:WHITE",
+}
+PAP_MARKING_OF_TAG: dict[str, str] = {tag: marking_id for marking_id, tag in PAP_TAGS.items()}
+
+
+def pap_marking_of_tags(tags: Iterable[str]) -> str | None:
+    """The marking of the strictest `PAP:` tag among MISP tags (any case), or None."""
+    found = [m for t in tags if (m := PAP_MARKING_OF_TAG.get(t.strip().upper())) is not None]
+    return max(found, key=PAP_BY_MARKING_ID.__getitem__) if found else None
+
+
+def pap_tag_of(refs: object) -> str | None:
+    """The MISP tag of the strictest PAP marking among marking references, or None."""
+    if type(refs) is not list:
+        return None
+    found = [r for r in refs if type(r) is str and r in PAP_BY_MARKING_ID]
+    return PAP_TAGS[max(found, key=PAP_BY_MARKING_ID.__getitem__)] if found else None
+
 
 # Broadest distribution each TLP level allows (DESIGN.md, access rules). GROUP is always allowed.
 _ALLOWED: dict[TLP, frozenset[Distribution]] = {

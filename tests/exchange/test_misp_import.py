@@ -18,7 +18,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from shieldwall.exchange.misp_import import _NAMESPACE, _uuid5
-from shieldwall.markings import TLP
+from shieldwall.markings import PAP, PAP_MARKING_IDS, TLP
 from shieldwall.policy import Role
 from tests.factories import ApiUser, World
 from tests.test_cli import run
@@ -85,10 +85,12 @@ def test_an_osint_event_becomes_a_report_with_all_it_holds(world: World) -> None
     assert response.status_code == 201, response.text
     (report,) = shared(bob, type="report")
     assert report["name"].startswith("SYNTHETIC OSINT") and "日本語" in report["name"]
-    assert report["object_marking_refs"] == [TLP.GREEN.marking_id]
+    # tlp: and PAP: tags are markings (PAP's the OASIS definition's: markings.PAP), not labels
+    assert report["object_marking_refs"] == [TLP.GREEN.marking_id, PAP_MARKING_IDS[PAP.GREEN]]
     assert report["x_misp_uuid"] == "5f3c2a10-8d1e-4c7b-9a2f-0e6b1d4c3a21"
     assert report["x_misp_threat_level"] == "high" and report["x_misp_analysis"] == "completed"
-    assert {"type:OSINT", "PAP:GREEN", 'misp-galaxy:threat-actor="Sofacy"'} <= set(report["labels"])
+    assert {"type:OSINT", 'misp-galaxy:threat-actor="Sofacy"'} <= set(report["labels"])
+    assert "PAP:GREEN" not in report["labels"]
     objects = {o["id"]: o for o in shared(bob)}
     # every ref but the org-only ssdeep indicator, which only alice sees
     assert len(set(report["object_refs"]) - set(objects)) == 1

@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from operator import itemgetter
 from urllib.parse import quote
 
-from sqlalchemy import Connection, true
+from sqlalchemy import Connection, and_, true
 
 from shieldwall.audit import service as audit
 from shieldwall.correlate.observables import (
@@ -39,10 +39,11 @@ from shieldwall.correlate.observables import (
 from shieldwall.db import Database
 from shieldwall.errors import Invalid
 from shieldwall.exchange import filters
-from shieldwall.exchange.indicator_values import ValueRow, pages
+from shieldwall.exchange.indicator_values import ValueRow, mentions, pages
 from shieldwall.intel.tables import objects
 from shieldwall.intel.timestamps import is_timestamp, normalize_timestamp
 from shieldwall.intel.validate_values import UNSAFE
+from shieldwall.markings import PAP, PAP_BY_MARKING_ID
 from shieldwall.policy import Viewer
 from shieldwall.selections.service import Selection
 from shieldwall.settings import Settings
@@ -52,6 +53,9 @@ from shieldwall.sightings.service import IndicatorRow, scores_of
 from shieldwall.sightings.warninglists import WarningLists
 
 _PK, _OBJECT_ID = itemgetter(0), itemgetter(1)  # of a ValueRow
+# PAP 1.0: blocking traffic is an active action, which PAP:GREEN allows and PAP:AMBER and RED
+# do not; blocklists and DNS firewalls hold no value marked above GREEN unless asked to.
+BLOCKING_PAP = PAP.GREEN
 # What blocking devices take; the other kinds (mutexes, registry keys...) are not blocked by value.
 BLOCKABLE = ("ipv4", "ipv6", "ipv4-cidr", "ipv6-cidr", "domain", "url", "email",
              "md5", "sha1", "sha256", "sha512", "ja3")  # fmt: skip
@@ -68,6 +72,7 @@ class Blocklist:
     include_benign: bool = False
     include_url_hosts: bool = False
     selection: Selection | None = None
+    max_pap: PAP | None = None  # the most restricted PAP marking held; None: any or none
 
     def __post_init__(self) -> None:
         if not self.kinds:
@@ -79,10 +84,15 @@ class Blocklist:
 
 
 def request_of(
-    options: Mapping[str, str], *, takes: tuple[str, ...] = BLOCKABLE, default: bool = False
+    options: Mapping[str, str],
+    *,
+    takes: tuple[str, ...] = BLOCKABLE,
+    default: bool = False,
+    pap: PAP | None = BLOCKING_PAP,
 ) -> Blocklist:
     """A request from an export's options (filters.VALUE_OPTIONS; `kind` comma-separated) for
-    the kinds `takes` names, every one of them when `default` and no kind is given."""
+    the kinds `takes` names, every one of them when `default` and no kind is given; `pap` the
+    PAP ceiling when the options name none."""
     kinds = filters.words(options.get("kind")) or (takes if default else ())
     if not kinds:
         raise Invalid(f"kind: name at least one of {', '.join(takes)}")
@@ -98,6 +108,7 @@ def request_of(
         filters.flag(options.get("include_benign")),
         filters.flag(options.get("include_url_hosts")),
         filters.selection_of(options),
+        filters.pap_of(options.get("pap"), pap),
     )
 
 
@@ -171,6 +182,9 @@ def blocked_pages(
     # blocklist of a million values keeps ~16 MB, not the list (any two colliding: ~3e-8).
     written = IntSet()
     chosen = request.selection.where(objects, now=now) if request.selection else true()
+    if request.max_pap is not None:
+        stricter = [m for m, level in PAP_BY_MARKING_ID.items() if level > request.max_pap]
+        chosen = and_(chosen, *(~mentions(objects.c.body, m) for m in stricter))
     wanted = frozenset(request.kinds)
     only_shared_domains = "domain" in wanted and not request.include_url_hosts
     # An indicator's URLs are read too when its domains may be only their hosts.

@@ -1,4 +1,5 @@
-"""The options every export reads the same way: a TLP ceiling, labels, an age, yes-or-no flags.
+"""The options every export reads the same way: a TLP ceiling, labels, an age, yes-or-no flags,
+a PAP ceiling.
 
 Export options arrive as text (HTTP query parameters, `-o NAME=VALUE` on the CLI); a value that
 does not parse is refused with the option's name before anything is read, never ignored. The
@@ -11,12 +12,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from shieldwall.errors import Invalid
-from shieldwall.markings import TLP
+from shieldwall.markings import PAP, TLP
 from shieldwall.selections.service import Selection
 
 SELECTION_OPTIONS = ("tlp", "label", "max_age_days")
 # What the value exports (blocklist, rules, RPZ) take: exchange/blocklist.py request_of.
-VALUE_OPTIONS = ("kind", "min_score", "include_benign", "include_url_hosts", *SELECTION_OPTIONS)
+VALUE_OPTIONS = ("kind", "min_score", "include_benign", "include_url_hosts", "pap",
+                 *SELECTION_OPTIONS)  # fmt: skip
 TRUTHY = ("1", "true", "yes", "on")
 
 
@@ -44,3 +46,14 @@ def words(text: str | None) -> tuple[str, ...]:
 
 def flag(text: str | None) -> bool:
     return (text or "").strip().lower() in TRUTHY
+
+
+def pap_of(text: str | None, default: PAP | None) -> PAP | None:
+    """`pap` (the most restricted PAP level to hold: clear, white, green, amber or red), or
+    `default` when none is given."""
+    if not text:
+        return default
+    try:
+        return PAP.parse(text)
+    except ValueError:
+        raise Invalid(f"pap: clear, green, amber or red, not {text!r}") from None

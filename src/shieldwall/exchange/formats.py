@@ -261,7 +261,7 @@ def _load_builtin() -> None:
         Format(
             "blocklist",
             "one value per line (options: kind=ipv4,domain,...; min_score; include_benign; "
-            "tlp ceiling; label; max_age_days)",
+            "tlp ceiling; pap ceiling, green unless given; label; max_age_days)",
             media_type="text/plain; charset=utf-8",
             exporter=_lazy("blocklist", "export_blocklist"),
             options=filters.VALUE_OPTIONS,
@@ -269,14 +269,14 @@ def _load_builtin() -> None:
         Format(
             "suricata",
             "Suricata rules: IP, DNS query and TLS SNI, HTTP URL, file hash lists (options as "
-            "blocklist's; kind defaults to every kind it takes)",
+            "blocklist's, but every PAP unless pap is given; kind defaults to every kind)",
             media_type="text/plain; charset=utf-8",
             exporter=_lazy("rules", "export_suricata"),
             options=filters.VALUE_OPTIONS,
         ),
         Format(
             "snort",
-            "Snort 2.9 rules: IP, DNS query and TLS SNI, HTTP URL (options as blocklist's)",
+            "Snort 2.9 rules: IP, DNS query and TLS SNI, HTTP URL (options as suricata's)",
             media_type="text/plain; charset=utf-8",
             exporter=_lazy("rules", "export_snort"),
             options=filters.VALUE_OPTIONS,

@@ -18,11 +18,13 @@ from operator import itemgetter
 from typing import Any, NamedTuple
 
 from sqlalchemy import (
+    Boolean,
     ColumnElement,
     Connection,
     Text,
     and_,
     case,
+    literal,
     literal_column,
     select,
     text,
@@ -80,6 +82,31 @@ def _body_property_postgresql(element: body_property, compiler: Any, **kw: Any) 
         f"CASE WHEN strpos({body}, '\"{quoted}\"') > 0 THEN "
         f"CAST(replace({body}, '\\u0000', '\\ufffd') AS json) ->> '{quoted}' END"
     )
+
+
+class body_mentions(FunctionElement[bool]):
+    """Whether a stored body's text holds a fixed string (a marking's id): a substring search,
+    no JSON parsed."""
+
+    type = Boolean()
+    inherit_cache = True
+    name = "body_mentions"
+
+
+@compiles(body_mentions, "sqlite")
+def _body_mentions_sqlite(element: body_mentions, compiler: Any, **kw: Any) -> str:
+    body, needle = (compiler.process(c, **kw) for c in element.clauses)
+    return f"(instr({body}, {needle}) > 0)"
+
+
+@compiles(body_mentions, "postgresql")
+def _body_mentions_postgresql(element: body_mentions, compiler: Any, **kw: Any) -> str:
+    body, needle = (compiler.process(c, **kw) for c in element.clauses)
+    return f"(strpos({body}, {needle}) > 0)"
+
+
+def mentions(column: Any, text: str) -> body_mentions:
+    return body_mentions(column, literal(text, Text()))
 
 
 def _property(column: Any, name: str) -> body_property:

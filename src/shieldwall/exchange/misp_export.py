@@ -27,7 +27,7 @@ from shieldwall.exchange.misp_types import (
     misp_type_of_pattern,
 )
 from shieldwall.intel.query import ObjectFilter, iter_objects, list_objects
-from shieldwall.markings import SHARING_EXTENSION_ID, TLP_BY_MARKING_ID
+from shieldwall.markings import SHARING_EXTENSION_ID, TLP_BY_MARKING_ID, pap_tag_of
 from shieldwall.members.service import groups_with_members
 from shieldwall.policy import Viewer
 from shieldwall.selections.service import Selection
@@ -128,6 +128,7 @@ def attribute_of(
     report_tlp: str | None,
     groups: dict[str, dict[str, Any]] | None = None,
     inherited: Sharing = (None, None),
+    report_pap: str | None = None,
 ) -> dict[str, Any] | None:
     """The MISP attribute a STIX object is, or None for one that is not an attribute."""
     kind = obj.get("type")
@@ -167,6 +168,9 @@ def attribute_of(
     tlp = _tlp_tag(obj)
     if tlp is not None and tlp != report_tlp:
         names.append(tlp)
+    pap = pap_tag_of(obj.get("object_marking_refs"))
+    if pap is not None and pap != report_pap:
+        names.append(pap)
     if names:
         attribute["Tag"] = _tags(names)
     if type(obj.get("x_misp_sightings")) is list:  # an observable's, kept as they came
@@ -195,10 +199,11 @@ def event_of(
     groups = groups or {}
     inherited = _sharing(report)
     tlp = _tlp_tag(report)
+    pap = pap_tag_of(report.get("object_marking_refs"))
     refs = [visible[r] for r in report.get("object_refs") or () if r in visible]
     attributes: dict[str, dict[str, Any]] = {}  # STIX id -> attribute
     for obj in refs:
-        attribute = attribute_of(obj, tlp, groups, inherited)
+        attribute = attribute_of(obj, tlp, groups, inherited, pap)
         if attribute is not None:
             attributes[obj["id"]] = attribute
     for obj in refs:
@@ -246,6 +251,8 @@ def event_of(
         kind = obj.get("type")
         if "x_misp_galaxy_tag" not in obj and kind in _TAG_OF_TYPE and obj.get("name"):
             names.append(f'misp-galaxy:{_TAG_OF_TYPE[kind]}="{obj["name"]}"')
+    if pap is not None:
+        names.insert(0, pap)
     if tlp is not None:
         names.insert(0, tlp)
     published = report.get("published")

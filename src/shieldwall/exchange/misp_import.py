@@ -6,7 +6,8 @@ MISP's REST search answers. Each event becomes a report whose `object_refs` hold
 event made: attributes as indicators (`to_ids`) or observables by type (misp_types.py), free
 text as notes, MISP objects as groupings of their attributes, object references as
 relationships, galaxy clusters as threat actors, malware, tools, attack patterns and intrusion
-sets, sightings of indicators as sightings. Tags become labels; `tlp:` tags the TLP marking.
+sets, sightings of indicators as sightings. Tags become labels; `tlp:` tags the TLP marking,
+`PAP:` tags the PAP marking (markings.PAP; an event's covers its attributes).
 
 Ids: MISP uuids are global (every MISP instance holding an OSINT event has the same ones), while
 a STIX id here belongs to the member that first shared it. So each id is a UUIDv5 of the member
@@ -32,7 +33,13 @@ from shieldwall.exchange.misp_types import TEXT_TYPES, default_category, observa
 from shieldwall.intel.ingest import BundleRejected, Ingestor, IngestResult
 from shieldwall.intel.validate import validate_object
 from shieldwall.intel.validate_properties import UUID_PATTERN
-from shieldwall.markings import SHARING_EXTENSION_ID, TLP, Distribution, cap_distribution
+from shieldwall.markings import (
+    SHARING_EXTENSION_ID,
+    TLP,
+    Distribution,
+    cap_distribution,
+    pap_marking_of_tags,
+)
 from shieldwall.members.service import group_names_of
 from shieldwall.policy import Viewer
 
@@ -131,6 +138,11 @@ def _tags(holder: dict[str, Any]) -> list[str]:
     return found
 
 
+def _marking_tag(tag: str) -> bool:
+    """A `tlp:` or `PAP:` tag: a marking, not a label."""
+    return tag.lower().startswith("tlp:") or pap_marking_of_tags((tag,)) is not None
+
+
 def _tlp(tags: list[str]) -> TLP | None:
     levels = []
     for tag in tags:
@@ -183,6 +195,10 @@ class _Converter:
             tlp = _tlp(_tags(self.event))
         if tlp is not None:
             obj["object_marking_refs"] = [tlp.marking_id]
+        # PAP, a marking of its own (markings.PAP): the event's covers what has none.
+        pap = pap_marking_of_tags(tags) or pap_marking_of_tags(_tags(self.event))
+        if pap is not None:
+            obj["object_marking_refs"] = [*obj.get("object_marking_refs", ()), pap]
         if wanted is not None:
             # TLP caps distribution (markings.py); MISP's own value stays in x_misp_distribution.
             level = tlp if tlp is not None else TLP.AMBER
@@ -224,7 +240,7 @@ class _Converter:
             refs += self.misp_object(misp_object)
         for misp_object in event.get("Object") or []:
             refs += self.references(misp_object)
-        labels = [t for t in tags if not t.lower().startswith("tlp:")]
+        labels = [t for t in tags if not _marking_tag(t)]
         for tag in self.cluster_tags(event.get("Galaxy")):
             if tag not in labels:
                 labels.append(tag)
@@ -340,7 +356,7 @@ class _Converter:
                 obj[f"x_misp_{key}"] = str(attribute[key])
         if attribute.get("disable_correlation") in (True, "1", 1, "true"):
             obj["x_misp_disable_correlation"] = True
-        labels = [t for t in tags if not t.lower().startswith("tlp:")]
+        labels = [t for t in tags if not _marking_tag(t)]
         if labels and obj["type"] in ("indicator", "vulnerability", "note"):
             obj["labels"] = labels
         elif labels:
@@ -398,7 +414,7 @@ class _Converter:
             if misp_object.get(key):
                 grouping["x_misp_" + key.replace("-", "_")] = str(misp_object[key])
         tags = [t for a in misp_object.get("Attribute") or [] if type(a) is dict for t in _tags(a)]
-        self.marking(grouping, [t for t in tags if t.lower().startswith("tlp:")], misp_object)
+        self.marking(grouping, [t for t in tags if _marking_tag(t)], misp_object)
         self.out.append(grouping)
         self.by_misp_uuid[object_uuid] = grouping["id"]
         return [*refs, grouping["id"]]

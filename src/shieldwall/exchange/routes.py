@@ -13,7 +13,7 @@ from shieldwall.api.openapi import errors
 from shieldwall.api.streaming import stream_checked
 from shieldwall.db import Database
 from shieldwall.exchange import filters
-from shieldwall.exchange.blocklist import BLOCKABLE, Blocklist, blocklist_lines
+from shieldwall.exchange.blocklist import BLOCKABLE, BLOCKING_PAP, Blocklist, blocklist_lines
 from shieldwall.exchange.formats import format_for, formats
 from shieldwall.intel.ingest import Ingestor
 from shieldwall.intel.routes import PayloadTooLarge
@@ -40,6 +40,10 @@ async def blocklist(
     max_age_days: Annotated[
         int | None, Query(ge=1, description="only indicators added at most this long ago")
     ] = None,
+    pap: Annotated[
+        str | None,
+        Query(description="the most restricted PAP to hold (default green: blocking is active)"),
+    ] = None,
     viewer: Viewer = Depends(current_viewer),
     db: Database = Depends(get_db),
     settings: Settings = Depends(get_settings),
@@ -48,7 +52,8 @@ async def blocklist(
     firewall, DNS filter or IDS. Values on a false-positive warning list are left out unless
     `include_benign`; with `min_score`, weaker indicators are too. A domain list holds domains
     shared as domains, and the hosts of shared URLs only with `include_url_hosts`. `tlp`,
-    `label` and `max_age_days` narrow it as they narrow a feed."""
+    `label` and `max_age_days` narrow it as they narrow a feed; values marked PAP:AMBER or RED
+    are left out unless `pap` says so."""
     chosen = {
         "tlp": tlp or "",
         "label": ",".join(label or ()),
@@ -60,6 +65,7 @@ async def blocklist(
         include_benign,
         include_url_hosts,
         filters.selection_of(chosen),
+        filters.pap_of(pap, BLOCKING_PAP),
     )
     lines = blocklist_lines(
         db,

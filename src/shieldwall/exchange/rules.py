@@ -299,7 +299,8 @@ def list_file(kind: str) -> str:
 def _export(engine: Engine, db: Database, viewer: Viewer, settings: Settings,
             options: Mapping[str, str]) -> Iterator[str]:  # fmt: skip
     """The rules, checked options first (a bad one is refused before anything is read)."""
-    request = request_of(options, takes=engine.kinds, default=True)
+    # Alert rules are passive detection, which even PAP:RED allows: every PAP unless asked.
+    request = request_of(options, takes=engine.kinds, default=True, pap=None)
     found = values_for(db, viewer, settings, request, action=f"export.{engine.name}",
                        counted=frozenset(HASH_LISTS))  # fmt: skip
     # The head goes out with the first rules, after the first read: a failure there is still

@@ -29,6 +29,7 @@ from shieldwall.intel.validate import ObjectError
 from shieldwall.intel.validate_extensions import FEDERATION_PROPERTIES
 from shieldwall.markings import (
     DISTRIBUTION_REACH,
+    PAP_BY_MARKING_ID,
     SHARING_EXTENSION_ID,
     TLP,
     TLP_BY_MARKING_ID,
@@ -112,7 +113,8 @@ def marking_levels(
     """The TLP of every marking the objects name: the well-known ones, the definitions in the
     bundle, and `stored(ids)` for the rest (the definitions already shared that the sharer may
     see). Errors for definitions in the bundle that say they are TLP but name no readable level."""
-    levels: dict[str, TLP | None] = dict(TLP_BY_MARKING_ID)
+    # The well-known markings: TLP's, and PAP's (not TLP, known without a definition).
+    levels: dict[str, TLP | None] = {**TLP_BY_MARKING_ID, **dict.fromkeys(PAP_BY_MARKING_ID)}
     errors: list[ObjectError] = []
     for index, obj in enumerate(objects):
         if type(obj) is not dict or obj.get("type") != "marking-definition":
