@@ -346,6 +346,9 @@ def observables_of(obj: dict[str, Any]) -> tuple[Observable, ...]:
         _sco_observables(obj, out)
     if len(out) < 2:
         return tuple(out)
+    if len(out) == 2:  # a URL and its host, mostly
+        first, second = out
+        return (first,) if first[0] == second[0] and first[1] == second[1] else (first, second)
     unique: dict[tuple[str, str], Observable] = {}
     for observable in out:  # kind and value decide low and high; hashing them is cheaper
         unique.setdefault((observable.kind, observable.value), observable)

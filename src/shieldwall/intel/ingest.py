@@ -111,7 +111,7 @@ class _Version:
     is_latest: bool = True
 
 
-# objects' columns in the order _row fills them; pk and is_latest are added when stored.
+# objects' columns in the order _row fills them after pk and is_latest.
 _COLUMNS = (
     "object_id", "type", "created", "modified", "created_by", "tlp", "distribution",
     "sharing_group_id", "member_id", "anonymous", "date_added", "revoked", "labels",
@@ -318,9 +318,9 @@ def _write(
             broker = context.broker_identity or ingestor.broker_identity
             creator = context.defaults.identity_id
 
-            def prepared() -> Iterator[tuple[_Version, tuple[Any, ...], dict[str, Any]]]:
-                """Each new version, its stored row and the object as sent (for the index),
-                in bundle order, as the objects come whole from the stream."""
+            def prepared(pk: int) -> Iterator[tuple[tuple[Any, ...], dict[str, Any]]]:
+                """Each new version's stored row, from `pk` on, and the object as sent (for the
+                indexes), in bundle order, as the objects come whole from the stream."""
                 wanted = iter(new)
                 version = next(wanted, None)
                 for index, obj in enumerate(stream()):
@@ -328,12 +328,15 @@ def _write(
                         return
                     if index == version.index:
                         shared = resolved[index]
-                        row = _row(obj, shared, viewer, creator, broker, now, version.modified)
-                        yield version, row, obj
+                        yield _row(
+                            pk, version.is_latest, obj, shared, viewer, creator, broker, now,
+                            version.modified,
+                        ), obj  # fmt: skip
+                        pk += 1
                         version = next(wanted, None)
 
             change_seq = _store(
-                conn, viewer, new, prepared(), ingestor.indexes, superseded, now, source
+                conn, viewer, new, prepared, ingestor.indexes, superseded, now, source
             )
         if errors := check():  # waits for the workers; raising here rolls the write back
             raise BundleRejected(errors)
@@ -413,16 +416,18 @@ def _creator_errors(
 
 
 def _row(
-    obj: dict[str, Any], s: sharing.Sharing, viewer: Viewer, creator: str, broker: str, now: str,
-    modified: str,
+    pk: int, is_latest: bool, obj: dict[str, Any], s: sharing.Sharing, viewer: Viewer,
+    creator: str, broker: str, now: str, modified: str,
 ) -> tuple[Any, ...]:  # fmt: skip
-    """The object's column values, in _COLUMNS order; `modified` already normalised."""
+    """The object's row: pk, is_latest, then _COLUMNS in order; `modified` already normalised."""
     _check_stored_pair(s)
     body = obj if obj["type"] == "marking-definition" else sharing.apply(obj, s, creator, broker)
     created = body.get("created")
     labels = body.get("labels")
     text = " ".join([str(body[k]) for k in _SEARCHED if k in body]).lower()[:_SEARCH_TEXT_LIMIT]
     return (
+        pk,
+        is_latest,
         body["id"],
         body["type"],
         # Most objects are created and modified at once: that one is normalised already.
@@ -549,29 +554,31 @@ def _store(
     conn: Connection,
     viewer: Viewer,
     new_rows: list[_Version],
-    prepared: Iterator[tuple[_Version, tuple[Any, ...], dict[str, Any]]],
+    prepared: Callable[[int], Iterator[tuple[tuple[Any, ...], dict[str, Any]]]],
     indexes: Sequence[ObjectIndex],
     superseded: list[int],
     now: str,
     source: str,
 ) -> int:
-    """Write the new versions (`prepared` yields each with its row and object, in order), the
-    superseded flags, the change-log entry and the audit entry; the change-log seq."""
+    """Write the new versions (`prepared(first_pk)` yields each one's row and object, in
+    order), the superseded flags, the change-log entry and the audit entry; the change-log seq."""
     first_pk = (conn.scalar(select(func.max(objects.c.pk))) or 0) + 1
     seq = (conn.scalar(select(func.max(change_log.c.seq))) or 0) + 1
     index_layouts = [layout for index in indexes for layout in index.layouts]
 
     def batches() -> Iterator[list[list[tuple[Any, ...]]]]:
         pk = first_pk
-        while chunk := list(islice(prepared, _INSERT_BATCH)):
-            object_rows: list[tuple[Any, ...]] = []
+        rows_of = [index.rows for index in indexes]
+        stream = prepared(first_pk)
+        while chunk := list(islice(stream, _INSERT_BATCH)):
+            object_rows = [row for row, _ in chunk]
             index_rows: list[list[tuple[Any, ...]]] = [[] for _ in index_layouts]
-            for v, values, original in chunk:
-                object_rows.append((pk, v.is_latest, *values))
+            for _, original in chunk:
                 slot = 0
-                for index in indexes:
-                    for rows in index.rows(pk, original):
-                        index_rows[slot] += rows
+                for index_rows_of in rows_of:
+                    for rows in index_rows_of(pk, original):
+                        if rows:
+                            index_rows[slot] += rows
                         slot += 1
                 pk += 1
             yield [object_rows, *index_rows]

@@ -182,9 +182,10 @@ def _tlp_asked(obj: dict[str, Any], levels: MarkingLevels) -> tuple[TLP | None, 
 def asked_of(obj: dict[str, Any], levels: MarkingLevels) -> tuple[Asked, list[tuple[str, str]]]:
     """What `obj` asks for itself, and (property, message) for markings that cannot be read."""
     tlp, problems = _tlp_asked(obj, levels)
-    ext = (obj.get("extensions") or {}).get(SHARING_EXTENSION_ID)
+    extensions = obj.get("extensions")
+    ext = extensions.get(SHARING_EXTENSION_ID) if extensions else None
     if type(ext) is not dict:
-        return Asked(tlp), problems
+        return _ASKS_TLP_ONLY[tlp], problems
     raw = ext.get("distribution")
     distribution = Distribution(raw) if raw in _DISTRIBUTIONS else None
     group = ext.get("sharing_group")
@@ -198,6 +199,9 @@ def asked_of(obj: dict[str, Any], levels: MarkingLevels) -> tuple[Asked, list[tu
 
 
 _DISTRIBUTIONS = frozenset(d.value for d in Distribution)
+# What an object without the sharing extension asks, by its TLP: one value each (a named tuple
+# is made in Python; most objects ask only this).
+_ASKS_TLP_ONLY: dict[TLP | None, Asked] = {level: Asked(level) for level in (None, *TLP)}
 
 
 # --- one thing shared --------------------------------------------------------------------------

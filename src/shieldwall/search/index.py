@@ -137,6 +137,8 @@ def document_of(obj: dict[str, Any]) -> str | None:
     parts: list[str] = []
     for name in TEXT_PROPERTIES:
         value = obj.get(name)
+        if value is None:  # most of them, on most objects
+            continue
         if isinstance(value, str):
             parts.append(value)
         elif isinstance(value, list):
