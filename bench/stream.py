@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import re
 import signal
 import statistics
@@ -103,7 +104,9 @@ def share(url: str, key: str, rate: int, seconds: float, accepted: dict[str, flo
                 accepted[obj["id"]] = done
 
 
-async def measure(url: str, writer: str, readers: list[str], args: argparse.Namespace) -> dict:
+async def measure(
+    url: str, writer: str, readers: list[str], args: argparse.Namespace, server_pid: int
+) -> dict:
     arrivals: dict[str, list[float]] = {}
     accepted: dict[str, float] = {}
     stop = asyncio.Event()
@@ -114,9 +117,17 @@ async def measure(url: str, writer: str, readers: list[str], args: argparse.Name
     writer_thread = threading.Thread(
         target=share, args=(url, writer, args.rate, args.seconds, accepted)
     )
+    spy = None
+    if os.environ.get("STREAM_BENCH_PROFILE"):  # py-spy record of the server while it serves
+        spy = subprocess.Popen(["py-spy", "record", "--threads", "-f", "raw", "-p", str(server_pid),
+                                "-o", os.environ["STREAM_BENCH_PROFILE"]],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
     writer_thread.start()
     while writer_thread.is_alive():
         await asyncio.sleep(0.1)
+    if spy is not None:
+        spy.send_signal(signal.SIGINT)
+        spy.wait()
     await asyncio.sleep(3)  # the last events on their way
     stop.set()
     for task in tasks:
@@ -164,7 +175,7 @@ def run_backend(backend: str, args: argparse.Namespace, tmp: Path) -> dict:
             out = cli("user", "add", f"r{m}@example.org", "--member", name,
                       "--role", "reader", "--database", url)  # fmt: skip
             readers.append(re.search(r"API key: (sw_\S+)", out).group(1))  # type: ignore[union-attr]
-        return asyncio.run(measure(f"http://127.0.0.1:{port}", writer, readers, args))
+        return asyncio.run(measure(f"http://127.0.0.1:{port}", writer, readers, args, server.pid))
     finally:
         server.terminate()
         try:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import random
 import time
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
@@ -85,7 +86,9 @@ async def stream(
     async def body() -> AsyncIterator[bytes]:
         nonlocal viewer
         position = start
-        checked = time.monotonic()
+        # Spread over the interval: a hundred subscribers that connected together must not all
+        # check their credentials again in the same instant (each check is several queries).
+        checked = time.monotonic() - random.uniform(0, settings.stream_keepalive_seconds / 2)
         audit = _ReadAudit(request.app.state.audit_writer, start)
         yield f"retry: {RETRY_MS}\n: stream from {position}\n\n".encode()
         try:
