@@ -12,7 +12,8 @@ import base64
 import binascii
 from collections.abc import Callable
 from http import HTTPStatus
-from typing import Any
+from pathlib import Path
+from typing import IO, Any
 
 import orjson
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
@@ -196,23 +197,48 @@ async def add_objects(
     _query(request, "none")
     collection = await run_in_threadpool(service.writable_collection, db, viewer, collection_id)
     check_content_type(request.headers.get("content-type"))
-    raw = await _body(request, settings.max_bundle_bytes)
-    status = await run_in_threadpool(service.add_objects, db, ingestor, viewer, collection, raw)
+    body = await _body(request, settings.max_bundle_bytes, settings.stream_bundle_bytes)
+    try:
+        status = await run_in_threadpool(
+            service.add_objects, db, ingestor, viewer, collection, body
+        )
+    finally:
+        if isinstance(body, Path):
+            body.unlink(missing_ok=True)
     return taxii_response(status, status=202)
 
 
-async def _body(request: Request, limit: int) -> bytes:
-    """The body, read no further than `limit` bytes (413), whatever Content-Length says."""
+async def _body(request: Request, limit: int, spill_above: int) -> bytes | Path:
+    """The body, read as it arrives and no further than `limit` bytes (413), whatever
+    Content-Length says: in memory up to `spill_above` bytes, past it written to a temporary
+    file as POST /api/v1/bundles does (service.spill_envelope), whose path the caller deletes."""
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
         raise too_large(limit)
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise too_large(limit)
-        chunks.append(chunk)
-    return b"".join(chunks)
+    chunks: list[bytes] = []
+    size = 0
+    spill: IO[bytes] | None = None
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise too_large(limit)
+            if spill is None and size > spill_above:
+                spill = service.spill_envelope(b"".join(chunks) + chunk)
+                chunks = []
+            elif spill is None:
+                chunks.append(chunk)
+            else:
+                spill.write(chunk)
+    except BaseException:
+        if spill is not None:
+            spill.close()
+            Path(spill.name).unlink(missing_ok=True)
+        raise
+    if spill is None:
+        return b"".join(chunks)
+    spill.close()
+    return Path(spill.name)
 
 
 @_route(f"{_ROOT}/collections/{{collection_id}}/objects/{{object_id}}/", ["GET"])

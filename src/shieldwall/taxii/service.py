@@ -10,10 +10,14 @@ Objects added to an inbox go through the one write path, Ingestor.ingest, whole 
 
 from __future__ import annotations
 
+import tempfile
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import IO, Any
 
+import ijson
 import orjson
 from sqlalchemy import select
 
@@ -23,7 +27,8 @@ from shieldwall.federation.keys import InstanceKey, instance_key
 from shieldwall.federation.outgoing import leaving_json
 from shieldwall.gcpause import gc_paused
 from shieldwall.intel import query
-from shieldwall.intel.ingest import BundleRejected, Ingestor
+from shieldwall.intel.bundle_file import objects_in
+from shieldwall.intel.ingest import BundleRejected, Ingestor, IngestResult
 from shieldwall.intel.removal import remove_versions
 from shieldwall.intel.timestamps import is_timestamp, normalize_timestamp
 from shieldwall.policy import Viewer, may_remove
@@ -41,6 +46,7 @@ from shieldwall.taxii.protocol import (
 from shieldwall.taxii.tables import taxii_statuses
 
 API_ROOT = "shieldwall"
+_NOT_AN_ENVELOPE = 'the body must be a TAXII envelope: {"objects": [...]}'
 EMPTY = b"{}"  # an empty result (TAXII 2.1 §3.4: a resource without objects)
 
 
@@ -140,19 +146,28 @@ def writable_collection(db: Database, viewer: Viewer, collection_id: str) -> Col
 
 
 def add_objects(
-    db: Database, ingestor: Ingestor, viewer: Viewer, collection: Collection, raw: bytes
+    db: Database, ingestor: Ingestor, viewer: Viewer, collection: Collection, body: bytes | Path
 ) -> bytes:
     """POST {api-root}/collections/{id}/objects/ (§5.5), to a writable_collection: shared as
     POST /api/v1/bundles shares a bundle, whole or not at all; the status resource says so per
     object, and is kept so that any process can answer for it later. Its JSON, as answered: the
-    lists of details are serialised once, stored and answered as they are."""
+    lists of details are serialised once, stored and answered as they are. `body` is the
+    envelope's bytes, or a large one's file as spill_envelope wrote it (read in two passes by
+    Ingestor.ingest_file, so that memory holds the objects' ids and versions, not their bodies)."""
     requested = utc_now()
-    with gc_paused():  # as ingest_json parses: thousands of objects, no cycles
-        objects = _envelope_objects(raw)
-        details = [_status_detail(obj, requested) for obj in objects]
-    bundle = {"type": "bundle", "id": f"bundle--{uuid.uuid4()}", "objects": objects}
+    ingest: Callable[[], IngestResult]
+    if isinstance(body, Path):
+        path = body
+        details = _spilled_details(path, requested)
+        ingest = lambda: ingestor.ingest_file(viewer, path, source="taxii")  # noqa: E731
+    else:
+        with gc_paused():  # as ingest_json parses: thousands of objects, no cycles
+            objects = _envelope_objects(body)
+            details = [_status_detail(obj, requested) for obj in objects]
+        bundle = {"type": "bundle", "id": f"bundle--{uuid.uuid4()}", "objects": objects}
+        ingest = lambda: ingestor.ingest(viewer, bundle, source="taxii")  # noqa: E731
     try:
-        result = ingestor.ingest(viewer, bundle, source="taxii")
+        result = ingest()
         # What a peer's arrival rules turned away (federation/arrival.py) fails on its own.
         refused = {r["id"]: r["message"] for r in result.refused}
         if refused:
@@ -173,6 +188,34 @@ def add_objects(
     with db.write() as conn:
         conn.execute(taxii_statuses.insert().values(**status))
     return _status_resource(status)
+
+
+def spill_envelope(head: bytes) -> IO[bytes]:
+    """A temporary file for a large POSTed envelope, `head` (its first bytes) written: the
+    caller writes the rest, closes it, passes its path to add_objects and deletes it.
+
+    The file is written as a bundle: `{"type":"bundle","id":...,` in place of the envelope's
+    opening brace, the rest as sent, so `{"objects":[...],"more":false}` becomes a bundle with
+    two properties more. Ingestor.ingest_file, the validator's start_file and a peer's fallback
+    to ingest_json then read it as any bundle file, unchanged; an `envelope` option threaded
+    through bundle_file, the validator and ingest instead would be one more mode in three
+    modules for one caller, and rewriting the objects into a second file one more pass and
+    copy. The price: an envelope with a `type` or `id` of its own before its objects would
+    override the bundle's, which _spilled_details refuses (400)."""
+    body = head.lstrip(b" \t\r\n")
+    if not body.startswith(b"{"):
+        raise bad_request(_NOT_AN_ENVELOPE)
+    spill = tempfile.NamedTemporaryFile(  # noqa: SIM115 (the caller closes and deletes it)
+        prefix="shieldwall-taxii-", suffix=".json", delete=False
+    )
+    try:
+        spill.write(b'{"type":"bundle","id":"bundle--%s",' % str(uuid.uuid4()).encode())
+        spill.write(body[1:])
+    except BaseException:
+        spill.close()
+        Path(spill.name).unlink(missing_ok=True)
+        raise
+    return spill
 
 
 def get_object(
@@ -307,8 +350,36 @@ def _envelope_objects(raw: bytes) -> list[Any]:
     except orjson.JSONDecodeError as exc:
         raise bad_request(f"the body is not JSON: {exc}") from None
     if type(envelope) is not dict or type(envelope.get("objects")) is not list:
-        raise bad_request('the body must be a TAXII envelope: {"objects": [...]}')
+        raise bad_request(_NOT_AN_ENVELOPE)
     return envelope["objects"]
+
+
+def _spilled_details(path: Path, requested: str) -> list[dict[str, Any]]:
+    """_envelope_objects' checks on a file spill_envelope wrote (400 unless an envelope), and
+    each object's status detail: the objects parsed one at a time, only the details kept."""
+    try:
+        with path.open("rb") as stream:
+            events = ijson.parse(stream, use_float=True)
+            next(events)  # the bundle's opening brace, spill_envelope's
+            keys = 0
+            for prefix, event, value in events:
+                if prefix == "" and event == "map_key" and value in ("type", "id"):
+                    keys += 1
+                    if keys > 2:  # the envelope's own, after spill_envelope's two
+                        raise bad_request(
+                            "a TAXII envelope has objects, more and next; this one has a "
+                            f"{value!r} of its own, which a large envelope may not carry"
+                        )
+                elif prefix == "objects":
+                    if event != "start_array":
+                        raise bad_request(_NOT_AN_ENVELOPE)
+                    break
+            else:
+                raise bad_request(_NOT_AN_ENVELOPE)
+        with gc_paused():
+            return [_status_detail(obj, requested) for obj in objects_in(path)]
+    except ijson.JSONError as exc:
+        raise bad_request(f"the body is not JSON: {exc}") from None
 
 
 def _status_detail(obj: Any, requested: str) -> dict[str, Any]:
