@@ -81,7 +81,8 @@ class Settings:
     )
     stream_bundle_bytes: int = _setting(
         8 * 1024 * 1024,
-        "Bundles POSTed larger than this many bytes are written to a temporary file and read "
+        "Bundles POSTed (and TAXII envelopes) larger than this many bytes are written to a "
+        "temporary file and read "
         "from it in two passes, holding the objects' ids and never their bodies (a bundle parsed "
         "whole takes about ten times its size in memory; smaller ones are, which is faster).",
     )
