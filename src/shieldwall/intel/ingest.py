@@ -32,7 +32,7 @@ from shieldwall.intel.sharing_context import (
     stored_marking_levels,
 )
 from shieldwall.intel.tables import change_log, objects
-from shieldwall.intel.timestamps import normalize_timestamp
+from shieldwall.intel.timestamps import is_timestamp, normalize_timestamp
 from shieldwall.intel.validate import ObjectError
 from shieldwall.intel.validate_extensions import FEDERATION_PROPERTIES
 from shieldwall.intel.validate_parallel import BundleCheck, BundleValidator
@@ -292,11 +292,7 @@ def _write(
     their sharing against it, and store the new versions, or reject the whole with every error."""
     db = ingestor.db
     skipped, errors = _platform_objects(stix_objects, context)
-    versions = [
-        _Version(i, *version)
-        for i, obj in enumerate(stix_objects)
-        if i not in skipped and (version := sharing.version_of(obj)) is not None
-    ]
+    versions = _versions(stix_objects, skipped)
     with db.write() as conn:
         # Taken under the write lock: writes commit in pk order, so date_added rises with pk
         # and "added after t" (TAXII's added_after) never misses a write that committed late.
@@ -346,6 +342,29 @@ def _write(
             unchanged=unchanged + len(skipped),
             stored_ids=tuple(v.object_id for v in new),
         )
+
+
+def _versions(stix_objects: Sequence[Any], skipped: set[int]) -> list[_Version]:
+    """Each object's version (sharing.version_of), but a `modified` that several objects of the
+    bundle share (an event's objects, a feed's page) is checked and normalised once."""
+    versions = []
+    normalised: dict[str, str] = {}
+    for index, obj in enumerate(stix_objects):
+        if type(obj) is not dict or index in skipped:
+            continue
+        object_id = obj.get("id")
+        modified = obj.get("modified")
+        if type(object_id) is not str or type(modified) is not str:
+            if (version := sharing.version_of(obj)) is not None:
+                versions.append(_Version(index, *version))
+            continue
+        normal = normalised.get(modified)
+        if normal is None:  # as version_of reads it
+            if not is_timestamp(modified):
+                continue
+            normal = normalised[modified] = normalize_timestamp(modified)
+        versions.append(_Version(index, object_id, normal))
+    return versions
 
 
 def _merged(*error_lists: Sequence[ObjectError]) -> list[ObjectError]:

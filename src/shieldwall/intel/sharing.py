@@ -91,12 +91,15 @@ _UNKNOWN = object()
 def marking_references(objects: Iterable[Any]) -> set[str]:
     """Every marking-definition id the objects name, in object or granular markings."""
     found: set[str] = set()
+    add = found.add
     for obj in objects:
         if type(obj) is not dict:
             continue
         refs = obj.get("object_marking_refs")
         if type(refs) is list:
-            found.update(ref for ref in refs if type(ref) is str)
+            for ref in refs:  # a loop, not a generator: most objects name one marking
+                if type(ref) is str:
+                    add(ref)
         granular = obj.get("granular_markings")
         if type(granular) is list:
             found.update(
