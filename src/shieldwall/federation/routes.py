@@ -14,6 +14,7 @@ from shieldwall.errors import Forbidden, Invalid
 from shieldwall.federation import peers as peer_service
 from shieldwall.federation import sync as sync_service
 from shieldwall.federation.keys import instance_key
+from shieldwall.federation.signatures import SIGN_JOB, Signer
 from shieldwall.jobs import Job
 from shieldwall.markings import TLP
 from shieldwall.policy import Viewer
@@ -148,9 +149,11 @@ def register(app: FastAPI) -> None:
         # A write by a request wakes the push (at most once a second); the jobs' own writes
         # (their leases, a pull's objects, cursors) wait for the next round.
         if not scheduler.in_job():
+            scheduler.wake(SIGN_JOB, not_within=1.0)  # before the push: it serves signatures
             scheduler.wake(sync_service.PUSH_JOB, not_within=1.0)
 
     scheduler.add(Job(sync_service.PULL_JOB, every, pull))
     scheduler.add(Job(sync_service.PUSH_JOB, every, push))
+    scheduler.add(Job(SIGN_JOB, every, Signer(db).run))
     db.after_write(written)
     app.include_router(router)

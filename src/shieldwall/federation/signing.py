@@ -63,9 +63,11 @@ def signed_bytes(obj: dict[str, Any]) -> bytes:
     return canonical(obj)
 
 
-def sign(obj: dict[str, Any], key: InstanceKey) -> dict[str, Any]:
+def sign(obj: dict[str, Any], key: InstanceKey, value: str | None = None) -> dict[str, Any]:
     """A copy of `obj` carrying this instance's signature in the sharing extension (which is
-    added, as a property extension, when the object has none). `obj` is left as it was."""
+    added, as a property extension, when the object has none). `obj` is left as it was.
+    `value`: the signature this key made earlier over the very same object (base64; kept by
+    federation/signatures.py), put in without signing again."""
     extensions = obj.get("extensions")
     extensions = dict(extensions) if isinstance(extensions, dict) else {}
     ext = extensions.get(SHARING_EXTENSION_ID)
@@ -73,9 +75,9 @@ def sign(obj: dict[str, Any], key: InstanceKey) -> dict[str, Any]:
     ext.pop("signature", None)
     extensions[SHARING_EXTENSION_ID] = ext
     out = {**obj, "extensions": extensions}
-    value = key.sign(signed_bytes(out))
-    ext["signature"] = {"alg": ALG, "key_id": key.key_id,
-                        "value": base64.b64encode(value).decode()}  # fmt: skip
+    if value is None:
+        value = base64.b64encode(key.sign(signed_bytes(out))).decode()
+    ext["signature"] = {"alg": ALG, "key_id": key.key_id, "value": value}
     return out
 
 

@@ -1,6 +1,7 @@
-"""Federation's tables: the peers this instance exchanges with, and keys they vouch for."""
+"""Federation's tables: the peers this instance exchanges with, keys they vouch for, and the
+signatures of what leaves towards them."""
 
-from sqlalchemy import BigInteger, Boolean, Column, ForeignKey, String, Table, Text
+from sqlalchemy import BigInteger, Boolean, Column, ForeignKey, Integer, String, Table, Text
 
 from shieldwall.db import metadata
 
@@ -38,4 +39,19 @@ vouched_keys = Table(
     Column("name", String(200), nullable=False),  # as the vouching peer calls it
     Column("vouched_by", String(36), ForeignKey("peers.id", ondelete="CASCADE"), nullable=False),
     Column("updated_at", String(32), nullable=False),
+)
+
+# This instance's signature of each stored version that may leave towards a peer, made once
+# (federation/signatures.py) so that serving a page is a lookup: over the version as it leaves,
+# which depends only on the stored body and the key. `body_digest` names the body it was made
+# over: a body rewritten since no longer matches and is signed again. Named object_pk, as the
+# indexes kept beside the objects are: removal and erasure of personal data delete its rows with
+# theirs (intel/removal.index_keys).
+object_signatures = Table(
+    "object_signatures",
+    metadata,
+    Column("object_pk", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("key_id", String(16), primary_key=True),
+    Column("body_digest", String(32), nullable=False),
+    Column("value", String(88), nullable=False),  # base64 of the 64-byte Ed25519 signature
 )

@@ -270,6 +270,7 @@ class Entry(NamedTuple):
     date_added: str
     version: str
     body: str | None  # the object's JSON as stored, when asked for
+    pk: int  # the stored version's row (federation finds the signature kept for it)
 
 
 @dataclass(frozen=True, slots=True)
@@ -300,7 +301,9 @@ def list_entries(
     more = len(rows) > limit
     rows = rows[:limit]
     # (pk, object_id, date_added, modified, created[, body]); the version as version_of says
-    entries = [Entry(r[1], r[2], r[3] or r[4] or r[2], r[5] if bodies else None) for r in rows]
+    entries = [
+        Entry(r[1], r[2], r[3] or r[4] or r[2], r[5] if bodies else None, r[0]) for r in rows
+    ]
     if entries:
         ids = [e.object_id for e in entries]
         record(viewer, action, {

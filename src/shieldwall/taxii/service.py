@@ -24,7 +24,7 @@ from sqlalchemy import select
 from shieldwall.db import Database, utc_now
 from shieldwall.errors import Invalid
 from shieldwall.federation.keys import InstanceKey, instance_key
-from shieldwall.federation.outgoing import leaving_json
+from shieldwall.federation.signatures import leaving_bodies
 from shieldwall.gcpause import gc_paused
 from shieldwall.intel import query
 from shieldwall.intel.bundle_file import objects_in
@@ -133,7 +133,7 @@ def get_objects(
         types=q.types, ids=q.ids, added_after=q.added_after, versions=q.versions
     )
     page = _page(db, viewer, collection, f, q, "objects", record, bodies=True)
-    return Listing(EMPTY) if page is None else _envelope(page, _signer(db, viewer))
+    return Listing(EMPTY) if page is None else _envelope(db, page, _signer(db, viewer))
 
 
 def writable_collection(db: Database, viewer: Viewer, collection_id: str) -> Collection:
@@ -231,7 +231,7 @@ def get_object(
     if page is None:
         _must_hold(db, viewer, collection, object_id)
         return Listing(EMPTY)
-    return _envelope(page, _signer(db, viewer))
+    return _envelope(db, page, _signer(db, viewer))
 
 
 def delete_object(
@@ -331,15 +331,15 @@ def _signer(db: Database, viewer: Viewer) -> InstanceKey | None:
     return instance_key(db) if viewer.peer else None
 
 
-def _envelope(page: query.EntryPage, signer: InstanceKey | None = None) -> Listing:
+def _envelope(db: Database, page: query.EntryPage, signer: InstanceKey | None = None) -> Listing:
     """The envelope (§3.7), the stored JSON of each object spliced in as it is (as it leaves
-    towards a peer, for a peer's account)."""
+    towards a peer, for a peer's account: signed, the signature kept for it where there is one)."""
     head = orjson.dumps(_paging(page))[:-1] + b',"objects":['
-    stored = [e.body for e in page.entries if e.body is not None]
     if signer is None:
-        bodies = ",".join(stored).encode()
+        bodies = ",".join(e.body for e in page.entries if e.body is not None).encode()
     else:
-        bodies = b",".join(leaving_json(body, signer) for body in stored)
+        stored = [(e.pk, e.body) for e in page.entries if e.body is not None]
+        bodies = b",".join(leaving_bodies(db, signer, stored))
     return _listing(page, head + bodies + b"]}")
 
 
