@@ -122,7 +122,21 @@ class Run:
                              f"{response.status_code}: {response.text[:300]}")  # fmt: skip
         return seconds, response.json()
 
+    def settle(self, seconds: float = 120) -> None:
+        """Wait until the server is idle (under 5% of a core for a second): what it does after
+        a large load (SQLite's checkpoint, PostgreSQL's VACUUM ANALYZE of a million rows) is
+        not what a query costs, and ran under the first size's queries as it did not under
+        the next's."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            before = self.target.cpu_seconds()
+            time.sleep(1)
+            if self.target.cpu_seconds() - before < 0.05:
+                return
+
     def measure(self, requests: int, *, warm: bool) -> dict[str, Any]:
+        if self.target.pid:
+            self.settle()
         middle = object_id(self.loaded // 2 - (self.loaded // 2) % 10)
         asks = {
             "first page": {"limit": 1000},
@@ -136,9 +150,14 @@ class Run:
         return figures
 
     def query(self, query: str, params: dict[str, Any], requests: int, warm: bool) -> dict:
+        """Wall times of the requests, and the server's CPU time for each (its processes, from
+        /proc; not a database server's): on a shared machine the wall time of a request of a
+        few milliseconds is mostly waiting for a core, and follows the load of the moment."""
         times = []
         try:
-            for _ in range(requests + warm):
+            for i in range(requests + warm):
+                if i == int(warm):
+                    cpu = self.target.cpu_seconds()
                 seconds, answer = self.get(params)
                 got = len(answer.get("objects", []))
                 if got != EXPECTED[query]:
@@ -146,7 +165,11 @@ class Run:
                 times.append(seconds)
         except httpx.TimeoutException:
             return {"timed_out_after_s": self.timeout}
-        return summary(times[1:] if warm else times)
+        figures = summary(times[1:] if warm else times)
+        if self.target.pid:
+            figures["cpu_ms"] = round((self.target.cpu_seconds() - cpu) / requests * 1000, 2)
+        figures["load"] = round(os.getloadavg()[0], 1)
+        return figures
 
     def page_everything(self) -> dict[str, Any]:
         began, seen, params = time.perf_counter(), 0, {"limit": 1000}
@@ -181,7 +204,8 @@ def rps(figure: dict[str, Any]) -> tuple[float, str]:
 def print_tables(report: dict[str, Any]) -> None:
     runs = report["runs"]
     print("\n## Each server, each query (one client, one request at a time)")
-    print(f"{'server':<26}{'objects':>10} {'query':<16}{'req/s':>11}{'p50 ms':>11}{'p99 ms':>11}")
+    print(f"{'server':<26}{'objects':>10} {'query':<16}{'req/s':>11}{'p50 ms':>11}{'p99 ms':>11}"
+          f"{'CPU ms':>9}{'load':>7}")  # fmt: skip
     for name, sized in runs.items():
         for size, f in sized.items():
             lead = f"{name:<26}{int(size):>10,} "
@@ -190,8 +214,9 @@ def print_tables(report: dict[str, Any]) -> None:
                     print(f"{lead}{query:<16}  each request > {f[query]['timed_out_after_s']} s")
                     continue
                 q = f[query]
+                cpu = f"{q['cpu_ms']:>9,.2f}" if "cpu_ms" in q else f"{'':>9}"
                 print(f"{lead}{query:<16}{q['rps']:>11,.1f}{q['p50_ms']:>11,.1f}"
-                      f"{q['p99_ms']:>11,.1f}")  # fmt: skip
+                      f"{q['p99_ms']:>11,.1f}{cpu}{q.get('load', 0):>7.1f}")  # fmt: skip
             paging = f["page everything"]
             took = (f"{paging['seconds']:,.2f} s" if "seconds" in paging
                     else f"> {paging['timed_out_after_s']} s (a page)")  # fmt: skip
@@ -249,6 +274,19 @@ def print_tables(report: dict[str, Any]) -> None:
             for query in QUERIES:
                 growth = sized[size][query]["p99_ms"] / sized[sizes[0]][query]["p99_ms"]
                 cells.append(f"{query} {growth:.2f}x" + mark(TARGET_GROWTH / growth, 1))
+            print(f"  {name:<24}{int(size):>10,}: " + "; ".join(cells))
+    print("\n## Shieldwall's server CPU per request at each size / at the smallest (what the "
+          "load of a shared machine leaves alone)")  # fmt: skip
+    for name, sized in runs.items():
+        sizes = sorted(sized, key=int)
+        if not name.startswith("Shieldwall") or len(sizes) < 2:
+            continue
+        for size in sizes[1:]:
+            cells = [
+                f"{query} {sized[size][query]['cpu_ms'] / sized[sizes[0]][query]['cpu_ms']:.2f}x"
+                for query in QUERIES
+                if sized[size][query].get("cpu_ms") and sized[sizes[0]][query].get("cpu_ms")
+            ]
             print(f"  {name:<24}{int(size):>10,}: " + "; ".join(cells))
 
 
