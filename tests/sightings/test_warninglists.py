@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from shieldwall.sightings.benign import warning_lists
+from shieldwall.correlate.observables import Observable, normalise
+from shieldwall.sightings.benign import BenignCheck, warning_lists
 from shieldwall.sightings.warninglists import WarningLists, WarningMatch, default_lists_dir
 
 # Enough real lists to cover every list type but regex-with-flags; loads in about half a second.
@@ -360,3 +361,33 @@ def test_slow_every_shipped_list_loads_and_keeps_documentation_addresses_reserve
         for _ in range(50):
             address = str(block[rnd.randrange(block.num_addresses)])
             assert ids(every_list.match(f"ipv{block.version}", address)) == reserved, address
+
+
+def test_the_benign_check_ingest_makes_answers_as_exact_does(lists: WarningLists) -> None:
+    """BenignCheck looks in the false-positive lists only, from the observable's own bounds:
+    the same answer as `exact` filtered to those lists, for addresses on and off lists (a
+    "known" list's among them), ranges, names, hashes and values of no list."""
+    rng = random.Random(5)
+    values = [
+        Observable(
+            "ipv4",
+            f"{rng.randrange(1, 224)}.{rng.randrange(256)}."
+            f"{rng.randrange(256)}.{rng.randrange(256)}",
+        )
+        for _ in range(3000)
+    ]
+    values += [Observable(kind, v) for kind, v in [
+        ("ipv4", "8.8.8.8"), ("ipv4", "10.1.2.3"), ("ipv4", "192.0.2.1"), ("ipv6", "2001:db8::1"),
+        ("ipv6", "2001:4860:4860::8888"), ("ipv4-cidr", "10.0.0.0/8"), ("ipv4-cidr", "10.1.0.0/16"),
+        ("ipv4-cidr", "8.8.8.0/24"), ("ipv6-cidr", "2001:db8::/32"), ("domain", "google.com"),
+        ("domain", "login.pages.dev"), ("domain", "example.com"), ("md5", EMPTY_MD5),
+        ("sha256", EMPTY_SHA256), ("domain", "com"), ("url", "http://example.com/"),
+    ]]  # fmt: skip
+    check = BenignCheck(lists)
+    for observable in values:
+        # As ingest hands them over: with the interval an address or range covers.
+        given = normalise(observable.kind, observable.value) or observable
+        expected = sorted(m.list_id for m in lists.exact(given.kind, given.value)
+                          if m.category == "false-positive")  # fmt: skip
+        assert check(given) == ("|".join(expected) or None), given
+    assert any(check(normalise(k, v)) for k, v in [("ipv4", "10.1.2.3"), ("ipv4", "8.8.8.8")])

@@ -47,7 +47,7 @@ from shieldwall.markings import PAP, PAP_BY_MARKING_ID
 from shieldwall.policy import Viewer
 from shieldwall.selections.service import Selection
 from shieldwall.settings import Settings
-from shieldwall.sightings.benign import benign_lists, warning_lists
+from shieldwall.sightings.benign import BenignCheck, warning_lists
 from shieldwall.sightings.score import parse_half_lives
 from shieldwall.sightings.service import IndicatorRow, scores_of
 from shieldwall.sightings.warninglists import WarningLists
@@ -189,7 +189,7 @@ def blocked_pages(
     only_shared_domains = "domain" in wanted and not request.include_url_hosts
     # An indicator's URLs are read too when its domains may be only their hosts.
     kinds = (*request.kinds, "url") if only_shared_domains else request.kinds
-    benign = None if request.include_benign else lists
+    benign = None if request.include_benign or lists is None else BenignCheck(lists)
     for rows in pages(db, viewer, kinds, chosen, url_patterns=only_shared_domains):
         # Rows are tuples in ValueRow's order: pk 0, object_id 1, valid_until 5, pattern 8.
         ends = {r[0]: r[5] for r in rows if r[5] is not None}
@@ -224,7 +224,7 @@ def blocked_pages(
                 continue  # the host of a URL, not a domain that was shared
             if kind not in counted and not add(hash((kind, value))):
                 continue
-            if benign is not None and benign_lists(benign, Observable(kind, value)):
+            if benign is not None and benign(Observable(kind, value)):
                 continue
             keep(row)
         if page:

@@ -258,19 +258,7 @@ class WarningLists:
         What ingest asks of every value it stores, so it skips what `match` also does for a
         person reading a lookup: suffix walks, substring and regex lists.
         """
-        allowed = self._lists_for.get(kind, frozenset())
-        if not allowed or not value:
-            return ()
-        found: dict[int, str] = {}
-        if kind in IP_KINDS and (parsed := parse_range(value)) is not None:
-            version, lo, hi = parsed
-            table = self._v4 if version == 4 else self._v6
-            for entry in table.containing(lo, hi):
-                if (index := table.entry_list[entry]) in allowed:
-                    found.setdefault(index, table.entry_text[entry])
-        for index, _ in self._names(value.lower()):
-            if index in allowed:
-                found.setdefault(index, value)
+        found = self.exact_in(kind, value, self._lists_for.get(kind, frozenset()))
         if not found:  # nearly every value ingest asks about
             return ()
         return tuple(
@@ -278,6 +266,39 @@ class WarningLists:
             for index, matched in sorted(found.items())
             for info in (self.lists[index],)
         )
+
+    def consulted(self, kind: str, category: str) -> frozenset[int]:
+        """The lists of `category` consulted for values of `kind`, by index into `lists`."""
+        return frozenset(
+            i for i in self._lists_for.get(kind, ()) if self.lists[i].category == category
+        )
+
+    def exact_in(
+        self, kind: str, value: str, allowed: frozenset[int], bounds: tuple[int, int] | None = None
+    ) -> dict[int, str]:
+        """`exact` among the lists `allowed` only (list index -> the entry that matched), for an
+        address or range from its `bounds` when the caller has them already parsed (first and
+        last address, host bits cleared, as parse_range gives them)."""
+        if not allowed or not value:
+            return {}
+        found: dict[int, str] = {}
+        if kind in IP_KINDS:
+            if bounds is not None:
+                version = 6 if kind.startswith("ipv6") else 4
+                lo, hi = bounds
+            elif (parsed := parse_range(value)) is not None:
+                version, lo, hi = parsed
+            else:
+                version = 0
+            if version:
+                table = self._v4 if version == 4 else self._v6
+                for entry in table.containing(lo, hi):
+                    if (index := table.entry_list[entry]) in allowed:
+                        found.setdefault(index, table.entry_text[entry])
+        for index, _ in self._names(value.lower()):
+            if index in allowed:
+                found.setdefault(index, value)
+        return found
 
     def _collect(
         self,
