@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-from sqlalchemy import String, select
+from sqlalchemy import Connection, String, select
 
 from shieldwall.audit import service as audit
 from shieldwall.db import Database, value_list
@@ -189,18 +189,25 @@ class ArrivalRules:
         closed = self._join_groups(peer, groups)
         ids = sorted({obj["id"] for obj in checked if type(obj.get("id")) is str})
         stored: dict[str, list[Any]] = defaultdict(list)
+        bodies: dict[tuple[str, str], str] = {}
         with self.db.read() as conn:
             peer_members = set(conn.scalars(select(members.c.id).where(members.c.kind == "peer")))
             if ids:
                 wanted = value_list(conn, ids, String())
                 c = objects.c
                 rows = conn.execute(
-                    select(c.object_id, c.modified, c.member_id, c.body).select_from(
+                    select(c.object_id, c.modified, c.member_id).select_from(
                         wanted.join(objects, c.object_id == wanted.c.value)
                     )
                 )
                 for row in rows:
                     stored[row.object_id].append(row)
+                # Bodies only of other members' copies (where an origin is compared): a round
+                # that finds what it stored before reads none.
+                others = [i for i, rs in stored.items() if any(r.member_id != viewer.member_id
+                                                               for r in rs)]  # fmt: skip
+                if others:
+                    bodies = _bodies(conn, others, viewer.member_id)
         for obj in checked:
             ext = _sharing_ext(obj) or {}
             if ext.get("distribution") == "group" and ext.get("sharing_group") in closed:
@@ -212,7 +219,9 @@ class ArrivalRules:
                 continue
             object_id, modified = version
             rows = stored.get(object_id, [])
-            if kept_per_member(object_id):
+            # kept_per_member reads the installed MISP galaxies once per process (~0.3 s): only
+            # asked when another member holds the id, which a sync of new objects never meets.
+            if any(r.member_id != viewer.member_id for r in rows) and kept_per_member(object_id):
                 rows = [r for r in rows if r.member_id == viewer.member_id]
             if any(r.modified == modified for r in rows):
                 sorting.unchanged += 1
@@ -222,7 +231,7 @@ class ArrivalRules:
                 sorting.by_owner[viewer.member_id].append(obj)
                 continue
             owner = next(iter(owners))
-            stored_origin = _origin_of(next(r for r in rows if r.member_id == owner).body)
+            stored_origin = _origin_of(bodies[(object_id, owner)])
             if (
                 owner in peer_members
                 and stored_origin is not None
@@ -303,6 +312,18 @@ class _Verdicts:
 
     def result(self) -> dict[int, str | None]:
         return {i: why for part in self._parts for i, why in part.result()}
+
+
+def _bodies(conn: Connection, object_ids: list[str], member_id: str) -> dict[tuple[str, str], str]:
+    """A body of each other member's copy of these objects, by (object id, member)."""
+    wanted = value_list(conn, object_ids, String())
+    c = objects.c
+    rows = conn.execute(
+        select(c.object_id, c.member_id, c.body)
+        .select_from(wanted.join(objects, c.object_id == wanted.c.value))
+        .where(c.member_id != member_id)
+    )
+    return {(r.object_id, r.member_id): r.body for r in rows}
 
 
 def _origin_of(body: str) -> str | None:
