@@ -9,7 +9,8 @@ server reads each page through the policy with each object's signature (Ed25519 
 JSON, made once per version and kept) and adds itself to its path; the sink verifies every
 signature against the source's key, applies the arrival rules and stores each page whole. A
 second round, with nothing new, shows what a sync costs when there is nothing to fetch. Prints
-objects per second against the target and writes bench/out/federation.json. A measurement, not a test: it exits 0 even when a target is missed.
+objects per second against the target and writes bench/out/federation.json. A measurement, not
+a test: it exits 0 even when a target is missed.
 
 For comparison (not measured here): a MISP user reports a sync with a public community taking
 2 h 45 min with nothing new to fetch (MISP issue #6196).
