@@ -19,7 +19,9 @@ that answer can never disagree with the index.
 
 from __future__ import annotations
 
+import functools
 import re
+import sys
 import unicodedata
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -57,8 +59,20 @@ def _fold(text: str) -> str:
     """Case-folded, compatibility-decomposed, without marks: 'Café' and 'CAFE' are one word."""
     if text.isascii():
         return text.lower()
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(c for c in decomposed if not unicodedata.category(c).startswith("M"))
+    return unicodedata.normalize("NFKD", text.casefold()).translate(_marks())
+
+
+@functools.cache
+def _marks() -> dict[int, None]:
+    """Every character of a mark category (Mn, Mc, Me), for str.translate to take out: about
+    twice as fast as asking unicodedata of each character, which was a third of the CPU of
+    importing real MISP events with non-Latin text. Made on the first text that is not ASCII
+    (~0.1 s, once a process)."""
+    return {
+        code: None
+        for code in range(0x300, sys.maxunicode + 1)  # no mark comes before U+0300
+        if unicodedata.category(chr(code))[0] == "M"
+    }
 
 
 def _words_of_folded(folded: str) -> list[str]:
