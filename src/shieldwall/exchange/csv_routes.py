@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
+from shieldwall.api.bodies import read_body
 from shieldwall.api.deps import current_viewer, get_db, get_ingestor, get_settings
 from shieldwall.api.openapi import errors
 from shieldwall.api.streaming import stream_checked
@@ -40,13 +41,11 @@ async def import_csv_rows(
 ) -> dict:
     """Share a CSV of indicators: stored whole, or refused whole (400 naming the bad line)."""
     limit = settings.max_bundle_bytes
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            raise PayloadTooLarge(f"imports are limited to {limit} bytes")
+    body = await read_body(
+        request, limit, lambda: PayloadTooLarge(f"imports are limited to {limit} bytes")
+    )
     result = await run_in_threadpool(
-        import_csv, ingestor, viewer, bytes(body), "api:csv", tlp=tlp, distribution=distribution
+        import_csv, ingestor, viewer, body, "api:csv", tlp=tlp, distribution=distribution
     )
     return result.as_dict()
 

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.responses import PlainTextResponse, Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
+from shieldwall.api.bodies import read_body
 from shieldwall.api.deps import current_viewer, get_db, get_ingestor, get_settings
 from shieldwall.api.openapi import errors
 from shieldwall.api.streaming import stream_checked
@@ -46,11 +47,9 @@ async def import_misp_events(
 ) -> dict:
     """Share MISP events, converted to STIX 2.1: stored whole, or rejected whole (422)."""
     limit = settings.max_bundle_bytes
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            raise PayloadTooLarge(f"imports are limited to {limit} bytes")
+    body = await read_body(
+        request, limit, lambda: PayloadTooLarge(f"imports are limited to {limit} bytes")
+    )
     try:
         document = orjson.loads(body)
     except orjson.JSONDecodeError as exc:

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.responses import PlainTextResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
+from shieldwall.api.bodies import read_body
 from shieldwall.api.deps import current_viewer, get_db, get_ingestor, get_settings
 from shieldwall.api.openapi import errors
 from shieldwall.api.streaming import stream_checked
@@ -104,13 +105,11 @@ async def import_format(
     fmt.check_options(request.query_params.keys(), direction="import")
     options = {k: ",".join(request.query_params.getlist(k)) for k in request.query_params}
     limit = settings.max_bundle_bytes
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            raise PayloadTooLarge(f"imports are limited to {limit} bytes")
+    body = await read_body(
+        request, limit, lambda: PayloadTooLarge(f"imports are limited to {limit} bytes")
+    )
     result = await run_in_threadpool(
-        fmt.importer, ingestor, viewer, bytes(body), f"api:{fmt.name}", options
+        fmt.importer, ingestor, viewer, body, f"api:{fmt.name}", options
     )
     return result.as_dict()
 

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
-from typing import IO, Annotated
+from typing import Annotated
 
 import orjson
 from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
+from shieldwall.api.bodies import read_spooled
 from shieldwall.api.deps import current_viewer, get_db, get_ingestor, get_settings
 from shieldwall.api.openapi import errors
 from shieldwall.db import Database
@@ -92,43 +91,25 @@ async def post_bundle(
     settings: Settings = Depends(get_settings),
 ) -> dict:
     """Share a STIX 2.1 bundle: stored whole, or rejected whole with every error listed (422)."""
+    # A large bundle goes to a temporary file that ingest reads in two passes
+    # (intel/bundle_file.py), so the server's memory holds its objects' ids, not its bodies; a
+    # small one is parsed whole, faster.
     limit = settings.max_bundle_bytes
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise PayloadTooLarge(f"bundles are limited to {limit} bytes")
-    # Read as it arrives, chunked or not, and never past the limit. A large bundle goes to a
-    # temporary file that ingest reads in two passes (intel/bundle_file.py), so the server's
-    # memory holds its objects' ids, not its bodies; a small one is parsed whole, faster.
-    chunks: list[bytes] = []
-    size = 0
-    spill: IO[bytes] | None = None
-    try:
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > limit:
-                raise PayloadTooLarge(f"bundles are limited to {limit} bytes")
-            if spill is None and size > settings.stream_bundle_bytes:
-                spill = tempfile.NamedTemporaryFile(  # noqa: SIM115 (closed in `finally`)
-                    prefix="shieldwall-bundle-", suffix=".json", delete=False
-                )
-                spill.writelines(chunks)
-                chunks = []
-            if spill is None:
-                chunks.append(chunk)
-            else:
-                spill.write(chunk)
-        if spill is None:
-            result = await run_in_threadpool(ingestor.ingest_json, viewer, b"".join(chunks))
-        else:
-            spill.close()
-            path = Path(spill.name)
+    body = await read_spooled(
+        request,
+        limit,
+        lambda: PayloadTooLarge(f"bundles are limited to {limit} bytes"),
+        spill_above=settings.stream_bundle_bytes,
+    )
+    if isinstance(body, bytes):
+        result = await run_in_threadpool(ingestor.ingest_json, viewer, body)
+    else:
+        try:
             result = await run_in_threadpool(
-                lambda: ingestor.ingest_file(viewer, path, source="api")
+                lambda: ingestor.ingest_file(viewer, body, source="api")
             )
-    finally:
-        if spill is not None:
-            spill.close()
-            Path(spill.name).unlink(missing_ok=True)
+        finally:
+            body.unlink(missing_ok=True)
     return result.as_dict()
 
 

@@ -13,7 +13,7 @@ import binascii
 from collections.abc import Callable
 from http import HTTPStatus
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import orjson
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
@@ -22,6 +22,7 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from shieldwall.api.bodies import read_spooled
 from shieldwall.api.deps import admin_viewer, client_address, get_db, get_ingestor, get_settings
 from shieldwall.audit import service as audit
 from shieldwall.db import Database
@@ -197,7 +198,13 @@ async def add_objects(
     _query(request, "none")
     collection = await run_in_threadpool(service.writable_collection, db, viewer, collection_id)
     check_content_type(request.headers.get("content-type"))
-    body = await _body(request, settings.max_bundle_bytes, settings.stream_bundle_bytes)
+    # Past stream_bundle_bytes written to a temporary file as POST /api/v1/bundles does, as a
+    # bundle (service.spill_envelope).
+    limit = settings.max_bundle_bytes
+    body = await read_spooled(
+        request, limit, lambda: too_large(limit),
+        spill_above=settings.stream_bundle_bytes, open_spill=service.spill_envelope,
+    )  # fmt: skip
     try:
         status = await run_in_threadpool(
             service.add_objects, db, ingestor, viewer, collection, body
@@ -206,39 +213,6 @@ async def add_objects(
         if isinstance(body, Path):
             body.unlink(missing_ok=True)
     return taxii_response(status, status=202)
-
-
-async def _body(request: Request, limit: int, spill_above: int) -> bytes | Path:
-    """The body, read as it arrives and no further than `limit` bytes (413), whatever
-    Content-Length says: in memory up to `spill_above` bytes, past it written to a temporary
-    file as POST /api/v1/bundles does (service.spill_envelope), whose path the caller deletes."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise too_large(limit)
-    chunks: list[bytes] = []
-    size = 0
-    spill: IO[bytes] | None = None
-    try:
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > limit:
-                raise too_large(limit)
-            if spill is None and size > spill_above:
-                spill = service.spill_envelope(b"".join(chunks) + chunk)
-                chunks = []
-            elif spill is None:
-                chunks.append(chunk)
-            else:
-                spill.write(chunk)
-    except BaseException:
-        if spill is not None:
-            spill.close()
-            Path(spill.name).unlink(missing_ok=True)
-        raise
-    if spill is None:
-        return b"".join(chunks)
-    spill.close()
-    return Path(spill.name)
 
 
 @_route(f"{_ROOT}/collections/{{collection_id}}/objects/{{object_id}}/", ["GET"])
