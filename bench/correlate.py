@@ -31,7 +31,7 @@ from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import make_url
 
 from ingest import NAMESPACE, POSTGRES_URL, TLP_GREEN, row, server_version
-from shieldwall.correlate import service
+from shieldwall.correlate import matches, service
 from shieldwall.correlate.index import CorrelationIndex, key_hash
 from shieldwall.correlate.observables import Observable, lookup_key, normalise
 from shieldwall.db import Database, migrate, probe_by_probe
@@ -309,15 +309,15 @@ def lookup_phases(
     phases = {}
     with gc_paused(), db.read() as conn:  # as lookup() does: the bench's heap is millions deep
         probe_by_probe(conn)  # as lookup() does
-        phases["exact"], exact = timed(lambda: service._exact_rows(conn, viewer, kinds))
-        phases["range"], ranged = timed(lambda: service._range_rows(conn, viewer, items))
+        phases["exact"], exact = timed(lambda: matches.exact_rows(conn, viewer, kinds))
+        phases["range"], ranged = timed(lambda: matches.range_rows(conn, viewer, items))
         hits: dict[int, Any] = {}
         for r in exact:
-            service._take(hits, r, kinds[r[0]])
+            matches.take_hit(hits, r, kinds[r[0]])
         for _, r in ranged:
-            service._take(hits, r, service._stored_value(r.low, r.high).partition(":")[0])
+            matches.take_hit(hits, r, matches.stored_value(r.low, r.high).partition(":")[0])
         ids = [h.object_id for h in hits.values()]
-        phases["reports"], (_, stix) = timed(lambda: service._holders_of(conn, viewer, ids))
+        phases["reports"], (_, stix) = timed(lambda: matches.holders_of(conn, viewer, ids))
         phases["scores"], _ = timed(
             lambda: service._scores(conn, viewer, hits.values(), half_lives, stix)
         )
@@ -347,7 +347,7 @@ def brute_force(db: Database, viewer: Viewer, items: list[Observable]) -> tuple[
             scanned.append(set(conn.scalars(query)))
         seconds = time.perf_counter() - start
         indexed = [
-            {r[5] for r in service._exact_rows(conn, viewer, [key_hash(lookup_key(item))])}
+            {r[5] for r in matches.exact_rows(conn, viewer, [key_hash(lookup_key(item))])}
             for item in items
         ]
     return seconds, scanned == indexed

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import event
 
-from shieldwall.correlate import service
+from shieldwall.correlate import matches
 from tests.factories import World, indicator
 
 
@@ -64,7 +64,7 @@ def test_exact_values_asked_many_times_answer_alike(world: World) -> None:
 def test_a_range_holding_more_than_the_bound_is_answered_as_too_common_to_list(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(service, "MAX_RANGE_ROWS", 4)
+    monkeypatch.setattr(matches, "MAX_RANGE_ROWS", 4)
     analyst = world.user(world.member())
     assert analyst.share(*(indicator(f"198.51.100.{i}") for i in range(1, 6))).status_code == 201
     assert analyst.share(*(indicator(f"203.0.113.{i}") for i in range(1, 5))).status_code == 201
@@ -79,7 +79,7 @@ def test_a_range_holding_more_than_the_bound_is_answered_as_too_common_to_list(
 def test_an_object_holding_a_wide_range_correlates_without_listing_all_of_it(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(service, "MAX_RANGE_ROWS", 4)
+    monkeypatch.setattr(matches, "MAX_RANGE_ROWS", 4)
     analyst = world.user(world.member())
     assert analyst.share(*(indicator(f"198.51.100.{i}") for i in range(1, 6))).status_code == 201
     wide = {**indicator(), "pattern": "[ipv4-addr:value = '198.51.100.0/24']"}

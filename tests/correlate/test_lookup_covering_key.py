@@ -10,7 +10,7 @@ from sqlalchemy import text
 
 import shieldwall.db
 import shieldwall.intel.tables
-from shieldwall.correlate import service
+from shieldwall.correlate import matches
 from tests.factories import World, indicator
 
 SHARED, ORG_ONLY, GROUP_ONLY = "203.0.113.5", "203.0.113.9", "203.0.113.77"
@@ -20,7 +20,7 @@ SHARED, ORG_ONLY, GROUP_ONLY = "203.0.113.5", "203.0.113.9", "203.0.113.77"
 def plans(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The plan of every exact-match query a lookup runs, as PostgreSQL executed it."""
     seen: list[str] = []
-    plain_rows = service.plain_rows
+    plain_rows = matches.plain_rows
 
     def explained(conn: Any, query: Any) -> list[tuple[Any, ...]]:
         compiled = query.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
@@ -29,7 +29,7 @@ def plans(monkeypatch: pytest.MonkeyPatch) -> list[str]:
         seen.append("\n".join(row[0] for row in cursor.fetchall()))
         return plain_rows(conn, query)
 
-    monkeypatch.setattr(service, "plain_rows", explained)
+    monkeypatch.setattr(matches, "plain_rows", explained)
     return seen
 
 

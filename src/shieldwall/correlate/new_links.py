@@ -19,8 +19,8 @@ import orjson
 from sqlalchemy import Connection
 
 from shieldwall.correlate.index import address_bounds, key_hash
+from shieldwall.correlate.matches import HIT_COLUMNS, exact_rows, range_rows
 from shieldwall.correlate.observables import Observable, lookup_key, observables_of
-from shieldwall.correlate.service import _HIT_COLUMNS, _exact_rows, _range_rows
 from shieldwall.policy import Viewer, may_see
 
 
@@ -38,8 +38,8 @@ def new_correlations(
     id; values on a warning list, values held by more than `noisy_threshold` visible objects and
     ranges too wide to list link nothing, as in `correlations`."""
     own = _Own.of(versions)
-    rows = _exact_rows(conn, viewer, own.hashes())
-    ranged = _range_rows(conn, viewer, own.observables)[0]
+    rows = exact_rows(conn, viewer, own.hashes())
+    ranged = range_rows(conn, viewer, own.observables)[0]
     return _new_links(own, rows, ranged, noisy_threshold, most)
 
 
@@ -47,7 +47,7 @@ class _Own(NamedTuple):
     """New versions' own values, as new_correlations looks them up."""
 
     ids: dict[int, str]  # pk -> object_id
-    # pk -> for each value: its key hash, and for an address or a range what _range_rows
+    # pk -> for each value: its key hash, and for an address or a range what range_rows
     # answers it by (None for other values)
     asked: dict[int, list[tuple[int, Any]]]
     observables: list[Observable]
@@ -79,8 +79,8 @@ class Candidates:
     otherwise run new_correlations' queries once each)."""
 
     own: _Own
-    exact: Sequence[Any]  # _HIT_COLUMNS + _POLICY_COLUMNS
-    ranged: list[tuple[Any, Any]]  # (asked, row) as _range_rows gives them
+    exact: Sequence[Any]  # HIT_COLUMNS + _POLICY_COLUMNS
+    ranged: list[tuple[Any, Any]]  # (asked, row) as range_rows gives them
 
 
 def correlation_candidates(
@@ -90,10 +90,10 @@ def correlation_candidates(
     index rows (or a range too wide to list) hold their values: then which of them a viewer may
     see decides what links, and new_correlations must ask per viewer."""
     own = _Own.of(versions)
-    exact = _exact_rows(conn, None, own.hashes(), limit=most_rows + 1)
+    exact = exact_rows(conn, None, own.hashes(), limit=most_rows + 1)
     if len(exact) > most_rows:
         return None
-    ranged, too_wide = _range_rows(conn, None, own.observables)
+    ranged, too_wide = range_rows(conn, None, own.observables)
     if too_wide or len(exact) + len(ranged) > most_rows:
         return None
     return Candidates(own, exact, ranged)
@@ -105,7 +105,7 @@ def correlations_seen_by(
     """new_correlations' answer for `viewer`, from candidates read once for every viewer: the
     same rows its queries would find, as `may_see` (which the property test holds equal to
     visible_filter) keeps them."""
-    n = len(_HIT_COLUMNS)
+    n = len(HIT_COLUMNS)
     answers: dict[tuple[Any, ...], bool] = {}  # a marking's answer, asked once
 
     def seen(r: Any) -> bool:
@@ -130,10 +130,10 @@ def _new_links(
     most: int,
 ) -> dict[int, list[dict[str, str]]]:
     """new_correlations' answer from the index rows one viewer may see: exact ones
-    (_HIT_COLUMNS order) and (asked, row) from _range_rows."""
+    (HIT_COLUMNS order) and (asked, row) from range_rows."""
     benign = {r[0] for r in rows if r[1]}  # key_hash, benign
     # What each new version is linked by -> object_id -> type: its exact values by key hash,
-    # and, for addresses and ranges, what _range_rows answers them by.
+    # and, for addresses and ranges, what range_rows answers them by.
     holders: dict[Any, dict[str, str]] = defaultdict(dict)
     for r in rows:
         if r[0] not in benign:

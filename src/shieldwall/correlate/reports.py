@@ -20,17 +20,16 @@ import orjson
 from sqlalchemy import Connection, Row, String, select
 
 from shieldwall.correlate.index import address_bounds, key_hash
-from shieldwall.correlate.observables import Observable, lookup_key, observables_of
-from shieldwall.correlate.service import (
-    _TLP_LABELS,
-    _exact_rows,
-    _Hit,
-    _holders_of,
-    _range_rows,
-    _stored_value,
-    _summary,
-    _take,
+from shieldwall.correlate.matches import (
+    Hit,
+    exact_rows,
+    holders_of,
+    range_rows,
+    stored_value,
+    take_hit,
 )
+from shieldwall.correlate.observables import Observable, lookup_key, observables_of
+from shieldwall.correlate.service import _TLP_LABELS, _summary
 from shieldwall.db import probe_by_probe, value_list
 from shieldwall.intel.tables import objects
 from shieldwall.policy import Viewer, visible_filter
@@ -125,24 +124,24 @@ def report_correlations(
     mine = set(own_ids.values())
     probe_by_probe(conn)
     by_hash = {key_hash(key): key for key in items}
-    exact = [r for chunk in _chunks(sorted(by_hash)) for r in _exact_rows(conn, viewer, chunk)]
+    exact = [r for chunk in _chunks(sorted(by_hash)) for r in exact_rows(conn, viewer, chunk)]
     # The report's own index rows say which of its values are on a warning list.
     benign = {r[0] for r in exact if r[5] in own_ids and r[1]}  # key_hash, pk, benign
-    hits: dict[int, _Hit] = {}
+    hits: dict[int, Hit] = {}
     links: dict[int, dict[str, set[str]]] = defaultdict(dict)  # hit -> value -> own objects
     for r in exact:
         key = by_hash[r[0]]
-        if r[0] not in benign and (pk := _take(hits, r, items[key].kind)) is not None:
+        if r[0] not in benign and (pk := take_hit(hits, r, items[key].kind)) is not None:
             links[pk].setdefault(key, set()).update(holders[key])
     kept = {key: o for key, o in items.items() if key_hash(key) not in benign}
     by_low: dict[str, list[str]] = defaultdict(list)
     for key, o in kept.items():
         if o.kind in ("ipv4", "ipv6"):
             by_low[address_bounds(o)[0] or ""].append(key)
-    in_ranges, too_wide = _range_rows(conn, viewer, list(kept.values()))
+    in_ranges, too_wide = range_rows(conn, viewer, list(kept.values()))
     for (how, asked), r in in_ranges:
-        stored = _stored_value(r.low, r.high)
-        if (pk := _take(hits, r, stored.partition(":")[0])) is not None:
+        stored = stored_value(r.low, r.high)
+        if (pk := take_hit(hits, r, stored.partition(":")[0])) is not None:
             for key in by_low[asked] if how == "address" else [asked]:
                 links[pk].setdefault(stored, set()).update(holders[key])
     held_by: dict[str, set[int]] = defaultdict(set)  # value -> other objects holding it
@@ -157,7 +156,7 @@ def report_correlations(
     reports: dict[str, set[str]] = defaultdict(set)
     asked_ids = sorted(mine | {h.object_id for h in hits.values()})
     for chunk in _chunks(asked_ids):
-        for object_id, holder_ids in _holders_of(conn, viewer, chunk)[0].items():
+        for object_id, holder_ids in holders_of(conn, viewer, chunk)[0].items():
             reports[object_id] |= holder_ids
     matched = {
         pk: sorted(by_value)
@@ -183,7 +182,7 @@ def report_correlations(
 def _correlated(
     report_id: str,
     mine: set[str],
-    hits: dict[int, _Hit],
+    hits: dict[int, Hit],
     links: dict[int, dict[str, set[str]]],
     reports: dict[str, set[str]],
 ) -> dict[str, _Correlated]:

@@ -18,222 +18,47 @@ objects the viewer may see anyway.
 
 from __future__ import annotations
 
-import ipaddress
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Sequence
-from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 import orjson
-from sqlalchemy import JSON, Connection, String, and_, case, cast, func, select
+from sqlalchemy import JSON, Connection, String, and_, cast, func, select
 
 from shieldwall.correlate.index import (
-    CONTAINER_TYPES,
     PRIVATE_PREFIX_LENGTH,
     address_bounds,
     key_digest,
     key_hash,
     prefix_range,
 )
+from shieldwall.correlate.matches import (
+    HIT_COLUMNS,
+    Hit,
+    exact_rows,
+    holders_of,
+    range_rows,
+    stored_value,
+    take_hit,
+    visible_latest,
+)
 from shieldwall.correlate.observables import Observable, lookup_key, observables_of
-from shieldwall.correlate.tables import object_refs, observable_keys
+from shieldwall.correlate.tables import observable_keys
 from shieldwall.correlate.values import url_and_host
-from shieldwall.db import Database, one_of, plain_rows, probe_by_probe, value_list
+from shieldwall.db import Database, probe_by_probe, value_list
 from shieldwall.errors import Invalid, NotFound
 from shieldwall.gcpause import gc_paused
 from shieldwall.intel.tables import objects
 from shieldwall.markings import TLP
-from shieldwall.policy import Viewer, may_see, visible_filter
+from shieldwall.policy import Viewer, may_see
 from shieldwall.sightings.service import (
     IndicatorRow,
     Tally,
-    add_stix_sighting,
     scores_of,
 )
 from shieldwall.sightings.warninglists import WarningLists
 
 _keys = observable_keys
-# Index rows an asked range may read: past it, the range is answered as too common to list, as a
-# value held by more objects than the noisy threshold is. Well above any range worth listing.
-MAX_RANGE_ROWS = 5_000
-_holders = objects.alias("holders")  # the objects that refer to a hit: reports and sightings
-
-
-@dataclass(slots=True)
-class _Hit:
-    """A visible object version that holds a value being asked about."""
-
-    pk: int
-    object_id: str
-    type: str
-    tlp: int
-    member_id: str
-    anonymous: bool
-    modified: str
-    confidence: int | None
-    revoked: bool  # 0 or 1 as SQLite's driver gives it
-    kind: str | None = None  # the kind of its first value, once an index row says which it is
-
-
-_HIT_COLUMNS = (
-    _keys.c.key_hash, _keys.c.benign, _keys.c.low, _keys.c.high, _keys.c.not_first,
-    objects.c.pk, objects.c.object_id, objects.c.type, objects.c.tlp, objects.c.member_id,
-    objects.c.anonymous, objects.c.modified, objects.c.confidence, objects.c.revoked,
-)  # fmt: skip
-
-
-def _take(
-    hits: dict[int, _Hit],
-    row: Any,
-    kind: str,
-    exclude_id: str | None = None,
-    *,
-    benign_too: bool = False,
-) -> int | None:
-    """Record the object of an index row (_HIT_COLUMNS order) that holds a value of `kind`, once
-    per object, and return its pk; None when the object is excluded, or when the value is on a
-    false-positive list there and `benign_too` is not set."""
-    if (row[1] and not benign_too) or row[6] == exclude_id:  # benign, object_id
-        return None
-    pk = row[5]
-    hit = hits.get(pk)
-    if hit is None:
-        hit = hits[pk] = _Hit(*row[5:14])
-    if row[4] is None:  # not_first: NULL on the object's first value
-        hit.kind = kind
-    return pk
-
-
-# Read for every viewer at once (viewer None), a row also carries what `may_see` needs of its
-# object: _HIT_COLUMNS, then these.
-_POLICY_COLUMNS = (objects.c.distribution, objects.c.sharing_group_id)
-
-
-def _columns(viewer: Viewer | None) -> tuple[Any, ...]:
-    return _HIT_COLUMNS if viewer is not None else _HIT_COLUMNS + _POLICY_COLUMNS
-
-
-def _visible(query: Any, viewer: Viewer | None) -> Any:
-    """The latest versions `viewer` may see; every latest version for None (the caller then
-    filters each row through `may_see`, as correlations_seen_by does)."""
-    query = query.where(objects.c.is_latest.is_(True))
-    return query if viewer is None else query.where(visible_filter(viewer, objects))
-
-
-def _exact_rows(
-    conn: Connection, viewer: Viewer | None, hashes: Iterable[int], limit: int | None = None
-) -> Sequence[Any]:
-    """Index rows (joined to their visible latest object; _HIT_COLUMNS, as the driver returns
-    them) whose key is one of `hashes`, at most `limit`."""
-    asked = sorted(set(hashes))
-    if not asked:
-        return []
-    joined = _keys.join(objects, objects.c.pk == _keys.c.object_pk)
-    columns = _columns(viewer)
-    if conn.dialect.name == "sqlite":  # it probes per key either way, ~10% faster from a join
-        wanted = value_list(conn, asked)
-        query = select(*columns).select_from(
-            wanted.join(joined, _keys.c.key_hash == wanted.c.value)
-        )
-    else:
-        query = select(*columns).select_from(joined).where(one_of(conn, _keys.c.key_hash, asked))
-    return plain_rows(conn, _visible(query, viewer).limit(limit))
-
-
-def _stores_ranges(conn: Connection) -> bool:
-    """Most stores hold few ranges or none: asking first spares the range queries."""
-    return conn.scalar(select(_keys.c.low).where(_keys.c.high.isnot(None)).limit(1)) is not None
-
-
-def _range_rows(
-    conn: Connection, viewer: Viewer | None, items: Sequence[Observable]
-) -> tuple[list[Any], set[str]]:
-    """(asked, row) for ranges holding an asked address and for addresses inside an asked range;
-    `asked` is ("address", the address's low bound) or ("range", the range's lookup key). And
-    the lookup keys of the asked ranges holding more than MAX_RANGE_ROWS visible index rows,
-    whose rows are left out: too common to list (`0.0.0.0/1` held every stored address)."""
-    rows: list[Any] = []
-    too_wide: set[str] = set()
-    if any(i.kind in ("ipv4", "ipv6") for i in items) and _stores_ranges(conn):
-        addresses = sorted({address_bounds(i)[0] for i in items if i.kind in ("ipv4", "ipv6")})
-        wanted = value_list(conn, addresses, String())
-        query = select(*_columns(viewer), wanted.c.value.label("asked_low")).select_from(
-            wanted.join(
-                _keys,
-                and_(
-                    _keys.c.high.isnot(None),
-                    _keys.c.low <= wanted.c.value,
-                    _keys.c.high >= wanted.c.value,
-                ),
-            ).join(objects, objects.c.pk == _keys.c.object_pk)
-        )
-        rows += [(("address", r.asked_low), r) for r in conn.execute(_visible(query, viewer))]
-    for item in dict.fromkeys(items):  # ranges asked about are few: a query each, once
-        if item.kind.endswith("-cidr"):
-            low, high = address_bounds(item)
-            query = (
-                select(*_columns(viewer))
-                .select_from(_keys.join(objects, objects.c.pk == _keys.c.object_pk))
-                .where(
-                    _keys.c.low.isnot(None), _keys.c.high.is_(None), _keys.c.low.between(low, high)
-                )
-            )
-            found = conn.execute(_visible(query, viewer).limit(MAX_RANGE_ROWS + 1)).all()
-            if len(found) > MAX_RANGE_ROWS:
-                too_wide.add(lookup_key(item))
-                continue
-            asked = ("range", lookup_key(item))
-            rows += [(asked, r) for r in found]
-    return rows, too_wide
-
-
-def _stored_value(low: str, high: str | None) -> str:
-    """The lookup key of a stored address (high None) or range, from its bounds."""
-    version, number = low[0], int(low[1:], 16)
-    if high is None:
-        return f"ipv{version}:{ipaddress.ip_address(number)}"
-    width = 32 if version == "4" else 128
-    size = int(high[1:], 16) - number + 1
-    return f"ipv{version}-cidr:{ipaddress.ip_network((number, width - size.bit_length() + 1))}"
-
-
-def _holders_of(
-    conn: Connection, viewer: Viewer, ids: Iterable[str]
-) -> tuple[dict[str, set[str]], dict[str, Tally]]:
-    """For each object id: the visible reports (and other containers) that refer to it, and the
-    visible STIX sightings of it — both found through object_refs in one query."""
-    reports: dict[str, set[str]] = defaultdict(set)
-    sightings: dict[str, Tally] = defaultdict(Tally)
-    asked = sorted(set(ids))
-    if not asked:
-        return reports, sightings
-    wanted = value_list(conn, asked, String())
-    query = (
-        select(
-            object_refs.c.ref_id,
-            _holders.c.object_id,
-            _holders.c.type,
-            _holders.c.anonymous,
-            _holders.c.member_id,
-            case((_holders.c.type == "sighting", _holders.c.body)).label("body"),
-        )
-        .select_from(
-            wanted.join(object_refs, object_refs.c.ref_id == wanted.c.value).join(
-                _holders, _holders.c.pk == object_refs.c.object_pk
-            )
-        )
-        .where(
-            _holders.c.type.in_(sorted(CONTAINER_TYPES | {"sighting"})),
-            _holders.c.is_latest.is_(True),
-            visible_filter(viewer, _holders),
-        )
-    )
-    for ref_id, holder_id, holder_type, anonymous, member_id, body in conn.execute(query):
-        if holder_type == "sighting":
-            add_stix_sighting(sightings, ref_id, body, anonymous, member_id)
-        else:
-            reports[ref_id].add(holder_id)
-    return reports, sightings
 
 
 def _titles(conn: Connection, viewer: Viewer, ids: Collection[str]) -> dict[str, dict[str, Any]]:
@@ -259,7 +84,7 @@ def _titles(conn: Connection, viewer: Viewer, ids: Collection[str]) -> dict[str,
     )
     return {
         object_id: {"type": type_, "name": title}
-        for object_id, type_, title in conn.execute(_visible(query, viewer))
+        for object_id, type_, title in conn.execute(visible_latest(query, viewer))
     }
 
 
@@ -268,7 +93,7 @@ _TLP_LABELS = {int(tlp): tlp.label for tlp in TLP}
 
 def _summary(
     matched: dict[int, list[str]],
-    hits: dict[int, _Hit],
+    hits: dict[int, Hit],
     reports: dict[str, set[str]],
     noisy: Collection[str],
     scores: dict[int, dict[str, Any]],
@@ -315,7 +140,7 @@ def _summary(
 def _scores(
     conn: Connection,
     viewer: Viewer,
-    hits: Iterable[_Hit],
+    hits: Iterable[Hit],
     half_lives: dict[str, float],
     stix: dict[str, Tally],
 ) -> dict[int, dict[str, Any]]:
@@ -360,25 +185,25 @@ def correlations(
             return correlations_of_report(conn, viewer, mine, noisy_threshold=noisy_threshold)
         own = observables_of(orjson.loads(mine.body))
         by_hash = {key_hash(lookup_key(o)): o for o in own}
-        exact = _exact_rows(conn, viewer, by_hash)
+        exact = exact_rows(conn, viewer, by_hash)
         # The object's own rows say which of its values are on a warning list.
         benign = {r[0] for r in exact if r[5] == mine.pk and r[1]}  # key_hash, pk, benign
         own = [o for o in own if key_hash(lookup_key(o)) not in benign]
-        hits: dict[int, _Hit] = {}
+        hits: dict[int, Hit] = {}
         held_by: dict[str, set[int]] = defaultdict(set)
         for r in exact:
             if r[0] not in benign:
                 asked = by_hash[r[0]]
-                if (pk := _take(hits, r, asked.kind, object_id)) is not None:
+                if (pk := take_hit(hits, r, asked.kind, object_id)) is not None:
                     held_by[lookup_key(asked)].add(pk)
-        ranged, too_wide = _range_rows(conn, viewer, own)
+        ranged, too_wide = range_rows(conn, viewer, own)
         for _, r in ranged:
-            key = _stored_value(r.low, r.high)
-            if (pk := _take(hits, r, key.partition(":")[0], object_id)) is not None:
+            key = stored_value(r.low, r.high)
+            if (pk := take_hit(hits, r, key.partition(":")[0], object_id)) is not None:
                 held_by[key].add(pk)
         noisy = {key for key, pks in held_by.items() if len(pks) > noisy_threshold} | too_wide
         matched = _by_object(held_by, sorted(held_by.keys() - noisy))
-        reports, _ = _holders_of(conn, viewer, [hits[pk].object_id for pk in matched])
+        reports, _ = holders_of(conn, viewer, [hits[pk].object_id for pk in matched])
     keys = sorted(lookup_key(o) for o in own)
     return {"id": object_id, "values": keys, **_summary(matched, hits, reports, noisy, {})}
 
@@ -415,25 +240,25 @@ def lookup(
     # Answers are built with the collector paused too: they are tens of thousands of objects.
     with gc_paused(), db.read() as conn:
         probe_by_probe(conn)
-        hits: dict[int, _Hit] = {}
+        hits: dict[int, Hit] = {}
         exact: dict[str, set[int]] = defaultdict(set)
         benign: set[tuple[str, int]] = set()  # (value key, pk) on a false-positive list
-        for r in _exact_rows(conn, viewer, by_hash):
+        for r in exact_rows(conn, viewer, by_hash):
             key, kind = by_hash[r[0]]
-            if (pk := _take(hits, r, kind, benign_too=True)) is not None:
+            if (pk := take_hit(hits, r, kind, benign_too=True)) is not None:
                 exact[key].add(pk)
                 if r[1]:
                     benign.add((key, pk))
         # what was asked -> stored range or address key -> the objects holding it
         ranged: dict[tuple[str, str], dict[str, set[int]]] = defaultdict(lambda: defaultdict(set))
-        in_ranges, too_wide = _range_rows(conn, viewer, items)
+        in_ranges, too_wide = range_rows(conn, viewer, items)
         for asked_as, r in in_ranges:
-            key = _stored_value(r.low, r.high)
-            if (pk := _take(hits, r, key.partition(":")[0], benign_too=True)) is not None:
+            key = stored_value(r.low, r.high)
+            if (pk := take_hit(hits, r, key.partition(":")[0], benign_too=True)) is not None:
                 ranged[asked_as][key].add(pk)
                 if r.benign:
                     benign.add((key, pk))
-        reports, stix = _holders_of(conn, viewer, [h.object_id for h in hits.values()])
+        reports, stix = holders_of(conn, viewer, [h.object_id for h in hits.values()])
         scores = _scores(conn, viewer, hits.values(), half_lives, stix)
         found = _Found(exact, ranged, hits, reports, scores, benign, too_wide)
         answers = {
@@ -462,7 +287,7 @@ class _Found(NamedTuple):
 
     exact: dict[str, set[int]]  # value key -> the objects holding it
     ranged: dict[tuple[str, str], dict[str, set[int]]]  # asked -> stored range or address -> pks
-    hits: dict[int, _Hit]
+    hits: dict[int, Hit]
     reports: dict[str, set[str]]
     scores: dict[int, dict[str, Any]]
     benign: set[tuple[str, int]]  # (value key, pk) that the index flagged as warning-listed
@@ -567,7 +392,7 @@ def private_lookup(
     lows = {prefix_range(p)[0]: p for p in prefixes}
     first, last = prefix_range("0" * PRIVATE_PREFIX_LENGTH)
     span = last - first  # every prefix covers as many keys
-    hits: dict[int, _Hit] = {}
+    hits: dict[int, Hit] = {}
     benign: set[tuple[str, int]] = set()
     # prefix -> value key -> the objects holding it
     found: dict[str, dict[str, set[int]]] = defaultdict(lambda: defaultdict(set))
@@ -577,22 +402,22 @@ def private_lookup(
         hashed = _keys.c.key_hash
         in_range = and_(hashed >= wanted.c.value, hashed <= wanted.c.value + span)
         query = select(
-            *_HIT_COLUMNS,
+            *HIT_COLUMNS,
             wanted.c.value.label("range_start"),
             objects.c.body.label("stored_body"),
         ).select_from(wanted.join(_keys, in_range).join(objects, objects.c.pk == _keys.c.object_pk))
-        for r in conn.execute(_visible(query, viewer)):
+        for r in conn.execute(visible_latest(query, viewer)):
             # The index keeps keys only: the value behind one is read from its object.
             for o in observables_of(orjson.loads(r.stored_body)):
                 key = lookup_key(o)
                 if (
                     key_hash(key) == r.key_hash
-                    and (pk := _take(hits, r, o.kind, benign_too=True)) is not None
+                    and (pk := take_hit(hits, r, o.kind, benign_too=True)) is not None
                 ):
                     found[lows[r.range_start]][key].add(pk)
                     if r.benign:
                         benign.add((key, pk))
-        reports, stix = _holders_of(conn, viewer, [h.object_id for h in hits.values()])
+        reports, stix = holders_of(conn, viewer, [h.object_id for h in hits.values()])
         scores = (
             _scores(conn, viewer, hits.values(), half_lives, stix) if half_lives is not None else {}
         )
