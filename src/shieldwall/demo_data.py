@@ -20,8 +20,7 @@ from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Any
 
-from pymispgalaxies import Cluster
-
+from shieldwall.demo_reference import Reference, actor_props, attack_props, galaxy_reference
 from shieldwall.markings import SHARING_EXTENSION_ID, TLP, Distribution
 
 # Namespace of every id this module derives (member identities, objects, bundles, groups).
@@ -307,86 +306,15 @@ def _domain(member: str) -> str:
     return f"{slug}.synthetic.invalid"
 
 
-# --- reference data (MISP galaxy clusters shipped inside pymispgalaxies, read offline) ----------
-
-
-@dataclass(frozen=True)
-class _Actor:
-    name: str
-    description: str
-    aliases: tuple[str, ...]
-    galaxy_uuid: str
-
-
-@dataclass(frozen=True)
-class _AttackEntry:
-    """An ATT&CK technique or group."""
-
-    name: str
-    external_id: str
-    description: str
-    url: str
-    phases: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class _Reference:
-    actors: dict[str, _Actor]
-    intrusion_sets: dict[str, _AttackEntry]  # by ATT&CK group id
-    techniques: dict[str, _AttackEntry]  # by ATT&CK technique id
-    malware: dict[str, _AttackEntry]  # by ATT&CK software id
-    countries: frozenset[str]  # ISO 3166 alpha-2 codes
-    sectors: frozenset[str]
-
-
 @cache
-def _reference() -> _Reference:
+def _reference() -> Reference:
     """The actors, groups, techniques, countries and sectors the themes name, from the clusters."""
-    wanted_actors = {a for t in _THEMES.values() for a in t.actors}
-    wanted_techniques = {x for t in _THEMES.values() for x in t.techniques}
-    wanted_malware = {x for t in _THEMES.values() for x in t.malware}
-    actors = {}
-    for value in Cluster("threat-actor").values():
-        if value.value in wanted_actors:  # exact spelling: the cluster's own lookup ignores case
-            # meta keeps synonyms in a set; to_dict() sorts them, so the order is stable.
-            meta = value.meta.to_dict() if value.meta else {}
-            actors[value.value] = _Actor(
-                value.value, value.description or "", tuple(meta.get("synonyms", ())), value.uuid
-            )
-    techniques = _by_external_id("mitre-attack-pattern", wanted_techniques, "techniques")
-    groups = _by_external_id("mitre-intrusion-set", set(_INTRUSION_SETS.values()), "groups")
-    malware = _by_external_id("mitre-malware", wanted_malware, "software")
-    countries = frozenset(
-        v.meta.to_dict().get("ISO") for v in Cluster("country").values() if v.meta
+    return galaxy_reference(
+        actors=frozenset(a for t in _THEMES.values() for a in t.actors),
+        techniques=frozenset(x for t in _THEMES.values() for x in t.techniques),
+        malware=frozenset(x for t in _THEMES.values() for x in t.malware),
+        groups=frozenset(_INTRUSION_SETS.values()),
     )
-    sectors = frozenset(v.value for v in Cluster("sector").values())
-    missing = (wanted_actors - set(actors)) | (wanted_techniques - set(techniques))
-    missing |= set(_INTRUSION_SETS.values()) - set(groups)
-    missing |= wanted_malware - set(malware)
-    if missing:
-        raise LookupError(f"not in the installed pymispgalaxies data: {', '.join(sorted(missing))}")
-    return _Reference(actors, groups, techniques, malware, countries, sectors)
-
-
-def _by_external_id(cluster: str, wanted: set[str], url_kind: str) -> dict[str, _AttackEntry]:
-    """ATT&CK entries by external id; cluster values read 'Phishing - T1566'."""
-    found = {}
-    for value in Cluster(cluster).values():
-        meta = value.meta.to_dict() if value.meta else {}
-        external_id = meta.get("external_id")
-        if external_id not in wanted:
-            continue
-        path = external_id.replace(".", "/")
-        urls = [u for u in meta.get("refs", ()) if u.rstrip("/").endswith(f"/{url_kind}/{path}")]
-        phases = sorted({p.partition(":")[2] for p in meta.get("kill_chain", ()) if ":" in p})
-        found[external_id] = _AttackEntry(
-            name=value.value.removesuffix(f" - {external_id}"),
-            external_id=external_id,
-            description=value.description or "",
-            url=urls[0] if urls else f"https://attack.mitre.org/{url_kind}/{path}",
-            phases=tuple(phases),
-        )
-    return found
 
 
 # --- bundles -----------------------------------------------------------------------------------
@@ -461,17 +389,17 @@ class _BundleBuilder:
         # Nor through the sector it reports on, when that is the contributor's own.
         sectors = _MEMBER_SECTORS[plan.member] if plan.anonymous else ()
         target = rng.choice([t for t in theme.targets if t not in sectors])
-        actor_id = sdo("threat-actor", **_actor_props(actor))
+        actor_id = sdo("threat-actor", **actor_props(actor))
         attributed = actor_id
         if group := _INTRUSION_SETS.get(actor.name):
-            attributed = sdo("intrusion-set", **_attack_props(ref.intrusion_sets[group]))
+            attributed = sdo("intrusion-set", **attack_props(ref.intrusion_sets[group]))
             relate("attributed-to", attributed, actor_id)
         techniques = rng.sample(theme.techniques, k=min(len(theme.techniques), rng.randint(2, 4)))
         for technique_id in techniques:
-            pattern_id = sdo("attack-pattern", **_attack_props(ref.techniques[technique_id]))
+            pattern_id = sdo("attack-pattern", **attack_props(ref.techniques[technique_id]))
             relate("uses", attributed, pattern_id)
         for software_id in rng.sample(theme.malware, k=rng.randint(1, 2)):
-            family = sdo("malware", is_family=True, **_attack_props(ref.malware[software_id]))
+            family = sdo("malware", is_family=True, **attack_props(ref.malware[software_id]))
             relate("uses", attributed, family)
 
         kinds = list(theme.first_kinds)
@@ -605,35 +533,4 @@ def _indicator_props(kind: str, value: str, published: datetime) -> dict[str, An
     }
     if kind == "ipv4":  # addresses change hands; stop matching after a quarter
         props["valid_until"] = _timestamp(valid_from + timedelta(days=90))
-    return props
-
-
-def _actor_props(actor: _Actor) -> dict[str, Any]:
-    props: dict[str, Any] = {
-        "name": actor.name,
-        "external_references": [
-            {
-                "source_name": "misp-galaxy",
-                "external_id": actor.galaxy_uuid,
-                "description": f"MISP galaxy threat-actor cluster: {actor.name}",
-            }
-        ],
-    }
-    if actor.description:
-        props["description"] = actor.description
-    if actor.aliases:
-        props["aliases"] = list(actor.aliases)
-    return props
-
-
-def _attack_props(entry: _AttackEntry) -> dict[str, Any]:
-    """An attack-pattern or intrusion-set as MITRE names it, with its ATT&CK id."""
-    ref = {"source_name": "mitre-attack", "external_id": entry.external_id, "url": entry.url}
-    props: dict[str, Any] = {"name": entry.name, "external_references": [ref]}
-    if entry.description:
-        props["description"] = entry.description
-    if entry.phases:
-        props["kill_chain_phases"] = [
-            {"kill_chain_name": "mitre-attack", "phase_name": p} for p in entry.phases
-        ]
     return props
