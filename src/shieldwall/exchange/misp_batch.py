@@ -21,7 +21,8 @@ from typing import Any
 
 from shieldwall.audit import service as audit
 from shieldwall.errors import ShieldwallError
-from shieldwall.exchange.misp_import import Conversion, ingest_conversion, misp_to_bundle
+from shieldwall.exchange.misp_import import ingest_conversion, misp_to_bundle
+from shieldwall.exchange.misp_unfit import Conversion
 from shieldwall.intel.ingest import BundleRejected, Ingestor, IngestResult
 from shieldwall.members.service import group_names_of
 from shieldwall.policy import Viewer

@@ -20,7 +20,7 @@ import orjson
 
 from shieldwall.audit import service as audit
 from shieldwall.db import Database
-from shieldwall.exchange.misp_import import ANALYSIS, THREAT_LEVELS
+from shieldwall.exchange.misp_convert import ANALYSIS, THREAT_LEVELS
 from shieldwall.exchange.misp_types import (
     default_category,
     misp_type_of_observable,

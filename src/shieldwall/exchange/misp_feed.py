@@ -8,11 +8,12 @@ of the policy, for the reports and for every object inside them.
 
 Pulled: `pull_feed` reads a feed's manifest (over HTTP or from a folder on disk) and fetches only
 the events that are new or changed. The cursor is the store itself: an imported event's report id
-is derived from the member and the event's uuid (misp_import.py) and its `modified` is the event's
-timestamp, so an event whose manifest timestamp is not newer than the member's stored copy is
-skipped, and a pull that stopped half-way resumes exactly where it was. Each event is imported
-all or nothing; one that is refused is reported and the others still come in. Many events share
-one transaction (misp_batch.py): a pull that stopped half-way has stored whole batches only.
+is derived from the member and the event's uuid (misp_document.py) and its `modified` is the
+event's timestamp, so an event whose manifest timestamp is not newer than the member's stored
+copy is skipped, and a pull that stopped half-way resumes exactly where it was. Each event is
+imported all or nothing; one that is refused is reported and the others still come in. Many
+events share one transaction (misp_batch.py): a pull that stopped half-way has stored whole
+batches only.
 """
 
 from __future__ import annotations
@@ -30,8 +31,8 @@ from sqlalchemy import select
 from shieldwall.db import Database
 from shieldwall.errors import Invalid, NotFound, ShieldwallError
 from shieldwall.exchange.misp_batch import import_misp_batched
+from shieldwall.exchange.misp_document import report_id_for, stix_time
 from shieldwall.exchange.misp_export import misp_events_of_reports
-from shieldwall.exchange.misp_import import report_id_for, stix_time
 from shieldwall.intel.ingest import Ingestor
 from shieldwall.intel.query import ObjectFilter, iter_objects
 from shieldwall.members.tables import members
@@ -86,7 +87,7 @@ def feed_event(
     """{uuid}.json: one event of the feed; NotFound for one the viewer may not see.
 
     Read by id, not by walking the feed: the event's report is the one with that uuid, or one
-    member's import of the MISP event with that uuid (misp_import.report_id_for), and members
+    member's import of the MISP event with that uuid (misp_document.report_id_for), and members
     are few. Of several visible, the first added wins, as in the manifest.
     """
     try:

@@ -11,10 +11,25 @@ event names a cluster.
 from __future__ import annotations
 
 import functools
+import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import orjson
+
+# Galaxy types (a cluster's `type`) -> the STIX SDO type it becomes.
+GALAXY_SDO = {
+    "threat-actor": "threat-actor", "mitre-intrusion-set": "intrusion-set",
+    "mitre-attack-pattern": "attack-pattern", "mitre-enterprise-attack-attack-pattern":
+    "attack-pattern", "mitre-malware": "malware", "malpedia": "malware", "ransomware": "malware",
+    "banker": "malware", "botnet": "malware", "rat": "malware", "stealer": "malware",
+    "android": "malware", "mitre-tool": "tool", "tool": "tool", "backdoor": "malware",
+    "exploit-kit": "tool", "mitre-course-of-action": "course-of-action",
+}  # fmt: skip
+_GALAXY_TAG = re.compile(r'misp-galaxy:([^=]+)="(.+)"')
+_WITH_ALIASES = frozenset({"threat-actor", "intrusion-set", "malware", "tool", "attack-pattern"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,3 +72,67 @@ def _clusters_by_tag() -> dict[str, PublishedCluster]:
             for synonym in cluster.synonyms:
                 by_synonym.setdefault(f'misp-galaxy:{galaxy.get("type")}="{synonym}"', cluster)
     return {**by_synonym, **found}  # a cluster's own value wins over another's synonym
+
+
+def clusters_of(
+    galaxies: Any, tags: list[str]
+) -> Iterator[tuple[dict[str, Any], dict[str, Any], str]]:
+    """(galaxy, cluster, its tag) of every cluster with a value in a Galaxy list, then of every
+    `misp-galaxy:` tag among `tags` that names no cluster of the list."""
+    named = set()
+    for galaxy, cluster, tag in listed_clusters(galaxies):
+        named.add(tag)
+        yield galaxy, cluster, tag
+    for tag in tags:
+        found = _GALAXY_TAG.fullmatch(tag)
+        if found is not None and tag not in named:
+            named.add(tag)
+            yield {"type": found[1]}, {"type": found[1], "value": found[2]}, tag
+
+
+def listed_clusters(galaxies: Any) -> Iterator[tuple[dict[str, Any], dict[str, Any], str]]:
+    """(galaxy, cluster, its tag) of every cluster with a value in a Galaxy list."""
+    for galaxy in galaxies if type(galaxies) is list else ():
+        if type(galaxy) is not dict:
+            continue
+        for cluster in galaxy.get("GalaxyCluster") or []:
+            if type(cluster) is not dict or not cluster.get("value"):
+                continue
+            tag = cluster.get("tag_name") or (
+                f'misp-galaxy:{cluster.get("type") or galaxy.get("type")}="{cluster["value"]}"'
+            )
+            yield galaxy, cluster, str(tag)
+
+
+def cluster_object(
+    kind: str,
+    obj_id: str,
+    cluster: dict[str, Any],
+    tag: str,
+    published: PublishedCluster | None,
+    now: str,
+) -> dict[str, Any]:
+    """The SDO of a galaxy cluster (`kind`, GALAXY_SDO), filled in from the published one."""
+    obj: dict[str, Any] = {
+        "type": kind, "spec_version": "2.1", "id": obj_id,
+        "created": now, "modified": now, "name": str(cluster["value"]),
+        "x_misp_galaxy_tag": tag,
+    }  # fmt: skip
+    if cluster.get("uuid"):
+        obj["x_misp_uuid"] = str(cluster["uuid"])
+    description = cluster.get("description") or (published and published.description)
+    if description:
+        obj["description"] = str(description)
+    if published is not None and published.synonyms and kind in _WITH_ALIASES:
+        obj["aliases"] = list(published.synonyms)
+    if kind == "malware":
+        obj["is_family"] = True
+    meta = cluster.get("meta") or {}
+    external = meta.get("external_id") if type(meta) is dict else None
+    external = external or (published and list(published.external_ids))
+    if external:
+        ids = external if type(external) is list else [external]
+        obj["external_references"] = [
+            {"source_name": "mitre-attack", "external_id": str(i)} for i in ids
+        ]
+    return obj

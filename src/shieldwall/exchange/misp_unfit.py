@@ -1,0 +1,78 @@
+"""The second try of an import whose values STIX would not take: those objects as notes.
+
+An attribute whose value STIX will not take as its type (a malformed ssdeep, a hash of the
+wrong length) is rare, so rather than validating every object twice, the conversion is ingested
+as it is, and a rejection naming such objects is answered by ingesting it again with them turned
+into notes (nothing was stored of the rejected try).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from shieldwall.intel.ingest import BundleRejected
+from shieldwall.intel.validate import validate_object
+
+
+@dataclass(frozen=True)
+class Conversion:
+    """A MISP document as one STIX 2.1 bundle, and the note each attribute object that is no
+    note would become if its value does not fit its STIX type: id -> (time, report id)."""
+
+    bundle: dict[str, Any]
+    notes_if_unfit: dict[str, tuple[str, str]]
+
+    def with_unfit_values_as_notes(self, rejected: BundleRejected) -> dict[str, Any] | None:
+        """The bundle with every object that ingest rejected and that fails validation alone
+        (its value, not its sharing) turned into a note, references to it following; None
+        when there is no such object (then the rejection stands)."""
+        objects = self.bundle["objects"]
+        unfit: dict[str, str] = {}  # old id -> the note's
+        for error in rejected.details:
+            index = error.get("index")
+            obj = objects[index] if type(index) is int and index < len(objects) else None
+            if obj is None or obj["id"] not in self.notes_if_unfit or obj["id"] in unfit:
+                continue
+            if validate_object(obj, index):
+                unfit[obj["id"]] = "note--" + obj["id"].partition("--")[2]
+        if not unfit:
+            return None
+        out = []
+        for obj in objects:
+            if obj["id"] in unfit:
+                when, report_id = self.notes_if_unfit[obj["id"]]
+                obj = _note_of(obj, unfit[obj["id"]], when, report_id)
+            out.append(_with_refs_renamed(obj, unfit))
+        return {**self.bundle, "objects": out}
+
+
+def _note_of(obj: dict[str, Any], note_id: str, when: str, report_id: str) -> dict[str, Any]:
+    """The note an attribute's object becomes when STIX will not take its value as its type:
+    the value whole as its content, its MISP facts and sharing kept."""
+    note: dict[str, Any] = {
+        "type": "note", "spec_version": "2.1", "id": note_id, "created": when, "modified": when,
+        "content": str(obj["x_misp_value"]), "abstract": str(obj["x_misp_type"]),
+        "object_refs": [report_id],
+    }  # fmt: skip
+    labels = obj.get("labels") or obj.get("x_misp_tags")
+    if labels:
+        note["labels"] = labels
+    for key, value in obj.items():
+        if key in ("object_marking_refs", "extensions") or (
+            key.startswith("x_misp_") and key != "x_misp_tags"
+        ):
+            note[key] = value
+    return note
+
+
+def _with_refs_renamed(obj: dict[str, Any], renamed: dict[str, str]) -> dict[str, Any]:
+    """`obj` with every reference to a renamed object following it."""
+    changes: dict[str, Any] = {}
+    for key in ("source_ref", "target_ref", "sighting_of_ref"):
+        if obj.get(key) in renamed:
+            changes[key] = renamed[obj[key]]
+    refs = obj.get("object_refs")
+    if type(refs) is list and any(r in renamed for r in refs):
+        changes["object_refs"] = [renamed.get(r, r) for r in refs]
+    return {**obj, **changes} if changes else obj
