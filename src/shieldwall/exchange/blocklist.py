@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from operator import itemgetter
 from urllib.parse import quote
 
-from sqlalchemy import Connection, and_, true
+from sqlalchemy import Connection, and_, or_, true
 
 from shieldwall.audit import service as audit
 from shieldwall.correlate.observables import (
@@ -41,7 +41,6 @@ from shieldwall.errors import Invalid
 from shieldwall.exchange import filters
 from shieldwall.exchange.indicator_values import ValueRow, mentions, pages
 from shieldwall.intel.tables import objects
-from shieldwall.intel.timestamps import is_timestamp, normalize_timestamp
 from shieldwall.intel.validate_values import UNSAFE
 from shieldwall.markings import PAP, PAP_BY_MARKING_ID
 from shieldwall.policy import Viewer
@@ -155,7 +154,7 @@ def blocklist_lines(
 
 def _lines(found: Iterable[list[ValueRow]]) -> Iterator[str]:
     for rows in found:
-        lines = [line for row in rows if (line := safe_value(row[6], row[7])) is not None]
+        lines = [line for row in rows if (line := safe_value(row[5], row[6])) is not None]
         if lines:
             yield "\n".join(lines) + "\n"
 
@@ -177,11 +176,13 @@ def blocked_pages(
     Values of the `counted` kinds are not de-duplicated: the caller only asks whether one of
     them is there (Suricata's hash lists), and remembering them would cost ~16 bytes each."""
     now = datetime.now(UTC)
-    today = normalize_timestamp(now.strftime("%Y-%m-%dT%H:%M:%S.%fZ"))
     # Each value once: its 64-bit hash is remembered, not the value, in 16 bytes or so, so a
     # blocklist of a million values keeps ~16 MB, not the list (any two colliding: ~3e-8).
     written = IntSet()
     chosen = request.selection.where(objects, now=now) if request.selection else true()
+    # Expired ones are left out by the column ingest fills (normalised: compared as text).
+    until = objects.c.valid_until
+    chosen = and_(chosen, or_(until.is_(None), until > now.strftime("%Y-%m-%dT%H:%M:%S.%fZ")))
     if request.max_pap is not None:
         stricter = [m for m, level in PAP_BY_MARKING_ID.items() if level > request.max_pap]
         chosen = and_(chosen, *(~mentions(objects.c.body, m) for m in stricter))
@@ -191,9 +192,8 @@ def blocked_pages(
     kinds = (*request.kinds, "url") if only_shared_domains else request.kinds
     benign = None if request.include_benign or lists is None else BenignCheck(lists)
     for rows in pages(db, viewer, kinds, chosen, url_patterns=only_shared_domains):
-        # Rows are tuples in ValueRow's order: pk 0, object_id 1, valid_until 5, pattern 8.
-        ends = {r[0]: r[5] for r in rows if r[5] is not None}
-        left_out = {pk for pk, end in ends.items() if not _still_valid(end, today)}
+        # Rows are tuples in ValueRow's order: pk 0, object_id 1, kind 5, value 6, pattern 7.
+        left_out: set[int] = set()
         if request.min_score is not None:
             with db.read() as conn:
                 left_out |= _scored_below(conn, viewer, rows, left_out, request.min_score,
@@ -209,15 +209,15 @@ def blocked_pages(
             })  # fmt: skip
         # Only an indicator with a URL has a domain that was not shared as one (its host).
         hosts_only = (
-            {r[0]: _shared_as_domains(r[8]) if _NAMES_DOMAINS(r[8]) else _NONE
-             for r in rows if r[8] is not None}
+            {r[0]: _shared_as_domains(r[7]) if _NAMES_DOMAINS(r[7]) else _NONE
+             for r in rows if r[7] is not None}
             if only_shared_domains
             else {}
         )  # fmt: skip
         page: list[ValueRow] = []
         keep, add = page.append, written.add
         for row in found:
-            pk, kind, value = row[0], row[6], row[7]
+            pk, kind, value = row[0], row[5], row[6]
             if kind not in wanted:
                 continue  # no value, or a URL read only for the line above
             if kind == "domain" and pk in hosts_only and value not in hosts_only[pk]:
@@ -316,9 +316,3 @@ def safe_value(kind: str, value: str) -> str | None:
     if kind == "url":
         return UNSAFE.sub(lambda m: quote(m[0], safe=""), value)
     return None
-
-
-def _still_valid(valid_until: str, today: str) -> bool:
-    if not is_timestamp(valid_until):
-        return True
-    return normalize_timestamp(valid_until) > today

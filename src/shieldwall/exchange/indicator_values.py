@@ -2,19 +2,19 @@
 RPZ zones are written from (exchange/blocklist.py reads through here).
 
 One query a page: a keyset page of PAGE indicator versions by pk (the latest, not revoked,
-visible through policy.visible_filter, in the export's selection), joined to their normalised
-values in the correlation index's value table (search's `observable_values`, written by ingest
-in the same transaction as the object), of the kinds asked for only. So no STIX body is parsed
-and no pattern read again for the common indicator: the database reads `valid_until` out of a
-body only when the body names it, and the pattern only of an indicator with a URL, when the
-caller must tell a domain shared as one from the host of a shared URL. Memory holds one page.
+visible through policy.visible_filter, in the export's selection, which leaves out the expired
+by objects.valid_until), joined to their normalised values in the correlation index's value
+table (search's `observable_values`, written by ingest in the same transaction as the object),
+of the kinds asked for only. So no STIX body is parsed for the common indicator: the pattern is
+read only of an indicator with a URL whose body could name a domain (`domain-name`, or a `_ref`
+that is not a property's name), when the caller must tell a domain shared as one from the host
+of a shared URL. Memory holds one page.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from operator import itemgetter
 from typing import Any, NamedTuple
 
 from sqlalchemy import (
@@ -51,10 +51,10 @@ class ValueRow(NamedTuple):
     modified: str  # normalised STIX timestamp
     tlp: int
     confidence: int | None
-    valid_until: str | None  # as the body gives it; None when it gives none
     kind: str | None
     value: str | None
-    pattern: str | None  # only on the row of a URL, and only when asked for
+    # Only on the row of a URL, and only when asked for: '' when the body cannot name a domain.
+    pattern: str | None
 
 
 class body_property(FunctionElement[str]):
@@ -105,6 +105,36 @@ def _body_mentions_postgresql(element: body_mentions, compiler: Any, **kw: Any) 
     return f"(strpos({body}, {needle}) > 0)"
 
 
+class may_name_domains(FunctionElement[bool]):
+    """Whether a stored indicator's pattern may name a domain, read from the body's text
+    without parsing it: it holds `domain-name`, or a `_ref` that is not a property's name (in
+    the body's JSON, as ingest writes it, a name is followed by `":`, which no string value
+    holds: its quotes are escaped). A superset of blocklist._NAMES_DOMAINS over the pattern:
+    when false, the pattern names no domain."""
+
+    type = Boolean()
+    inherit_cache = True
+    name = "may_name_domains"
+
+
+@compiles(may_name_domains, "sqlite")
+def _may_name_domains_sqlite(element: may_name_domains, compiler: Any, **kw: Any) -> str:
+    (body,) = (compiler.process(c, **kw) for c in element.clauses)
+    return (
+        f"(instr({body}, 'domain-name') > 0 OR "
+        f"instr(replace(replace({body}, '_refs\":', ''), '_ref\":', ''), '_ref') > 0)"
+    )
+
+
+@compiles(may_name_domains, "postgresql")
+def _may_name_domains_postgresql(element: may_name_domains, compiler: Any, **kw: Any) -> str:
+    (body,) = (compiler.process(c, **kw) for c in element.clauses)
+    return (
+        f"(strpos({body}, 'domain-name') > 0 OR "
+        f"strpos(replace(replace({body}, '_refs\":', ''), '_ref\":', ''), '_ref') > 0)"
+    )
+
+
 def mentions(column: Any, text: str) -> body_mentions:
     return body_mentions(column, literal(text, Text()))
 
@@ -149,22 +179,23 @@ def read_page(
     *,
     url_patterns: bool = False,
     size: int | None = None,
+    last: int | None = None,
 ) -> tuple[list[ValueRow], int | None]:
     """The next page of visible indicators after pk `after` with their values of `kinds`, as
     rows ordered by (pk, kind, value): the order sids count a value's place in, whatever order
     the pattern named them in. Then the pk to read on from; None when there is no page.
     `chosen`: the export's selection over `objects`. `url_patterns`: read the pattern of each
-    indicator with a URL value."""
+    indicator with a URL value. `last`: the highest pk to read (a worker's range)."""
     o = objects.c
     page = (
         select(o.pk, o.object_id, o.modified, o.tlp, o.confidence,
-               _property(o.body, "valid_until").label("valid_until"),
                *([o.body] if url_patterns else []))
         .where(
             o.type == "indicator",
             o.is_latest.is_(True),
             o.revoked.is_(False),
             o.pk > after,
+            *([o.pk <= last] if last is not None else []),
             visible_filter(viewer, objects),
             chosen,
         )
@@ -174,13 +205,22 @@ def read_page(
     )  # fmt: skip
     v = observable_values.c
     pattern = (
-        case((v.kind == "url", _property(page.c.body, "pattern")), else_=None)
+        case(
+            (
+                v.kind == "url",
+                case(
+                    (may_name_domains(page.c.body), _property(page.c.body, "pattern")),
+                    else_=literal(""),
+                ),
+            ),
+            else_=None,
+        )
         if url_patterns
         else literal_column("NULL")
     )
     query = select(
         page.c.pk, page.c.object_id, page.c.modified, page.c.tlp, page.c.confidence,
-        page.c.valid_until, v.kind, v.value, pattern.label("pattern"),
+        v.kind, v.value, pattern.label("pattern"),
     ).select_from(
         page.outerjoin(observable_values, and_(v.object_pk == page.c.pk, v.kind.in_(kinds)))
     )  # fmt: skip
@@ -197,9 +237,8 @@ def read_page(
     if not rows:
         return [], None
     # Sorted here, not by an ORDER BY: the rows come nearly in order, which Python's sort takes
-    # in one pass, where the database sorts the whole page. A pk with a None kind has one row.
-    rows.sort(key=_ORDER)
+    # in one pass, where the database sorts the whole page. As whole tuples, in (pk, kind, value)
+    # order all the same: the fields between pk and kind are the pk's own, equal on its rows,
+    # and a pk with a None kind has one row (no key tuple made per row, a third of the sort).
+    rows.sort()
     return rows, rows[-1][0]
-
-
-_ORDER = itemgetter(0, 6, 7)  # pk, kind, value

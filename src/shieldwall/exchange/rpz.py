@@ -65,7 +65,7 @@ def _zone(found: Iterable[list[ValueRow]], target: str, subdomains: bool) -> Ite
     line = batch.append
     for rows in found:
         for row in rows:
-            domain = row[7].rstrip(".")
+            domain = row[6].rstrip(".")
             if not _record_name(domain, subdomains):
                 continue
             line(f"{domain} CNAME {target} ; {row[1]}\n")

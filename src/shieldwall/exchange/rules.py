@@ -249,7 +249,7 @@ def rule_lines(engine: Engine, found: Iterable[list[ValueRow]], head: str = "") 
     line = batch.append
     for rows in found:
         for row in rows:
-            object_id, kind, value = row[1], row[6], row[7]
+            object_id, kind, value = row[1], row[5], row[6]
             if kind in HASH_LISTS:
                 hashes.add(kind)
                 continue

@@ -115,7 +115,7 @@ class _Version:
 _COLUMNS = (
     "object_id", "type", "created", "modified", "created_by", "tlp", "distribution",
     "sharing_group_id", "member_id", "anonymous", "date_added", "revoked", "labels",
-    "search_text", "body", "confidence",
+    "search_text", "body", "confidence", "valid_until",
 )  # fmt: skip
 
 
@@ -466,6 +466,8 @@ def _row(
         text or None,
         orjson.dumps(body).decode(),
         confidence if type(confidence := body.get("confidence")) is int else None,
+        # Normalised, so that exports leave expired indicators out in SQL, no body read.
+        normalize_timestamp(end) if is_timestamp(end := body.get("valid_until")) else None,
     )
 
 

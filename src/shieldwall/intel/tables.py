@@ -46,6 +46,8 @@ objects = Table(
     Column("search_text", Text),  # name, description and pattern, lower case, for free text
     Column("body", Text, nullable=False),  # the object as served, JSON
     Column("confidence", SmallInteger),  # the object's own, 0-100: what its score starts from
+    # Its `valid_until`, normalised; NULL when it has none: exports leave expired ones out by it.
+    Column("valid_until", String(32)),
     PrimaryKeyConstraint("pk", postgresql_include=LOOKUP_COLUMNS),
     Index("ix_objects_object_id", "object_id", "modified"),
     Index("ix_objects_type", "type", "pk"),
