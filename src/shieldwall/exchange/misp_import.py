@@ -28,7 +28,11 @@ from shieldwall.exchange.misp_document import NotMispEvents as NotMispEvents
 from shieldwall.exchange.misp_document import _uuid5 as _uuid5
 from shieldwall.exchange.misp_document import events_in as events_in
 from shieldwall.exchange.misp_document import iter_event_uuids as iter_event_uuids
-from shieldwall.exchange.misp_unfit import Conversion
+from shieldwall.exchange.misp_unfit import (
+    Conversion,
+    RejectedBeforeWriting,
+    rejecting_before_writing,
+)
 from shieldwall.intel.ingest import BundleRejected, Ingestor, IngestResult
 from shieldwall.members.service import group_names_of
 from shieldwall.policy import Viewer
@@ -73,11 +77,15 @@ def ingest_conversion(
     ingestor: Ingestor, viewer: Viewer, conversion: Conversion, *, source: str
 ) -> IngestResult:
     """Store a converted document in one ingest, its unfit values as notes if ingest rejects
-    them (see import_misp); BundleRejected when something else is wrong."""
+    them (see import_misp); BundleRejected when something else is wrong. The first try is
+    rejected before anything is written when its validation finds errors (misp_unfit.py)."""
+    first = ingestor if viewer.peer else rejecting_before_writing(ingestor)
     try:
-        return ingestor.ingest(viewer, conversion.bundle, source=source)
+        return first.ingest(viewer, conversion.bundle, source=source)
     except BundleRejected as rejected:
         again = conversion.with_unfit_values_as_notes(rejected)
         if again is None:
+            if isinstance(rejected, RejectedBeforeWriting):  # ingest's whole answer, as before
+                return ingestor.ingest(viewer, conversion.bundle, source=source)
             raise
     return ingestor.ingest(viewer, again, source=source)
