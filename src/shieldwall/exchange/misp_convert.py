@@ -10,11 +10,12 @@ marking (markings.PAP; an event's covers its attributes).
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from typing import Any
 
-from shieldwall.exchange.misp_document import NotMispEvents, _uuid5, report_id_for, stix_time
+from shieldwall.exchange.misp_document import MemberIds, NotMispEvents, stix_time
 from shieldwall.exchange.misp_galaxies import (
     GALAXY_SDO,
     cluster_object,
@@ -55,12 +56,15 @@ def _tags(holder: dict[str, Any]) -> list[str]:
     return found
 
 
+@functools.lru_cache(maxsize=1024)  # a feed's events share a few tags
 def _marking_tag(tag: str) -> bool:
     """A `tlp:` or `PAP:` tag: a marking, not a label."""
     return tag.lower().startswith("tlp:") or pap_marking_of_tags((tag,)) is not None
 
 
 def _tlp(tags: list[str]) -> TLP | None:
+    if not tags:
+        return None
     levels = []
     for tag in tags:
         if tag.lower().startswith("tlp:"):
@@ -92,11 +96,16 @@ class EventConverter:
         self.notes_if_unfit: dict[str, tuple[str, str]] = {}
         self.now = stix_time(event.get("timestamp"), "2000-01-01T00:00:00.000Z")
         self.event_uuid = str(event.get("uuid") or f"{event.get('info')}|{event.get('date')}")
-        self.report_id = report_id_for(member_id, self.event_uuid)
+        self.ids = MemberIds(member_id)
+        self.report_id = f"report--{self.ids.uuid5(self.event_uuid)}"  # report_id_for's
+        # The event's tags and what they mark, which each attribute without its own falls
+        # back on: read once, not once an attribute.
+        self.event_tags = _tags(event)
+        self.event_tlp = _tlp(self.event_tags)
+        self.event_pap = pap_marking_of_tags(self.event_tags)
 
     def stix_id(self, kind: str, misp_uuid: Any, salt: str = "") -> str:
-        key = f"{self.member_id}/{misp_uuid}{salt}"
-        return f"{kind}--{_uuid5(key)}"
+        return f"{kind}--{self.ids.uuid5(f'{misp_uuid}{salt}')}"
 
     def marking(self, obj: dict[str, Any], tags: list[str], holder: dict[str, Any]) -> None:
         """The TLP and distribution of what `holder` (event, attribute, object) became."""
@@ -109,11 +118,11 @@ class EventConverter:
         if tlp is None and wanted is not None:
             # An attribute with a distribution of its own and no TLP tag is under the event's
             # TLP: said on the object, as a distribution without a TLP takes the member's.
-            tlp = _tlp(_tags(self.event))
+            tlp = self.event_tlp
         if tlp is not None:
             obj["object_marking_refs"] = [tlp.marking_id]
         # PAP, a marking of its own (markings.PAP): the event's covers what has none.
-        pap = pap_marking_of_tags(tags) or pap_marking_of_tags(_tags(self.event))
+        pap = (pap_marking_of_tags(tags) if tags else None) or self.event_pap
         if pap is not None:
             obj["object_marking_refs"] = [*obj.get("object_marking_refs", ()), pap]
         if wanted is not None:
@@ -149,7 +158,7 @@ class EventConverter:
 
     def convert(self) -> list[dict[str, Any]]:
         event = self.event
-        tags = _tags(event)
+        tags = self.event_tags
         refs: list[str] = []
         for attribute in event.get("Attribute") or []:
             refs += self.attribute(attribute, None)
@@ -206,14 +215,13 @@ class EventConverter:
             raise NotMispEvents(f"{self.where}: an attribute is not an object")
         misp_type, value = attribute.get("type"), attribute.get("value")
         attr_uuid = attribute.get("uuid") or f"{misp_type}|{value}"
-        label = f"{self.where}, attribute {attr_uuid}"
         # Real events repeat a uuid on different attributes (MISP does not check it on import):
         # each is kept, the repeats under an id of their own; x_misp_uuid keeps the uuid.
         salt = f"/{len(self.out)}" if str(attr_uuid) in self.by_misp_uuid else ""
         if type(misp_type) is not str or not misp_type:
-            raise NotMispEvents(f"{label}: no type")
+            raise NotMispEvents(f"{self.where}, attribute {attr_uuid}: no type")
         if type(value) is not str or value == "":
-            raise NotMispEvents(f"{label}: no value")
+            raise NotMispEvents(f"{self.where}, attribute {attr_uuid}: no value")
         tags = _tags(attribute)
         when = stix_time(attribute.get("timestamp"), self.now)
         to_ids = attribute.get("to_ids") in (True, "1", 1, "true")
@@ -289,7 +297,8 @@ class EventConverter:
         self.by_misp_uuid.setdefault(str(attr_uuid), obj["id"])
         for sighting in sightings:
             refs += self.sighting(sighting, obj)
-        refs += self.galaxies(attribute.get("Galaxy"), obj["id"], tags)
+        if attribute.get("Galaxy") or tags:
+            refs += self.galaxies(attribute.get("Galaxy"), obj["id"], tags)
         return refs
 
     def sighting(self, sighting: dict[str, Any], target: dict[str, Any]) -> list[str]:

@@ -22,6 +22,10 @@ _NAMESPACE = uuid.UUID("6b2a9a1e-2f0c-5f4b-9d63-7a3f1c9e5d21")  # Shieldwall's M
 _NAMESPACE_BYTES = _NAMESPACE.bytes
 
 
+# RFC 4122 §4.1.1: the variant's two high bits are 10, so the 17th hex digit is one of 8, 9, a, b.
+_VARIANT_DIGIT = {digit: "89ab"[int(digit, 16) & 3] for digit in "0123456789abcdef"}
+
+
 def report_id_for(member_id: str, event_uuid: str) -> str:
     """The id of the report a member's import of the event with this uuid is stored as."""
     return f"report--{_uuid5(f'{member_id}/{event_uuid}')}"
@@ -30,11 +34,29 @@ def report_id_for(member_id: str, event_uuid: str) -> str:
 def _uuid5(name: str) -> str:
     """str(uuid.uuid5(_NAMESPACE, name)) (RFC 4122 §4.3), without building UUID objects: an
     event makes one per attribute, and uuid.UUID's checks cost more than the hash."""
-    digest = bytearray(hashlib.sha1(_NAMESPACE_BYTES + name.encode()).digest()[:16])
-    digest[6] = (digest[6] & 0x0F) | 0x50
-    digest[8] = (digest[8] & 0x3F) | 0x80
-    h = digest.hex()
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+    return _uuid_text(hashlib.sha1(_NAMESPACE_BYTES + name.encode()))
+
+
+def _uuid_text(sha1: Any) -> str:
+    """The version-5 UUID of a name's SHA-1 (RFC 4122 §4.3), set by hand in its hex digits: the
+    version digit replaced by 5 and the variant's bits put in the 17th digit."""
+    h = sha1.hexdigest()
+    return f"{h[:8]}-{h[8:12]}-5{h[13:16]}-{_VARIANT_DIGIT[h[16]]}{h[17:20]}-{h[20:32]}"
+
+
+class MemberIds:
+    """One member's ids, `_uuid5(f"{member_id}/{rest}")`, with the hash of the namespace and
+    the member's prefix taken once: an event makes one id per attribute."""
+
+    __slots__ = ("_prefix",)
+
+    def __init__(self, member_id: str) -> None:
+        self._prefix = hashlib.sha1(_NAMESPACE_BYTES + f"{member_id}/".encode())
+
+    def uuid5(self, rest: str) -> str:
+        sha1 = self._prefix.copy()
+        sha1.update(rest.encode())
+        return _uuid_text(sha1)
 
 
 class NotMispEvents(Invalid):
