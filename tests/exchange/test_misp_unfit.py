@@ -18,9 +18,11 @@ from shieldwall.exchange.misp_unfit import (
     Conversion,
     RejectedBeforeWriting,
     rejecting_before_writing,
+    validating_the_rest,
 )
 from shieldwall.intel.ingest import BundleRejected
 from shieldwall.intel.tables import change_log, objects
+from shieldwall.intel.validate import validate_bundle
 from shieldwall.markings import SHARING_EXTENSION_ID, TLP
 from shieldwall.members import service
 from shieldwall.policy import Viewer
@@ -120,3 +122,24 @@ def test_unfit_values_become_notes_and_a_fit_document_is_stored_whole(
     fit = misp_to_bundle(osint_event(), viewer_of(world, bob).member_id)
     done = ingest_conversion(app.state.ingestor, viewer_of(world, bob), fit, source="misp")
     assert done.stored == len(fit.bundle["objects"])
+
+
+def test_the_second_try_is_told_what_validating_all_of_it_tells(app: Any) -> None:
+    conversion = misp_to_bundle(
+        with_unfit_md5(osint_event()), "8d0f3c1e-0c4b-4f7e-9a43-3b1f6f0e2d11"
+    )
+    rejected = RejectedBeforeWriting(validate_bundle(conversion.bundle))
+    noted = conversion.with_unfit_values_as_notes(rejected)
+    assert noted is not None
+    second = validating_the_rest(app.state.ingestor, conversion.bundle, rejected).validator
+    objects = noted["objects"]
+    broken = {**objects[0], "created": "yesterday"}  # a new dict: validated again
+    for bundle in (
+        noted,
+        {**noted, "objects": [broken, *objects[1:]]},
+        {**noted, "objects": [*objects, objects[3]]},  # a version sent twice
+        {**noted, "id": "bundle--nope"},
+    ):
+        check = second.start(bundle)
+        assert check.done and check() == validate_bundle(bundle)
+    assert validate_bundle(noted) == []

@@ -32,6 +32,7 @@ from shieldwall.exchange.misp_unfit import (
     Conversion,
     RejectedBeforeWriting,
     rejecting_before_writing,
+    validating_the_rest,
 )
 from shieldwall.intel.ingest import BundleRejected, Ingestor, IngestResult
 from shieldwall.members.service import group_names_of
@@ -78,7 +79,8 @@ def ingest_conversion(
 ) -> IngestResult:
     """Store a converted document in one ingest, its unfit values as notes if ingest rejects
     them (see import_misp); BundleRejected when something else is wrong. The first try is
-    rejected before anything is written when its validation finds errors (misp_unfit.py)."""
+    rejected before anything is written when its validation finds errors, and the second
+    validates only what changed (misp_unfit.py)."""
     first = ingestor if viewer.peer else rejecting_before_writing(ingestor)
     try:
         return first.ingest(viewer, conversion.bundle, source=source)
@@ -88,4 +90,7 @@ def ingest_conversion(
             if isinstance(rejected, RejectedBeforeWriting):  # ingest's whole answer, as before
                 return ingestor.ingest(viewer, conversion.bundle, source=source)
             raise
-    return ingestor.ingest(viewer, again, source=source)
+        second = ingestor
+        if isinstance(rejected, RejectedBeforeWriting):
+            second = validating_the_rest(ingestor, conversion.bundle, rejected)
+    return second.ingest(viewer, again, source=source)

@@ -13,6 +13,9 @@ soon as its validation is in, a bundle validated in this process (all of them wi
 workers, small ones with), before ingest reads or writes anything. A rejection that it raises and
 that no note can answer is not the final word: the caller asks the plain ingestor for the full
 one (ingest's errors of sharing too), so what a refused document is told is what it was told before.
+The second try, the noted bundle, has the same objects but the notes and what refers to them: the
+very same dicts, which validation found nothing wrong with a moment ago, so `validating_the_rest`
+validates only the others (validate_object is pure, and nobody changes an object once made).
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from shieldwall.intel.ingest import BundleRejected, Ingestor
-from shieldwall.intel.validate import validate_object
+from shieldwall.intel.validate import bundle_errors, validate_object, with_duplicates
 from shieldwall.intel.validate_parallel import BundleCheck, BundleValidator
 
 
@@ -49,6 +52,36 @@ class _RejectingBeforeWriting(BundleValidator):
 
     def close(self) -> None:
         """The inner validator belongs to the ingestor it came from, which closes it."""
+
+
+class _ValidatingTheRest(BundleValidator):
+    """Validates in this process, skipping the objects (these very dicts) found valid before."""
+
+    def __init__(self, valid: dict[int, Any]) -> None:
+        super().__init__(0)
+        self._valid = valid  # id(obj) -> obj: the object kept, so its id is never reused
+
+    def start(self, bundle: Any) -> BundleCheck:
+        errors, objects = bundle_errors(bundle)
+        if objects is not None:
+            found = [
+                error
+                for index, obj in enumerate(objects)
+                if self._valid.get(id(obj)) is not obj
+                for error in validate_object(obj, index)
+            ]
+            errors += with_duplicates(objects, found)
+        return BundleCheck(lambda: errors, done=True)
+
+
+def validating_the_rest(
+    ingestor: Ingestor, first: dict[str, Any], rejected: RejectedBeforeWriting
+) -> Ingestor:
+    """`ingestor`, validating only what was not found valid in the bundle `first`, whose first
+    try `rejected` tells every validation error of (see the module)."""
+    bad = {error.get("index") for error in rejected.details}
+    valid = {id(obj): obj for index, obj in enumerate(first["objects"]) if index not in bad}
+    return dataclasses.replace(ingestor, validator=_ValidatingTheRest(valid))
 
 
 def rejecting_before_writing(ingestor: Ingestor) -> Ingestor:
