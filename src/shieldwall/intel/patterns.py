@@ -75,6 +75,14 @@ _TOKEN = re.compile(
     f"|(?P<punct>==|!=|<>|<=|>=|[=<>:.\\[\\]]))"
 )
 
+# The commonest hash pattern, one comparison written the plain way (`[file:hashes.'SHA-256' =
+# '<hex>']`, `[file:hashes.MD5 = '<hex>']`): every pattern this matches _FAST_PATTERN matches
+# too, and _comparisons would read it as these groups say. Read from the groups, a hash pattern
+# costs ~2 µs instead of ~11 (the token scan walked the hex digits through _STRING).
+_PLAIN_HASH = re.compile(
+    f"\\[({OBJECT_TYPE}):hashes\\.(?:'([A-Za-z0-9-]+)'|({KEY})) = ('[^'\\\\]*')\\]"
+)
+
 # The slow-path cache is bounded in size as well as entries: 1,024 patterns of at most 4 KiB.
 _SLOW_CACHE_MAX_LENGTH = 4096
 
@@ -89,6 +97,11 @@ def pattern_errors(pattern: str) -> list[str]:
 
 def _fast_verdict(pattern: str) -> list[str] | None:
     """The verdict for the common forms, or None when only stix2patterns can tell."""
+    plain = _PLAIN_HASH.fullmatch(pattern)
+    if plain is not None:
+        object_type, quoted, bare, value = plain.groups()
+        path = ["hashes", quoted if quoted is not None else bare]
+        return _hash_verdict({object_type: [(path, "=", value)]})
     if _FAST_PATTERN.fullmatch(pattern) is None:
         if "hashes" not in pattern and _WIDE_PATTERN.fullmatch(pattern) is not None:
             return []
@@ -98,7 +111,12 @@ def _fast_verdict(pattern: str) -> list[str] | None:
         return []
     # Same hash check as stix2patterns, fed the same (type, path, op, value) data its
     # InspectionListener would collect, so verdict and messages both match.
-    data = SimpleNamespace(comparisons=_comparisons(pattern))
+    return _hash_verdict(_comparisons(pattern))
+
+
+def _hash_verdict(comparisons: dict[str, list[tuple[list[str], str, str]]]) -> list[str]:
+    """stix2patterns' hash check of the comparisons its inspector would have collected."""
+    data = SimpleNamespace(comparisons=comparisons)
     return [_readable(message) for message in object_validator.verify_object(data)]
 
 

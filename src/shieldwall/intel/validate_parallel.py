@@ -18,6 +18,7 @@ from typing import Any
 
 import orjson
 
+from shieldwall.gcpause import gc_paused
 from shieldwall.intel.bundle_file import validate_file
 from shieldwall.intel.validate import (
     ObjectError,
@@ -44,12 +45,15 @@ class BundleCheck:
 
 
 def _validate_chunk(raw: bytes, start: int) -> list[ObjectError]:
-    """In the worker: validate_object for each object of a JSON array, numbered from `start`."""
-    return [
-        error
-        for index, obj in enumerate(orjson.loads(raw), start)
-        for error in validate_object(obj, index)
-    ]
+    """In the worker: validate_object for each object of a JSON array, numbered from `start`.
+    With the collector paused, as ingest parses: a chunk is ~30 objects made per STIX object,
+    none in a cycle, which the collector walked again and again (~15% of the worker's time)."""
+    with gc_paused():
+        return [
+            error
+            for index, obj in enumerate(orjson.loads(raw), start)
+            for error in validate_object(obj, index)
+        ]
 
 
 def _warm() -> None:
