@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import literal, select
 
-from shieldwall.exchange.blocklist import _NAMES_DOMAINS
+from shieldwall.exchange import value_export
 from shieldwall.exchange.indicator_values import may_name_domains
 from tests.exchange.test_rules import exported, with_pattern
 from tests.factories import World, indicator
@@ -63,5 +63,5 @@ def test_the_database_reads_the_pattern_whenever_it_may_name_a_domain(
     text = orjson.dumps(body).decode()
     with world.db.read() as conn:
         maybe = conn.execute(select(may_name_domains(literal(text)))).scalar_one()
-    if _NAMES_DOMAINS(pattern):
+    if value_export.may_name_domains(pattern):
         assert maybe

@@ -5,9 +5,10 @@ Only what an analyst would block: the latest version of each visible indicator t
 revoked nor past its `valid_until`, scoring at least `min_score` when asked, and never a value
 on a false-positive warning list (a resolver, a top site, a private range) unless asked for.
 Read a page of indicators at a time with their values as ingest normalised them
-(exchange/indicator_values.py: the policy's SQL filter, no STIX body parsed), so a blocklist of
-any size streams in flat memory but for ~16 bytes a value written; each page is a bulk read in
-the audit log, with the indicators it came from. The rule exports (rules.py, rpz.py) read here.
+(exchange/indicator_values.py: the policy's SQL filter, no STIX body parsed) and written by
+value_export.py (on several cores when large), so a blocklist of any size streams in flat
+memory but for ~16 bytes a value written; each page is a bulk read in the audit log, with the
+indicators it came from. The rule exports (rules.py, rpz.py) take their requests from here.
 
 A domain blocklist holds the domains shared as domains: the host of a shared URL is one
 compromised page's server, often a shared host, and blocking it would block far more than was
@@ -18,40 +19,29 @@ it is — a URL's is percent-encoded, any other value is left out.
 
 from __future__ import annotations
 
-import re
 from array import array
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from operator import itemgetter
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
-from sqlalchemy import Connection, and_, or_, true
-
-from shieldwall.audit import service as audit
-from shieldwall.correlate.observables import (
-    KINDS,
-    Observable,
-    guess_kind,
-    normalise,
-    pattern_comparisons,
-)
+from shieldwall.correlate.values import KINDS
 from shieldwall.db import Database
 from shieldwall.errors import Invalid
 from shieldwall.exchange import filters
-from shieldwall.exchange.indicator_values import ValueRow, mentions, pages
-from shieldwall.intel.tables import objects
+from shieldwall.exchange.indicator_values import ValueRow
+from shieldwall.exchange.value_export import Job, Rendered, Renderer, merged
 from shieldwall.intel.validate_values import UNSAFE
-from shieldwall.markings import PAP, PAP_BY_MARKING_ID
+from shieldwall.markings import PAP
 from shieldwall.policy import Viewer
 from shieldwall.selections.service import Selection
 from shieldwall.settings import Settings
-from shieldwall.sightings.benign import BenignCheck, warning_lists
 from shieldwall.sightings.score import parse_half_lives
-from shieldwall.sightings.service import IndicatorRow, scores_of
-from shieldwall.sightings.warninglists import WarningLists
 
-_PK, _OBJECT_ID = itemgetter(0), itemgetter(1)  # of a ValueRow
+if TYPE_CHECKING:
+    from shieldwall.sightings.warninglists import WarningLists
+
 # PAP 1.0: blocking traffic is an active action, which PAP:GREEN allows and PAP:AMBER and RED
 # do not; blocklists and DNS firewalls hold no value marked above GREEN unless asked to.
 BLOCKING_PAP = PAP.GREEN
@@ -111,32 +101,49 @@ def request_of(
     )
 
 
-def values_for(
-    db: Database,
-    viewer: Viewer,
-    settings: Settings,
-    request: Blocklist,
-    *,
-    action: str,
-    counted: frozenset[str] = frozenset(),
-) -> Iterator[list[ValueRow]]:
-    """blocked_pages with the instance's score half-lives and warning lists."""
-    return blocked_pages(
-        db,
+def job_for(
+    db: Database, viewer: Viewer, settings: Settings, request: Blocklist, renderer: Renderer
+) -> Job:
+    """An export of `request` for `viewer` with the instance's score half-lives and warning
+    lists, written by `renderer` (value_export.py)."""
+    return Job(
+        db.url,
         viewer,
         request,
-        half_lives=parse_half_lives(settings.decay_half_lives),
-        lists=warning_lists(settings.warninglists, settings.cache_dir),
-        action=action,
-        counted=counted,
+        datetime.now(UTC),
+        parse_half_lives(settings.decay_half_lives),
+        (settings.warninglists, settings.cache_dir),
+        renderer,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class Lines:
+    """A blocklist's Renderer: each value on a line of its own."""
+
+    sid_span: int = 0
+
+    def render(self, rows: list[ValueRow]) -> Rendered:
+        page = Rendered()
+        keys, texts = page.keys, page.texts
+        for row in rows:
+            kind, value = row[5], row[6]
+            line = safe_value(kind, value)
+            if line is not None:  # (one that is not never is: its later indicators' neither)
+                keys.append(hash((kind, value)))  # value_key
+                texts.append(line + "\n")
+        return page
+
+    def resid(self, text: str, line: int, old: int, new: int) -> str:
+        raise AssertionError("a blocklist has no sids")
 
 
 def export_blocklist(
     db: Database, viewer: Viewer, settings: Settings, options: Mapping[str, str]
 ) -> Iterator[str]:
     """The registry's blocklist export (exchange/formats.py)."""
-    return _lines(values_for(db, viewer, settings, request_of(options), action="export.blocklist"))
+    job = job_for(db, viewer, settings, request_of(options), Lines())
+    return merged(db, job, "export.blocklist")
 
 
 def blocklist_lines(
@@ -148,104 +155,9 @@ def blocklist_lines(
     lists: WarningLists | None,
 ) -> Iterator[str]:
     """Each value once, in the order its first indicator was added, with a newline; a page's
-    lines joined."""
-    return _lines(blocked_pages(db, viewer, request, half_lives=half_lives, lists=lists))
-
-
-def _lines(found: Iterable[list[ValueRow]]) -> Iterator[str]:
-    for rows in found:
-        lines = [line for row in rows if (line := safe_value(row[5], row[6])) is not None]
-        if lines:
-            yield "\n".join(lines) + "\n"
-
-
-def blocked_pages(
-    db: Database,
-    viewer: Viewer,
-    request: Blocklist,
-    *,
-    half_lives: dict[str, float],
-    lists: WarningLists | None,
-    action: str = "export.blocklist",
-    counted: frozenset[str] = frozenset(),
-) -> Iterator[list[ValueRow]]:
-    """Each value of the kinds asked for once, in the order its first indicator was added, a
-    page at a time, as the rows read (indicator_values.ValueRow, `tlp` the level's number: the
-    exports write a page in one loop, with no object made per value). Each page of indicators
-    is audited as `action` before any of its values is given out.
-    Values of the `counted` kinds are not de-duplicated: the caller only asks whether one of
-    them is there (Suricata's hash lists), and remembering them would cost ~16 bytes each."""
-    now = datetime.now(UTC)
-    # Each value once: its 64-bit hash is remembered, not the value, in 16 bytes or so, so a
-    # blocklist of a million values keeps ~16 MB, not the list (any two colliding: ~3e-8).
-    written = IntSet()
-    chosen = request.selection.where(objects, now=now) if request.selection else true()
-    # Expired ones are left out by the column ingest fills (normalised: compared as text).
-    until = objects.c.valid_until
-    chosen = and_(chosen, or_(until.is_(None), until > now.strftime("%Y-%m-%dT%H:%M:%S.%fZ")))
-    if request.max_pap is not None:
-        stricter = [m for m, level in PAP_BY_MARKING_ID.items() if level > request.max_pap]
-        chosen = and_(chosen, *(~mentions(objects.c.body, m) for m in stricter))
-    wanted = frozenset(request.kinds)
-    only_shared_domains = "domain" in wanted and not request.include_url_hosts
-    # An indicator's URLs are read too when its domains may be only their hosts.
-    kinds = (*request.kinds, "url") if only_shared_domains else request.kinds
-    benign = None if request.include_benign or lists is None else BenignCheck(lists)
-    for rows in pages(db, viewer, kinds, chosen, url_patterns=only_shared_domains):
-        # Rows are tuples in ValueRow's order: pk 0, object_id 1, kind 5, value 6, pattern 7.
-        left_out: set[int] = set()
-        if request.min_score is not None:
-            with db.read() as conn:
-                left_out |= _scored_below(conn, viewer, rows, left_out, request.min_score,
-                                          half_lives, now)  # fmt: skip
-        found = rows if not left_out else [r for r in rows if r[0] not in left_out]
-        ids = list(dict(zip(map(_PK, found), map(_OBJECT_ID, found), strict=True)).values())
-        if ids:
-            audit.record(db, viewer, action, {
-                "kinds": list(request.kinds), "min_score": request.min_score,
-                "include_benign": request.include_benign, "count": len(ids),
-                **({"selection": request.selection.as_dict()} if request.selection else {}),
-                "objects": ids[:100], "objects_digest": audit.digest_of(ids),
-            })  # fmt: skip
-        # Only an indicator with a URL has a domain that was not shared as one (its host).
-        hosts_only = (
-            {r[0]: _shared_as_domains(r[7]) if _NAMES_DOMAINS(r[7]) else _NONE
-             for r in rows if r[7] is not None}
-            if only_shared_domains
-            else {}
-        )  # fmt: skip
-        page: list[ValueRow] = []
-        keep, add = page.append, written.add
-        for row in found:
-            pk, kind, value = row[0], row[5], row[6]
-            if kind not in wanted:
-                continue  # no value, or a URL read only for the line above
-            if kind == "domain" and pk in hosts_only and value not in hosts_only[pk]:
-                continue  # the host of a URL, not a domain that was shared
-            if kind not in counted and not add(hash((kind, value))):
-                continue
-            if benign is not None and benign(Observable(kind, value)):
-                continue
-            keep(row)
-        if page:
-            yield page
-
-
-def _scored_below(
-    conn: Connection,
-    viewer: Viewer,
-    rows: list[ValueRow],
-    left_out: set[int],
-    min_score: float,
-    half_lives: dict[str, float],
-    now: datetime,
-) -> set[int]:
-    """The pks of the page's indicators scoring below `min_score` for `viewer` (scores read
-    each indicator's values themselves: its sightings are by value, of every kind)."""
-    heads = {r[0]: r for r in rows if r[0] not in left_out}
-    indicators = [IndicatorRow(r[0], r[1], r[2], r[4]) for r in heads.values()]
-    scores = scores_of(conn, viewer, indicators, half_lives, now=now)
-    return {pk for pk in heads if scores[pk]["score"] < min_score}
+    lines joined. With `lists` given, made in this process."""
+    job = Job(db.url, viewer, request, datetime.now(UTC), half_lives, None, Lines(), lists)
+    return merged(db, job, "export.blocklist")
 
 
 class IntSet:
@@ -277,6 +189,50 @@ class IntSet:
             self._grow()
         return True
 
+    def add_each(self, values: Sequence[int]) -> bytearray:
+        """add() of each value in turn, in one call (a merge adds a page of keys at once):
+        1 for each value that was new, 0 for one there already."""
+        new = bytearray(len(values))
+        span, slots, mask, room = self._span, self._slots, self._mask, self._room
+        for n, value in enumerate(values):
+            key = value % span + 1
+            i = key & mask
+            while (held := slots[i]) != 0:
+                if held == key:
+                    break
+                i = (i + 1) & mask
+            else:
+                slots[i] = key
+                new[n] = 1
+                room -= 1
+                if not room:
+                    self._room = 0
+                    self._grow()
+                    slots, mask, room = self._slots, self._mask, self._room
+        self._room = room
+        return new
+
+    def add_until_taken(self, values: Sequence[int], start: int = 0) -> int:
+        """add() of values[start], values[start + 1]... until one is there already: its index,
+        or len(values) when none is (that one is left for the caller to place elsewhere)."""
+        span, slots, mask, room = self._span, self._slots, self._mask, self._room
+        for n in range(start, len(values)):
+            key = values[n] % span + 1
+            i = key & mask
+            while (held := slots[i]) != 0:
+                if held == key:
+                    self._room = room
+                    return n
+                i = (i + 1) & mask
+            slots[i] = key
+            room -= 1
+            if not room:
+                self._room = 0
+                self._grow()
+                slots, mask, room = self._slots, self._mask, self._room
+        self._room = room
+        return len(values)
+
     def _grow(self) -> None:
         old = self._slots
         self._slots = slots = array(self._code, bytes(2 * len(old) * old.itemsize))
@@ -287,25 +243,6 @@ class IntSet:
             while slots[i] != 0:
                 i = (i + 1) & mask
             slots[i] = key
-
-
-# Only `domain-name:value` and `..._ref.value` comparisons name a domain (observables.py): a
-# pattern naming neither (a URL's, nearly always) is not parsed.
-_NAMES_DOMAINS = re.compile("domain-name|_ref").search
-_NONE: frozenset[str] = frozenset()
-
-
-def _shared_as_domains(pattern: str) -> set[str]:
-    """The domains an indicator's pattern compares a domain to (not the hosts of its URLs)."""
-    if _NAMES_DOMAINS(pattern) is None:
-        return set()
-    found = set()
-    for rule, _, value in pattern_comparisons(pattern):
-        if rule == "domain" or (rule == "referenced" and guess_kind(value) == "domain"):
-            domain = normalise("domain", value)
-            if domain is not None:
-                found.add(domain.value)
-    return found
 
 
 def safe_value(kind: str, value: str) -> str | None:

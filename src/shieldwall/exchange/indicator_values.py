@@ -109,8 +109,8 @@ class may_name_domains(FunctionElement[bool]):
     """Whether a stored indicator's pattern may name a domain, read from the body's text
     without parsing it: it holds `domain-name`, or a `_ref` that is not a property's name (in
     the body's JSON, as ingest writes it, a name is followed by `":`, which no string value
-    holds: its quotes are escaped). A superset of blocklist._NAMES_DOMAINS over the pattern:
-    when false, the pattern names no domain."""
+    holds: its quotes are escaped). A superset of value_export.may_name_domains over the
+    pattern: when false, the pattern names no domain."""
 
     type = Boolean()
     inherit_cache = True

@@ -17,12 +17,14 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
 
 from shieldwall.db import Database
 from shieldwall.errors import Invalid
 from shieldwall.exchange import filters
-from shieldwall.exchange.blocklist import request_of, values_for
+from shieldwall.exchange.blocklist import job_for, request_of
 from shieldwall.exchange.indicator_values import ValueRow
+from shieldwall.exchange.value_export import Rendered, merged
 from shieldwall.policy import Viewer
 from shieldwall.settings import Settings
 
@@ -49,30 +51,46 @@ def export_rpz(
         raise Invalid(f"action: {', '.join(ACTIONS)}, not {options['action']!r}")
     subdomains = filters.flag(options.get("subdomains") or "yes")
     request = request_of({**options, "kind": "domain"}, takes=("domain",))
-    found = values_for(db, viewer, settings, request, action="export.rpz")
-    return _zone(found, ACTIONS[action], subdomains)
+    job = job_for(db, viewer, settings, request, Records(ACTIONS[action], subdomains))
+    return _zone(merged(db, job, "export.rpz"))
 
 
-def _zone(found: Iterable[list[ValueRow]], target: str, subdomains: bool) -> Iterator[str]:
-    """The zone, a page of domains at a time (rows as blocklist.blocked_pages gives them)."""
+@dataclass(frozen=True, slots=True)
+class Records:
+    """The zone's Renderer (value_export.py): a domain's trigger records."""
+
+    target: str
+    subdomains: bool
+    sid_span: int = 0
+
+    def render(self, rows: list[ValueRow]) -> Rendered:
+        page = Rendered()
+        keys, texts = page.keys, page.texts
+        target, subdomains = self.target, self.subdomains
+        for row in rows:
+            domain = row[6].rstrip(".")
+            if not _record_name(domain, subdomains):
+                continue  # (nor at its later indicators: the name decides)
+            keys.append(hash((row[5], row[6])))  # value_key
+            record = f"{domain} CNAME {target} ; {row[1]}\n"
+            texts.append(f"{record}*.{domain} CNAME {target}\n" if subdomains else record)
+        return page
+
+    def resid(self, text: str, line: int, old: int, new: int) -> str:
+        raise AssertionError("a zone has no sids")
+
+
+def _zone(records: Iterable[str]) -> Iterator[str]:
+    """The zone: its SOA and NS records, then the triggers (written with the first of them)."""
     serial = int(time.time())
-    batch = [
+    head = (
         "; Shieldwall response policy zone: the domains to block, written relative to the zone\n"
         "$TTL 300\n"
         f"@ IN SOA localhost. hostmaster.localhost. ({serial} 3600 600 604800 300)\n"
         "@ IN NS localhost.\n"
-    ]
-    line = batch.append
-    for rows in found:
-        for row in rows:
-            domain = row[6].rstrip(".")
-            if not _record_name(domain, subdomains):
-                continue
-            line(f"{domain} CNAME {target} ; {row[1]}\n")
-            if subdomains:
-                line(f"*.{domain} CNAME {target}\n")
-        if len(batch) >= 2000:
-            yield "".join(batch)
-            batch.clear()
-    if batch:
-        yield "".join(batch)
+    )
+    for piece in records:
+        yield head + piece
+        head = ""
+    if head:
+        yield head

@@ -16,7 +16,8 @@ An https URL's path travels encrypted, so it gets no rule; its host is a domain,
 was shared as one (`include_url_hosts`, as for the domain blocklist).
 
 Each rule's `sid` comes from the indicator's id, the rule's kind and the value's place among the
-indicator's values (ordered by kind and value, whatever order its pattern names them in), so a
+indicator's values it writes (ordered by kind and value, whatever order its pattern names them
+in; a value an earlier indicator wrote is not written again, nor counted), so a
 new version of an indicator replaces its rules (`rev` is its `modified`, in seconds since 1970)
 rather than adding rules beside them. Sids are in
 1,000,000,000-1,999,999,999: above Snort's own (< 1,000,000) and the public rulesets'
@@ -25,8 +26,9 @@ rather than adding rules beside them. Sids are in
 sid (~1 in 1,000 at a million rules) are kept apart by giving the later one the next free
 sid. Memory grows only by the sids given and the values written, kept in ~8 and ~16 bytes
 each (blocklist.IntSet); file hashes, which only decide whether a list rule is written, are
-not remembered. The rules are made a page of values at a time in one loop (rule_lines): a
-rule costs the making of its text and its sid, little else.
+not remembered. The rules are made a page of values at a time in one loop
+(RuleRenderer.render), in worker processes when the export is large (value_export.py): a
+rule costs the making of its text and its sid's hash, little else.
 """
 
 from __future__ import annotations
@@ -34,14 +36,15 @@ from __future__ import annotations
 import functools
 import hashlib
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 from shieldwall.db import Database
-from shieldwall.exchange.blocklist import IntSet, request_of, safe_value, values_for
+from shieldwall.exchange.blocklist import IntSet, job_for, request_of, safe_value
 from shieldwall.exchange.indicator_values import ValueRow
+from shieldwall.exchange.value_export import Job, Merge, Rendered, merged
 from shieldwall.markings import TLP
 from shieldwall.policy import Viewer
 from shieldwall.settings import Settings
@@ -65,8 +68,8 @@ _CLEAN = re.compile(r'[^\s\x00-\x1f\x7f-\x9f\\";]*')
 class Sids:
     """Stable sids: from a key's hash, the next free one when two keys share it."""
 
-    def __init__(self) -> None:
-        self.used = IntSet(bits=32)  # offsets below SID_SPAN < 2**32
+    def __init__(self, used: IntSet | None = None) -> None:
+        self.used = used or IntSet(bits=32)  # offsets below SID_SPAN < 2**32
 
     def __call__(self, key: str) -> int:
         digest = hashlib.blake2b(key.encode(), digest_size=8).digest()
@@ -231,64 +234,98 @@ SURICATA = Engine("suricata", (*IP_KINDS, "domain", "url", *HASH_LISTS), suricat
 SNORT = Engine("snort", (*IP_KINDS, "domain", "url"), snort_domain, snort_url)
 
 
-def rule_lines(engine: Engine, found: Iterable[list[ValueRow]], head: str = "") -> Iterator[str]:
-    """`head`, then the rules of each page of values found (blocklist.blocked_pages), a page's
-    lines joined at a time; Suricata's hash list rules at the end, for the kinds of which a
-    value was found.
+_LABELS = {int(tlp): f"Shieldwall TLP:{tlp.label.upper()} " for tlp in TLP}
 
-    One loop over a page's rows with everything it calls bound to locals: a million rules are
-    a million turns of it, so each turn makes only the rule's text, its sid's key and hash.
-    A value with nothing to escape (nearly all) skips safe_value and message's escaping."""
-    sids = Sids()
-    used, blake2b, from_bytes = sids.used.add, hashlib.blake2b, int.from_bytes
-    clean, rules_of = _CLEAN.fullmatch, engine.rules
-    hashes: set[str] = set()
-    labels = {int(tlp): f"Shieldwall TLP:{tlp.label.upper()} " for tlp in TLP}
-    last_id, ordinals, rev = "", {}, 0  # a value's place among its indicator's values, by variant
-    batch: list[str] = [head]
-    line = batch.append
-    for rows in found:
+
+@dataclass(frozen=True, slots=True)
+class RuleRenderer:
+    """An engine's rules as value_export's Renderer: a page's values' rules, each with the sid
+    its hash gives it (the merge moves it on a collision)."""
+
+    engine: Engine
+    sid_span: int = SID_SPAN
+
+    def render(self, rows: list[ValueRow]) -> Rendered:
+        """The rules of each value of `rows`, Suricata's file hashes only noted (they decide
+        which hash list rules are written).
+
+        One loop over a page's rows with everything it calls bound to locals: a million rules
+        are a million turns of it, so each turn makes only the rule's text, its sid's key and
+        hash. A value with nothing to escape (nearly all) skips safe_value and message's
+        escaping."""
+        page = Rendered()
+        keys, texts, counts, groups = page.keys, page.texts, page.counts, page.groups
+        add_sid, blake2b, from_bytes = page.sids.append, hashlib.blake2b, int.from_bytes
+        clean, rules_of, labels = _CLEAN.fullmatch, self.engine.rules, _LABELS
+        # A value's place among its indicator's values, by variant; the indicator's rev.
+        last_id, ordinals, rev = "", {}, 0
+        first, held = 0, []  # where the indicator's values start, and its rows
         for row in rows:
             object_id, kind, value = row[1], row[5], row[6]
             if kind in HASH_LISTS:
-                hashes.add(kind)
+                page.counted.add(kind)
                 continue
+            key = hash((kind, value))  # value_key, of the value as stored, unescaped
             if clean(value) is not None:  # as safe_value and message would leave it
                 about = f"{labels[row[3]]}{kind} {value}"
                 about = f'"{about[:200]}"'
             else:
                 value = safe_value(kind, value)
                 if value is None:
-                    continue
+                    continue  # (nor at its later indicators: the value decides)
                 about = message(f"{labels[row[3]]}{kind} {value}")
             if object_id != last_id:
-                last_id, ordinals, rev = object_id, {}, _rev(row[2])
+                if len(held) > 1:
+                    groups.append((first, len(keys), held))
+                last_id, ordinals, rev, first, held = object_id, {}, _rev(row[2]), len(keys), []
+            held.append(row)
             tail = f" metadata:shieldwall_indicator {object_id}; sid:"
+            lines = []
             for variant, header, options in rules_of(kind, value):
                 ordinal = ordinals[variant] = ordinals.get(variant, -1) + 1
-                # Sids.__call__, inline: a hash of the key, the next free offset on a collision.
-                key = f"{object_id}|{variant}|{ordinal}".encode()
-                offset = from_bytes(blake2b(key, digest_size=8).digest(), "big") % SID_SPAN
-                while not used(offset):
-                    offset = (offset + 1) % SID_SPAN
+                key_text = f"{object_id}|{variant}|{ordinal}".encode()
+                offset = from_bytes(blake2b(key_text, digest_size=8).digest(), "big") % SID_SPAN
+                add_sid(offset)
                 if options:
-                    line(f"alert {header} (msg:{about}; {options}{tail}{SID_BASE + offset}; "
-                         f"rev:{rev};)\n")  # fmt: skip
+                    lines.append(f"alert {header} (msg:{about}; {options}{tail}"
+                                 f"{SID_BASE + offset}; rev:{rev};)\n")  # fmt: skip
                 else:
-                    line(f"alert {header} (msg:{about};{tail}{SID_BASE + offset}; rev:{rev};)\n")
-        if len(batch) >= 1000:
-            yield "".join(batch)
-            batch.clear()
-    for kind in sorted(hashes):
+                    lines.append(f"alert {header} (msg:{about};{tail}{SID_BASE + offset}; "
+                                 f"rev:{rev};)\n")  # fmt: skip
+            keys.append(key)
+            texts.append(lines[0] if len(lines) == 1 else "".join(lines))
+            counts.append(len(lines))
+        if len(held) > 1:
+            groups.append((first, len(keys), held))
+        return page
+
+    def resid(self, text: str, line: int, old: int, new: int) -> str:
+        lines = text.split("\n")
+        lines[line] = lines[line].replace(
+            f" sid:{SID_BASE + old}; rev:", f" sid:{SID_BASE + new}; rev:", 1
+        )
+        return "\n".join(lines)
+
+
+def rule_lines(db: Database, job: Job, head: str) -> Iterator[str]:
+    """`head`, then the rules of each page (value_export.merged), a page's lines joined at a
+    time; Suricata's hash list rules at the end, for the kinds of which a value was found."""
+    assert isinstance(job.renderer, RuleRenderer)
+    merge = Merge(job.renderer)
+    for piece in merged(db, job, f"export.{job.renderer.engine.name}", merge):
+        yield head + piece
+        head = ""
+    sids, tail = Sids(merge.used), [head]
+    for kind in sorted(merge.counted):
         keyword = HASH_LISTS[kind]
         for protocol in FILE_PROTOCOLS:
             sid = sids(f"{keyword}|{protocol}")
-            line(
+            tail.append(
                 f"alert {protocol} any any -> any any (msg:{message(f'Shieldwall {kind} list')}; "
                 f"{keyword}:{list_file(kind)}; sid:{sid}; rev:1;)\n"
             )
-    if batch:
-        yield "".join(batch)
+    if "".join(tail):
+        yield "".join(tail)
 
 
 def list_file(kind: str) -> str:
@@ -301,15 +338,14 @@ def _export(engine: Engine, db: Database, viewer: Viewer, settings: Settings,
     """The rules, checked options first (a bad one is refused before anything is read)."""
     # Alert rules are passive detection, which even PAP:RED allows: every PAP unless asked.
     request = request_of(options, takes=engine.kinds, default=True, pap=None)
-    found = values_for(db, viewer, settings, request, action=f"export.{engine.name}",
-                       counted=frozenset(HASH_LISTS))  # fmt: skip
+    job = job_for(db, viewer, settings, request, RuleRenderer(engine))
     # The head goes out with the first rules, after the first read: a failure there is still
     # an error answer (api/streaming.py).
     head = (
         f"# Shieldwall {engine.name} rules for {viewer.email or viewer.user_id}, "
         f"{datetime.now(UTC):%Y-%m-%dT%H:%M:%SZ}; sids {SID_BASE}-{SID_BASE + SID_SPAN - 1}\n"
     )
-    return rule_lines(engine, found, head)
+    return rule_lines(db, job, head)
 
 
 def export_suricata(
