@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -73,22 +74,29 @@ def test_unknown_paths_and_methods_answer_in_the_json_shape(client: TestClient) 
 
 def _break_stored_body(world: World, object_id: str) -> None:
     """What a row stored before today's rules might hold: a body no JSON reader takes (naming
-    `valid_until`, the one property a blocklist reads out of a body, so the read fails)."""
-    broken = '{"valid_until": "broken'
+    a pattern and `domain-name`, so that a domain blocklist reads the pattern out of it, and the
+    read fails: exchange/indicator_values.py reads no other body)."""
+    broken = '{"pattern": "[domain-name:value = broken'
     with world.db.write() as conn:
         conn.execute(update(objects).where(objects.c.object_id == object_id).values(body=broken))
+
+
+def _url_and_domain(n: int) -> dict[str, Any]:
+    """An indicator of a URL and its host shared as a domain: its pattern names a domain."""
+    pattern = f"[url:value = 'http://h{n}.example/'] OR [domain-name:value = 'h{n}.example']"
+    return {**indicator(), "pattern": pattern}
 
 
 def test_a_blocklist_whose_first_batch_fails_is_an_error_not_an_empty_list(
     world: World,
 ) -> None:
     analyst = world.user(world.member())
-    broken = indicator("198.51.100.7")
+    broken = _url_and_domain(7)
     assert analyst.share(broken).status_code == 201
     _break_stored_body(world, broken["id"])
     with TestClient(world.client.app, raise_server_exceptions=False) as client:
         response = client.get(
-            "/api/v1/exports/blocklist", params={"kind": "ipv4"}, headers=analyst.headers
+            "/api/v1/exports/blocklist", params={"kind": "domain"}, headers=analyst.headers
         )
     assert response.status_code == 500
     assert response.json()["error"]["id"]
@@ -108,9 +116,9 @@ def test_a_blocklist_failing_in_a_later_batch_breaks_the_connection(
 ) -> None:
     monkeypatch.setattr(indicator_values, "PAGE", 2)  # so that the third indicator is a later page
     analyst = world.user(world.member())
-    shared = [indicator(f"198.51.100.{i}") for i in range(1, 6)]
+    shared = [_url_and_domain(i) for i in range(1, 6)]
     assert analyst.share(*shared).status_code == 201
-    url_params = {"kind": "ipv4"}
+    url_params = {"kind": "domain"}
     with serving(world.client.app) as url:
         whole = httpx.get(f"{url}/api/v1/exports/blocklist", params=url_params,
                           headers=analyst.headers, timeout=10)  # fmt: skip
