@@ -27,6 +27,7 @@ import pickle
 import random
 import subprocess
 import sys
+import threading
 import traceback
 from array import array
 from bisect import bisect_right
@@ -58,6 +59,10 @@ PARALLEL_PAGES = 16  # pages of indicators from which an export is worth its wor
 MAX_WORKERS = 4
 WORKERS: int | None = None  # None: one a core, at most MAX_WORKERS (tests choose)
 AHEAD = 2  # pages each worker may have rendered before the merge takes them
+# One export at a time per process has worker processes: others render in their own thread, so
+# many exports asked for at once (through the API) never start more processes than there are
+# cores to run them.
+_WORKERS_FREE = threading.Lock()
 _PK, _OBJECT_ID = itemgetter(0), itemgetter(1)  # of a ValueRow
 
 
@@ -304,12 +309,15 @@ def rendered_pages(db: Database, job: Job) -> Iterator[Rendered]:
     """Steps 1 and 2 for every page, in order: here, or in worker processes when the export
     is large and there are cores for them."""
     workers = WORKERS or min(os.cpu_count() or 1, MAX_WORKERS)
-    if workers > 1 and job.lists is None:
-        bounds = _bounds(db)
-        first = [next(bounds) for _ in range(PARALLEL_PAGES)]
-        if first[-1][1] is not None:  # PARALLEL_PAGES pages at least
-            yield from _in_workers(job, workers, first, bounds)
-            return
+    if workers > 1 and job.lists is None and _WORKERS_FREE.acquire(blocking=False):
+        try:
+            bounds = _bounds(db)
+            first = [next(bounds) for _ in range(PARALLEL_PAGES)]
+            if first[-1][1] is not None:  # PARALLEL_PAGES pages at least
+                yield from _in_workers(job, workers, first, bounds)
+                return
+        finally:
+            _WORKERS_FREE.release()
     benign = _benign(job)
     chosen = chosen_of(job.request, job.now)
     url_patterns = job.only_shared_domains
