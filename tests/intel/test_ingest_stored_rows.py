@@ -120,6 +120,7 @@ def first_bundle(group: str) -> list[dict[str, Any]]:
         for kind, pattern in PATTERNS.items()
     ]
     inds[0]["confidence"] = 80
+    inds[0]["valid_until"] = "2027-01-15T10:00:00Z"  # stored normalised, for exports (0023)
     inds[1]["revoked"] = True
     inds[2]["description"] = "Seen with CVE-2021-44228 and T1071.001 (Café)"
     inds[3]["object_marking_refs"] = [STATEMENT, RED]
