@@ -296,6 +296,13 @@ def bundle_errors(bundle: Any) -> tuple[list[ObjectError], list[Any] | None]:
 def with_duplicates(objects: list[Any], found: list[ObjectError]) -> list[ObjectError]:
     """`found` (validate_object's errors, in object order) with an error added after each object
     that repeats an earlier one's (id, modified)."""
+    # Only an id sent more than once can repeat a version: in most bundles none is, and then
+    # no timestamp needs normalising (this runs on the ingesting thread, after the workers).
+    ids = [i for obj in objects if type(obj) is dict and type(i := obj.get("id")) is str]
+    if len(set(ids)) == len(ids):
+        return list(found)
+    seen: set[str] = set()
+    repeated = {i for i in ids if i in seen or seen.add(i)}  # type: ignore[func-returns-value]
     errors: list[ObjectError] = []
     bad_modified = {e.index for e in found if e.property == "modified"}
     first_seen: dict[tuple[str, str | None], int] = {}
@@ -305,6 +312,8 @@ def with_duplicates(objects: list[Any], found: list[ObjectError]) -> list[Object
             errors.append(found[position])
             position += 1
         if type(obj) is not dict or type(object_id := obj.get("id")) is not str:
+            continue
+        if object_id not in repeated:
             continue
         version = obj.get("modified")
         if version is not None:
