@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from shieldwall.intel import ingest
+from shieldwall.audit import service as audit
 from shieldwall.intel.tables import change_log, objects
 from shieldwall.markings import SHARING_EXTENSION_ID, TLP
 from shieldwall.policy import Role
@@ -246,7 +246,7 @@ def test_a_crash_mid_write_leaves_the_database_as_before(
         raise RuntimeError("power cut")
 
     # Objects and the change-log entry are written before the audit entry: fail there.
-    monkeypatch.setattr(ingest.audit, "append", crash)
+    monkeypatch.setattr(audit, "append", crash)
     assert analyst.share(indicator(), indicator()).status_code == 500
     assert _count(world) == 1
     with world.db.read() as conn:
