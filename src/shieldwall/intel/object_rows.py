@@ -54,7 +54,7 @@ def row(
     creator: str, broker: str, now: str, modified: str,
 ) -> tuple[Any, ...]:  # fmt: skip
     """The object's row: pk, is_latest, then COLUMNS in order; `modified` already normalised."""
-    _check_stored_pair(s)
+    tlp, distribution, group, anonymous = _stored_sharing(s)
     body = obj if obj["type"] == "marking-definition" else sharing.apply(obj, s, creator, broker)
     created = body.get("created")
     labels = body.get("labels")
@@ -70,11 +70,11 @@ def row(
         else None,
         modified,
         body.get("created_by_ref"),
-        int(s.tlp),
-        s.distribution.value,
-        s.sharing_group_id,
+        tlp,
+        distribution,
+        group,
         viewer.member_id,
-        s.anonymous,
+        anonymous,
         now,
         bool(body.get("revoked", False)),
         "|" + "|".join(labels) + "|" if labels else None,
@@ -87,10 +87,12 @@ def row(
 
 
 @functools.lru_cache(maxsize=1024)
-def _check_stored_pair(s: sharing.Sharing) -> None:
-    """check_stored_pair once per distinct sharing (a bundle's objects mostly share a few): the
+def _stored_sharing(s: sharing.Sharing) -> tuple[int, str, str | None, bool]:
+    """A sharing's columns (tlp, distribution, sharing_group_id, anonymous), checked with
+    check_stored_pair, once per distinct sharing (a bundle's objects mostly share a few): the
     answer for a sharing never changes, and one that fails raises every time (never cached)."""
     check_stored_pair(s.tlp, s.distribution, s.sharing_group_id)
+    return int(s.tlp), s.distribution.value, s.sharing_group_id, s.anonymous
 
 
 def _chunks(items: Sequence[str], size: int = _IN_CHUNK) -> Iterable[Sequence[str]]:
