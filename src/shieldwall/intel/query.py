@@ -296,7 +296,7 @@ def list_entries(
     statement = (_entries_statement if timeless else _entries_statement.__wrapped__)(
         viewer, f, bodies
     )
-    with db.read() as conn:
+    with db.quick_read() as conn:  # one statement
         rows = conn.execute(statement, {"after": after, "rows": limit + 1}).all()
     more = len(rows) > limit
     rows = rows[:limit]

@@ -13,6 +13,15 @@ waits for the database's one writer (a large ingest can hold it for seconds).
 A key's last use is written at most once a minute (LAST_USED_RESOLUTION): authentication reads
 the stored time with the key anyway, and only when it is older than that is the new time queued
 for the same background thread. A request never writes; listings show the time to the minute.
+
+The viewer a key stands for is kept in memory after a success (by the SHA-256 of the key, at
+most CACHE_SECONDS and CACHE_SIZE keys), beside the value the `auth_generation` counter had
+when it was read. Triggers move that counter on every change to users, members, sharing group
+memberships and keys' validity, whoever makes it (migration 0024), and every request reads it
+in the one statement that reads its failure counters: a kept viewer is used only while the
+counter has not moved and its key has not expired, so a revoked key, a disabled user, a new
+role or a new membership counts at the next request in every process. A request with a known
+key costs that one statement instead of five.
 """
 
 from __future__ import annotations
@@ -22,10 +31,23 @@ import logging
 import math
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import Connection, case, delete, select
+from sqlalchemy import (
+    Connection,
+    Float,
+    Integer,
+    String,
+    case,
+    cast,
+    delete,
+    literal,
+    select,
+    union_all,
+)
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -34,7 +56,7 @@ from shieldwall.errors import TooManyRequests, Unauthorized
 from shieldwall.intel.timestamps import parse_timestamp
 from shieldwall.members import keys, passwords
 from shieldwall.members.service import viewer_for_user
-from shieldwall.members.tables import auth_failures
+from shieldwall.members.tables import auth_failures, auth_generation
 from shieldwall.policy import Viewer
 from shieldwall.settings import Settings
 
@@ -42,6 +64,8 @@ log = logging.getLogger("shieldwall.authentication")
 
 LAST_USED_RESOLUTION = 60.0  # seconds: how stale a key's stored last use may be
 _FLUSH_EVERY = 1.0  # seconds between the background thread's writes, at most
+CACHE_SECONDS = 60.0  # the longest a viewer is kept, even while auth_generation stays put
+CACHE_SIZE = 1024  # keys whose viewers are kept, the least recently used dropped first
 
 
 class TooManyAttempts(TooManyRequests):
@@ -68,6 +92,19 @@ class Limits:
     per_account: int
 
 
+@dataclass(frozen=True, slots=True)
+class _Known:
+    """A key that authenticated, and the viewer it stood for when auth_generation was
+    `generation`."""
+
+    generation: int
+    key_id: str
+    expires_at: str | None
+    last_used_at: str | None
+    viewer: Viewer
+    until: float  # time.monotonic() past which it is read again whatever the counter says
+
+
 @dataclass(slots=True)
 class _Pending:
     failures: int
@@ -88,21 +125,44 @@ class Authenticator:
         self._wake = threading.Event()
         self._closing = False
         self._thread: threading.Thread | None = None
+        # SHA-256 of a key -> what it stood for. Found by an ordinary dict lookup, not in
+        # constant time: what its timing could tell is of the hash of a guess, not of a key.
+        self._known: OrderedDict[str, _Known] = OrderedDict()
 
     def viewer_for(self, key: str, address: str | None, email: str | None = None) -> Viewer:
         """The user `key` stands for; KeyRefused for a key that does not stand for one, and
         TooManyAttempts while its address or account has failed too often. `email`, when the
         client sent one too (HTTP Basic), must be the key's user's."""
         now = time.time()
-        with self._db.read() as conn:
-            found = keys.find(conn, key)
-            scopes = [f"address:{address}"] if address else []
-            if found is not None:
-                scopes.append(f"user:{found.user_id}")
-            self._refuse_if_throttled(conn, scopes, now)
-            viewer = None
-            if found is not None and found.matches and found.usable:
-                viewer = viewer_for_user(conn, found.user_id)
+        digest = keys.hash_api_key(key)
+        known = self._kept(digest)
+        scopes = [f"address:{address}"] if address else []
+        viewer: Viewer | None = None
+        with self._db.quick_read() as conn:
+            # Read before what it guards: a change committed after this read moves it again.
+            checked = scopes + ([f"user:{known.viewer.user_id}"] if known else [])
+            generation, stored = self._generation_and_failures(conn, checked)
+            if known is not None and (
+                generation != known.generation or not _unexpired(known.expires_at)
+            ):
+                self._forget(digest)
+                known = None
+            if known is not None:
+                scopes = checked
+                self._refuse_if_throttled(conn, scopes, now, stored)
+                found: keys.FoundKey | None = keys.FoundKey(
+                    known.key_id, known.viewer.user_id, True, True, known.last_used_at,
+                    known.expires_at,
+                )  # fmt: skip
+                viewer = known.viewer
+            else:
+                found = keys.find(conn, key)
+                if found is not None:
+                    scopes.append(f"user:{found.user_id}")
+                self._refuse_if_throttled(conn, scopes, now)
+                if found is not None and found.matches and found.usable:
+                    viewer = viewer_for_user(conn, found.user_id)
+                    self._keep(digest, found, viewer, generation)
         if viewer is None or (email is not None and viewer.email != email.strip().lower()):
             self._failed(scopes, now)
             raise KeyRefused
@@ -126,6 +186,56 @@ class Authenticator:
             self._failed(scopes, now)
         return found
 
+    # --- viewers kept -------------------------------------------------------------------------
+
+    def _kept(self, digest: str) -> _Known | None:
+        with self._lock:
+            known = self._known.get(digest)
+            if known is None:
+                return None
+            if known.until <= time.monotonic():
+                del self._known[digest]
+                return None
+            self._known.move_to_end(digest)
+            return known
+
+    def _keep(self, digest: str, found: keys.FoundKey, viewer: Viewer, generation: int) -> None:
+        known = _Known(generation, found.key_id, found.expires_at, found.last_used_at, viewer,
+                       time.monotonic() + CACHE_SECONDS)  # fmt: skip
+        with self._lock:
+            self._known[digest] = known
+            self._known.move_to_end(digest)
+            while len(self._known) > CACHE_SIZE:
+                self._known.popitem(last=False)
+
+    def _forget(self, digest: str) -> None:
+        with self._lock:
+            self._known.pop(digest, None)
+
+    def _generation_and_failures(
+        self, conn: Connection, scopes: list[str]
+    ) -> tuple[int, dict[str, Any]]:
+        """auth_generation now, and the stored failure counters of those of `scopes` that are
+        limited: one statement, one round trip."""
+        generation = select(
+            literal("", String()).label("scope"),
+            cast(auth_generation.c.generation, Float()).label("window_start"),
+            literal(0, Integer()).label("failures"),
+        ).where(auth_generation.c.id == 1)
+        limited = [s for s in scopes if self._limit(s) > 0]
+        statement: Any = generation
+        if limited:
+            failures = select(
+                auth_failures.c.scope, auth_failures.c.window_start, auth_failures.c.failures
+            ).where(auth_failures.c.scope.in_(limited))
+            statement = union_all(generation, failures)
+        rows = conn.execute(statement).all()
+        stored = {r.scope: r for r in rows if r.scope}
+        counter = next((r.window_start for r in rows if not r.scope), None)
+        if counter is None:
+            raise RuntimeError("auth_generation has no row: is the database migrated (0024)?")
+        return int(counter), stored
+
     # --- failures -----------------------------------------------------------------------------
 
     def _limit(self, scope: str) -> int:
@@ -133,15 +243,22 @@ class Authenticator:
             self._limits.per_account
         )  # fmt: skip
 
-    def _refuse_if_throttled(self, conn: Connection, scopes: list[str], now: float) -> None:
+    def _refuse_if_throttled(
+        self, conn: Connection, scopes: list[str], now: float,
+        stored: dict[str, Any] | None = None,
+    ) -> None:  # fmt: skip
+        """TooManyAttempts if a scope is over its limit; `stored`: its counters, when read."""
         scopes = [s for s in scopes if self._limit(s) > 0]
         if not scopes:
             return
         window = self._limits.window
-        stored = {
-            r.scope: r
-            for r in conn.execute(select(auth_failures).where(auth_failures.c.scope.in_(scopes)))
-        }
+        if stored is None:
+            stored = {
+                r.scope: r
+                for r in conn.execute(
+                    select(auth_failures).where(auth_failures.c.scope.in_(scopes))
+                )
+            }
         wait = 0.0
         for scope in scopes:
             count, since = 0, now
@@ -290,6 +407,10 @@ def authenticator_for(db: Database, settings: Settings) -> Authenticator:
             settings.auth_failures_per_account,
         ),
     )
+
+
+def _unexpired(expires_at: str | None) -> bool:
+    return expires_at is None or expires_at > utc_now()
 
 
 def _seconds_between(earlier: str, later: str) -> float:

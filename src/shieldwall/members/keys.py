@@ -61,6 +61,7 @@ class FoundKey:
     matches: bool  # the hashes agree
     usable: bool  # not revoked, not expired, its user not disabled
     last_used_at: str | None
+    expires_at: str | None = None
 
 
 def hash_api_key(key: str) -> str:
@@ -165,7 +166,7 @@ def find(conn: Connection, key: str) -> FoundKey | None:
         and (row.expires_at is None or row.expires_at > utc_now())
         and not row.disabled
     )
-    return FoundKey(row.id, row.user_id, matches, usable, row.last_used_at)
+    return FoundKey(row.id, row.user_id, matches, usable, row.last_used_at, row.expires_at)
 
 
 def key_as_dict(row: Any, now: str) -> dict[str, Any]:

@@ -1,6 +1,7 @@
 """Tables of members, users, API keys and sharing groups."""
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     Float,
@@ -102,4 +103,14 @@ sharing_group_members = Table(
     Column("group_id", String(36), ForeignKey("sharing_groups.id"), primary_key=True),
     Column("member_id", String(36), ForeignKey("members.id"), primary_key=True),
     Index("ix_sharing_group_members_member", "member_id"),
+)
+
+# One row (id 1): a counter that triggers move on every change to users, members, sharing group
+# memberships and API keys' validity (migration 0024), so that a process may keep the viewer a
+# key stands for while the counter stays where it was (members/authentication.py).
+auth_generation = Table(
+    "auth_generation",
+    metadata,
+    Column("id", SmallInteger, primary_key=True),
+    Column("generation", BigInteger, nullable=False),
 )

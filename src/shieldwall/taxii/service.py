@@ -84,7 +84,7 @@ def get_status(db: Database, viewer: Viewer, status_id: str) -> bytes:
     """GET {api-root}/status/{id}/ (§4.3): only to users of the member that added the objects."""
     row = None
     if UUID.fullmatch(status_id):
-        with db.read() as conn:
+        with db.quick_read() as conn:
             row = conn.execute(
                 select(taxii_statuses).where(taxii_statuses.c.id == status_id)
             ).first()
@@ -95,7 +95,7 @@ def get_status(db: Database, viewer: Viewer, status_id: str) -> bytes:
 
 def get_collections(db: Database, viewer: Viewer) -> dict[str, Any]:
     """GET {api-root}/collections/ (§5.1)."""
-    with db.read() as conn:
+    with db.quick_read() as conn:
         shown = collections.visible_collections(conn, viewer)
     return {"collections": [c.as_resource() for c in shown]}
 
@@ -283,7 +283,7 @@ def _object_id(object_id: str) -> None:
 def _readable(
     db: Database, viewer: Viewer, collection_id: str, *, need_read: bool = True
 ) -> Collection:
-    with db.read() as conn:
+    with db.quick_read() as conn:
         collection = collections.collection_for(conn, viewer, collection_id)
     if need_read and not collection.can_read:
         raise forbidden(f"you may not read the collection {collection.title!r}")
@@ -311,7 +311,7 @@ def _page(
 def _must_hold(db: Database, viewer: Viewer, collection: Collection, object_id: str) -> None:
     """404 unless the viewer sees some version of the object through the collection."""
     f = collection.object_filter(ids=(object_id,), versions=query.VersionMatch(all=True))
-    with db.read() as conn:
+    with db.quick_read() as conn:
         if not query.rows_in_view(conn, viewer, f, limit=1):
             raise not_found(f"no object {object_id[:300]!r} in this collection")
 
