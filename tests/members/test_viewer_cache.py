@@ -100,7 +100,8 @@ def test_a_key_that_expires_while_kept_is_refused_without_any_write(
     world: World, other: TestClient
 ) -> None:
     analyst = world.user(world.member())
-    soon = (datetime.now(UTC) + timedelta(seconds=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    # Seconds ahead: the key must still be good while both apps learn it, on a busy machine too.
+    soon = (datetime.now(UTC) + timedelta(seconds=6)).strftime("%Y-%m-%dT%H:%M:%SZ")
     issued = analyst.post(f"/api/v1/users/{analyst.user_id}/api-keys",
                           json={"name": "brief", "expires_at": soon})  # fmt: skip
     assert issued.status_code == 201, issued.text
