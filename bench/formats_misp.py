@@ -37,9 +37,10 @@ import orjson
 
 from shieldwall.db import Database, migrate
 from shieldwall.exchange.misp_batch import import_misp_batched
+from shieldwall.exchange.misp_document import events_in
 from shieldwall.exchange.misp_export import misp_events
 from shieldwall.exchange.misp_galaxies import published_cluster
-from shieldwall.exchange.misp_import import events_in, import_misp
+from shieldwall.exchange.misp_import import import_misp
 from shieldwall.intel.ingest import ingestor_for
 from shieldwall.markings import TLP, Distribution
 from shieldwall.members.service import create_member, create_user, viewer_for_user

@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from shieldwall.exchange.misp_batch import import_misp_batched
+from shieldwall.exchange.misp_document import _uuid5, events_in
 from shieldwall.exchange.misp_feed import folder_fetch, pull_feed
-from shieldwall.exchange.misp_import import _uuid5, events_in
 from shieldwall.members import service
 from shieldwall.policy import Role, Viewer
 from tests.exchange.test_misp_import import shared

@@ -17,7 +17,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from shieldwall.exchange.misp_import import _NAMESPACE, _uuid5
+from shieldwall.exchange.misp_document import _NAMESPACE, _uuid5
 from shieldwall.markings import PAP, PAP_MARKING_IDS, TLP
 from shieldwall.policy import Role
 from tests.factories import ApiUser, World

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from shieldwall.exchange.misp_import import events_in
+from shieldwall.exchange.misp_document import events_in
 from tests.exchange.test_misp_export import exported
 from tests.exchange.test_misp_import import shared
 from tests.factories import ApiUser, World

@@ -142,7 +142,8 @@ def _import_stix(
 def _import_misp(
     ingestor: Ingestor, viewer: Viewer, raw: bytes, source: str, options: Mapping[str, str]
 ) -> IngestResult:
-    from shieldwall.exchange.misp_import import NotMispEvents, import_misp
+    from shieldwall.exchange.misp_document import NotMispEvents
+    from shieldwall.exchange.misp_import import import_misp
 
     try:
         document = orjson.loads(raw)

@@ -23,11 +23,7 @@ from collections.abc import Callable
 from typing import Any
 
 from shieldwall.exchange.misp_convert import EventConverter
-from shieldwall.exchange.misp_document import _NAMESPACE as _NAMESPACE
-from shieldwall.exchange.misp_document import NotMispEvents as NotMispEvents
-from shieldwall.exchange.misp_document import _uuid5 as _uuid5
-from shieldwall.exchange.misp_document import events_in as events_in
-from shieldwall.exchange.misp_document import iter_event_uuids as iter_event_uuids
+from shieldwall.exchange.misp_document import events_in
 from shieldwall.exchange.misp_unfit import (
     Conversion,
     RejectedBeforeWriting,

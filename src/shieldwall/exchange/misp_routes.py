@@ -15,9 +15,10 @@ from shieldwall.api.openapi import errors
 from shieldwall.api.streaming import stream_checked
 from shieldwall.db import Database
 from shieldwall.errors import NotFound
+from shieldwall.exchange.misp_document import NotMispEvents
 from shieldwall.exchange.misp_export import misp_events, misp_response_json
 from shieldwall.exchange.misp_feed import feed_event, hashes_csv, manifest
-from shieldwall.exchange.misp_import import NotMispEvents, import_misp
+from shieldwall.exchange.misp_import import import_misp
 from shieldwall.intel.ingest import Ingestor, NotJSON
 from shieldwall.intel.query import ObjectFilter
 from shieldwall.intel.routes import PayloadTooLarge, csv_values
