@@ -25,6 +25,15 @@ WATCH_PROGRESS = """() => {
     .observe(text, {childList: true, characterData: true, subtree: true});
   window.sameDocument = true;
 }"""
+# htmx keeps its state on each element it took over; until it has, a click submits the form as
+# a page without scripts would (a whole new page), which a test pressing right after the load
+# event can beat on a busy machine.
+HTMX_READY = "() => 'htmx-internal-data' in (document.querySelector('form.seen') || {})"
+
+
+def open_report(page, url: str, report_id: str) -> None:  # type: ignore[no-untyped-def]
+    page.goto(url + f"/reports/{report_id}")
+    page.wait_for_function(HTMX_READY)
 
 
 def many_indicators(n: int, name: str) -> dict[str, Any]:
@@ -54,7 +63,7 @@ def test_a_sighting_in_one_click_without_a_reload(  # type: ignore[no-untyped-de
     page = browser_page
     with serving(app) as url:
         sign_in_as(page, url, email_of(world, user))
-        page.goto(url + f"/reports/{report_id}")
+        open_report(page, url, report_id)
         page.evaluate("window.sameDocument = true")
         button = page.get_by_role("button", name="Seen 198.51.100.77 here")
         button.focus()
@@ -88,7 +97,7 @@ def test_a_sighting_after_the_session_ended_opens_the_sign_in_page(  # type: ign
     page = browser_page
     with serving(app) as url:
         sign_in_as(page, url, email_of(world, user))
-        page.goto(url + f"/reports/{report_id}")
+        open_report(page, url, report_id)
         page.context.clear_cookies()  # as when the session ends on the server
         page.get_by_role("button", name="Seen 198.51.100.78 here").click()
         page.wait_for_url(url + "/login")  # not the sign-in form swapped into the table
