@@ -17,6 +17,11 @@ from collections.abc import Callable
 from typing import NamedTuple
 from urllib.parse import quote, urlsplit
 
+# Control characters (C0, DEL, C1) and every Unicode white space, line and paragraph separators
+# included: none of them belongs in a domain, an address or a URL.
+UNSAFE = re.compile(r"[\s\x00-\x1f\x7f-\x9f]")
+
+
 __all__ = ["KINDS", "Observable", "guess_kind", "lookup_key", "normalise"]
 
 KINDS = frozenset(

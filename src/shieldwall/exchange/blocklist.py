@@ -26,20 +26,20 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
-from shieldwall.correlate.values import KINDS
+from shieldwall.correlate.values import KINDS, UNSAFE
 from shieldwall.db import Database
 from shieldwall.errors import Invalid
-from shieldwall.exchange import filters
 from shieldwall.exchange.indicator_values import ValueRow
 from shieldwall.exchange.value_export import Job, Rendered, Renderer, merged
-from shieldwall.intel.validate_values import UNSAFE
 from shieldwall.markings import PAP
 from shieldwall.policy import Viewer
-from shieldwall.selections.service import Selection
 from shieldwall.settings import Settings
-from shieldwall.sightings.score import parse_half_lives
 
+# filters (with selections and members) and scores are imported where used: the worker
+# processes of a large export (value_export.py) import this module to read their job, and need
+# neither (a job with a selection brings its module along).
 if TYPE_CHECKING:
+    from shieldwall.selections.service import Selection
     from shieldwall.sightings.warninglists import WarningLists
 
 # PAP 1.0: blocking traffic is an active action, which PAP:GREEN allows and PAP:AMBER and RED
@@ -82,6 +82,8 @@ def request_of(
     """A request from an export's options (filters.VALUE_OPTIONS; `kind` comma-separated) for
     the kinds `takes` names, every one of them when `default` and no kind is given; `pap` the
     PAP ceiling when the options name none."""
+    from shieldwall.exchange import filters
+
     kinds = filters.words(options.get("kind")) or (takes if default else ())
     if not kinds:
         raise Invalid(f"kind: name at least one of {', '.join(takes)}")
@@ -106,6 +108,8 @@ def job_for(
 ) -> Job:
     """An export of `request` for `viewer` with the instance's score half-lives and warning
     lists, written by `renderer` (value_export.py)."""
+    from shieldwall.sightings.score import parse_half_lives
+
     return Job(
         db.url,
         viewer,

@@ -136,13 +136,26 @@ def suricata_url(host: str, target: str) -> Rule:
             f"http.uri.raw; content:{content(target)}; bsize:{target_size};")  # fmt: skip
 
 
+# A DNS label's length byte as dns_labels writes it, for the lengths a label may have.
+_LABEL_LENGTHS = [f"|{n:02X}|" for n in range(64)]
+
+
 def snort_domain(value: str) -> list[Rule]:
-    name = value.encode()
+    if _PLAIN.fullmatch(value) is not None:  # (nearly always: ASCII, nothing to write in hex)
+        try:
+            labels = '"' + "".join([_LABEL_LENGTHS[len(x)] + x for x in value.split(".")])
+            labels += '|00|"'
+        except IndexError:  # a label longer than DNS allows: as dns_labels writes it
+            labels = dns_labels(value)
+        quoted = f'"{value}"'
+    else:
+        labels, quoted = dns_labels(value), content(value)
+    size = len(value.encode())
     # RFC 6066 §3: a server_name entry is type 0 (host_name), a 2-byte length, the name.
-    sni = f'"|00 {len(name) >> 8:02X} {len(name) & 255:02X}|' + content(value)[1:]
+    sni = f'"|00 {size >> 8:02X} {size & 255:02X}|' + quoted[1:]
     return [
         ("dns", "udp any any -> any 53",
-         f"content:{dns_labels(value)}; fast_pattern:only; nocase;"),
+         f"content:{labels}; fast_pattern:only; nocase;"),
         ("tls", "tcp any any -> any 443",
          f"flow:to_server,established; ssl_state:client_hello; content:{sni}; nocase;"),
     ]  # fmt: skip
@@ -235,6 +248,18 @@ SNORT = Engine("snort", (*IP_KINDS, "domain", "url"), snort_domain, snort_url)
 
 
 _LABELS = {int(tlp): f"Shieldwall TLP:{tlp.label.upper()} " for tlp in TLP}
+# A value shorter than this makes a msg (label, kind, value) within message's 200 characters.
+_SHORT = 200 - max(map(len, _LABELS.values())) - max(map(len, (*SURICATA.kinds, *SNORT.kinds))) - 1
+
+
+# The end of the sid key (object id, variant, ordinal) of a variant's first rule of an indicator.
+class _Firsts(dict[str, str]):
+    def __missing__(self, variant: str) -> str:
+        end = self[variant] = f"|{variant}|0"
+        return end
+
+
+_FIRSTS = _Firsts()
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,9 +281,9 @@ class RuleRenderer:
         page = Rendered()
         keys, texts, counts, groups = page.keys, page.texts, page.counts, page.groups
         add_sid, blake2b, from_bytes = page.sids.append, hashlib.blake2b, int.from_bytes
-        clean, rules_of, labels = _CLEAN.fullmatch, self.engine.rules, _LABELS
+        clean, rules_of, labels, firsts = _CLEAN.fullmatch, self.engine.rules, _LABELS, _FIRSTS
         # A value's place among its indicator's values, by variant; the indicator's rev.
-        last_id, ordinals, rev = "", {}, 0
+        last_id, ordinals, rev, tail = "", {}, 0, ""
         first, held = 0, []  # where the indicator's values start, and its rows
         for row in rows:
             object_id, kind, value = row[1], row[5], row[6]
@@ -267,8 +292,11 @@ class RuleRenderer:
                 continue
             key = hash((kind, value))  # value_key, of the value as stored, unescaped
             if clean(value) is not None:  # as safe_value and message would leave it
-                about = f"{labels[row[3]]}{kind} {value}"
-                about = f'"{about[:200]}"'
+                if len(value) < _SHORT:  # (message's 200 characters are not reached)
+                    about = f'"{labels[row[3]]}{kind} {value}"'
+                else:
+                    about = f"{labels[row[3]]}{kind} {value}"
+                    about = f'"{about[:200]}"'
             else:
                 value = safe_value(kind, value)
                 if value is None:
@@ -278,12 +306,16 @@ class RuleRenderer:
                 if len(held) > 1:
                     groups.append((first, len(keys), held))
                 last_id, ordinals, rev, first, held = object_id, {}, _rev(row[2]), len(keys), []
+                tail = f" metadata:shieldwall_indicator {object_id}; sid:"
             held.append(row)
-            tail = f" metadata:shieldwall_indicator {object_id}; sid:"
             lines = []
             for variant, header, options in rules_of(kind, value):
-                ordinal = ordinals[variant] = ordinals.get(variant, -1) + 1
-                key_text = f"{object_id}|{variant}|{ordinal}".encode()
+                if variant in ordinals:
+                    ordinal = ordinals[variant] = ordinals[variant] + 1
+                    key_text = f"{object_id}|{variant}|{ordinal}".encode()
+                else:  # (the first of its variant: nearly every rule)
+                    ordinals[variant] = 0
+                    key_text = (object_id + firsts[variant]).encode()
                 offset = from_bytes(blake2b(key_text, digest_size=8).digest(), "big") % SID_SPAN
                 add_sid(offset)
                 if options:

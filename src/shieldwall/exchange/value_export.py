@@ -41,19 +41,19 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy import ColumnElement, and_, or_, select, true
 
-from shieldwall.audit import service as audit
-from shieldwall.correlate.observables import Observable, guess_kind, normalise, pattern_comparisons
 from shieldwall.db import Database
 from shieldwall.exchange.indicator_values import PAGE, ValueRow, mentions, pages, read_page
 from shieldwall.intel.tables import objects
 from shieldwall.markings import PAP_BY_MARKING_ID
 from shieldwall.policy import Viewer
-from shieldwall.sightings.benign import BenignCheck, warning_lists
-from shieldwall.sightings.service import IndicatorRow, scores_of
-from shieldwall.sightings.warninglists import WarningLists
 
+# Imported where used, not here: a worker process (value_worker.py) imports this module at its
+# start, and needs neither the audit (the merge's) nor, for most exports, pattern parsing
+# (stix2patterns' ANTLR parser), scores or warning lists; each export starts 2-4 of them.
 if TYPE_CHECKING:
     from shieldwall.exchange.blocklist import Blocklist
+    from shieldwall.sightings.benign import BenignCheck
+    from shieldwall.sightings.warninglists import WarningLists
 
 PARALLEL_PAGES = 16  # pages of indicators from which an export is worth its worker processes
 MAX_WORKERS = 4
@@ -80,6 +80,55 @@ class Rendered:
     groups: list[tuple[int, int, list[ValueRow]]] = field(default_factory=list)
     counted: set[str] = field(default_factory=set)  # the counted kinds (hash lists) found
     ids: list[str] = field(default_factory=list)  # the page's indicators, for its audit entry
+    # As a worker sends it (__reduce__): `texts` joined, and each one's length: one string to
+    # pickle and unpickle, not thousands with a memo entry each, and the merge nearly always
+    # wants the page whole (a moved sid cuts it around that value only: whole_with).
+    joined: str | None = None
+    lengths: array[int] | None = None
+
+    def whole(self) -> str:
+        """Every value's lines, in order."""
+        return "".join(self.texts) if self.joined is None else self.joined
+
+    def each(self) -> list[str]:
+        """Each value's lines (`texts`), split out of `joined` when the page came through a pipe."""
+        if self.joined is not None and self.lengths and not self.texts:
+            joined, ends = self.joined, list(accumulate(self.lengths))
+            self.texts = [joined[a:b] for a, b in zip([0, *ends], ends, strict=False)]
+        return self.texts
+
+    def _span(self, i: int) -> tuple[int, int]:
+        assert self.lengths is not None
+        start = sum(self.lengths[:i])
+        return start, start + self.lengths[i]
+
+    def text_of(self, i: int) -> str:
+        """Value i's lines."""
+        if self.joined is None or self.texts:
+            return self.texts[i]
+        start, end = self._span(i)
+        return self.joined[start:end]
+
+    def whole_with(self, changed: dict[int, str]) -> str:
+        """whole(), with the lines of the values `changed` names changed (a few: the joined
+        text is cut around them, not split a value at a time)."""
+        if self.joined is None or self.texts:
+            texts = list(self.texts)
+            for i, text in changed.items():
+                texts[i] = text
+            return "".join(texts)
+        pieces, at = [], 0
+        for i in sorted(changed):
+            start, end = self._span(i)
+            pieces += [self.joined[at:start], changed[i]]
+            at = end
+        pieces.append(self.joined[at:])
+        return "".join(pieces)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        fields = (self.keys, [], self.sids, self.counts, self.groups, self.counted, self.ids,
+                  self.whole(), array("I", map(len, self.each())))  # fmt: skip
+        return Rendered, fields
 
 
 class Renderer(Protocol):
@@ -171,6 +220,8 @@ def kept(
     else:
         out = [r for r in found if r[5] in wanted]
     if benign is not None:  # (a value's own property: its later indicators are left out too)
+        from shieldwall.correlate.observables import Observable
+
         out = [r for r in out if not benign(Observable(r[5], r[6]))]
     return ids, out
 
@@ -178,6 +229,8 @@ def kept(
 def _scored_below(db: Database, job: Job, rows: list[ValueRow]) -> set[int]:
     """The pks of the page's indicators scoring below `min_score` for the viewer (scores read
     each indicator's values themselves: its sightings are by value, of every kind)."""
+    from shieldwall.sightings.service import IndicatorRow, scores_of
+
     heads = {r[0]: r for r in rows}
     indicators = [IndicatorRow(r[0], r[1], r[2], r[4]) for r in heads.values()]
     with db.read() as conn:
@@ -197,6 +250,8 @@ def _shared_as_domains(pattern: str) -> frozenset[str]:
     """The domains an indicator's pattern compares a domain to (not the hosts of its URLs)."""
     if not may_name_domains(pattern):
         return frozenset()
+    from shieldwall.correlate.observables import guess_kind, normalise, pattern_comparisons
+
     found = set()
     for rule, _, value in pattern_comparisons(pattern):
         if rule == "domain" or (rule == "referenced" and guess_kind(value) == "domain"):
@@ -217,29 +272,53 @@ class Merge:
         self.used = IntSet(bits=32)  # the sids' offsets (below 2**32)
         self.counted: set[str] = set()
 
-    def texts(self, page: Rendered) -> list[str]:
-        """The page's lines, value by value, of the values not written before."""
+    def text(self, page: Rendered) -> str:
+        """The page's lines, value by value, of the values not written before, joined."""
         self.counted |= page.counted
         new = self.written.add_each(page.keys)
         if not self.renderer.sid_span:
-            return [text for text, n in zip(page.texts, new, strict=True) if n]
+            return page.whole() if 0 not in new else "".join(self._unwritten(page, new))
+        if 0 in new:
+            return "".join(self._some(page, new))
+        # Every value is new (nearly always): each sid as hashed, in order, but where taken.
+        at = self.used.add_until_taken(page.sids)
+        return page.whole() if at == len(page.sids) else page.whole_with(self._moved_on(page, at))
+
+    def texts(self, page: Rendered) -> list[str]:
+        """text(), value by value."""
+        self.counted |= page.counted
+        new = self.written.add_each(page.keys)
+        if not self.renderer.sid_span:
+            return self._unwritten(page, new)
         if 0 in new:
             return self._some(page, new)
-        # Every value is new (nearly always): each sid as hashed, in order, but where taken.
-        texts, sids, at = page.texts, page.sids, 0
-        lines: list[int] | None = None  # where each value's lines start among the sids
-        while (at := self.used.add_until_taken(sids, at)) < len(sids):
-            if lines is None:
-                texts, lines = list(texts), [0, *accumulate(page.counts)]
-            i = bisect_right(lines, at) - 1
-            texts[i] = self._moved(texts[i], at - lines[i], sids[at])
-            at += 1
+        at = self.used.add_until_taken(page.sids)
+        if at == len(page.sids):
+            return page.each()
+        texts = list(page.each())
+        for i, text in self._moved_on(page, at).items():
+            texts[i] = text
         return texts
+
+    def _unwritten(self, page: Rendered, new: bytearray) -> list[str]:
+        return [text for text, n in zip(page.each(), new, strict=True) if n]
+
+    def _moved_on(self, page: Rendered, at: int) -> dict[int, str]:
+        """A page of new values whose `at`-th sid was taken: it and each later one taken moved
+        on to the next free one; the changed texts by value."""
+        sids, changed = page.sids, {}
+        lines = [0, *accumulate(page.counts)]  # where each value's lines start among the sids
+        while at < len(sids):
+            i = bisect_right(lines, at) - 1
+            text = changed.get(i)
+            changed[i] = self._moved(text or page.text_of(i), at - lines[i], sids[at])
+            at = self.used.add_until_taken(sids, at + 1)
+        return changed
 
     def _some(self, page: Rendered, new: bytearray) -> list[str]:
         """texts() of a page some of whose values were written before (`new`: 0 for those)."""
         place = self._place
-        texts, sids, counts = page.texts, page.sids, page.counts
+        texts, sids, counts = page.each(), page.sids, page.counts
         groups = iter(page.groups)
         group = next(groups, None)
         out: list[str] = []
@@ -289,6 +368,8 @@ class Merge:
 def merged(db: Database, job: Job, action: str, merge: Merge | None = None) -> Iterator[str]:
     """Each page's lines joined, each page audited as `action` with its indicators before any
     of its lines is given out; pages with nothing to write give nothing."""
+    from shieldwall.audit import service as audit
+
     merge = merge or Merge(job.renderer)
     request = job.request
     for page in rendered_pages(db, job):
@@ -300,7 +381,7 @@ def merged(db: Database, job: Job, action: str, merge: Merge | None = None) -> I
                 **({"selection": request.selection.as_dict()} if request.selection else {}),
                 "objects": ids[:100], "objects_digest": audit.digest_of(ids),
             })  # fmt: skip
-        text = "".join(merge.texts(page))
+        text = merge.text(page)
         if text:
             yield text
 
@@ -332,6 +413,8 @@ def _benign(job: Job) -> BenignCheck | None:
     """What tells a value on a false-positive warning list; None when none is to be left out."""
     if job.request.include_benign or (job.lists is None and job.warninglists is None):
         return None
+    from shieldwall.sightings.benign import BenignCheck, warning_lists
+
     lists = job.lists or warning_lists(*job.warninglists)  # type: ignore[misc]
     return None if lists is None else BenignCheck(lists)
 
@@ -376,6 +459,11 @@ def _in_workers(
         **os.environ,
         "PYTHONPATH": os.pathsep.join(p for p in sys.path if p),
         "PYTHONHASHSEED": str(random.SystemRandom().randrange(1, 2**32)),  # one for all of them
+        # glibc's malloc: a page's large buffers (its text, its pickle: a few MB each) from the
+        # heap, kept for the next page, not mapped and unmapped each time (page faults: ~0.2
+        # system CPU s a worker at 1,000,000 rules). Other C libraries ignore these.
+        "MALLOC_MMAP_THRESHOLD_": str(32 << 20),
+        "MALLOC_TRIM_THRESHOLD_": str(128 << 20),
     }
     command = [sys.executable, "-m", "shieldwall.exchange.value_worker"]
     processes = [

@@ -19,11 +19,9 @@ import re
 from typing import Any
 
 from shieldwall.correlate.observables import pattern_comparisons, value_rule
+from shieldwall.correlate.values import UNSAFE
 from shieldwall.intel.validate_properties import Problems, show
 
-# Control characters (C0, DEL, C1) and every Unicode white space, line and paragraph separators
-# included: none of them belongs in a domain, an address or a URL.
-UNSAFE = re.compile(r"[\s\x00-\x1f\x7f-\x9f]")
 _LABEL = r"[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?"
 _HOST_NAME = re.compile(rf"{_LABEL}(?:\.{_LABEL})*\.?")
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:.")
