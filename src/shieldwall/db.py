@@ -362,39 +362,71 @@ def is_statement_timeout(exc: BaseException) -> bool:
     return type(orig).__name__ == "QueryCanceled"
 
 
+# Rows per INSERT ... VALUES statement (_SQLiteBatchInsert), at most: a power of two, so that
+# a batch's remainder splits into a few lengths (256, 128, ...) whose statements stay cached.
+_SQLITE_VALUES_ROWS = 512
+
+
 class _SQLiteBatchInsert:
-    """One table's rows in as ONE statement per batch: `INSERT ... SELECT ... FROM json_each(?)`.
+    """One table's rows in as a few statements per batch: `INSERT ... SELECT ... FROM (VALUES
+    (?, ?), (?, ?), ...)`, up to _SQLITE_VALUES_ROWS rows a statement.
 
     executemany releases and retakes the GIL for every row, and the writer thread and the thread
-    building the next batch then spend their time waiting on each other; one statement keeps
-    SQLite working, GIL-free, for the whole batch. Each `value ->> i` costs SQLite a lookup in the
-    row's JSON, so a column holding the same value in every row of the batch (the member, the
-    TLP, a NULL: most of an ingest's columns) is bound once as a parameter instead: that halves
-    the cost of an objects batch.
+    building the next batch then spend their time waiting on each other; a statement of hundreds
+    of rows keeps SQLite working, GIL-free, for all of them. A column holding the same value in
+    every row of the batch (the member, the TLP, a NULL: most of an ingest's columns) is bound
+    once as a parameter instead of once a row. Rows used to travel as one JSON array read with
+    json_each: SQLite then re-rendered and re-parsed each row's JSON and unescaped each body,
+    which cost an objects row ~4 of its ~10.7 us (bench/README.md, ingest_core.py).
     """
 
     def __init__(self, table: str, columns: Sequence[str]) -> None:
         self.head = f"INSERT INTO {table} ({', '.join(columns)}) SELECT "
-        self.sql: dict[tuple[bool, ...], str] = {}  # by which columns are bound once
+        self.sql: dict[tuple[tuple[bool, ...], int], str] = {}  # by constant columns, rows
 
-    def execute(self, dbapi_conn: Any, rows: list[tuple[Any, ...]]) -> None:
-        columns = list(zip(*rows, strict=True))
-        same = tuple(c.count(c[0]) == len(c) for c in columns)
-        if (sql := self.sql.get(same)) is None:
-            selected, bound, varying = [], 1, 0
+    def _statement(self, same: tuple[bool, ...], rows: int) -> str:
+        if (sql := self.sql.get((same, rows))) is None:
+            selected, bound, varying = [], 0, 0
             for constant in same:
                 if constant:
                     bound += 1
                     selected.append(f"?{bound}")
                 else:
-                    selected.append(f"value ->> {varying}")
                     varying += 1
-            sql = self.sql[same] = f"{self.head}{', '.join(selected)} FROM json_each(?1)"
+                    selected.append(f"column{varying}")
+            # '?' after '?N' takes the next number: the constants come first, then the rows.
+            values = ",".join(["(" + ",".join("?" * varying) + ")"] * rows)
+            sql = f"{self.head}{', '.join(selected)} FROM (VALUES {values})"
+            self.sql[(same, rows)] = sql
+        return sql
+
+    def execute(self, dbapi_conn: Any, rows: list[tuple[Any, ...]]) -> None:
+        columns = list(zip(*rows, strict=True))
+        same = tuple(c.count(c[0]) == len(c) for c in columns)
+        if all(same):  # no column varies (one row, or identical ones): VALUES needs a column
+            same = (False, *same[1:])
+        constants = [c[0] for c, constant in zip(columns, same, strict=True) if constant]
         varying = [c for c, constant in zip(columns, same, strict=True) if not constant]
-        # With no column varying (one row, or identical ones) each row is an empty array.
-        payload = list(zip(*varying, strict=True)) if varying else [()] * len(rows)
-        parameters = [c[0] for c, constant in zip(columns, same, strict=True) if constant]
-        dbapi_conn.execute(sql, (orjson.dumps(payload).decode(), *parameters))
+        # Each row's varying values, flat, in row order.
+        flat = [v for values in zip(*varying, strict=True) for v in values]
+        width = len(varying)
+        limit, most = _SQLITE_VALUES_ROWS, _sqlite_variable_limit(dbapi_conn)
+        while limit > 1 and limit * width + len(constants) > most:
+            limit //= 2
+        start = 0
+        while start < len(rows):
+            count = limit
+            while count > len(rows) - start:
+                count //= 2
+            sql = self._statement(same, count)
+            dbapi_conn.execute(sql, (*constants, *flat[start * width : (start + count) * width]))
+            start += count
+
+
+def _sqlite_variable_limit(dbapi_conn: Any) -> int:
+    """The most parameters one statement may have on this connection (32,766 by default since
+    SQLite 3.32; 999 before)."""
+    return int(dbapi_conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER))
 
 
 def bulk_insert(
