@@ -5,13 +5,10 @@ how many it found."""
 from __future__ import annotations
 
 import itertools
-from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import select
 
 import shieldwall.db
@@ -26,17 +23,7 @@ BROKER = "identity--00000000-0000-5000-8000-000000000001"
 
 
 def _alembic(url: str, action: str, revision: str) -> None:
-    config = Config()
-    config.set_main_option(
-        "script_location", str(Path(shieldwall.db.__file__).parent / "migrations")
-    )
-    database = Database(url)
-    try:
-        with database.engine.begin() as conn:
-            config.attributes["connection"] = conn
-            getattr(command, action)(config, revision)
-    finally:
-        database.dispose()
+    shieldwall.db.alembic(url, action, revision)
 
 
 def _row(member: str, tlp: TLP, distribution: str, *, object_id: str | None = None,

@@ -618,6 +618,15 @@ def _configure_sqlite(engine: Engine) -> None:
 
 def migrate(url: str) -> None:
     """Create or upgrade the schema to the newest Alembic revision."""
+    alembic(url, "upgrade", "head")
+
+
+def alembic(url: str, action: str, revision: str) -> None:
+    """Run Alembic's `action` ("upgrade", "downgrade") to `revision` in one write transaction.
+
+    As a write: on SQLite BEGIN IMMEDIATE, so that a server writing meanwhile makes it wait its
+    turn (the busy timeout) where a plain BEGIN, read first and written later, fails at once
+    with "database is locked" once another connection has written since its read."""
     from alembic import command
     from alembic.config import Config
 
@@ -625,8 +634,8 @@ def migrate(url: str) -> None:
     config.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
     database = Database(url)
     try:
-        with database.engine.begin() as conn:
+        with database.write() as conn:
             config.attributes["connection"] = conn
-            command.upgrade(config, "head")
+            getattr(command, action)(config, revision)
     finally:
         database.dispose()

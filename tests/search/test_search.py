@@ -7,17 +7,13 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-from pathlib import Path
 from typing import Any
 
 import pytest
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import select
 
 import shieldwall.db
 from shieldwall.correlate.index import CorrelationIndex
-from shieldwall.db import Database
 from shieldwall.intel.ingest import Ingestor
 from shieldwall.intel.tables import objects
 from shieldwall.markings import TLP, Distribution, allows
@@ -408,17 +404,7 @@ def test_successor_bounds_exactly_the_prefix() -> None:
 
 
 def _alembic(url: str, action: str, revision: str) -> None:
-    config = Config()
-    config.set_main_option(
-        "script_location", str(Path(shieldwall.db.__file__).parent / "migrations")
-    )
-    database = Database(url)
-    try:
-        with database.engine.begin() as conn:
-            config.attributes["connection"] = conn
-            getattr(command, action)(config, revision)
-    finally:
-        database.dispose()
+    shieldwall.db.alembic(url, action, revision)
 
 
 def test_migrations_carry_stored_objects_down_and_up_again(world: World, database_url: str) -> None:
