@@ -13,6 +13,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import text
+
 from shieldwall.exchange.misp_batch import import_misp_batched
 from shieldwall.exchange.misp_document import _uuid5, events_in
 from shieldwall.exchange.misp_feed import folder_fetch, pull_feed
@@ -124,6 +126,51 @@ def test_batches_are_split_by_size_and_each_audited_by_event(app: Any, world: Wo
     assert again.stored == 0 and set(again.imported.values()) == {None}
     after = world.admin().get("/api/v1/audit", params={"action": "misp.import"}).json()
     assert len(after["entries"]) == len(entries["entries"])  # nothing new, nothing audited
+
+
+def test_an_import_whose_audit_entry_cannot_be_written_stores_nothing(
+    app: Any, world: World
+) -> None:
+    """The `misp.import` entry is written in the batch's own transaction: a database that
+    refuses it (a trigger, standing in for a crash between the two) stores nothing of the
+    events, where an entry written after the commit left them stored without it."""
+    alice = world.user(world.member())
+    refuse = (
+        [
+            "CREATE TRIGGER refuse_misp_import BEFORE INSERT ON audit_log "
+            "WHEN NEW.action = 'misp.import' BEGIN SELECT RAISE(ABORT, 'refused'); END"
+        ]
+        if world.db.is_sqlite
+        else [
+            "CREATE FUNCTION refuse_misp_import() RETURNS trigger AS $$ BEGIN "
+            "IF NEW.action = 'misp.import' THEN RAISE EXCEPTION 'refused'; END IF; "
+            "RETURN NEW; END $$ LANGUAGE plpgsql",
+            "CREATE TRIGGER refuse_misp_import BEFORE INSERT ON audit_log "
+            "FOR EACH ROW EXECUTE FUNCTION refuse_misp_import()",
+        ]
+    )
+    with world.db.write() as conn:
+        for statement in refuse:
+            conn.execute(text(statement))
+    events = keyed(event(0), event(1))
+    done = import_misp_batched(app.state.ingestor, viewer_of(world, alice), events)
+    assert set(done.failed) == {key for key, _ in events} and done.stored == 0
+    assert shared(alice) == []
+    entries = world.admin().get("/api/v1/audit", params={"action": "intel.ingest"}).json()
+    assert entries["entries"] == []
+
+
+def test_the_import_entry_follows_ingests_own_in_one_transaction(app: Any, world: World) -> None:
+    alice = world.user(world.member())
+    done = import_misp_batched(app.state.ingestor, viewer_of(world, alice),
+                               keyed(event(0), event(1)), source="test")  # fmt: skip
+    (seq,) = set(done.imported.values())
+    admin = world.admin()
+    (ingested,) = admin.get("/api/v1/audit", params={"action": "intel.ingest"}).json()["entries"]
+    (misp,) = admin.get("/api/v1/audit", params={"action": "misp.import"}).json()["entries"]
+    assert ingested["detail"]["change_seq"] == misp["detail"]["change_seq"] == seq
+    assert misp["seq"] == ingested["seq"] + 1 and misp["at"] >= ingested["at"]
+    assert set(misp["detail"]["events"]) == {event(n)["Event"]["uuid"] for n in (0, 1)}
 
 
 def test_batched_real_events_store_what_importing_each_alone_stores(app: Any, world: World) -> None:

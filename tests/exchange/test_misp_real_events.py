@@ -17,9 +17,11 @@ from typing import Any
 import pytest
 
 from shieldwall.exchange.misp_document import events_in
+from shieldwall.search.index import words
 from tests.exchange.test_misp_export import exported
 from tests.exchange.test_misp_import import shared
 from tests.factories import ApiUser, World
+from tests.search.test_search import search
 
 REAL = Path(__file__).parent / "data" / "misp_real"
 FILES = sorted(p.name for p in REAL.glob("*.json"))
@@ -192,3 +194,26 @@ def test_a_feed_folder_of_real_events_is_pulled_whole(
     pulled = pull_feed(app.state.ingestor, viewer, folder_fetch(tmp_path))
     assert (pulled.listed, pulled.fetched, pulled.failed) == (len(FILES), len(FILES), {})
     assert {r["x_misp_uuid"] for r in shared(alice, type="report")} == set(manifest)
+
+
+def test_a_notes_japanese_text_is_searched_and_an_attachments_payload_is_not(
+    world: World,
+) -> None:
+    """Search holds an object's prose (search/index.py): a note's Japanese text is found by its
+    words; a sample's or attachment's base64 payload (x_misp_data) is no prose, and none of its
+    letter runs finds the object holding it."""
+    alice = world.user(world.member())
+    for name in ("japanese_test_heavy.json", "to_delete2.json", "HTML_event.json"):
+        imported(alice, name)
+    objects = shared(alice)
+    notes = [o for o in objects if o["type"] == "note" and not o["content"].isascii()]
+    assert notes
+    for note in notes[:3]:
+        word = next(w for w in words(note["content"]) if not w.isascii())
+        assert note["id"] in search(alice, word), word
+    holding = [o for o in objects if o.get("x_misp_data")]
+    assert len(holding) >= 2
+    for obj in holding:
+        runs = [w for w in words(obj["x_misp_data"][:2000]) if len(w) >= 12]
+        for run in runs[:3]:
+            assert obj["id"] not in search(alice, run), run

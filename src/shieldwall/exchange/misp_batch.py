@@ -8,8 +8,8 @@ and stored a batch at a time, up to `BATCH_OBJECTS` objects in one ingest. When 
 a batch, the events its errors point at are stored alone, each getting its own verdict exactly
 as an import of it alone would (misp_import.ingest_conversion), and the rest of the batch is
 stored together again. A batch is one change-log entry and one `intel.ingest` audit entry (its
-objects); right after it commits, a `misp.import` audit entry names the events it stored, each
-MISP event uuid with its report id, and that ingest's change-log seq.
+objects), and in the same transaction a `misp.import` audit entry names the events it stored,
+each MISP event uuid with its report id, and that ingest's change-log seq.
 """
 
 from __future__ import annotations
@@ -19,11 +19,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from shieldwall.audit import service as audit
 from shieldwall.errors import ShieldwallError
 from shieldwall.exchange.misp_import import ingest_conversion, misp_to_bundle
 from shieldwall.exchange.misp_unfit import Conversion
-from shieldwall.intel.ingest import BundleRejected, Ingestor, IngestResult
+from shieldwall.intel.ingest import AuditedAlso, BundleRejected, Ingestor, IngestResult
 from shieldwall.members.service import group_names_of
 from shieldwall.policy import Viewer
 
@@ -94,7 +93,9 @@ def _store(
         return
     conversion, owners = _merged(batch)
     try:
-        result = ingest_conversion(ingestor, viewer, conversion, source=source)
+        result = ingest_conversion(
+            ingestor, viewer, conversion, source=source, also_audited=_audited(batch, source)
+        )
     except BundleRejected as rejected:
         named = {
             owners[e["index"]]
@@ -113,21 +114,24 @@ def _store(
         for converted in batch:
             _store_alone(ingestor, viewer, converted, source, out)
         return
-    _stored(ingestor, viewer, batch, result, source, out)
+    _stored(batch, result, out)
 
 
 def _store_alone(
     ingestor: Ingestor, viewer: Viewer, converted: _Converted, source: str, out: EventsImported
 ) -> None:
     try:
-        result = ingest_conversion(ingestor, viewer, converted.conversion, source=source)
+        result = ingest_conversion(
+            ingestor, viewer, converted.conversion, source=source,
+            also_audited=_audited([converted], source),
+        )  # fmt: skip
     except ShieldwallError as exc:
         out.failed[converted.key] = str(exc)
         return
     except Exception as exc:  # whatever else went wrong: this event only
         out.failed[converted.key] = f"{type(exc).__name__}: {exc}"
         return
-    _stored(ingestor, viewer, [converted], result, source, out)
+    _stored([converted], result, out)
 
 
 def _merged(batch: list[_Converted]) -> tuple[Conversion, list[int]]:
@@ -161,26 +165,22 @@ def _merged(batch: list[_Converted]) -> tuple[Conversion, list[int]]:
     return Conversion(bundle, notes_if_unfit), owners
 
 
-def _stored(
-    ingestor: Ingestor,
-    viewer: Viewer,
-    batch: list[_Converted],
-    result: IngestResult,
-    source: str,
-    out: EventsImported,
-) -> None:
-    """Count what one ingest stored, and audit which events it was (ingest's own entry lists
-    its objects, the first 100 of them: a batch's reports would mostly not be among them)."""
-    out.stored += result.stored
-    out.unchanged += result.unchanged
+def _audited(batch: list[_Converted], source: str) -> AuditedAlso:
+    """The `misp.import` entry of a batch's ingest, written in its transaction (ingest adds the
+    change-log seq): which events it stores, each MISP event uuid with its report's id. Ingest's
+    own entry lists its objects, the first 100 of them: a batch's reports would mostly not be
+    among them."""
     events: dict[str, str] = {}
     for converted in batch:
-        out.imported[converted.key] = result.change_seq
         for obj in converted.objects:
             if obj["type"] == "report" and "x_misp_uuid" in obj:
                 events[obj["x_misp_uuid"]] = obj["id"]
-    if result.change_seq is None:
-        return  # nothing new: nothing was written, nothing to audit
-    audit.record(ingestor.db, viewer, "misp.import", {
-        "source": source, "change_seq": result.change_seq, "events": events,
-    })  # fmt: skip
+    return AuditedAlso("misp.import", {"source": source, "events": events})
+
+
+def _stored(batch: list[_Converted], result: IngestResult, out: EventsImported) -> None:
+    """Count what one ingest stored (and audited: _audited)."""
+    out.stored += result.stored
+    out.unchanged += result.unchanged
+    for converted in batch:
+        out.imported[converted.key] = result.change_seq

@@ -30,7 +30,8 @@ from shieldwall.exchange.misp_unfit import (
     rejecting_before_writing,
     validating_the_rest,
 )
-from shieldwall.intel.ingest import BundleRejected, Ingestor, IngestResult
+from shieldwall.gcpause import gc_paused
+from shieldwall.intel.ingest import AuditedAlso, BundleRejected, Ingestor, IngestResult
 from shieldwall.members.service import group_names_of
 from shieldwall.policy import Viewer
 
@@ -39,15 +40,22 @@ def misp_to_bundle(
     document: Any, member_id: str, groups: Callable[[], dict[str, str]] = dict
 ) -> Conversion:
     """The STIX 2.1 bundle of every event of a MISP JSON document, as `member_id` shares it
-    (`groups`: id -> name of the member's sharing groups, asked for once if needed)."""
+    (`groups`: id -> name of the member's sharing groups, asked for once if needed).
+
+    With the cyclic garbage collector paused, as ingest pauses it (gcpause.py): conversion makes
+    thousands of small objects and no cycles, and the collections they set off, now and then a
+    full one walking everything the process holds (the published galaxies' index...), cost ~75
+    ms every few imports of the real events (bench/formats_misp.py), more than their conversion.
+    """
     stix_objects: list[dict[str, Any]] = []
     notes_if_unfit: dict[str, tuple[str, str]] = {}
     known = functools.cache(groups)
-    for index, event in enumerate(events_in(document)):
-        where = f"event {index} ({event.get('uuid') or event.get('info')!s:.80})"
-        converter = EventConverter(member_id, event, where, known)
-        stix_objects += converter.convert()
-        notes_if_unfit.update(converter.notes_if_unfit)
+    with gc_paused():
+        for index, event in enumerate(events_in(document)):
+            where = f"event {index} ({event.get('uuid') or event.get('info')!s:.80})"
+            converter = EventConverter(member_id, event, where, known)
+            stix_objects += converter.convert()
+            notes_if_unfit.update(converter.notes_if_unfit)
     unique = {(o["id"], o.get("modified")): o for o in stix_objects}
     bundle = {"type": "bundle", "id": f"bundle--{uuid.uuid4()}", "objects": list(unique.values())}
     return Conversion(bundle, notes_if_unfit)
@@ -71,22 +79,30 @@ def import_misp(
 
 
 def ingest_conversion(
-    ingestor: Ingestor, viewer: Viewer, conversion: Conversion, *, source: str
+    ingestor: Ingestor,
+    viewer: Viewer,
+    conversion: Conversion,
+    *,
+    source: str,
+    also_audited: AuditedAlso | None = None,
 ) -> IngestResult:
     """Store a converted document in one ingest, its unfit values as notes if ingest rejects
     them (see import_misp); BundleRejected when something else is wrong. The first try is
     rejected before anything is written when its validation finds errors, and the second
-    validates only what changed (misp_unfit.py)."""
+    validates only what changed (misp_unfit.py). `also_audited`: the caller's audit entry,
+    written in the transaction that stores the document."""
     first = ingestor if viewer.peer else rejecting_before_writing(ingestor)
     try:
-        return first.ingest(viewer, conversion.bundle, source=source)
+        return first.ingest(viewer, conversion.bundle, source=source, also_audited=also_audited)
     except BundleRejected as rejected:
         again = conversion.with_unfit_values_as_notes(rejected)
         if again is None:
             if isinstance(rejected, RejectedBeforeWriting):  # ingest's whole answer, as before
-                return ingestor.ingest(viewer, conversion.bundle, source=source)
+                return ingestor.ingest(
+                    viewer, conversion.bundle, source=source, also_audited=also_audited
+                )
             raise
         second = ingestor
         if isinstance(rejected, RejectedBeforeWriting):
             second = validating_the_rest(ingestor, conversion.bundle, rejected)
-    return second.ingest(viewer, again, source=source)
+    return second.ingest(viewer, again, source=source, also_audited=also_audited)

@@ -3,7 +3,10 @@
 validate (pure) -> resolve sharing (pure) -> one write transaction: ownership and version checks,
 object rows, the change-log entry and the audit entry. Anything that fails leaves the database as
 it was before the write. A large bundle is validated in a worker process (validate_parallel.py)
-while the rest goes on; the transaction commits only once the worker has found no error.
+while the rest goes on; the transaction commits only once the worker has found no error. A
+caller whose write is one step of something it audits itself (a batch of MISP events) hands its
+own audit entry to `ingest` (AuditedAlso), which writes it in the same transaction: no crash can
+leave the objects without it.
 
 The write's parts live beside this module: stored_versions.py (which versions are new),
 write_checks.py (what a write refuses beyond validation and sharing) and object_rows.py (the rows
@@ -19,6 +22,7 @@ from typing import Any, Protocol
 
 import orjson
 
+from shieldwall.audit import service as audit
 from shieldwall.correlate.index import CorrelationIndex
 from shieldwall.db import Database, utc_now
 from shieldwall.errors import Forbidden, Invalid, ShieldwallError
@@ -45,7 +49,10 @@ from shieldwall.policy import Viewer, may_write_intel
 from shieldwall.settings import Settings
 from shieldwall.sightings.benign import benign_of
 
-__all__ = ["BundleRejected", "IngestResult", "Ingestor", "NotJSON", "ObjectIndex", "ingestor_for"]
+__all__ = [
+    "AuditedAlso", "BundleRejected", "IngestResult", "Ingestor", "NotJSON", "ObjectIndex",
+    "ingestor_for",
+]  # fmt: skip
 
 
 class NotJSON(ShieldwallError):
@@ -81,6 +88,16 @@ class IngestResult:
         return out
 
 
+@dataclass(frozen=True, slots=True)
+class AuditedAlso:
+    """The caller's own audit entry of a write, appended in the write's transaction right after
+    ingest's `intel.ingest` entry, `detail` with the write's `change_seq` added; nothing is
+    audited when nothing new is stored (no transaction then)."""
+
+    action: str
+    detail: dict[str, Any]
+
+
 class Arrival(Protocol):
     """Federation's arrival rules (federation/arrival.py), which every write by a peer
     instance's account goes through: they check, narrow or turn away each object, then store
@@ -110,14 +127,27 @@ class Ingestor:
         """Stop the validation workers, if any were started."""
         self.validator.close()
 
-    def ingest(self, viewer: Viewer, bundle: Any, *, source: str = "api") -> IngestResult:
-        """Store every object of `bundle` for `viewer`'s member, or raise BundleRejected."""
+    def ingest(
+        self,
+        viewer: Viewer,
+        bundle: Any,
+        *,
+        source: str = "api",
+        also_audited: AuditedAlso | None = None,
+    ) -> IngestResult:
+        """Store every object of `bundle` for `viewer`'s member, or raise BundleRejected;
+        `also_audited`: the caller's audit entry of this write, in its transaction."""
         if viewer.peer and self.arrival is not None:
             stix_objects = bundle.get("objects") if type(bundle) is dict else None
             if type(stix_objects) is list and may_write_intel(viewer):
-                return self.arrival.receive(self, viewer, stix_objects, source)
+                result = self.arrival.receive(self, viewer, stix_objects, source)
+                # The arrival rules write in transactions of their own: the entry follows.
+                if also_audited is not None and result.change_seq is not None:
+                    detail = {**also_audited.detail, "change_seq": result.change_seq}
+                    audit.record(self.db, viewer, also_audited.action, detail)
+                return result
         with gc_paused():
-            return _ingest(self, viewer, bundle, source)
+            return _ingest(self, viewer, bundle, source, also_audited)
 
     def foresee(self, viewer: Viewer, stix_objects: list[Any]) -> None:
         """A page of objects that `viewer` will ingest soon, the same list: work that needs
@@ -196,7 +226,13 @@ def ingestor_for(db: Database, settings: Settings) -> Ingestor:
     )  # fmt: skip
 
 
-def _ingest(ingestor: Ingestor, viewer: Viewer, bundle: Any, source: str) -> IngestResult:
+def _ingest(
+    ingestor: Ingestor,
+    viewer: Viewer,
+    bundle: Any,
+    source: str,
+    also_audited: AuditedAlso | None = None,
+) -> IngestResult:
     if not may_write_intel(viewer):
         raise Forbidden("this role may not share intel")
     check = ingestor.validator.start(bundle)
@@ -205,7 +241,7 @@ def _ingest(ingestor: Ingestor, viewer: Viewer, bundle: Any, source: str) -> Ing
         if type(stix_objects) is not list:
             raise BundleRejected(check())  # not even a list of objects: the validator says why
         return _validated_ingest(
-            ingestor, viewer, stix_objects, lambda: iter(stix_objects), source, check
+            ingestor, viewer, stix_objects, lambda: iter(stix_objects), source, check, also_audited
         )
     except BundleRejected:
         raise
@@ -224,6 +260,7 @@ def _validated_ingest(
     stream: Callable[[], Iterator[Any]],
     source: str,
     check: BundleCheck,
+    also_audited: AuditedAlso | None = None,
 ) -> IngestResult:
     """Ingest proper. `stix_objects` are the objects, or their skeletons (bundle_file.py): what
     sharing and versions are decided from; `stream()` gives the objects whole, in the same
@@ -236,8 +273,9 @@ def _validated_ingest(
             stix_objects, lambda ids: stored_marking_levels(conn, viewer, ids)
         )
     result = _write(
-        ingestor, viewer, stix_objects, stream, context, levels, marking_errors, source, check
-    )
+        ingestor, viewer, stix_objects, stream, context, levels, marking_errors, source, check,
+        also_audited,
+    )  # fmt: skip
     db.wrote_many(result.stored)  # on PostgreSQL, statistics catch up after large writes
     return result
 
@@ -252,6 +290,7 @@ def _write(
     marking_errors: list[ObjectError],
     source: str,
     check: BundleCheck,
+    also_audited: AuditedAlso | None = None,
 ) -> IngestResult:
     """The write transaction of an ingest: read what is stored of the bundle's objects, resolve
     their sharing against it, and store the new versions, or reject the whole with every error."""
@@ -299,6 +338,9 @@ def _write(
             change_seq = store(
                 conn, viewer, new, prepared, ingestor.indexes, superseded, now, source
             )
+            if also_audited is not None:
+                audit.append(conn, viewer, also_audited.action,
+                             {**also_audited.detail, "change_seq": change_seq})  # fmt: skip
         if errors := check():  # waits for the workers; raising here rolls the write back
             raise BundleRejected(errors)
         return IngestResult(
