@@ -40,13 +40,8 @@ def misp_to_bundle(
     document: Any, member_id: str, groups: Callable[[], dict[str, str]] = dict
 ) -> Conversion:
     """The STIX 2.1 bundle of every event of a MISP JSON document, as `member_id` shares it
-    (`groups`: id -> name of the member's sharing groups, asked for once if needed).
-
-    With the cyclic garbage collector paused, as ingest pauses it (gcpause.py): conversion makes
-    thousands of small objects and no cycles, and the collections they set off, now and then a
-    full one walking everything the process holds (the published galaxies' index...), cost ~75
-    ms every few imports of the real events (bench/formats_misp.py), more than their conversion.
-    """
+    (`groups`: id -> name of the member's sharing groups, asked for once if needed). With the
+    cyclic collector paused, as ingest pauses it: see misp_batch.py."""
     stix_objects: list[dict[str, Any]] = []
     notes_if_unfit: dict[str, tuple[str, str]] = {}
     known = functools.cache(groups)
