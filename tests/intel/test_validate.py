@@ -695,6 +695,16 @@ def test_badly_named_properties_are_errors(name: str) -> None:
     assert json.dumps(name[:60], ensure_ascii=False)[:20] in error.message
 
 
+def test_a_custom_name_found_fine_once_is_not_a_pass_for_what_it_holds() -> None:
+    """custom_property keeps the names it found fine: a reference's name never, so its ids are
+    checked each time; a bad name is refused each time."""
+    for _ in range(3):
+        assert errors(make("indicator", x_acme_kept=1, x_acme_owner_ref=sid("identity"))) == []
+        assert_error(make("indicator", x_acme_owner_ref="nope"), "x_acme_owner_ref", "id")
+        assert_error(make("indicator", x_acme_kept_refs=["nope"]), "x_acme_kept_refs[0]", "id")
+        assert_error(make("indicator", **{"X_Acme": 1}), "X_Acme", "property name")
+
+
 def test_custom_extensions_are_accepted() -> None:
     extensions = {
         "extension-definition--d83fce45-ef58-4c6c-a3f4-1fbc32e98c6e": {

@@ -269,8 +269,16 @@ def external_references(name: str, value: Any, out: Problems) -> None:
             hashes(f"{path}.hashes", reference["hashes"], out)
 
 
+# Custom property names found fine that are no reference: a converter's dozen names (x_misp_*,
+# x_opencti_*...) come back on every object, and a set answers before the checks below.
+_FINE_CUSTOM_NAMES: set[str] = set()
+_FINE_CUSTOM_NAMES_KEPT = 10_000  # bounded: names are the senders' to choose
+
+
 def custom_property(name: Any, value: Any, out: Problems) -> None:
     """A property the spec does not define for this type: §11.1 names; `_ref(s)` are ids."""
+    if name in _FINE_CUSTOM_NAMES:  # a dictionary's key: hashable
+        return
     if type(name) is not str:
         out.append((None, f"property names must be strings, not {show(name)}"))
         return
@@ -286,3 +294,5 @@ def custom_property(name: Any, value: Any, out: Problems) -> None:
                 "characters of lowercase a-z, 0-9 and _ (STIX 2.1 §11.1)",
             )
         )
+    elif not name.endswith(("_ref", "_refs")) and len(_FINE_CUSTOM_NAMES) < _FINE_CUSTOM_NAMES_KEPT:
+        _FINE_CUSTOM_NAMES.add(name)
