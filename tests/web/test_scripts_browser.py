@@ -27,7 +27,7 @@ WATCH_PROGRESS = """() => {
 }"""
 # htmx keeps its state on each element it took over; until it has, a click submits the form as
 # a page without scripts would (a whole new page), which a test pressing right after the load
-# event can beat on a busy machine.
+# event, or right after a swap brought a new row (and form), can beat on a busy machine.
 HTMX_READY = "() => 'htmx-internal-data' in (document.querySelector('form.seen') || {})"
 
 
@@ -74,10 +74,12 @@ def test_a_sighting_in_one_click_without_a_reload(  # type: ignore[no-untyped-de
         assert page.evaluate("window.sameDocument") is True  # no reload
         assert page.url == url + f"/reports/{report_id}"
         assert page.evaluate("document.activeElement.id") == "seen-1-1"  # focus kept
+        page.wait_for_function(HTMX_READY)  # the row came back new: its form too
         page.keyboard.press("Enter")  # again: the button is still there and in focus
         expect(row.locator("td").nth(4)).to_have_text("2")
         page.screenshot(path=str(tmp_path / "report-seen.png"), full_page=True)
         # A refusal (here a value tampered with in the page) is said in words, the row kept.
+        page.wait_for_function(HTMX_READY)
         page.locator("form.seen input[name=value]").evaluate("e => e.value = 'not a value'")
         button.click()
         expect(page.locator("#seen-status")).to_contain_text("Not done: Not recorded")
