@@ -10,6 +10,18 @@ database slows the same clients down; each process also counts its own failures 
 background thread adds them to the database within about a second, so a failed attempt never
 waits for the database's one writer (a large ingest can hold it for seconds).
 
+A check adds its own process's pending failures to the stored counters, so each failure must be
+in exactly one of the two as the check sees them. The flush's COMMIT moves failures from one to
+the other, and a check's two reads (the stored counters as of its snapshot, then the pending
+ones) could fall on either side of it: counted on both sides, a client is throttled before its
+limit; on neither, it gets attempts past it. So they are kept apart (_Handover): a check holds
+it, shared, from before its transaction's first read (SQLite takes a read transaction's snapshot
+there; PostgreSQL's autocommit statements each take their own, later one) until it has read the
+pending counts; the flush holds it alone from just before its COMMIT until the written failures
+are off the pending counts. Neither waits for the database's writer on the other's behalf: the
+flush takes it once its rows are written, for the length of a COMMIT, and a check never holds
+it across a password hash or a write.
+
 A key's last use is written at most once a minute (LAST_USED_RESOLUTION): authentication reads
 the stored time with the key anyway, and only when it is older than that is the new time queued
 for the same background thread. A request never writes; listings show the time to the minute.
@@ -111,13 +123,55 @@ class _Pending:
     since: float  # when the first of them happened
 
 
+class _Handover:
+    """Checks (any number at once) or the flush handing failures over (alone), never both: a
+    check sees each failure once, among the stored counters or among the pending ones. A flush
+    waiting to hand over keeps new checks waiting, so a stream of checks cannot keep it out."""
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition(threading.Lock())
+        self._checks = 0
+        self._handing_over = False
+
+    @contextlib.contextmanager
+    def checking(self) -> Iterator[None]:
+        with self._changed:
+            while self._handing_over:
+                self._changed.wait()
+            self._checks += 1
+        try:
+            yield
+        finally:
+            with self._changed:
+                self._checks -= 1
+                if not self._checks:
+                    self._changed.notify_all()
+
+    def begin(self) -> None:
+        """Wait for the checks under way to end, and keep new ones waiting until end()."""
+        with self._changed:
+            while self._handing_over:  # flush() runs one at a time; this is only for safety
+                self._changed.wait()
+            self._handing_over = True
+            while self._checks:
+                self._changed.wait()
+
+    def end(self) -> None:
+        with self._changed:
+            self._handing_over = False
+            self._changed.notify_all()
+
+
 class Authenticator:
     """The viewer behind a presented API key, for one app (app.state.authenticator)."""
 
-    def __init__(self, db: Database, limits: Limits) -> None:
+    def __init__(self, db: Database, limits: Limits, *, background: bool = True) -> None:
+        """`background`: False leaves every write to flush() (tests that choose the moment)."""
         self._db = db
         self._limits = limits
+        self._background = background
         self._lock = threading.Lock()
+        self._handover = _Handover()
         self._failures: dict[str, _Pending] = {}  # scope -> failures not yet in the database
         self._used: dict[str, str] = {}  # key id -> last use not yet in the database
         self._queued_at: dict[str, float] = {}  # key id -> when its last use was last queued
@@ -139,30 +193,31 @@ class Authenticator:
         scopes = [f"address:{address}"] if address else []
         viewer: Viewer | None = None
         with self._db.quick_read() as conn:
-            # Read before what it guards: a change committed after this read moves it again.
-            checked = scopes + ([f"user:{known.viewer.user_id}"] if known else [])
-            generation, stored = self._generation_and_failures(conn, checked)
-            if known is not None and (
-                generation != known.generation or not _unexpired(known.expires_at)
-            ):
-                self._forget(digest)
-                known = None
-            if known is not None:
-                scopes = checked
-                self._refuse_if_throttled(conn, scopes, now, stored)
-                found: keys.FoundKey | None = keys.FoundKey(
-                    known.key_id, known.viewer.user_id, True, True, known.last_used_at,
-                    known.expires_at,
-                )  # fmt: skip
-                viewer = known.viewer
-            else:
-                found = keys.find(conn, key)
-                if found is not None:
-                    scopes.append(f"user:{found.user_id}")
-                self._refuse_if_throttled(conn, scopes, now)
-                if found is not None and found.matches and found.usable:
-                    viewer = viewer_for_user(conn, found.user_id)
-                    self._keep(digest, found, viewer, generation)
+            with self._handover.checking():  # before the first read: see the module's doc
+                # Read before what it guards: a change committed after this read moves it again.
+                checked = scopes + ([f"user:{known.viewer.user_id}"] if known else [])
+                generation, stored = self._generation_and_failures(conn, checked)
+                if known is not None and (
+                    generation != known.generation or not _unexpired(known.expires_at)
+                ):
+                    self._forget(digest)
+                    known = None
+                if known is not None:
+                    scopes = checked
+                    self._refuse_if_throttled(conn, scopes, now, stored)
+                    found: keys.FoundKey | None = keys.FoundKey(
+                        known.key_id, known.viewer.user_id, True, True, known.last_used_at,
+                        known.expires_at,
+                    )  # fmt: skip
+                    viewer = known.viewer
+                else:
+                    found = keys.find(conn, key)
+                    if found is not None:
+                        scopes.append(f"user:{found.user_id}")
+                    self._refuse_if_throttled(conn, scopes, now)
+            if viewer is None and found is not None and found.matches and found.usable:
+                viewer = viewer_for_user(conn, found.user_id)
+                self._keep(digest, found, viewer, generation)
         if viewer is None or (email is not None and viewer.email != email.strip().lower()):
             self._failed(scopes, now)
             raise KeyRefused
@@ -176,11 +231,12 @@ class Authenticator:
         names), so guessing one account's password hits the same limit as guessing its key."""
         now = time.time()
         with self._db.read() as conn:
-            scopes = [f"address:{address}"] if address else []
-            user_id = passwords.user_id_by_email(conn, email)
-            if user_id is not None:
-                scopes.append(f"user:{user_id}")
-            self._refuse_if_throttled(conn, scopes, now)
+            with self._handover.checking():  # before the first read: see the module's doc
+                scopes = [f"address:{address}"] if address else []
+                user_id = passwords.user_id_by_email(conn, email)
+                if user_id is not None:
+                    scopes.append(f"user:{user_id}")
+                self._refuse_if_throttled(conn, scopes, now)
             found = passwords.user_for_password(conn, email, password)
         if found is None:
             self._failed(scopes, now)
@@ -247,7 +303,8 @@ class Authenticator:
         self, conn: Connection, scopes: list[str], now: float,
         stored: dict[str, Any] | None = None,
     ) -> None:  # fmt: skip
-        """TooManyAttempts if a scope is over its limit; `stored`: its counters, when read."""
+        """TooManyAttempts if a scope is over its limit; `stored`: its counters, when read.
+        Called while checking (_Handover): the stored and the pending counts then agree."""
         scopes = [s for s in scopes if self._limit(s) > 0]
         if not scopes:
             return
@@ -304,7 +361,7 @@ class Authenticator:
 
     def _poke(self) -> None:
         with self._lock:
-            if self._thread is None and not self._closing:
+            if self._thread is None and self._background and not self._closing:
                 self._thread = threading.Thread(
                     target=self._run, name="shieldwall-auth", daemon=True
                 )
@@ -325,29 +382,38 @@ class Authenticator:
         """Write what is pending now, after any write under way (the thread calls it; tests and
         shutdown may too): once it returns, every failure and use counted before is stored.
 
-        What is being written stays counted in memory until it has committed (a check in
-        between may count it twice, never not at all), then what was written is taken off."""
+        What is being written stays counted in memory until it has committed, then what was
+        written is taken off; no check runs from just before the COMMIT until then (_Handover),
+        so none counts a failure twice or not at all."""
         with self._flushing:
             with self._lock:
                 failures = {s: _Pending(p.failures, p.since) for s, p in self._failures.items()}
                 used = dict(self._used)
             if not failures and not used:
                 return
-            with self._bookkeeping() as conn:
-                if failures:
-                    self._store_failures(conn, failures)
-                if used:
-                    keys.record_use(conn, used)
-            with self._lock:
-                for scope, written in failures.items():
-                    pending = self._failures.get(scope)
-                    if pending is not None and pending.since == written.since:
-                        pending.failures -= written.failures
-                        if pending.failures <= 0:
-                            del self._failures[scope]
-                for key_id, at in used.items():
-                    if self._used.get(key_id) == at:
-                        del self._used[key_id]
+            handing_over = False
+            try:
+                with self._bookkeeping() as conn:
+                    if failures:
+                        self._store_failures(conn, failures)
+                    if used:
+                        keys.record_use(conn, used)
+                    if failures:  # the COMMIT that ends this block makes them stored
+                        self._handover.begin()
+                        handing_over = True
+                with self._lock:
+                    for scope, written in failures.items():
+                        pending = self._failures.get(scope)
+                        if pending is not None and pending.since == written.since:
+                            pending.failures -= written.failures
+                            if pending.failures <= 0:
+                                del self._failures[scope]
+                    for key_id, at in used.items():
+                        if self._used.get(key_id) == at:
+                            del self._used[key_id]
+            finally:
+                if handing_over:
+                    self._handover.end()
 
     @contextlib.contextmanager
     def _bookkeeping(self) -> Iterator[Connection]:
