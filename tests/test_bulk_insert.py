@@ -7,8 +7,9 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from shieldwall.bulk_insert import bulk_insert
 from shieldwall.correlate.tables import observable_keys
-from shieldwall.db import Database, bulk_insert
+from shieldwall.db import Database
 
 COLUMNS = ("object_pk", "key_hash", "benign", "low", "high", "not_first")
 

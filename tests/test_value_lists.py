@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from shieldwall.bulk_insert import bulk_insert
 from shieldwall.correlate.tables import observable_keys
-from shieldwall.db import Database, bulk_insert, one_of, probe_by_probe, value_list
+from shieldwall.db import Database, one_of, probe_by_probe, value_list
 
 KEYS = [-(2**63), -5, 0, 7, 2**62, 2**63 - 1]
 

@@ -145,7 +145,7 @@ def test_the_merge_gives_each_value_once_and_each_sid_once(monkeypatch: pytest.M
     second = [row(4, "ipv4", "192.0.2.1"), row(5, "domain", "a.example"),
               row(5, "domain", "b.example"), row(5, "ipv4", "192.0.2.3")]  # fmt: skip
     merge = Merge(renderer)
-    text = "".join(merge.texts(renderer.render(first)) + merge.texts(renderer.render(second)))
+    text = merge.text(renderer.render(first)) + merge.text(renderer.render(second))
     sids = [int(s) for s in text.split("sid:")[1:] for s in [s.split(";")[0]]]
     assert sids == _expected_sids([first, second], span)
     assert len(sids) == len(set(sids)) == 2 + 1 + 1 + 2 + 1

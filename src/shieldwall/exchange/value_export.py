@@ -284,22 +284,6 @@ class Merge:
         at = self.used.add_until_taken(page.sids)
         return page.whole() if at == len(page.sids) else page.whole_with(self._moved_on(page, at))
 
-    def texts(self, page: Rendered) -> list[str]:
-        """text(), value by value."""
-        self.counted |= page.counted
-        new = self.written.add_each(page.keys)
-        if not self.renderer.sid_span:
-            return self._unwritten(page, new)
-        if 0 in new:
-            return self._some(page, new)
-        at = self.used.add_until_taken(page.sids)
-        if at == len(page.sids):
-            return page.each()
-        texts = list(page.each())
-        for i, text in self._moved_on(page, at).items():
-            texts[i] = text
-        return texts
-
     def _unwritten(self, page: Rendered, new: bytearray) -> list[str]:
         return [text for text, n in zip(page.each(), new, strict=True) if n]
 
@@ -316,7 +300,8 @@ class Merge:
         return changed
 
     def _some(self, page: Rendered, new: bytearray) -> list[str]:
-        """texts() of a page some of whose values were written before (`new`: 0 for those)."""
+        """The lines, value by value, of a page some of whose values were written before (`new`:
+        0 for those)."""
         place = self._place
         texts, sids, counts = page.each(), page.sids, page.counts
         groups = iter(page.groups)

@@ -1,7 +1,7 @@
 """The rows one accepted write stores: each new object version's row and its indexes' rows,
 the superseded flags, the change-log entry and the audit entry, in the caller's transaction.
 
-Rows are built in batches while the previous batch is written (db.bulk_insert), and the objects
+Rows are built in batches while the previous batch is written (bulk_insert.py), and the objects
 come whole from a stream, so a bundle read from a file is never held whole in memory.
 """
 
@@ -16,7 +16,7 @@ import orjson
 from sqlalchemy import Connection, Table, func, select, update
 
 from shieldwall.audit import service as audit
-from shieldwall.db import bulk_insert
+from shieldwall.bulk_insert import bulk_insert
 from shieldwall.intel import sharing
 from shieldwall.intel.stored_versions import Version
 from shieldwall.intel.tables import change_log, objects
