@@ -34,7 +34,6 @@ def test_an_unknown_format_is_a_404_naming_the_known_ones(world: World) -> None:
         alice.get("/api/v1/exports/nosuch"),
         alice.post("/api/v1/imports/nosuch", content=b"{}"),
         alice.post("/api/v1/imports/blocklist", content=b"x"),  # export only
-        alice.get("/api/v1/exports/text"),  # import only
     ):
         assert response.status_code == 404, response.text
         error = response.json()["error"]
@@ -76,7 +75,7 @@ def test_the_listing_and_registration(world: World) -> None:
     }
     assert names["stix"]["import"] and names["stix"]["export"]
     assert names["csv"]["import"] and names["csv"]["export"]
-    assert names["text"]["import"] and not names["text"]["export"]
+    assert names["text"]["import"] and names["text"]["export"]
     assert names["csv"]["import_options"] == ["tlp", "distribution"]
     assert names["misp"]["import"] and names["misp"]["export"]
     assert names["blocklist"]["export"] and not names["blocklist"]["import"]

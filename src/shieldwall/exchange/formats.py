@@ -254,9 +254,12 @@ def _load_builtin() -> None:
         ),
         Format(
             "text",
-            "free text: every indicator found (re-fanged) shared as one report",
+            "free text: every indicator found (re-fanged) shared as one report; out, a value "
+            "per line, defanged unless defang=no (options as suricata's)",
             media_type="text/plain; charset=utf-8",
             importer=_import_text,
+            exporter=_lazy("text_export", "export_text"),
+            options=(*filters.VALUE_OPTIONS, "defang"),
             import_options=("name", "tlp", "distribution", "sharing_group"),
         ),
         Format(
