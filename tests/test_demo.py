@@ -74,3 +74,51 @@ def test_each_start_revokes_the_admin_key_printed_before(
         headers={"Authorization": f"Bearer {keys[-1]}"},
     ).json()["entries"]
     assert [e["detail"]["revoked"] for e in rotations] == [1, 1, 1]
+
+
+def test_the_demo_collection_serves_taxii_and_a_misp_feed_within_the_policy(
+    app, client: TestClient, tmp_path_factory
+) -> None:  # type: ignore[no-untyped-def]
+    db: Database = app.state.db
+    cache = str(tmp_path_factory.getbasetemp() / "cache")
+    settings = Settings(database_url=str(db.url), warninglists=DEMO_WARNINGLISTS, cache_dir=cache)
+    login = seed(db, settings)
+    assert seed(db, settings).collection_id == login.collection_id  # made once
+    taxii = {"Accept": "application/taxii+json;version=2.1"}
+    url = f"/taxii2/shieldwall/collections/{login.collection_id}/objects/"
+    admin = {"Authorization": f"Bearer {seed(db, settings).key}", **taxii}
+    # An outsider to a sharing group reads the collection without the group's reports, and
+    # without anything above TLP:AMBER.
+    dataset = build_demo_dataset()
+    with db.read() as conn:
+        groups = service.list_groups(conn)
+        members = service.list_members(conn)
+    in_group = set(groups[0]["member_ids"])
+    outsider = next(m for m in members if m["id"] not in in_group)
+    outsider_user = next(u for u in dataset.users if u.member == outsider["name"])
+    with db.write() as conn:
+        user_id = service.user_by_email(conn, outsider_user.email)["id"]
+        key = service.issue_api_key(conn, user_id).key
+    theirs = client.get(
+        url, params={"limit": 1000}, headers={"Authorization": f"Bearer {key}", **taxii}
+    )
+    everything = client.get(url, params={"limit": 1000}, headers=admin)
+    assert theirs.status_code == everything.status_code == 200, theirs.text
+    seen = {o["id"]: o for o in theirs.json()["objects"]}
+    all_ = {o["id"]: o for o in everything.json()["objects"]}
+    assert seen and set(seen) < set(all_)
+    for obj in all_.values():
+        sharing = obj.get("extensions", {}).get(SHARING_EXTENSION_ID, {})
+        if (
+            sharing.get("distribution") == "group"
+            and sharing.get("sharing_group") == groups[0]["id"]
+        ):
+            assert obj["id"] not in seen
+    markings = {m for o in all_.values() for m in o.get("object_marking_refs", [])}
+    assert not markings & {
+        "marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1",  # RED
+        "marking-definition--939a9414-2ddd-4d32-a0cd-375ea402b003",
+    }  # AMBER+STRICT
+    feed = client.get(f"/feeds/misp/{login.collection_id}/manifest.json",
+                      headers={"Authorization": f"Bearer {key}"})  # fmt: skip
+    assert feed.status_code == 200 and feed.json(), feed.text

@@ -343,6 +343,11 @@ def demo(
     typer.echo(
         f"  try:      curl -H 'Authorization: Bearer {login.key}' {url}/api/v1/objects?type=report"
     )
+    typer.echo(
+        f"  TAXII:    {url}/taxii2/shieldwall/collections/{login.collection_id}/objects/ "
+        "(Basic: the login and the API key, or the key as a Bearer token)"
+    )
+    typer.echo(f"  MISP feed: {url}/feeds/misp/{login.collection_id}/manifest.json")
     if not no_serve:
         _serve(settings)
 

@@ -19,12 +19,19 @@ from shieldwall.db import Database, utc_now
 from shieldwall.demo_data import DemoDataset, build_demo_dataset, member_identity_id
 from shieldwall.incidents.demo import seed_demo_incidents
 from shieldwall.intel.ingest import ingestor_for
+from shieldwall.markings import TLP
 from shieldwall.members import passwords
 from shieldwall.members import service as members
 from shieldwall.members.tables import api_keys
 from shieldwall.policy import Role
+from shieldwall.selections.service import Selection
 from shieldwall.settings import Settings
 from shieldwall.sightings import service as sightings
+from shieldwall.taxii.collections import create_collection, defined_collections
+
+# What a TAXII client or a MISP instance reads from the demo: an admin's collection (and so a MISP
+# feed) of everything shared up to TLP:AMBER, each reader still seeing only what the policy lets.
+DEMO_COLLECTION = "SYNTHETIC demo: shared intel up to TLP:AMBER"
 
 # The demo's addresses are documentation ranges, which two warning lists name: left out of the
 # demo's lists so that its correlations show.
@@ -36,6 +43,21 @@ class Login:
     email: str
     key: str
     password: str  # for the web application's sign-in page
+    collection_id: str  # DEMO_COLLECTION's: a TAXII collection and a MISP feed
+
+
+def _demo_collection(conn: Connection) -> str:
+    """DEMO_COLLECTION's id, made when missing (a demo seeded before it existed gets it too)."""
+    for collection in defined_collections(conn):
+        if collection["title"] == DEMO_COLLECTION:
+            return str(collection["id"])
+    return create_collection(
+        conn,
+        DEMO_COLLECTION,
+        Selection(max_tlp=TLP.AMBER),
+        "Every SYNTHETIC report and indicator shared up to TLP:AMBER; each reader sees what "
+        "the policy lets it see.",
+    )
 
 
 def _new_admin_key(conn: Connection, email: str, user_id: str) -> Login:
@@ -51,7 +73,7 @@ def _new_admin_key(conn: Connection, email: str, user_id: str) -> Login:
     password = secrets.token_urlsafe(12)  # 16 characters, 96 random bits
     passwords.set_password(conn, user_id, password)
     audit.append(conn, None, "user.password", {"email": email, "via": "demo"})
-    return Login(email, new.key, password)
+    return Login(email, new.key, password, _demo_collection(conn))
 
 
 def seed(db: Database, settings: Settings) -> Login:
