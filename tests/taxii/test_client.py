@@ -66,6 +66,7 @@ def remote(tmp_path: Path) -> Iterator[dict[str, Any]]:
             "key": key,
             "email": "analyst@eu-cert.example",
             "inbox": inbox_id(member.stdout.strip()),
+            "database": url,
         }
     finally:
         process.terminate()
@@ -223,3 +224,34 @@ def test_pull_errors_are_one_line(remote: dict[str, Any], database_url: str) -> 
         check=False,
     )
     assert unknown.returncode == 1 and "nobody@alliance.example" in unknown.stderr
+
+
+def test_skip_refused_leaves_out_what_this_instance_refuses_and_stores_the_rest(
+    remote: dict[str, Any], database_url: str
+) -> None:
+    run("init", database_url=database_url)
+    run("member", "add", "Alliance CERT", "--kind", "alliance", database_url=database_url)
+    run("user", "add", "me@alliance.example", "--member", "Alliance CERT", "--role", "analyst",
+        database_url=database_url)  # fmt: skip
+    # A sharing group of the remote instance only: this one cannot honour it, so it must never
+    # store what is shared with that group, not even beside what it may store.
+    group = run("group", "add", "EU arrangement", "--member", "EU CERT",
+                database_url=remote["database"]).stdout.strip()  # fmt: skip
+    group_only = indicator("198.51.100.60", tlp="amber", distribution="group", group=group)
+    plain = [indicator(f"198.51.100.{i}", tlp="green") for i in (61, 62)]
+    _add(remote, plain[0], group_only, plain[1])
+    pull = ("taxii", "pull", remote["root"], "--collection", remote["inbox"],
+            "--user", "me@alliance.example", "--token", remote["key"])  # fmt: skip
+
+    stopped = run(*pull, database_url=database_url, check=False)
+    assert stopped.returncode == 1
+    assert "sharing group" in stopped.stderr and "--skip-refused" in stopped.stderr
+    assert _stored(database_url, [o["id"] for o in [*plain, group_only]]) == 0
+
+    skipped = run(*pull, "--skip-refused", database_url=database_url)
+    assert "1 refused and left out" in skipped.stdout, skipped.stdout
+    assert f"left out {group_only['id']}" in skipped.stderr
+    assert _stored(database_url, [group_only["id"]]) == 0
+    assert _stored(database_url, [o["id"] for o in plain]) == 2
+    # It resumes after the page it left objects out of: they are not asked for again.
+    assert "pulled 0 objects" in run(*pull, database_url=database_url).stdout

@@ -126,10 +126,19 @@ def taxii_pull(
         str | None, typer.Option(help="a bearer token (API key)", show_default=False)
     ] = None,
     limit: Annotated[int, typer.Option(help="objects asked for per page", min=1)] = 1000,
+    skip_refused: Annotated[
+        bool,
+        typer.Option(
+            "--skip-refused",
+            help="leave out (and list) each object this instance refuses, e.g. another "
+            "instance's sharing group, and store the rest of its page, instead of stopping",
+        ),
+    ] = False,
     database: DatabaseOption = None,
 ) -> None:
     """Import a collection from any TAXII 2.1 server as USER, page by page (each page whole or
-    not at all); the next pull without --since resumes where this one stopped."""
+    not at all, or with --skip-refused all but what this instance refuses); the next pull
+    without --since resumes where this one stopped."""
     if basic is not None and token is not None:
         raise fail("give --basic or --token, not both")
     if basic is not None and ":" not in basic:
@@ -141,7 +150,7 @@ def taxii_pull(
         raise fail(f"{api_root_url!r} is not an http(s) URL of a TAXII API root")
     user_name, _, password = (basic or "").partition(":")
     # Loaded for a pull only: the command line imports this module for every command.
-    from shieldwall.intel.ingest import ingestor_for
+    from shieldwall.intel.ingest import BundleRejected, ingestor_for
     from shieldwall.taxii.client import PullResult, TaxiiClient, TaxiiClientError, pull
 
     settings = settings_for(database)
@@ -172,13 +181,23 @@ def taxii_pull(
                 result = pull(
                     db, ingestor, viewer, client, collection, limit=limit, on_page=shown,
                     since=normalize_timestamp(since) if since else None,
+                    skip_refused=skip_refused,
                 )  # fmt: skip
         except TaxiiClientError as exc:
             raise fail(str(exc)) from None
+        except BundleRejected as exc:  # errors_as_messages prints it, with each object's error
+            exc.message += " of this page; the pages before it were kept"
+            if not skip_refused:
+                exc.message += "; --skip-refused stores the rest and lists what it leaves out"
+            raise
         finally:
             ingestor.close()
+    for object_id, reason in result.refused:
+        err.print(f"left out {object_id or 'an object without an id'}: {reason}",
+                  markup=False, highlight=False)  # fmt: skip
+    left_out = f", {len(result.refused)} refused and left out" if result.refused else ""
     typer.echo(
         f"pulled {result.received} objects in {result.pages} page(s): {result.stored} stored, "
-        f"{result.unchanged} already present; the next pull starts after "
+        f"{result.unchanged} already present{left_out}; the next pull starts after "
         f"{result.added_after or 'the beginning'}"
     )

@@ -15,7 +15,7 @@ import queue
 import threading
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -157,27 +157,46 @@ class PullResult:
     stored: int = 0
     unchanged: int = 0
     added_after: str | None = None  # where the next pull starts
+    # With skip_refused: each object this instance refused (its id, or None, and why), left out.
+    refused: list[tuple[str | None, str]] = field(default_factory=list)
 
 
 def pull(
     db: Database, ingestor: Ingestor, viewer: Viewer, client: TaxiiClient, collection_id: str,
-    *, since: str | None = None, limit: int = 1000,
+    *, since: str | None = None, limit: int = 1000, skip_refused: bool = False,
     on_page: Callable[[PullResult], None] | None = None,
 ) -> PullResult:  # fmt: skip
     """Import the collection's objects added after `since` (else after where the last pull of it
     stopped, else all of them) as `viewer`. Stops at the first page that cannot be read or is
-    rejected (BundleRejected), after keeping what the pages before it stored."""
+    rejected (BundleRejected), after keeping what the pages before it stored; with
+    `skip_refused`, a page's objects that this instance refuses are left out (and listed in the
+    result) and the rest of the page is stored whole, so that a server's page holding what this
+    instance may not take (another instance's sharing group, a broken object) does not stop
+    every later pull."""
+    from shieldwall.intel.ingest import BundleRejected  # (see the TYPE_CHECKING import)
+
     with db.read() as conn:
         start = since if since is not None else _resume_from(conn, client.api_root,
                                                              collection_id, viewer)  # fmt: skip
     result = PullResult(added_after=start)
     pages = client.objects_pages(collection_id, added_after=start, limit=limit)
     for page in _read_ahead(pages, lambda page: ingestor.foresee(viewer, page.objects)):
-        if page.objects:
-            bundle = {"type": "bundle", "id": f"bundle--{uuid.uuid4()}", "objects": page.objects}
-            stored = ingestor.ingest(viewer, bundle, source=f"taxii-pull:{client.api_root}")
+        kept = page.objects
+        while kept:
+            bundle = {"type": "bundle", "id": f"bundle--{uuid.uuid4()}", "objects": kept}
+            try:
+                stored = ingestor.ingest(viewer, bundle, source=f"taxii-pull:{client.api_root}")
+            except BundleRejected as exc:
+                refused = {d["index"]: d for d in exc.details if d["index"] is not None}
+                if not skip_refused or not refused:  # (a bundle-level error names no object)
+                    raise
+                # Left out, and the rest tried again: what referred to them may go next.
+                result.refused += [(d["id"], d["message"]) for d in refused.values()]
+                kept = [o for i, o in enumerate(kept) if i not in refused]
+                continue
             result.stored += stored.stored
             result.unchanged += stored.unchanged
+            break
         result.pages += 1
         result.received += len(page.objects)
         if page.date_added_last:
