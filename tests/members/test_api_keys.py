@@ -15,14 +15,15 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import event, update
+from sqlalchemy import event, select, update
 
 from shieldwall.app import create_app
 from shieldwall.db import utc_now
-from shieldwall.members.tables import api_keys
+from shieldwall.members.tables import api_keys, auth_failures
 from shieldwall.policy import Role
 from shieldwall.settings import Settings
 from tests.factories import ApiUser, World
+from tests.members.attempts_at_once import HeldAfterTheCheck, at_once
 from tests.test_cli import run
 
 NEW_KEY = re.compile(r"sw_[a-z2-7]{8}_[A-Za-z0-9_-]{43}")
@@ -344,3 +345,30 @@ def test_keys_from_the_command_line(database_url: str, client: TestClient) -> No
     expiry = run("user", "key", "add", "a@cert.example", "--expires", "soon",
                  database_url=database_url, check=False)  # fmt: skip
     assert expiry.returncode == 1 and "--expires" in expiry.stderr
+
+
+def test_wrong_keys_sent_at_once_get_one_attempt_at_the_limits_edge(strict: Any) -> None:
+    """Two failures of three on an account, then eight requests with wrong keys at once, each
+    held after its check until all eight are checked: one is tried (401), seven are refused as
+    throttled (429), and the account's stored count is its limit, not nine."""
+    app, client = strict
+    world = World(app.state.db, client)
+    target = world.user(world.member())
+    for _ in range(2):
+        assert _status(_as(target, _wrong_secret(target.key))) == 401
+    guesses = [_as(target, _wrong_secret(target.key)) for _ in range(8)]
+    with HeldAfterTheCheck(app.state.db, len(guesses)) as held:
+        responses = at_once([lambda g=g: g.get("/api/v1/me") for g in guesses], held)
+    assert sorted(r.status_code for r in responses) == [401] + [429] * 7
+    for response in responses:
+        if response.status_code == 429:
+            _assert_throttled(response)
+    app.state.authenticator.flush()
+    with app.state.db.read() as conn:
+        stored = conn.scalar(
+            select(auth_failures.c.failures).where(
+                auth_failures.c.scope == f"user:{target.user_id}"
+            )
+        )
+    assert stored == 3
+    _assert_throttled(target.get("/api/v1/me"))

@@ -22,6 +22,21 @@ are off the pending counts. Neither waits for the database's writer on the other
 flush takes it once its rows are written, for the length of a COMMIT, and a check never holds
 it across a password hash or a write.
 
+Attempts under way in one process see each other (reservations): a check that lets an attempt
+through to its key or password check counts it, under the same lock as the pending failures,
+before that check's answer is known, and the attempt's outcome settles it (a failure stays
+counted, a success or an error frees it). So however many requests find an account one failure
+short of its limit at once, one is tried and the others are refused as throttled (Retry-After 1
+while the one tried is still being checked: its outcome decides). An attempt whose outcome is
+known at its check is counted there at once instead (nothing for a success): a key's hash is
+compared as it is read, and a kept key is known right, so the common request (a kept key) holds
+no reservation and costs what it did. Between processes a reservation is not seen: a process
+counts another's failures once that one's flush has stored them (about a second; longer while a
+large ingest holds SQLite's writer), and each refuses once the stored ones and its own reach the
+limit, so P processes let a client make at most P times the limit in a window, and only by
+reaching all P within that lag. Bounding it exactly would take a database write before every key
+check: the wait on the writer that keeping failures in memory avoids.
+
 A key's last use is written at most once a minute (LAST_USED_RESOLUTION): authentication reads
 the stored time with the key anyway, and only when it is older than that is the new time queued
 for the same background thread. A request never writes; listings show the time to the minute.
@@ -173,6 +188,7 @@ class Authenticator:
         self._lock = threading.Lock()
         self._handover = _Handover()
         self._failures: dict[str, _Pending] = {}  # scope -> failures not yet in the database
+        self._reserved: dict[str, int] = {}  # scope -> attempts let through, outcome unknown
         self._used: dict[str, str] = {}  # key id -> last use not yet in the database
         self._queued_at: dict[str, float] = {}  # key id -> when its last use was last queued
         self._flushing = threading.Lock()  # one flush at a time; flush() waits for the thread's
@@ -202,26 +218,37 @@ class Authenticator:
                 ):
                     self._forget(digest)
                     known = None
-                if known is not None:
+                if known is not None:  # the right key: only another user's e-mail fails it
                     scopes = checked
-                    self._refuse_if_throttled(conn, scopes, now, stored)
+                    right = email is None or known.viewer.email == email.strip().lower()
+                    self._admit(conn, scopes, now, right, stored)
+                    if not right:
+                        raise KeyRefused
                     found: keys.FoundKey | None = keys.FoundKey(
                         known.key_id, known.viewer.user_id, True, True, known.last_used_at,
                         known.expires_at,
                     )  # fmt: skip
                     viewer = known.viewer
                 else:
-                    found = keys.find(conn, key)
+                    found = keys.find(conn, key)  # its hash compared: known right or wrong
                     if found is not None:
                         scopes.append(f"user:{found.user_id}")
-                    self._refuse_if_throttled(conn, scopes, now)
-            if viewer is None and found is not None and found.matches and found.usable:
-                viewer = viewer_for_user(conn, found.user_id)
-                self._keep(digest, found, viewer, generation)
-        if viewer is None or (email is not None and viewer.email != email.strip().lower()):
-            self._failed(scopes, now)
-            raise KeyRefused
-        assert found is not None
+                    usable = found is not None and found.matches and found.usable
+                    # Known but for the e-mail, which needs the viewer read: held till then.
+                    self._admit(conn, scopes, now, None if usable else False)
+                    if not usable:
+                        raise KeyRefused
+            assert found is not None
+            if viewer is None:
+                failed = False
+                try:
+                    viewer = viewer_for_user(conn, found.user_id)
+                    self._keep(digest, found, viewer, generation)
+                    failed = email is not None and viewer.email != email.strip().lower()
+                finally:  # an error frees the attempt: it says nothing of the key
+                    self._settle(scopes, now, failed)
+                if failed:
+                    raise KeyRefused
         self._used_now(found, now)
         return viewer
 
@@ -236,10 +263,13 @@ class Authenticator:
                 user_id = passwords.user_id_by_email(conn, email)
                 if user_id is not None:
                     scopes.append(f"user:{user_id}")
-                self._refuse_if_throttled(conn, scopes, now)
-            found = passwords.user_for_password(conn, email, password)
-        if found is None:
-            self._failed(scopes, now)
+                self._admit(conn, scopes, now, None)
+            try:  # a password hash's time: the reservation holds the attempt, not _Handover
+                found = passwords.user_for_password(conn, email, password)
+            except BaseException:  # frees the attempt: it says nothing of the password
+                self._settle(scopes, now, failed=False)
+                raise
+            self._settle(scopes, now, failed=found is None)
         return found
 
     # --- viewers kept -------------------------------------------------------------------------
@@ -299,48 +329,72 @@ class Authenticator:
             self._limits.per_account
         )  # fmt: skip
 
-    def _refuse_if_throttled(
-        self, conn: Connection, scopes: list[str], now: float,
+    def _admit(
+        self, conn: Connection, scopes: list[str], now: float, outcome: bool | None,
         stored: dict[str, Any] | None = None,
     ) -> None:  # fmt: skip
-        """TooManyAttempts if a scope is over its limit; `stored`: its counters, when read.
+        """TooManyAttempts if a scope is at its limit, the attempts under way in this process
+        counted; else this attempt goes through, counted at once in the same locked step: as a
+        failure when `outcome` is False, not at all when True (it cannot fail), as a reservation
+        when None (not known yet: _settle() ends it). `stored`: the counters, when read.
         Called while checking (_Handover): the stored and the pending counts then agree."""
-        scopes = [s for s in scopes if self._limit(s) > 0]
-        if not scopes:
-            return
-        window = self._limits.window
-        if stored is None:
+        limited = [s for s in scopes if self._limit(s) > 0]
+        if limited and stored is None:
             stored = {
                 r.scope: r
                 for r in conn.execute(
-                    select(auth_failures).where(auth_failures.c.scope.in_(scopes))
+                    select(auth_failures).where(auth_failures.c.scope.in_(limited))
                 )
             }
+        window = self._limits.window
         wait = 0.0
-        for scope in scopes:
-            count, since = 0, now
-            row = stored.get(scope)
-            if row is not None and row.window_start > now - window:
-                count, since = row.failures, row.window_start
-            with self._lock:
+        with self._lock:
+            for scope in limited:
+                count, since = 0, now
+                row = stored.get(scope) if stored else None
+                if row is not None and row.window_start > now - window:
+                    count, since = row.failures, row.window_start
                 pending = self._failures.get(scope)
                 if pending is not None and pending.since > now - window:
                     count += pending.failures
                     since = min(since, pending.since)
-            if count >= self._limit(scope):
-                wait = max(wait, since + window - now)
-        if wait > 0:
-            raise TooManyAttempts(max(1, math.ceil(wait)))
+                limit = self._limit(scope)
+                if count >= limit:
+                    wait = max(wait, since + window - now)
+                elif count + self._reserved.get(scope, 0) >= limit:
+                    wait = max(wait, 1.0)  # the attempts under way decide it within a second
+            if wait > 0:
+                raise TooManyAttempts(max(1, math.ceil(wait)))
+            if outcome is None:
+                for scope in scopes:
+                    self._reserved[scope] = self._reserved.get(scope, 0) + 1
+            elif not outcome:
+                for scope in scopes:
+                    self._count_failure(scope, now)
+        if outcome is False:
+            self._poke()
 
-    def _failed(self, scopes: list[str], now: float) -> None:
+    def _settle(self, scopes: list[str], now: float, failed: bool) -> None:
+        """The end of an attempt _admit() reserved: a failure stays counted, else it is gone."""
         with self._lock:
             for scope in scopes:
-                pending = self._failures.get(scope)
-                if pending is None or pending.since <= now - self._limits.window:
-                    self._failures[scope] = _Pending(1, now)
+                left = self._reserved[scope] - 1
+                if left:
+                    self._reserved[scope] = left
                 else:
-                    pending.failures += 1
-        self._poke()
+                    del self._reserved[scope]
+                if failed:
+                    self._count_failure(scope, now)
+        if failed:
+            self._poke()
+
+    def _count_failure(self, scope: str, now: float) -> None:
+        """One failure more among the pending ones (with the lock held)."""
+        pending = self._failures.get(scope)
+        if pending is None or pending.since <= now - self._limits.window:
+            self._failures[scope] = _Pending(1, now)
+        else:
+            pending.failures += 1
 
     # --- last use -----------------------------------------------------------------------------
 
