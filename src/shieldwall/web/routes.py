@@ -23,6 +23,7 @@ from shieldwall.web import (
     admin,
     admin_actions,
     cross_border,
+    exports,
     incident_actions,
     incident_form,
     incidents,
@@ -178,6 +179,7 @@ async def dashboard(request: Request, days: str = "30") -> Response:
 def register(app: FastAPI) -> None:
     app.include_router(router)
     app.include_router(reading.router)
+    app.include_router(exports.router)
     app.include_router(account.router)
     app.include_router(admin.router)
     app.include_router(admin_actions.router)
