@@ -92,3 +92,36 @@ def test_export_cells_cannot_run_as_formulas(world: World) -> None:
     assert alice.share(labelled).status_code == 201
     (row,) = exported(alice)
     assert row["labels"] == '\'=HYPERLINK("x")'
+
+
+def test_the_export_carries_scores_and_sightings_filters_and_is_audited(world: World) -> None:
+    a, b = world.member(), world.member()
+    alice, bob = world.user(a), world.user(b)
+    fresh = "2026-11-30T00:00:00.000Z"
+    strong = {**indicator("198.51.100.50", tlp="green"), "confidence": 90,
+              "created": fresh, "modified": fresh, "valid_from": fresh}  # fmt: skip
+    amber = indicator("198.51.100.51", tlp="amber")
+    assert alice.share(strong, amber).status_code == 201
+    # Bob's own sighting of the value is his (org-only): Alice's export must not count it.
+    sighting = {"value": "198.51.100.50", "count": 2, "tlp": "green", "distribution": "org",
+                "seen_at": "2026-12-01T10:00:00Z"}  # fmt: skip
+    assert bob.post("/api/v1/sightings", json={"sightings": [sighting]}).status_code == 201
+    theirs = {r["value"]: r for r in exported(bob)}
+    mine = {r["value"]: r for r in exported(alice)}
+    assert theirs["198.51.100.50"]["seen"] == "2"
+    assert theirs["198.51.100.50"]["first_seen"] == theirs["198.51.100.50"]["last_seen"]
+    assert theirs["198.51.100.50"]["last_seen"].startswith("2026-12-01T10:00:00")
+    assert mine["198.51.100.50"]["seen"] == "0" and mine["198.51.100.50"]["last_seen"] == ""
+    assert float(mine["198.51.100.50"]["score"]) > float(mine["198.51.100.51"]["score"])
+    # Filters as every export's: a TLP ceiling, a minimum score.
+    green = alice.get("/api/v1/exports/csv", params={"tlp": "green"})
+    assert [r["value"] for r in csv.DictReader(io.StringIO(green.text))] == ["198.51.100.50"]
+    threshold = (float(mine["198.51.100.50"]["score"]) + float(mine["198.51.100.51"]["score"])) / 2
+    strong_only = alice.get("/api/v1/exports/csv", params={"min_score": threshold})
+    assert [r["value"] for r in csv.DictReader(io.StringIO(strong_only.text))] == ["198.51.100.50"]
+    assert alice.get("/api/v1/exports/csv", params={"min_score": "x"}).status_code == 422
+    assert alice.get("/api/v1/exports/csv", params={"kind": "ipv4"}).status_code == 422
+    entries = world.admin().get("/api/v1/audit", params={"action": "export.csv"}).json()
+    by_user = [e for e in entries["entries"] if e["user_id"] == alice.user_id]
+    assert by_user and all(e["detail"]["objects"] for e in by_user)
+    assert {strong["id"], amber["id"]} <= {i for e in by_user for i in e["detail"]["objects"]}

@@ -45,9 +45,9 @@ def test_a_download_holds_only_what_the_user_may_see_in_every_format(world: Worl
 
 def test_a_filter_the_format_does_not_take_is_refused_on_the_page(world: World, app) -> None:  # type: ignore[no-untyped-def]
     web = signed_in(world, app, world.user(world.member()))
-    refused = web.get("/exports/download", params={"format": "csv", "tlp": "green"})
+    refused = web.get("/exports/download", params={"format": "misp", "tlp": "green"})
     assert refused.status_code == 422
-    assert "csv does not take tlp" in refused.text and 'role="alert"' in refused.text
+    assert "misp does not take tlp" in refused.text and 'role="alert"' in refused.text
     bad = web.get("/exports/download", params={"format": "blocklist", "min_score": "high"})
     assert bad.status_code == 422 and "min_score" in bad.text
     unknown = web.get("/exports/download", params={"format": "nosuch"})

@@ -3,16 +3,20 @@ the indicators a viewer may see come back out as CSV, read through intel's query
 
 Import: a header row naming the columns `type` and `value`, and optionally `tlp`, `labels`
 (separated by `;` or `|`) and `comment`; each further row one indicator. The file is stored
-whole or not at all: a bad row refuses it with its line number. Export: one row per visible
-indicator value (id, type, value, tlp, labels, valid_from, modified), streamed in batches; a cell
-a spreadsheet would run as a formula (starting with = + - @ tab or CR) is prefixed with `'`.
+whole or not at all: a bad row refuses it with its line number. Export: one row per value of
+each visible, unrevoked indicator (id, type, value, tlp, labels, the viewer's score and sightings
+of it: seen, false_positives, first_seen, last_seen; valid_from, valid_until, modified),
+streamed and audited in batches; a cell a spreadsheet would run as a formula (starting with
+= + - @ tab or CR) is prefixed with `'`.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime
+from itertools import islice
 from typing import Any
 
 import orjson
@@ -20,7 +24,7 @@ import orjson
 from shieldwall.correlate.observables import observables_of, pattern_comparisons
 from shieldwall.correlate.values import KINDS, normalise
 from shieldwall.db import Database
-from shieldwall.errors import ShieldwallError
+from shieldwall.errors import Invalid, ShieldwallError
 from shieldwall.exchange.indicators import (
     PATTERNS,
     bundle,
@@ -33,10 +37,12 @@ from shieldwall.intel.ingest import BundleRejected, Ingestor, IngestResult
 from shieldwall.intel.query import ObjectFilter, iter_objects
 from shieldwall.markings import TLP
 from shieldwall.policy import Viewer
+from shieldwall.settings import Settings
 
 MAX_ROWS = 100_000
 COLUMNS = ("type", "value", "tlp", "labels", "comment")
-EXPORT_COLUMNS = ("id", "type", "value", "tlp", "labels", "valid_from", "modified")
+EXPORT_COLUMNS = ("id", "type", "value", "tlp", "labels", "score", "seen", "false_positives",
+                  "first_seen", "last_seen", "valid_from", "valid_until", "modified")  # fmt: skip
 DISTRIBUTIONS = ("org", "community", "federation", "all")
 _ALIASES = {"ip": "auto", "ip-dst": "auto", "ip-src": "auto", "hostname": "domain",
             "email-addr": "email", "sha-1": "sha1", "sha-256": "sha256", "sha-512": "sha512",
@@ -174,38 +180,79 @@ def _line(cells: list[str]) -> str:
     return out.getvalue()
 
 
-def export_csv(db: Database, viewer: Viewer, batch: int = 1000) -> Iterator[str]:
+def export_csv(
+    db: Database,
+    viewer: Viewer,
+    settings: Settings,
+    options: Mapping[str, str],
+    batch: int = 1000,
+) -> Iterator[str]:
     """The header, then a row per value of each indicator the viewer may see (latest versions,
-    read through intel's query and so through the policy), a batch of rows at a time."""
+    not revoked, read through intel's query and so through the policy), in the selection the
+    options give (`tlp`, `label`, `max_age_days`) and scoring at least `min_score`. Each row
+    carries the indicator's score and what the viewer may see of its sightings (seen, false
+    positives, first and last seen), as a lookup answers. A batch at a time, each read in a
+    transaction of its own and audited (`export.csv`) before its rows are given out."""
+    from shieldwall.audit import service as audit
+    from shieldwall.exchange import filters
+    from shieldwall.sightings.score import parse_half_lives
+    from shieldwall.sightings.service import IndicatorRow, scores_of
+
+    try:
+        min_score = float(options["min_score"]) if options.get("min_score") else None
+    except ValueError:
+        raise Invalid(f"min_score: a number, not {options['min_score']!r}") from None
+    selection = filters.selection_of(options)
+    f = ObjectFilter(types=("indicator",), selection=selection)
+    half_lives = parse_half_lives(settings.decay_half_lives)
+    now = datetime.now(UTC)
     yield _line(list(EXPORT_COLUMNS))
-    f = ObjectFilter(types=("indicator",))
-    with db.read() as conn:
-        rows: list[str] = []
-        for row in iter_objects(conn, viewer, f, batch=batch):
-            body = orjson.loads(row.body)
-            if body.get("revoked"):
+    after = 0
+    while True:
+        with db.read() as conn:
+            found = list(islice(iter_objects(conn, viewer, f, batch=batch, after=after), batch))
+            bodies = [(row, orjson.loads(row.body)) for row in found]
+            current = [(row, body) for row, body in bodies if not body.get("revoked")]
+            wanted = [
+                IndicatorRow(row.pk, row.object_id, str(body.get("modified", "")),
+                             body.get("confidence"))
+                for row, body in current
+            ]  # fmt: skip
+            scores = scores_of(conn, viewer, wanted, half_lives, now=now) if wanted else {}
+        rows, ids = [], []
+        for row, body in current:
+            scored = scores[row.pk]
+            if min_score is not None and scored["score"] < min_score:
                 continue
-            labels = ";".join(str(x) for x in body.get("labels", ()))
-            # the values compared in the pattern, not the hosts correlation adds for its URLs
-            kinds = {rule for rule, _, _ in pattern_comparisons(str(body.get("pattern", "")))}
-            for observable in observables_of(body):
-                if observable.kind == "domain" and "domain" not in kinds:
-                    continue
-                rows.append(
-                    _line(
-                        [
-                            row.object_id,
-                            observable.kind,
-                            observable.value,
-                            TLP(row.tlp).label,
-                            labels,
-                            str(body.get("valid_from", "")),
-                            str(body.get("modified", "")),
-                        ]
-                    )
-                )
-            if len(rows) >= batch:
-                yield "".join(rows)
-                rows = []
+            ids.append(row.object_id)
+            rows += _rows_of(row, body, scored)
+        if ids:
+            audit.record(db, viewer, "export.csv", {
+                "count": len(ids), "min_score": min_score,
+                **({"selection": selection.as_dict()} if selection else {}),
+                "objects": ids[:100], "objects_digest": audit.digest_of(ids),
+            })  # fmt: skip
         if rows:
             yield "".join(rows)
+        if len(found) < batch:
+            return
+        after = found[-1].pk
+
+
+def _rows_of(row: Any, body: dict[str, Any], scored: dict[str, Any]) -> list[str]:
+    """An indicator's rows: one a value compared in its pattern (not the hosts correlation adds
+    for its URLs)."""
+    labels = ";".join(str(x) for x in body.get("labels", ()))
+    kinds = {rule for rule, _, _ in pattern_comparisons(str(body.get("pattern", "")))}
+    seen = scored["sightings"]
+    common = [
+        TLP(row.tlp).label, labels, f"{scored['score']:g}", str(seen["seen"]),
+        str(seen["false_positives"]), seen.get("first_seen") or "", seen["last_seen"] or "",
+        str(body.get("valid_from", "")), str(body.get("valid_until", "")),
+        str(body.get("modified", "")),
+    ]  # fmt: skip
+    return [
+        _line([row.object_id, observable.kind, observable.value, *common])
+        for observable in observables_of(body)
+        if observable.kind != "domain" or "domain" in kinds
+    ]

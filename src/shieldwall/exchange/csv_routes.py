@@ -5,15 +5,12 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
-from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from shieldwall.api.bodies import read_body
-from shieldwall.api.deps import current_viewer, get_db, get_ingestor, get_settings
+from shieldwall.api.deps import current_viewer, get_ingestor, get_settings
 from shieldwall.api.openapi import errors
-from shieldwall.api.streaming import stream_checked
-from shieldwall.db import Database
-from shieldwall.exchange.csv_format import export_csv, import_csv
+from shieldwall.exchange.csv_format import import_csv
 from shieldwall.intel.ingest import Ingestor
 from shieldwall.intel.routes import PayloadTooLarge
 from shieldwall.policy import Viewer
@@ -48,15 +45,6 @@ async def import_csv_rows(
         import_csv, ingestor, viewer, body, "api:csv", tlp=tlp, distribution=distribution
     )
     return result.as_dict()
-
-
-@router.get("/exports/csv", response_class=StreamingResponse)
-async def export_csv_rows(
-    viewer: Viewer = Depends(current_viewer), db: Database = Depends(get_db)
-) -> StreamingResponse:
-    """The indicators you may see, one row per value: id,type,value,tlp,labels,valid_from,
-    modified. Cells that a spreadsheet would run as a formula are prefixed with `'`."""
-    return await stream_checked(export_csv(db, viewer), media_type="text/csv; charset=utf-8")
 
 
 def register(app: FastAPI) -> None:

@@ -193,7 +193,7 @@ def _export_csv(
 ) -> Iterable[str]:
     from shieldwall.exchange.csv_format import export_csv
 
-    return export_csv(db, viewer)
+    return export_csv(db, viewer, settings, options)
 
 
 def _export_misp(
@@ -246,10 +246,13 @@ def _load_builtin() -> None:
         ),
         Format(
             "csv",
-            "indicators, a row each: a header row names type,value[,tlp,labels,comment]",
+            "indicators, a row each: a header row names type,value[,tlp,labels,comment]; out, "
+            "with score and sightings (export options: min_score; tlp ceiling; label; "
+            "max_age_days)",
             media_type="text/csv; charset=utf-8",
             importer=_import_csv,
             exporter=_export_csv,
+            options=("min_score", *filters.SELECTION_OPTIONS),
             import_options=("tlp", "distribution"),
         ),
         Format(

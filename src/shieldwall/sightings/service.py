@@ -160,11 +160,18 @@ class Tally:
     last_seen: str | None = None
     expired_at: str | None = None
     reporters: set[str] | None = None
+    first_seen: str | None = None
 
-    def add(self, kind: str, count: int, seen_at: str, reporter: str) -> None:
+    def add(
+        self, kind: str, count: int, seen_at: str, reporter: str, first_at: str | None = None
+    ) -> None:
+        """One sighting: `seen_at` its last time seen, `first_at` its first when it spans a
+        while (a STIX sighting's first_seen)."""
         if kind == "seen":
             self.seen += count
             self.last_seen = max(self.last_seen or seen_at, seen_at)
+            first = first_at or seen_at
+            self.first_seen = min(self.first_seen or first, first)
         elif kind == "false-positive":
             self.false_positives += count
         elif kind == "expired":
@@ -175,6 +182,7 @@ class Tally:
         self.seen += other.seen
         self.false_positives += other.false_positives
         self.last_seen = max(filter(None, (self.last_seen, other.last_seen)), default=None)
+        self.first_seen = min(filter(None, (self.first_seen, other.first_seen)), default=None)
         self.expired_at = max(filter(None, (self.expired_at, other.expired_at)), default=None)
         self.reporters = (self.reporters or set()) | (other.reporters or set())
 
@@ -182,6 +190,7 @@ class Tally:
         return {
             "seen": self.seen,
             "false_positives": self.false_positives,
+            "first_seen": self.first_seen,
             "last_seen": self.last_seen,
             "expired_at": self.expired_at,
             "reported_by_members": len(self.reporters or ()),
@@ -217,8 +226,10 @@ def add_stix_sighting(
     seen_at = normalize_timestamp(
         sighting.get("last_seen") or sighting.get("first_seen") or sighting["modified"]
     )
+    first = sighting.get("first_seen")
     found[ref_id].add("seen", int(sighting.get("count", 1)), seen_at,
-                      "broker" if anonymous else member_id)  # fmt: skip
+                      "broker" if anonymous else member_id,
+                      normalize_timestamp(first) if first else None)  # fmt: skip
 
 
 def _stix_sightings(conn: Connection, viewer: Viewer, ids: Sequence[str]) -> dict[str, Tally]:
