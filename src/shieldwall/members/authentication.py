@@ -48,7 +48,9 @@ memberships and keys' validity, whoever makes it (migration 0024), and every req
 in the one statement that reads its failure counters: a kept viewer is used only while the
 counter has not moved and its key has not expired, so a revoked key, a disabled user, a new
 role or a new membership counts at the next request in every process. A request with a known
-key costs that one statement instead of five.
+key costs that one statement instead of five. The value read is handed on with the viewer
+(authenticate()): what else a request keeps by the counter (TAXII's collections) is checked
+against it without reading it again.
 """
 
 from __future__ import annotations
@@ -132,6 +134,16 @@ class _Known:
     until: float  # time.monotonic() past which it is read again whatever the counter says
 
 
+@dataclass(frozen=True, slots=True)
+class Authenticated:
+    """Who a request is, and auth_generation as its authentication read it: before anything
+    the viewer was read from, so whatever is kept by that counter and still carries this value
+    is as current as the viewer."""
+
+    viewer: Viewer
+    generation: int
+
+
 @dataclass(slots=True)
 class _Pending:
     failures: int
@@ -203,6 +215,12 @@ class Authenticator:
         """The user `key` stands for; KeyRefused for a key that does not stand for one, and
         TooManyAttempts while its address or account has failed too often. `email`, when the
         client sent one too (HTTP Basic), must be the key's user's."""
+        return self.authenticate(key, address, email).viewer
+
+    def authenticate(
+        self, key: str, address: str | None, email: str | None = None
+    ) -> Authenticated:
+        """viewer_for's viewer, with the auth_generation its check read."""
         now = time.time()
         digest = keys.hash_api_key(key)
         known = self._kept(digest)
@@ -250,7 +268,7 @@ class Authenticator:
                 if failed:
                     raise KeyRefused
         self._used_now(found, now)
-        return viewer
+        return Authenticated(viewer, generation)
 
     def user_for_password(self, email: str, password: str, address: str | None) -> str | None:
         """The user signing in with this address and password, or None; counted and slowed
@@ -527,6 +545,14 @@ def authenticator_for(db: Database, settings: Settings) -> Authenticator:
             settings.auth_failures_per_account,
         ),
     )
+
+
+def generation_now(conn: Connection) -> int:
+    """auth_generation now, for what is kept by it when no authentication read it."""
+    generation = conn.scalar(select(auth_generation.c.generation).where(auth_generation.c.id == 1))
+    if generation is None:
+        raise RuntimeError("auth_generation has no row: is the database migrated (0024)?")
+    return int(generation)
 
 
 def _unexpired(expires_at: str | None) -> bool:

@@ -106,8 +106,9 @@ sharing_group_members = Table(
 )
 
 # One row (id 1): a counter that triggers move on every change to users, members, sharing group
-# memberships and API keys' validity (migration 0024), so that a process may keep the viewer a
-# key stands for while the counter stays where it was (members/authentication.py).
+# memberships and API keys' validity (migration 0024) and to TAXII collections' definitions
+# (0025), so that a process may keep the viewer a key stands for (members/authentication.py) and
+# the collections it reads (taxii/collections.py) while the counter stays where it was.
 auth_generation = Table(
     "auth_generation",
     metadata,

@@ -28,6 +28,7 @@ from shieldwall.audit import service as audit
 from shieldwall.db import Database
 from shieldwall.errors import ShieldwallError, TooManyRequests, Unauthorized
 from shieldwall.intel.ingest import Ingestor
+from shieldwall.members.authentication import Authenticated
 from shieldwall.policy import Viewer
 from shieldwall.selections import service as selections
 from shieldwall.settings import Settings
@@ -50,7 +51,7 @@ def _unauthorized(description: str) -> TaxiiError:
     return TaxiiError(401, "Unauthorized", description, headers={"WWW-Authenticate": _CHALLENGE})
 
 
-async def taxii_viewer(request: Request) -> Viewer:
+async def taxii_caller(request: Request) -> Authenticated:
     """The user behind Basic (e-mail, API key) or Bearer credentials; 401 otherwise. Then the
     Accept header must admit TAXII 2.1 (406)."""
     scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
@@ -71,8 +72,8 @@ async def taxii_viewer(request: Request) -> Viewer:
         raise _unauthorized("credentials are required: HTTP Basic with your e-mail and an API key, "
                             "or 'Authorization: Bearer <API key>'")  # fmt: skip
     try:  # the REST API's rules: 401 for bad credentials, 429 after too many
-        viewer = await run_in_threadpool(
-            request.app.state.authenticator.viewer_for, key, client_address(request), email
+        caller = await run_in_threadpool(
+            request.app.state.authenticator.authenticate, key, client_address(request), email
         )
     except Unauthorized:
         raise _unauthorized("these credentials are not valid") from None
@@ -80,7 +81,13 @@ async def taxii_viewer(request: Request) -> Viewer:
         raise TaxiiError(429, "Too Many Requests", exc.message,
                          headers={"Retry-After": str(exc.retry_after)}) from None  # fmt: skip
     check_accept(request.headers.get("accept"))
-    return viewer
+    return caller
+
+
+def _lookup(request: Request, caller: Authenticated) -> collections.Lookup:
+    """The collection definitions this app keeps, checked against the auth_generation the
+    request's authentication read: no second read of it."""
+    return collections.Lookup(request.app.state.known_collections, caller.generation)
 
 
 def _query(request: Request, endpoint: str) -> filters.TaxiiQuery:
@@ -124,7 +131,7 @@ def _route(path: str, methods: list[str]) -> Callable[[Callable[..., Any]], Call
 
 
 @_route("/", ["GET"])
-async def get_discovery(request: Request, _: Viewer = Depends(taxii_viewer)) -> Response:
+async def get_discovery(request: Request, _: Authenticated = Depends(taxii_caller)) -> Response:
     _query(request, "none")
     # The mount's own path is not in base_url: this route's URL is the discovery URL.
     return taxii_response(service.discovery(str(request.url.replace(query=""))))
@@ -132,71 +139,78 @@ async def get_discovery(request: Request, _: Viewer = Depends(taxii_viewer)) -> 
 
 @_route(f"{_ROOT}/", ["GET"])
 async def get_api_root(
-    request: Request, _: Viewer = Depends(taxii_viewer), settings: Settings = Depends(get_settings)
-) -> Response:
+    request: Request, _: Authenticated = Depends(taxii_caller),
+    settings: Settings = Depends(get_settings),
+) -> Response:  # fmt: skip
     _query(request, "none")
     return taxii_response(service.api_root(settings))
 
 
 @_route(f"{_ROOT}/status/{{status_id}}/", ["GET"])
 async def get_status(
-    request: Request, status_id: str, viewer: Viewer = Depends(taxii_viewer),
+    request: Request, status_id: str, caller: Authenticated = Depends(taxii_caller),
     db: Database = Depends(get_db),
 ) -> Response:  # fmt: skip
     _query(request, "none")
-    return taxii_response(await run_in_threadpool(service.get_status, db, viewer, status_id))
+    return taxii_response(await run_in_threadpool(service.get_status, db, caller.viewer, status_id))
 
 
 @_route(f"{_ROOT}/collections/", ["GET"])
 async def get_collections(
-    request: Request, viewer: Viewer = Depends(taxii_viewer), db: Database = Depends(get_db)
+    request: Request, caller: Authenticated = Depends(taxii_caller), db: Database = Depends(get_db)
 ) -> Response:
     _query(request, "none")
-    return taxii_response(await run_in_threadpool(service.get_collections, db, viewer))
+    return taxii_response(await run_in_threadpool(service.get_collections, db, caller.viewer))
 
 
 @_route(f"{_ROOT}/collections/{{collection_id}}/", ["GET"])
 async def get_collection(
-    request: Request, collection_id: str, viewer: Viewer = Depends(taxii_viewer),
+    request: Request, collection_id: str, caller: Authenticated = Depends(taxii_caller),
     db: Database = Depends(get_db),
 ) -> Response:  # fmt: skip
     _query(request, "none")
-    found = await run_in_threadpool(service.get_collection, db, viewer, collection_id)
+    found = await run_in_threadpool(
+        service.get_collection, db, caller.viewer, collection_id, _lookup(request, caller)
+    )
     return taxii_response(found)
 
 
 @_route(f"{_ROOT}/collections/{{collection_id}}/manifest/", ["GET"])
 async def get_object_manifest(
-    request: Request, collection_id: str, viewer: Viewer = Depends(taxii_viewer),
+    request: Request, collection_id: str, caller: Authenticated = Depends(taxii_caller),
     db: Database = Depends(get_db),
 ) -> Response:  # fmt: skip
     q = _query(request, "manifest")
     listing = await run_in_threadpool(
-        service.get_object_manifest, db, viewer, collection_id, q, _record(request)
-    )
+        service.get_object_manifest, db, caller.viewer, collection_id, q, _record(request),
+        _lookup(request, caller),
+    )  # fmt: skip
     return _listing_response(listing)
 
 
 @_route(f"{_ROOT}/collections/{{collection_id}}/objects/", ["GET"])
 async def get_objects(
-    request: Request, collection_id: str, viewer: Viewer = Depends(taxii_viewer),
+    request: Request, collection_id: str, caller: Authenticated = Depends(taxii_caller),
     db: Database = Depends(get_db),
 ) -> Response:  # fmt: skip
     q = _query(request, "objects")
     listing = await run_in_threadpool(
-        service.get_objects, db, viewer, collection_id, q, _record(request)
-    )
+        service.get_objects, db, caller.viewer, collection_id, q, _record(request),
+        _lookup(request, caller),
+    )  # fmt: skip
     return _listing_response(listing)
 
 
 @_route(f"{_ROOT}/collections/{{collection_id}}/objects/", ["POST"])
 async def add_objects(
-    request: Request, collection_id: str, viewer: Viewer = Depends(taxii_viewer),
+    request: Request, collection_id: str, caller: Authenticated = Depends(taxii_caller),
     db: Database = Depends(get_db), ingestor: Ingestor = Depends(get_ingestor),
     settings: Settings = Depends(get_settings),
 ) -> Response:  # fmt: skip
     _query(request, "none")
-    collection = await run_in_threadpool(service.writable_collection, db, viewer, collection_id)
+    collection = await run_in_threadpool(
+        service.writable_collection, db, caller.viewer, collection_id, _lookup(request, caller)
+    )
     check_content_type(request.headers.get("content-type"))
     # Past stream_bundle_bytes written to a temporary file as POST /api/v1/bundles does, as a
     # bundle (service.spill_envelope).
@@ -207,7 +221,7 @@ async def add_objects(
     )  # fmt: skip
     try:
         status = await run_in_threadpool(
-            service.add_objects, db, ingestor, viewer, collection, body
+            service.add_objects, db, ingestor, caller.viewer, collection, body
         )
     finally:
         if isinstance(body, Path):
@@ -217,35 +231,40 @@ async def add_objects(
 
 @_route(f"{_ROOT}/collections/{{collection_id}}/objects/{{object_id}}/", ["GET"])
 async def get_object(
-    request: Request, collection_id: str, object_id: str, viewer: Viewer = Depends(taxii_viewer),
-    db: Database = Depends(get_db),
+    request: Request, collection_id: str, object_id: str,
+    caller: Authenticated = Depends(taxii_caller), db: Database = Depends(get_db),
 ) -> Response:  # fmt: skip
     q = _query(request, "object")
     listing = await run_in_threadpool(
-        service.get_object, db, viewer, collection_id, object_id, q, _record(request)
-    )
+        service.get_object, db, caller.viewer, collection_id, object_id, q, _record(request),
+        _lookup(request, caller),
+    )  # fmt: skip
     return _listing_response(listing)
 
 
 @_route(f"{_ROOT}/collections/{{collection_id}}/objects/{{object_id}}/", ["DELETE"])
 async def delete_object(
-    request: Request, collection_id: str, object_id: str, viewer: Viewer = Depends(taxii_viewer),
-    db: Database = Depends(get_db),
+    request: Request, collection_id: str, object_id: str,
+    caller: Authenticated = Depends(taxii_caller), db: Database = Depends(get_db),
 ) -> Response:  # fmt: skip
     q = _query(request, "delete")
-    await run_in_threadpool(service.delete_object, db, viewer, collection_id, object_id, q)
+    await run_in_threadpool(
+        service.delete_object, db, caller.viewer, collection_id, object_id, q,
+        _lookup(request, caller),
+    )  # fmt: skip
     return taxii_response(b"")
 
 
 @_route(f"{_ROOT}/collections/{{collection_id}}/objects/{{object_id}}/versions/", ["GET"])
 async def get_object_versions(
-    request: Request, collection_id: str, object_id: str, viewer: Viewer = Depends(taxii_viewer),
-    db: Database = Depends(get_db),
+    request: Request, collection_id: str, object_id: str,
+    caller: Authenticated = Depends(taxii_caller), db: Database = Depends(get_db),
 ) -> Response:  # fmt: skip
     q = _query(request, "versions")
     listing = await run_in_threadpool(
-        service.get_object_versions, db, viewer, collection_id, object_id, q, _record(request)
-    )
+        service.get_object_versions, db, caller.viewer, collection_id, object_id, q,
+        _record(request), _lookup(request, caller),
+    )  # fmt: skip
     return _listing_response(listing)
 
 
@@ -330,6 +349,7 @@ async def list_collections(
 def register(app: FastAPI) -> None:
     """Mount the TAXII server at /taxii2/ and the admins' collection routes."""
     server = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
+    app.state.known_collections = collections.KnownCollections()
     server.state = app.state  # the same database, settings, ingestor and audit writer
     _install_errors(server)
     server.include_router(taxii)

@@ -34,7 +34,7 @@ from shieldwall.intel.timestamps import is_timestamp, normalize_timestamp
 from shieldwall.policy import Viewer, may_remove
 from shieldwall.settings import Settings
 from shieldwall.taxii import collections
-from shieldwall.taxii.collections import Collection
+from shieldwall.taxii.collections import Collection, Lookup
 from shieldwall.taxii.filters import STIX_ID, UUID, TaxiiQuery
 from shieldwall.taxii.protocol import (
     STIX_MEDIA_TYPE,
@@ -100,16 +100,19 @@ def get_collections(db: Database, viewer: Viewer) -> dict[str, Any]:
     return {"collections": [c.as_resource() for c in shown]}
 
 
-def get_collection(db: Database, viewer: Viewer, collection_id: str) -> dict[str, Any]:
+def get_collection(
+    db: Database, viewer: Viewer, collection_id: str, lookup: Lookup | None = None
+) -> dict[str, Any]:
     """GET {api-root}/collections/{id}/ (§5.2)."""
-    return _readable(db, viewer, collection_id, need_read=False).as_resource()
+    return _readable(db, viewer, collection_id, lookup, need_read=False).as_resource()
 
 
 def get_object_manifest(
-    db: Database, viewer: Viewer, collection_id: str, q: TaxiiQuery, record: query.Record
-) -> Listing:
+    db: Database, viewer: Viewer, collection_id: str, q: TaxiiQuery, record: query.Record,
+    lookup: Lookup | None = None,
+) -> Listing:  # fmt: skip
     """GET {api-root}/collections/{id}/manifest/ (§5.3): the versions, without their bodies."""
-    collection = _readable(db, viewer, collection_id)
+    collection = _readable(db, viewer, collection_id, lookup)
     f = collection.object_filter(
         types=q.types, ids=q.ids, added_after=q.added_after, versions=q.versions
     )
@@ -125,10 +128,11 @@ def get_object_manifest(
 
 
 def get_objects(
-    db: Database, viewer: Viewer, collection_id: str, q: TaxiiQuery, record: query.Record
-) -> Listing:
+    db: Database, viewer: Viewer, collection_id: str, q: TaxiiQuery, record: query.Record,
+    lookup: Lookup | None = None,
+) -> Listing:  # fmt: skip
     """GET {api-root}/collections/{id}/objects/ (§5.4): an envelope."""
-    collection = _readable(db, viewer, collection_id)
+    collection = _readable(db, viewer, collection_id, lookup)
     f = collection.object_filter(
         types=q.types, ids=q.ids, added_after=q.added_after, versions=q.versions
     )
@@ -136,10 +140,12 @@ def get_objects(
     return Listing(EMPTY) if page is None else _envelope(db, page, _signer(db, viewer))
 
 
-def writable_collection(db: Database, viewer: Viewer, collection_id: str) -> Collection:
+def writable_collection(
+    db: Database, viewer: Viewer, collection_id: str, lookup: Lookup | None = None
+) -> Collection:
     """The collection a POST adds to, checked before its body is read: 404, or 403 unless the
     viewer may write to it (its own member's inbox, as a user who may share intel)."""
-    collection = _readable(db, viewer, collection_id, need_read=False)
+    collection = _readable(db, viewer, collection_id, lookup, need_read=False)
     if not collection.can_write:
         raise forbidden(f"you may not add objects to the collection {collection.title!r}")
     return collection
@@ -220,11 +226,11 @@ def spill_envelope(head: bytes) -> IO[bytes]:
 
 def get_object(
     db: Database, viewer: Viewer, collection_id: str, object_id: str, q: TaxiiQuery,
-    record: query.Record,
+    record: query.Record, lookup: Lookup | None = None,
 ) -> Listing:  # fmt: skip
     """GET {api-root}/collections/{id}/objects/{object-id}/ (§5.6): an envelope of its versions
     that the filters ask for; 404 when the viewer sees no version of it in the collection."""
-    collection = _readable(db, viewer, collection_id)
+    collection = _readable(db, viewer, collection_id, lookup)
     _object_id(object_id)
     f = collection.object_filter(ids=(object_id,), added_after=q.added_after, versions=q.versions)
     page = _page(db, viewer, collection, f, q, "object", record, bodies=True)
@@ -235,13 +241,14 @@ def get_object(
 
 
 def delete_object(
-    db: Database, viewer: Viewer, collection_id: str, object_id: str, q: TaxiiQuery
-) -> int:
+    db: Database, viewer: Viewer, collection_id: str, object_id: str, q: TaxiiQuery,
+    lookup: Lookup | None = None,
+) -> int:  # fmt: skip
     """DELETE {api-root}/collections/{id}/objects/{object-id}/ (§5.7): the versions the filters
     name (all without match[version]), through intel.removal so indexes and the change log
     follow; only the contributing member's sharers and admins may (policy.may_remove), and then
     only what they may see through the collection. The number of versions removed."""
-    collection = _readable(db, viewer, collection_id)
+    collection = _readable(db, viewer, collection_id, lookup)
     _object_id(object_id)
     f = collection.object_filter(ids=(object_id,), versions=q.versions)
     with db.write() as conn:
@@ -257,10 +264,10 @@ def delete_object(
 
 def get_object_versions(
     db: Database, viewer: Viewer, collection_id: str, object_id: str, q: TaxiiQuery,
-    record: query.Record,
+    record: query.Record, lookup: Lookup | None = None,
 ) -> Listing:  # fmt: skip
     """GET {api-root}/collections/{id}/objects/{object-id}/versions/ (§5.8)."""
-    collection = _readable(db, viewer, collection_id)
+    collection = _readable(db, viewer, collection_id, lookup)
     _object_id(object_id)
     f = collection.object_filter(
         ids=(object_id,), added_after=q.added_after, versions=query.VersionMatch(all=True)
@@ -281,10 +288,11 @@ def _object_id(object_id: str) -> None:
 
 
 def _readable(
-    db: Database, viewer: Viewer, collection_id: str, *, need_read: bool = True
-) -> Collection:
+    db: Database, viewer: Viewer, collection_id: str, lookup: Lookup | None, *,
+    need_read: bool = True,
+) -> Collection:  # fmt: skip
     with db.quick_read() as conn:
-        collection = collections.collection_for(conn, viewer, collection_id)
+        collection = collections.collection_for(conn, viewer, collection_id, lookup)
     if need_read and not collection.can_read:
         raise forbidden(f"you may not read the collection {collection.title!r}")
     return collection
