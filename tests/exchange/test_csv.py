@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import csv
 import io
+from pathlib import Path
 
 from shieldwall.exchange.csv_format import safe_cell
 from tests.factories import World, indicator
+from tests.test_cli import run
 
 
 def exported(user) -> list[dict[str, str]]:
@@ -125,3 +127,53 @@ def test_the_export_carries_scores_and_sightings_filters_and_is_audited(world: W
     by_user = [e for e in entries["entries"] if e["user_id"] == alice.user_id]
     assert by_user and all(e["detail"]["objects"] for e in by_user)
     assert {strong["id"], amber["id"]} <= {i for e in by_user for i in e["detail"]["objects"]}
+
+
+def test_columns_mapped_by_number_read_a_spreadsheet_of_any_header(world: World) -> None:
+    alice = world.user(world.member())
+    sheet = (
+        "Seen,Indicator type,Indicator,Notes,Level\n"
+        "2026-11-01,ip-dst,198.51.100.70,from the phishing wave,green\n"
+        "2026-11-02,domain,c2.evil.example,,amber\n"
+    )
+    # Negative first: its header names nothing this import knows, so it is refused whole...
+    refused = alice.post("/api/v1/imports/csv", content=sheet)
+    assert refused.status_code == 400 and "--column" in refused.json()["error"]["message"]
+    # ...and mapped, the header row is data unless skipped: line 1 is then no indicator.
+    mapping = {"column": ["kind=2", "value=3", "comment=4", "tlp=5"]}
+    unskipped = alice.post("/api/v1/imports/csv", content=sheet, params=mapping)
+    assert unskipped.status_code == 400 and "line 1" in unskipped.json()["error"]["message"]
+    for bad in (["value=3"], ["kind=2", "value=0"], ["kind=2", "value=2"], ["colour=1"]):
+        answer = alice.post("/api/v1/imports/csv", content=sheet, params={"column": bad})
+        assert answer.status_code == 422, (bad, answer.text)
+    assert exported(alice) == []  # nothing of a refused file was stored
+
+    options = {**mapping, "skip_header": "yes", "distribution": "community"}
+    stored = alice.post("/api/v1/imports/csv", content=sheet, params=options)
+    assert stored.status_code == 201, stored.text
+    rows = {r["value"]: r for r in exported(alice)}
+    assert set(rows) == {"198.51.100.70", "c2.evil.example"}
+    assert rows["198.51.100.70"]["tlp"] == "green" and rows["c2.evil.example"]["tlp"] == "amber"
+    # A short row names its line; without a header, no row is skipped.
+    short = alice.post(
+        "/api/v1/imports/csv", content="ipv4\n", params={"column": ["kind=1", "value=2"]}
+    )
+    assert (
+        short.status_code == 400 and "line 1: 1 cells, column 2" in short.json()["error"]["message"]
+    )
+
+
+def test_the_command_maps_columns(database_url: str, tmp_path: Path) -> None:
+    run("init", database_url=database_url)
+    run("member", "add", "CERT-Sheet", "--kind", "national-cert", database_url=database_url)
+    run("user", "add", "ana@cert.example", "--member", "CERT-Sheet", "--role", "analyst",
+        database_url=database_url)  # fmt: skip
+    sheet = tmp_path / "sheet.csv"
+    sheet.write_text("When,What,Value\n2026-11-01,ipv4,198.51.100.80\n")
+    out = run("import", "--format", "csv", str(sheet), "--user", "ana@cert.example",
+              "--column", "kind=2", "--column", "value=3", "--skip-header",
+              database_url=database_url)  # fmt: skip
+    assert "stored 1 objects" in out.stdout, out.stdout
+    bad = run("import", "--format", "csv", str(sheet), "--user", "ana@cert.example",
+              "--column", "value=3", database_url=database_url, check=False)  # fmt: skip
+    assert bad.returncode == 1 and "map kind" in bad.stderr

@@ -76,7 +76,7 @@ def test_the_listing_and_registration(world: World) -> None:
     assert names["stix"]["import"] and names["stix"]["export"]
     assert names["csv"]["import"] and names["csv"]["export"]
     assert names["text"]["import"] and names["text"]["export"]
-    assert names["csv"]["import_options"] == ["tlp", "distribution"]
+    assert names["csv"]["import_options"] == ["tlp", "distribution", "column", "skip_header"]
     assert names["misp"]["import"] and names["misp"]["export"]
     assert names["blocklist"]["export"] and not names["blocklist"]["import"]
     with pytest.raises(ValueError):

@@ -47,6 +47,18 @@ def import_bundle(
         str | None,
         typer.Option(help="text, csv: org, community, federation or all (csv: org by default)"),
     ] = None,
+    column: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="csv without a header of known names: NAME=N maps a column by its number "
+            "from 1, NAME one of kind, value, tlp, labels, comment (e.g. --column kind=1 "
+            "--column value=3); every row is then data",
+            show_default=False,
+        ),
+    ] = None,
+    skip_header: Annotated[
+        bool, typer.Option("--skip-header", help="csv with --column: skip the first row")
+    ] = False,
 ) -> None:
     """Share a file as USER, all or nothing: a STIX 2.1 bundle (read in two passes, so memory
     holds the objects' ids, not the file), MISP event JSON, a CSV of indicators, or the
@@ -64,7 +76,9 @@ def import_bundle(
         err.print(f"{file.name}: imported as {file_format}", highlight=False, markup=False)
     if file_format == "text" and name is None:
         name = file.name
-    given = {"name": name, "tlp": tlp, "distribution": distribution}
+    given = {"name": name, "tlp": tlp, "distribution": distribution,
+             "column": ",".join(column) if column else None,
+             "skip_header": "yes" if skip_header else None}  # fmt: skip
     options = {k: v for k, v in given.items() if v is not None}
     settings = settings_for(database)
     with errors_as_messages(settings.database_url):

@@ -2,7 +2,9 @@
 the indicators a viewer may see come back out as CSV, read through intel's query (the policy).
 
 Import: a header row naming the columns `type` and `value`, and optionally `tlp`, `labels`
-(separated by `;` or `|`) and `comment`; each further row one indicator. The file is stored
+(separated by `;` or `|`) and `comment`; each further row one indicator. Or, for a spreadsheet
+whose header says something else or that has none, the columns mapped by number
+(`kind=1,value=3`), every row data but a first one skipped on request. The file is stored
 whole or not at all: a bad row refuses it with its line number. Export: one row per value of
 each visible, unrevoked indicator (id, type, value, tlp, labels, the viewer's score and sightings
 of it: seen, false_positives, first_seen, last_seen; valid_from, valid_until, modified),
@@ -68,6 +70,26 @@ def bundle_of_csv(
     return _bundle_and_lines(data, tlp=tlp, distribution=distribution)[0]
 
 
+def column_map(given: str) -> dict[str, int]:
+    """`NAME=N,NAME=N...` (`--column value=2 --column kind=1`: N counts a row's cells from 1,
+    as a spreadsheet's columns are counted) as name -> position from 0; `kind` is `type`."""
+    columns: dict[str, int] = {}
+    for pair in filter(None, (p.strip() for p in given.split(","))):
+        name, _, number = pair.partition("=")
+        name = "type" if name.strip().lower() == "kind" else name.strip().lower()
+        if name not in COLUMNS or not number.strip().isdigit() or int(number) < 1:
+            raise Invalid(
+                f"column {pair!r}: NAME=N with NAME one of kind (or type), value, tlp, labels, "
+                "comment and N a column's number from 1"
+            )
+        if name in columns or int(number) - 1 in columns.values():
+            raise Invalid(f"column {pair!r}: each name and each column once")
+        columns[name] = int(number) - 1
+    if "type" not in columns or "value" not in columns:
+        raise Invalid("columns: map kind (or type) and value at least, e.g. kind=1 and value=2")
+    return columns
+
+
 def has_header(first_line: str) -> bool:
     """Whether a file's first line is a header row this import reads (for format detection)."""
     try:
@@ -79,9 +101,16 @@ def has_header(first_line: str) -> bool:
 
 
 def _bundle_and_lines(
-    data: bytes | str, *, tlp: str, distribution: str
+    data: bytes | str,
+    *,
+    tlp: str,
+    distribution: str,
+    columns: dict[str, int] | None = None,
+    skip_header: bool = False,
 ) -> tuple[dict[str, Any], list[int]]:
-    """The bundle, and the line each of its objects came from."""
+    """The bundle, and the line each of its objects came from. Without `columns` the header row
+    names the columns; with them (column_map) every row is data, the first one too unless
+    `skip_header`, and cells past the mapped ones are not read."""
     if distribution not in DISTRIBUTIONS:
         raise BadCsv(f"distribution: one of {', '.join(DISTRIBUTIONS)}, not {distribution!r}")
     default_tlp = _tlp(tlp, 0)
@@ -91,18 +120,24 @@ def _bundle_and_lines(
         raise BadCsv(f"the file is not UTF-8: {exc}") from None
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
-        header = next(reader, None)
+        header = next(reader, None) if columns is None or skip_header else None
     except csv.Error as exc:
         raise BadCsv(f"line 1: {exc}") from None
-    if not header:
-        raise BadCsv("line 1: no header row (type,value and optionally tlp,labels,comment)")
-    names = [h.strip().lower() for h in header]
-    unknown = [n for n in names if n not in COLUMNS]
-    if unknown or "type" not in names or "value" not in names or len(set(names)) != len(names):
-        raise BadCsv(
-            f"line 1: the header must name type and value, and may name tlp, labels, comment "
-            f"once each; got {','.join(header)!r}"
-        )
+    if columns is None:
+        if not header:
+            raise BadCsv("line 1: no header row (type,value and optionally tlp,labels,comment)")
+        names = [h.strip().lower() for h in header]
+        unknown = [n for n in names if n not in COLUMNS]
+        if unknown or "type" not in names or "value" not in names or len(set(names)) != len(names):
+            raise BadCsv(
+                f"line 1: the header must name type and value, and may name tlp, labels, "
+                f"comment once each; got {','.join(header)!r}; or map the columns by number "
+                "(--column kind=1 --column value=2)"
+            )
+        columns = {name: i for i, name in enumerate(names)}
+        width, exact = len(names), True
+    else:
+        width, exact = max(columns.values()) + 1, False
     now = stix_now()
     objects: list[dict[str, Any]] = []
     lines: list[int] = []
@@ -112,9 +147,11 @@ def _bundle_and_lines(
             line = reader.line_num
             if not any(cell.strip() for cell in row):
                 continue
-            if len(row) != len(names):
-                raise BadCsv(f"line {line}: {len(row)} cells, the header names {len(names)}")
-            cells = dict(zip(names, (c.strip() for c in row), strict=True))
+            if exact and len(row) != width:
+                raise BadCsv(f"line {line}: {len(row)} cells, the header names {width}")
+            if len(row) < width:
+                raise BadCsv(f"line {line}: {len(row)} cells, column {width} is mapped")
+            cells = {name: row[i].strip() for name, i in columns.items()}
             kind = cells["type"].lower()
             kind = _ALIASES.get(kind, kind)
             if kind != "auto" and kind not in KINDS:
@@ -141,7 +178,7 @@ def _bundle_and_lines(
     except csv.Error as exc:
         raise BadCsv(f"line {reader.line_num}: {exc}") from None
     if not objects:
-        raise BadCsv("no indicator rows after the header")
+        raise BadCsv("no indicator rows" + (" after the header" if header else ""))
     return bundle(objects), lines
 
 
@@ -153,9 +190,13 @@ def import_csv(
     *,
     tlp: str = "amber",
     distribution: str = "org",
+    columns: dict[str, int] | None = None,
+    skip_header: bool = False,
 ) -> IngestResult:
     """Store the file's indicators as one bundle through intel's ingest: all or nothing."""
-    bundle, lines = _bundle_and_lines(data, tlp=tlp, distribution=distribution)
+    bundle, lines = _bundle_and_lines(
+        data, tlp=tlp, distribution=distribution, columns=columns, skip_header=skip_header
+    )
     try:
         return ingestor.ingest(viewer, bundle, source=source)
     except BundleRejected as exc:  # ingest's rules (TLP and distribution...): name the lines

@@ -157,7 +157,7 @@ def _import_misp(
 def _import_csv(
     ingestor: Ingestor, viewer: Viewer, raw: bytes, source: str, options: Mapping[str, str]
 ) -> IngestResult:
-    from shieldwall.exchange.csv_format import import_csv
+    from shieldwall.exchange.csv_format import column_map, import_csv
 
     return import_csv(
         ingestor,
@@ -166,6 +166,8 @@ def _import_csv(
         source,
         tlp=options.get("tlp") or "amber",
         distribution=options.get("distribution") or "org",
+        columns=column_map(options["column"]) if options.get("column") else None,
+        skip_header=filters.flag(options.get("skip_header")),
     )
 
 
@@ -253,7 +255,7 @@ def _load_builtin() -> None:
             importer=_import_csv,
             exporter=_export_csv,
             options=("min_score", *filters.SELECTION_OPTIONS),
-            import_options=("tlp", "distribution"),
+            import_options=("tlp", "distribution", "column", "skip_header"),
         ),
         Format(
             "text",

@@ -137,10 +137,9 @@ export_format.checks_own_query = True  # type: ignore[attr-defined]  # see api/d
 
 
 def register(app: FastAPI) -> None:
-    from shieldwall.exchange import csv_routes, misp_routes, text_routes
+    from shieldwall.exchange import misp_routes, text_routes
 
     app.include_router(router)
     misp_routes.register(app)
     text_routes.register(app)
-    csv_routes.register(app)
     app.include_router(formats_router)  # last: the formats' own routes above win
