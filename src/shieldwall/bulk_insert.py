@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import itertools
 import queue
+import re
 import sqlite3
 import threading
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Table
+from sqlalchemy import Connection, Dialect, Table
 
 # Rows per INSERT ... VALUES statement (_SQLiteBatchInsert), at most: a power of two, so that
 # a batch's remainder splits into a few lengths (256, 128, ...) whose statements stay cached.
@@ -79,6 +80,13 @@ def _sqlite_variable_limit(dbapi_conn: Any) -> int:
     return int(dbapi_conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER))
 
 
+def _copy_types(table: Table, columns: Sequence[str], dialect: Dialect) -> list[str]:
+    """The PostgreSQL type name of each column ('varchar' for VARCHAR(300)), for a binary COPY."""
+    return [
+        re.sub(r"\(.*\)", "", table.c[c].type.compile(dialect=dialect)).lower() for c in columns
+    ]
+
+
 def bulk_insert(
     conn: Connection,
     layouts: Sequence[tuple[Table, Sequence[str]]],
@@ -96,7 +104,14 @@ def bulk_insert(
     dbapi_conn: Any = conn.connection.driver_connection
     sqlite = conn.dialect.name == "sqlite"
     inserts = [_SQLiteBatchInsert(table.name, cols) for table, cols in layouts]
-    copies = [f"COPY {table.name} ({', '.join(cols)}) FROM STDIN" for table, cols in layouts]
+    # Binary COPY: PostgreSQL neither splits lines nor unescapes nor parses numbers, and psycopg
+    # writes values without escaping them: both processes' CPU fell ~8% on TAXII POSTs of
+    # 10,000 objects (bench/README.md). Each column is sent as its declared type.
+    copies = [
+        f"COPY {table.name} ({', '.join(cols)}) FROM STDIN (FORMAT BINARY)"
+        for table, cols in layouts
+    ]
+    types = [] if sqlite else [_copy_types(table, cols, conn.dialect) for table, cols in layouts]
 
     def write_one(slot: int, rows: list[tuple[Any, ...]]) -> None:
         if not rows:
@@ -105,6 +120,7 @@ def bulk_insert(
             inserts[slot].execute(dbapi_conn, rows)
             return
         with dbapi_conn.cursor() as cursor, cursor.copy(copies[slot]) as copy:
+            copy.set_types(types[slot])
             for row in rows:
                 copy.write_row(row)
 

@@ -15,12 +15,15 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    cast,
     func,
+    literal,
     literal_column,
     select,
     text,
     update,
 )
+from sqlalchemy.dialects.postgresql import TSQUERY
 
 from shieldwall.intel.ingest import ingestor_for
 from shieldwall.intel.removal import remove_versions
@@ -29,7 +32,7 @@ from shieldwall.markings import TLP, Distribution
 from shieldwall.members.service import viewer_for_user
 from shieldwall.operations.consistency import ConsistencyReport, check
 from shieldwall.policy import Role, Viewer, visible_filter
-from shieldwall.search.service import visible_scopes
+from shieldwall.search.service import tsquery_lexeme, visible_scopes
 from shieldwall.search.tables import FTS_WORDS, PG_WORDS, scoped_word, search_scopes
 from shieldwall.settings import Settings
 from tests.factories import ApiUser, World, indicator
@@ -54,9 +57,8 @@ def _engine_matches(conn: Connection, sqlite: bool, scopes: list[int], word: str
         expression = " OR ".join(f'"{scoped_word(s, word)}"' for s in scopes)
         match = literal_column(FTS_WORDS.name).op("MATCH")(expression)
         return conn.scalar(select(func.count()).select_from(FTS_WORDS).where(match)) or 0
-    expression = " | ".join(f"'{scoped_word(s, word)}'" for s in scopes)
-    tsquery = func.to_tsquery(literal_column("'simple'::regconfig"), expression)
-    match = PG_WORDS.c.tsv.op("@@")(tsquery)
+    expression = " | ".join(tsquery_lexeme(scoped_word(s, word)) for s in scopes)
+    match = PG_WORDS.c.tsv.op("@@")(cast(literal(expression), TSQUERY))
     return conn.scalar(select(func.count()).select_from(PG_WORDS).where(match)) or 0
 
 
@@ -234,6 +236,23 @@ def test_a_broken_scoped_index_is_reported(world: World) -> None:
     assert any("not indexed under its object's scope" in p for p in report.problems)
 
 
+def test_a_write_of_known_and_new_scopes_is_indexed_whole(world: World) -> None:
+    """The trigger indexes the documents whose scopes exist at once and creates the missing ones
+    for the rest (migration 0026): one write holding both kinds has every document indexed."""
+    a, b = world.member(), world.member()
+    alice, bob = world.user(a), world.user(b, Role.READER)
+    first = described("Numbat beacon", "192.0.2.81", tlp="green", distribution="community")
+    assert alice.share(first).status_code == 201
+    known = described("Numbat beacon", "192.0.2.82", tlp="green", distribution="community")
+    new = described("Numbat beacon", "192.0.2.83", tlp="amber", distribution="org")
+    newer = described("Numbat beacon", "192.0.2.84", tlp="clear", distribution="all")
+    assert alice.share(new, known, newer).status_code == 201
+    assert search(alice, "numbat") == [first["id"], new["id"], known["id"], newer["id"]]
+    assert search(bob, "numbat beac*") == [first["id"], known["id"], newer["id"]]
+    report = _check(world)
+    assert report.ok, report.problems
+
+
 def test_many_scopes_one_search(world: World) -> None:
     """Twenty members, each sharing under several markings: a reader's search spans every scope
     it may see, with every word of the query and a prefix."""
@@ -267,3 +286,61 @@ def test_the_migration_indexes_what_was_stored_before_it(world: World, database_
     assert search(alice, "wallaroo") == [hidden["id"], seen["id"]]
     report = _check(world)
     assert report.ok, report.problems
+
+
+def test_the_words_migration_rebuilds_the_index_both_ways(world: World, database_url: str) -> None:
+    """0026 (PostgreSQL): down, the words parsed again with their positions, as 0019's triggers
+    wrote them; up, each scoped word one lexeme as it is. Searches and the check agree after."""
+    a, b = world.member(), world.member()
+    alice, bob = world.user(a), world.user(b, Role.READER)
+    hidden = described("Quokka Café packer", "192.0.2.71", tlp="amber", distribution="org")
+    seen = described("Quokka Café packer", "192.0.2.72", tlp="green", distribution="community")
+    assert alice.share(hidden, seen).status_code == 201
+    postgresql = not world.db.is_sqlite
+    stripped = "SELECT count(*) FROM search_words WHERE tsv = strip(tsv)"
+    # How new TAXII status details are compressed: '' (the server's default, pglz) or 'l' (lz4).
+    compression = (
+        "SELECT attcompression FROM pg_attribute WHERE attrelid = 'taxii_statuses'::regclass "
+        "AND attname = 'successes'"
+    )
+    lz4 = "SELECT 'lz4' = ANY(enumvals) FROM pg_settings WHERE name = 'default_toast_compression'"
+    world.db.dispose()
+    _alembic(database_url, "downgrade", "0025")
+    if postgresql:
+        with world.db.read() as conn:
+            assert conn.scalar(text(stripped)) == 0  # 0019's form: every lexeme has positions
+            assert conn.scalar(text("SELECT count(*) FROM search_words")) == 2
+            assert conn.scalar(text(compression)) == ""
+        world.db.dispose()
+    _alembic(database_url, "upgrade", "head")
+    if postgresql:
+        with world.db.read() as conn:
+            assert conn.scalar(text(stripped)) == 2
+            assert conn.scalar(text(compression)) == ("l" if conn.scalar(text(lz4)) else "")
+    assert search(bob, "quokka cafe") == [seen["id"]]
+    assert search(alice, "café quok*") == [hidden["id"], seen["id"]]
+    later = described("Quokka dropper", "192.0.2.73", tlp="green", distribution="community")
+    assert alice.share(later).status_code == 201
+    assert search(bob, "quokka") == [seen["id"], later["id"]]
+    report = _check(world)
+    assert report.ok, report.problems
+
+
+def test_a_lexeme_is_one_lexeme_whatever_it_holds(world: World) -> None:
+    """Our words are letters and digits, but the quoting must hold for any: a quote, a backslash
+    or tsquery's operators in a word are that word, never syntax."""
+    if world.db.is_sqlite:
+        return
+    words = ["it's", "back\\slash", "a & b", "x | !y", "'", "\\", "<->", "z:*", "q''q", "e\\'"]
+    one = text("SELECT numnode(CAST(:q AS tsquery))")
+    holds = text("SELECT array_to_tsvector(CAST(:words AS text[])) @@ CAST(:q AS tsquery)")
+    with world.db.read() as conn:
+        for word in words:
+            for prefix in (False, True):
+                q = tsquery_lexeme(word, prefix)
+                assert conn.scalar(one, {"q": q}) == 1, word
+                assert conn.scalar(holds, {"words": [word, "other"], "q": q}) is True, word
+                assert conn.scalar(holds, {"words": [word[:-1] + "#"], "q": q}) is False, word
+        prefix = tsquery_lexeme("it'", prefix=True)
+        assert conn.scalar(holds, {"words": ["it's"], "q": prefix}) is True
+        assert conn.scalar(holds, {"words": ["its"], "q": prefix}) is False

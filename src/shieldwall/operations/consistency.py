@@ -292,7 +292,7 @@ def _check_scoped_words(conn: Connection, sqlite: bool, problems: _Problems) -> 
             text(
                 "SELECT u.pk FROM unnest(CAST(:pks AS bigint[]), CAST(:texts AS text[])) "
                 "AS u(pk, t) JOIN search_words w ON w.object_pk = u.pk "
-                "WHERE w.tsv <> to_tsvector('simple'::regconfig, u.t)"
+                "WHERE w.tsv <> array_to_tsvector(string_to_array(u.t, ' '))"
             ),
             {"pks": [pk for pk, _ in chunk], "texts": [t for _, t in chunk]},
         ).all()

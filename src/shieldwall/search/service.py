@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import orjson
-from sqlalchemy import ColumnElement, Select, and_, func, literal_column, or_, select
+from sqlalchemy import ColumnElement, Select, and_, cast, func, literal, literal_column, or_, select
+from sqlalchemy.dialects.postgresql import TSQUERY
 
 from shieldwall.correlate.observables import KINDS, Observable, normalise, observables_of
 from shieldwall.db import Database
@@ -168,22 +169,19 @@ def _text_matches(
         key = FTS_WORDS.c.rowid
         source = FTS_WORDS.join(objects, objects.c.pk == key)
     else:
-        # tsquery: each word a quoted lexeme, ANDed; ':*' marks a prefix. One tsquery per scope,
-        # ORed as conditions: GIN answers each by its own entries and PostgreSQL ORs the bitmaps,
-        # where one tsquery ORing every scope made GIN test that whole tree against each match
-        # (270 ms for a word in 98,000 documents over 82 scopes).
-        def lexeme(scope: int, word: str, star: bool) -> str:
-            escaped = scoped_word(scope, word).replace("\\", "\\\\").replace("'", "''")
-            return "'" + escaped + "'" + (":*" if star else "")
-
-        config = literal_column("'simple'::regconfig")
+        # tsquery: each word a quoted lexeme, ANDed; ':*' marks a prefix. The index holds our
+        # words as they are (migration 0026), so the query is cast, not parsed by to_tsquery.
+        # One tsquery per scope, ORed as conditions: GIN answers each by its own entries and
+        # PostgreSQL ORs the bitmaps, where one tsquery ORing every scope made GIN test that
+        # whole tree against each match (270 ms for a word in 98,000 documents over 82 scopes).
         per_scope = [
-            " & ".join(lexeme(scope, w, prefix and i == last) for i, w in enumerate(wanted))
+            " & ".join(tsquery_lexeme(scoped_word(scope, w), prefix and i == last)
+                       for i, w in enumerate(wanted))
             for scope in scopes
-        ]
+        ]  # fmt: skip
 
         def holds(tsv: Any) -> ColumnElement[bool]:
-            return or_(*(tsv.op("@@")(func.to_tsquery(config, q)) for q in per_scope))
+            return or_(*(tsv.op("@@")(cast(literal(q), TSQUERY)) for q in per_scope))
 
         match = holds(PG_WORDS.c.tsv)
         key = PG_WORDS.c.object_pk
@@ -193,6 +191,14 @@ def _text_matches(
     # sides of the join, or a PostgreSQL merge join walks objects from the start on deep pages.
     query = select(*_COLUMNS).select_from(source).where(match, key > after, objects.c.pk > after)
     return query, key, None if db.is_sqlite else holds
+
+
+def tsquery_lexeme(word: str, prefix: bool = False) -> str:
+    """`word` as one lexeme of tsquery input, whatever characters it holds: quoted, its quotes
+    doubled and its backslashes escaped, so none of it is read as an operator; ':*' makes it a
+    prefix."""
+    escaped = word.replace("\\", "\\\\").replace("'", "''")
+    return "'" + escaped + "'" + (":*" if prefix else "")
 
 
 # PostgreSQL's planner cannot estimate a tsquery of scoped words (each scope's word is rare to

@@ -46,7 +46,10 @@ from shieldwall.db import metadata
 #   SQLite:     CREATE VIRTUAL TABLE search_words USING fts5(doc): its rowid *is* the object
 #               version's pk, so FTS5 walks matches in pk order from a cursor and a page stops
 #               early instead of collecting every match first;
-#   PostgreSQL: a real table (object_pk primary key, tsv, GIN on tsv).
+#   PostgreSQL: a real table (object_pk primary key, tsv, GIN on tsv). Since migration 0026
+#               the tsvector holds the scoped words as they are, one lexeme each, without
+#               positions (array_to_tsvector; nothing searches by phrase or ranks), and a search
+#               casts its quoted lexemes to tsquery: no parser reads them on either side.
 search_docs = Table(
     "search_docs",
     metadata,
@@ -84,8 +87,8 @@ PG_WORDS = Table(
 
 
 def scoped_word(scope_id: int, word: str) -> str:
-    """A word as search_words holds it for a document of scope `scope_id`: one token to FTS5
-    and to PostgreSQL's parser, and never the word of another scope ('s', digits, 'x' first)."""
+    """A word as search_words holds it for a document of scope `scope_id`: one token to FTS5,
+    one lexeme to PostgreSQL, and never the word of another scope ('s', digits, 'x' first)."""
     return f"s{scope_id}x{word}"
 
 
