@@ -1,5 +1,5 @@
 """The `text` export: indicators' values as an analyst pastes them into an e-mail, a ticket or a
-chat, a value per line and defanged (`hxxps://evil[.]example/x`, `198.51.100[.]7`,
+chat, a value per line and defanged (`hxxps://evil[.]example/x`, `198[.]51[.]100[.]7`,
 `ops[@]evil[.]example`), so that no mail client turns them into links and nobody opens one by
 a click. The free-text import (exchange/text.py) re-fangs exactly these spellings, so what this
 writes goes back in as it came out.
@@ -31,7 +31,7 @@ _SCHEMES = {"http": "hxxp", "https": "hxxps", "ftp": "fxp"}
 def defanged(kind: str, value: str) -> str:
     """A value as it is written to be read, not followed: the dots of a host (a domain, an
     address, a URL's or an e-mail address's host) as `[.]`, an e-mail's `@` as `[@]`, a URL's
-    scheme as `hxxp`/`hxxps`/`fxp`. Hashes, IPv6 addresses and ranges stay as they are."""
+    scheme as `hxxp`/`hxxps`/`fxp`. Hashes, and IPv6 addresses and ranges, stay as they are."""
     if kind in ("domain", "ipv4", "ipv4-cidr"):
         return value.replace(".", "[.]")
     if kind == "email":

@@ -45,8 +45,8 @@ async def exports_page(request: Request) -> Response:
 
 @router.get("/exports/download")
 async def export_download(request: Request) -> Response:
-    """The chosen format as a file. The options the format does not take are not sent to it:
-    the form shows every filter, and an empty or inapplicable one means "no filter" there."""
+    """The chosen format as a file. The form shows every filter: an empty one means "no
+    filter", one the chosen format does not take is refused beside the form (never dropped)."""
     session = await signed_in(request)
     if session is None:
         return to_login()
