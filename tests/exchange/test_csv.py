@@ -143,7 +143,13 @@ def test_columns_mapped_by_number_read_a_spreadsheet_of_any_header(world: World)
     mapping = {"column": ["kind=2", "value=3", "comment=4", "tlp=5"]}
     unskipped = alice.post("/api/v1/imports/csv", content=sheet, params=mapping)
     assert unskipped.status_code == 400 and "line 1" in unskipped.json()["error"]["message"]
-    for bad in (["value=3"], ["kind=2", "value=0"], ["kind=2", "value=2"], ["colour=1"]):
+    for bad in (
+        ["value=3"],
+        ["kind=2", "value=0"],
+        ["kind=2", "value=2"],
+        ["colour=1"],
+        ["kind=2", "value=\u00b2"],
+    ):
         answer = alice.post("/api/v1/imports/csv", content=sheet, params={"column": bad})
         assert answer.status_code == 422, (bad, answer.text)
     assert exported(alice) == []  # nothing of a refused file was stored

@@ -77,7 +77,7 @@ def column_map(given: str) -> dict[str, int]:
     for pair in filter(None, (p.strip() for p in given.split(","))):
         name, _, number = pair.partition("=")
         name = "type" if name.strip().lower() == "kind" else name.strip().lower()
-        if name not in COLUMNS or not number.strip().isdigit() or int(number) < 1:
+        if name not in COLUMNS or not number.strip().isdecimal() or int(number) < 1:
             raise Invalid(
                 f"column {pair!r}: NAME=N with NAME one of kind (or type), value, tlp, labels, "
                 "comment and N a column's number from 1"
