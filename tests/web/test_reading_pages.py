@@ -119,3 +119,29 @@ def test_a_sighting_is_recorded_in_one_click_only_with_the_forms_token(world: Wo
     assert seen() == 1
     bad = observer.post(url, data={**form, "value": "not a value at all"})
     assert bad.status_code == 422 and seen() == 1
+
+
+def test_reports_are_listed_newest_first_and_the_next_page_goes_back_in_time(
+    world: World, app
+) -> None:  # type: ignore[no-untyped-def]
+    """An analyst opens the list for what came in last: the newest report heads the first page,
+    and "Next page" leads to older ones, each report on exactly one page."""
+    a_user, b_user = world.user(world.member()), world.user(world.member())
+    ioc = indicator(SECRET_VALUE, tlp="green", distribution="community")
+    names = [f"Wave {n:03d}" for n in range(53)]  # shared in this order: Wave 052 is the newest
+    shared = [report([ioc["id"]], name=n, tlp="green", distribution="community") for n in names]
+    assert a_user.share(ioc, *shared).status_code == 201
+    hidden = report([ioc["id"]], name="Wave hidden", tlp="red", distribution="org")
+    assert a_user.share(hidden).status_code == 201  # newer still, but not for b
+
+    web = signed_in(world, app, b_user)
+    first = html(web, "/reports")
+    listed_first = re.findall(r"Wave \w+", first)
+    assert "Wave hidden" not in listed_first
+    assert listed_first[:3] == ["Wave 052", "Wave 051", "Wave 050"]
+    more = re.search(r'href="(/reports\?[^"]*cursor=[^"]+)"', first)
+    assert more is not None, "a second page is offered"
+    second = html(web, more.group(1).replace("&amp;", "&"))
+    listed_second = re.findall(r"Wave \w+", second)
+    assert listed_first + listed_second == sorted(names, reverse=True)
+    assert "Next page" not in second

@@ -222,12 +222,19 @@ def _versions(viewer: Viewer, f: ObjectFilter, match: VersionMatch) -> ColumnEle
 
 def list_objects(
     db: Database, viewer: Viewer, f: ObjectFilter, *, cursor: str | None, limit: int,
-    action: str = "intel.read", detail: dict[str, Any] | None = None,
+    action: str = "intel.read", detail: dict[str, Any] | None = None, newest_first: bool = False,
 ) -> Page:  # fmt: skip
-    """One page in the order objects were added; `next_cursor` resumes after it. The page is
-    audited as a bulk read under `action` (an export names itself)."""
-    after = decode_cursor(cursor) if cursor else 0
-    query = _filtered(viewer, f).where(objects.c.pk > after).order_by(objects.c.pk)
+    """One page in the order objects were added (`newest_first`: the last added first, as a
+    person reading a list expects); `next_cursor` resumes after it. The page is audited as a
+    bulk read under `action` (an export names itself)."""
+    query = _filtered(viewer, f)
+    if newest_first:
+        if cursor:
+            query = query.where(objects.c.pk < decode_cursor(cursor))
+        query = query.order_by(objects.c.pk.desc())
+    else:
+        query = query.where(objects.c.pk > (decode_cursor(cursor) if cursor else 0))
+        query = query.order_by(objects.c.pk)
     return read_page(db, viewer, query, limit=limit, action=action, detail=detail or {})
 
 

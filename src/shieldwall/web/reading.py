@@ -64,7 +64,7 @@ def not_found(request: Request, session: Session, message: str) -> HTMLResponse:
 async def reports(
     request: Request, q: str = "", tlp: str = "", cursor: str | None = None
 ) -> Response:
-    """The reports the user may see, a page at a time, filtered by text and TLP."""
+    """The reports the user may see, newest first, a page at a time, filtered by text and TLP."""
     session = await signed_in(request)
     if session is None:
         return to_login()
@@ -79,6 +79,7 @@ async def reports(
             f,
             cursor=cursor,
             limit=PAGE_SIZE,
+            newest_first=True,
         )
         rows = [summary(orjson.loads(body)) for body in page.bodies]
         next_cursor = page.next_cursor
