@@ -145,3 +145,31 @@ def test_reports_are_listed_newest_first_and_the_next_page_goes_back_in_time(
     listed_second = re.findall(r"Wave \w+", second)
     assert listed_first + listed_second == sorted(names, reverse=True)
     assert "Next page" not in second
+
+
+def test_a_reports_relationships_read_as_source_verb_target_and_never_name_a_hidden_end(
+    world: World, app
+) -> None:  # type: ignore[no-untyped-def]
+    """A relationship is shown as "Indicator 198.51.100.20 | indicates | Crimson loader", not as
+    its own id; one reaching an object the reader may not see is not shown at all."""
+    from tests.reports.test_report_view import malware, relationship
+
+    a_user, b_user = world.user(world.member()), world.user(world.member())
+    ioc = indicator("198.51.100.20", tlp="green", distribution="community")
+    loader = malware("Crimson loader", tlp="green", distribution="community")
+    hidden = malware("Secret dropper", tlp="red", distribution="org")
+    shown = relationship(ioc["id"], loader["id"], tlp="green", distribution="community")
+    to_hidden = relationship(ioc["id"], hidden["id"], tlp="green", distribution="community")
+    rep = report(
+        [ioc["id"], loader["id"], shown["id"], to_hidden["id"]],
+        name="Crimson wave", tlp="green", distribution="community",
+    )  # fmt: skip
+    assert a_user.share(rep, ioc, loader, hidden, shown, to_hidden).status_code == 201
+
+    page = html(signed_in(world, app, b_user), f"/reports/{rep['id']}")
+    assert "Secret dropper" not in page and hidden["id"] not in page
+    assert to_hidden["id"] not in page
+    rows = re.findall(r"<tr><td>([^<]*)</td><td>([^<]*)</td><td>([^<]*)</td>", page)
+    assert ("Indicator 198.51.100.20", "indicates", "Crimson loader") in rows
+    assert len([r for r in rows if r[1] == "indicates"]) == 1
+    assert shown["id"] not in page  # named by what it joins, not by its id

@@ -56,6 +56,22 @@ def summary(obj: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def relationship_line(rel: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:
+    """A relationship as an analyst reads it: source, verb, target. An end that is not among
+    the report's objects (a relationship reaching outside it) is named by its type and id: the
+    report view sends a relationship only when the viewer may see both its ends."""
+
+    def named(ref: Any) -> str:
+        return names.get(ref) or str(ref)
+
+    return {
+        **summary(rel),
+        "source": named(rel.get("source_ref")),
+        "verb": str(rel.get("relationship_type") or "related-to").replace("-", " "),
+        "target": named(rel.get("target_ref")),
+    }
+
+
 def not_found(request: Request, session: Session, message: str) -> HTMLResponse:
     return render("error.html", request, session, status=404, title="Not found", message=message)
 
@@ -131,6 +147,7 @@ async def report(request: Request, report_id: str) -> Response:
         o["values"] = [v for v in observables_of(body) if v.kind in KINDS]
         objects.append(o)
     correlated = data["correlated_reports"]
+    names = {o["id"]: o["name"] for o in objects}
     return render(
         "report.html",
         request,
@@ -138,7 +155,7 @@ async def report(request: Request, report_id: str) -> Response:
         report=head,
         body=data["report"],
         objects=objects,
-        relationships=[summary(r) for r in data["relationships"]],
+        relationships=[relationship_line(r, names) for r in data["relationships"]],
         correlated=correlated,
         recorded=request.query_params.get("seen"),
         page_tlp=strictest(
