@@ -75,7 +75,7 @@ def test_every_page_has_landmarks_labels_and_captions(world: World, app) -> None
     check("/login", browser(app).get("/login").text)
     web = signed_in(world, app, admin)
     urls = ["/", "/reports", f"/reports/{rep['id']}", "/search?q=Green", "/lookup", "/members"]
-    urls += ["/account", "/admin", "/share", "/exports"]
+    urls += ["/account", "/admin", "/share", "/exports", f"/objects/{ioc['id']}"]
     for url in urls:
         page = web.get(url)
         assert page.status_code == 200, (url, page.status_code)

@@ -66,26 +66,35 @@ def _titles(conn: Connection, viewer: Viewer, ids: Collection[str]) -> dict[str,
     each once however many answers name it. The name is read out of the stored body by the
     database (a report's body holds all its refs: no need to send it here to read one property);
     a note has an abstract instead, an observed-data neither."""
+    return {
+        object_id: {"type": type_, "name": title}
+        for object_id, type_, title, _ in _titled(conn, viewer, ids)
+    }
+
+
+def _titled(conn: Connection, viewer: Viewer, ids: Collection[str]) -> list[Any]:
+    """(object_id, type, name, tlp) of the latest visible version of each of `ids`; the name is
+    a note's abstract, or an observable's value, where the object has no name."""
     if not ids:
-        return {}
+        return []
     if conn.dialect.name == "sqlite":
         name: Any = func.coalesce(
             func.json_extract(objects.c.body, "$.name"),
             func.json_extract(objects.c.body, "$.abstract"),
+            func.json_extract(objects.c.body, "$.value"),
         )
     else:
         # No JSON holding a NUL escape is read by PostgreSQL (objects stored before they were
         # refused may hold one): read as U+FFFD.
         body = cast(func.replace(objects.c.body, "\\u0000", "\\ufffd"), JSON)
-        name = func.coalesce(body["name"].as_string(), body["abstract"].as_string())
+        name = func.coalesce(
+            body["name"].as_string(), body["abstract"].as_string(), body["value"].as_string()
+        )
     wanted = value_list(conn, sorted(ids), String())
-    query = select(objects.c.object_id, objects.c.type, name).select_from(
+    query = select(objects.c.object_id, objects.c.type, name, objects.c.tlp).select_from(
         wanted.join(objects, objects.c.object_id == wanted.c.value)
     )
-    return {
-        object_id: {"type": type_, "name": title}
-        for object_id, type_, title in conn.execute(visible_latest(query, viewer))
-    }
+    return list(conn.execute(visible_latest(query, viewer)))
 
 
 _TLP_LABELS = {int(tlp): tlp.label for tlp in TLP}
@@ -433,3 +442,23 @@ def private_lookup(
                 named.update(r for m in summary["matches"] for r in m["reports"])
                 answers[prefix].append({"digest": key_digest(value_key), **summary})
         return {"results": answers, "reports": _titles(conn, viewer, named)}
+
+
+def holding_reports(
+    db: Database, viewer: Viewer, object_id: str, others: Collection[str] = ()
+) -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]]]:
+    """The visible reports (and other containers) that refer to `object_id`, by name, each as
+    {"id", "type", "name", "tlp"}; and the same of `others` the viewer may see (objects a page
+    names beside it, e.g. those sharing a value with it). Nothing about an id the viewer may not
+    see: holders and titles are read through the policy."""
+    with db.read() as conn:
+        holders, _ = holders_of(conn, viewer, [object_id])
+        held_by = holders.get(object_id, set())
+        titled = {
+            i: {"id": i, "type": type_, "name": name, "tlp": _TLP_LABELS[tlp]}
+            for i, type_, name, tlp in _titled(conn, viewer, held_by | set(others))
+        }
+    reports = sorted(
+        (titled[i] for i in held_by if i in titled), key=lambda r: (r["name"] or "", r["id"])
+    )
+    return reports, {i: titled[i] for i in others if i in titled}

@@ -27,6 +27,7 @@ from shieldwall.web import (
     incident_actions,
     incident_form,
     incidents,
+    objects,
     reading,
     responders,
     share,
@@ -179,6 +180,7 @@ async def dashboard(request: Request, days: str = "30") -> Response:
 def register(app: FastAPI) -> None:
     app.include_router(router)
     app.include_router(reading.router)
+    app.include_router(objects.router)
     app.include_router(exports.router)
     app.include_router(account.router)
     app.include_router(admin.router)
