@@ -55,6 +55,7 @@ def test_another_members_red_org_only_report_leaves_no_trace_on_any_page(world: 
     assert SECRET_VALUE in page
     found = looked_up(a_web, SECRET_VALUE)
     assert "Crimson secret" in found and "TLP:RED" in found
+    assert f'<a href="/objects/{ioc["id"]}">indicator</a>' in found  # each match leads to its page
 
 
 def test_a_report_shows_the_reports_it_correlates_with_that_the_user_may_see(
