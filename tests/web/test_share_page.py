@@ -6,6 +6,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import pytest
+from fastapi.testclient import TestClient
+
 from tests.factories import World
 from tests.web.signing_in import csrf_of, signed_in
 
@@ -248,3 +251,57 @@ def test_free_text_is_read_for_the_indicators_it_holds(world: World, app) -> Non
     assert "203.0.113.77" in page and "CVE-2024-3400" in page and "TLP:AMBER" in page
     assert outsider.get(f"/reports/{rid}").status_code == 404  # org: its own member only
     assert "Loader mail" not in outsider.get("/reports").text
+
+
+@pytest.fixture
+def listed_app(database_url: str, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """The app with one warning list (public DNS resolvers), as an instance would have."""
+    from shieldwall.app import create_app
+    from shieldwall.settings import Settings
+
+    cache = str(tmp_path_factory.getbasetemp() / "cache")
+    return create_app(Settings(database_url=database_url, warninglists="public-dns-v4",
+                               validation_workers=0, cache_dir=cache))  # fmt: skip
+
+
+def kept_boxes(html: str) -> dict[str, bool]:
+    """Each previewed indicator's key -> whether its box is ticked."""
+    boxes = re.findall(
+        r'<input type="checkbox" id="keep-\d+" name="keep" value="([^"]+)"( checked)?>', html
+    )
+    return {key: bool(ticked) for key, ticked in boxes}
+
+
+def test_the_analyst_confirms_a_subset_and_a_warning_listed_value_starts_unticked(
+    listed_app,  # type: ignore[no-untyped-def]
+) -> None:
+    with TestClient(listed_app) as client:
+        world = World(listed_app.state.db, client)
+        web = signed_in(world, listed_app, world.user(world.member("Subset sharer")))
+        mail = "Beacon to 198.51.100.61 and evil-subset-synthetic.net, resolved via 8.8.8.8."
+        preview = post_share(web, action="preview", reading="text", values=mail)
+        assert preview.status_code == 200, preview.text
+        assert kept_boxes(preview.text) == {
+            "ipv4:198.51.100.61": True, "domain:evil-subset-synthetic.net": True, "ipv4:8.8.8.8": False,
+        }  # fmt: skip
+        assert "public-dns-v4" in preview.text.split("indicators found")[1].split("</table>")[0]
+        shown = ["ipv4:198.51.100.61", "domain:evil-subset-synthetic.net", "ipv4:8.8.8.8"]
+
+        def share(keep: list[str], values: str = mail) -> Any:
+            token = csrf_of(web.get("/share").text)
+            form = {"name": "Subset wave", "values": values, "reading": "text", "tlp": "green",
+                    "distribution": "community", "action": "share", "csrf": token,
+                    "shown": shown, "keep": keep}  # fmt: skip
+            return web.post("/share", data=form)
+
+        # Nothing kept, or a text edited after its preview: nothing is stored, the page says why.
+        none_kept = share([])
+        assert none_kept.status_code == 422 and "Keep at least one indicator" in none_kept.text
+        edited = share(["ipv4:198.51.100.61"], values=mail + " Also 203.0.113.62.")
+        assert edited.status_code == 422 and "changed after its preview" in edited.text
+        assert "Subset wave" not in web.get("/reports").text
+
+        rid = report_id(share(["ipv4:198.51.100.61"]))
+        page = web.get(f"/reports/{rid}").text
+        assert "198.51.100.61" in page
+        assert "evil-subset-synthetic.net" not in page and "8.8.8.8" not in page

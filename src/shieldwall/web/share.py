@@ -1,8 +1,11 @@
 """The share page (/share): a report with indicators pasted as values, one a line, or found in a
 pasted free text (an e-mail, a write-up: exchange/text.py, CVE and ATT&CK ids too), at a chosen
 TLP and distribution (a sharing group, anonymously if asked), through a preview that shows the
-indicators found and the description with victim data masked (POST /api/v1/sanitize's
-service), then stored by intel's ingest as POST /api/v1/objects stores a bundle. The form's
+indicators found, each with the warning lists naming it, for the analyst to confirm a subset
+(those on a list start unticked), and the description with victim data masked (POST
+/api/v1/sanitize's service), then stored by intel's ingest as POST /api/v1/objects stores a
+bundle. Only what the preview showed and the analyst kept is shared: a text edited after its
+preview is previewed again. The form's
 mistakes come back beside their field; ingest's own refusals (a TLP asking for more than its
 distribution allows) come back as they are, never widened or narrowed. Files uploaded from the
 same page are upload.py's."""
@@ -19,9 +22,10 @@ from shieldwall.correlate.values import normalise
 from shieldwall.errors import ShieldwallError
 from shieldwall.exchange.csv_format import DISTRIBUTIONS as CSV_DISTRIBUTIONS
 from shieldwall.exchange.indicators import PATTERNS, pattern_of, report_bundle
-from shieldwall.exchange.text import extract, text_bundle
+from shieldwall.exchange.text import Candidate, extract, on_warning_lists, text_bundle
 from shieldwall.intel.sanitize import sanitize_text
 from shieldwall.members import service as members_service
+from shieldwall.sightings.benign import warning_lists
 from shieldwall.web.pages import TLP_NAMES, expired_form, render, signed_in, to_login
 from shieldwall.web.security import same_token
 
@@ -119,18 +123,40 @@ async def share(request: Request) -> Response:
     else:
         indicators, bad = indicators_of(form.get("values", ""))
         if bad:
-            shown = ", ".join(bad[:5]) + (" ..." if len(bad) > 5 else "")
-            errors["values"] = f"Not an IP address, domain, URL, e-mail address or hash: {shown}"
+            listed = ", ".join(bad[:5]) + (" ..." if len(bad) > 5 else "")
+            errors["values"] = f"Not an IP address, domain, URL, e-mail address or hash: {listed}"
         elif not indicators:
             errors["values"] = "Paste at least one value, one a line."
     if len(indicators) > MAX_VALUES:
         errors["values"] = f"At most {MAX_VALUES} values at a time here."
+    settings = request.app.state.settings
+    lists = await run_in_threadpool(warning_lists, settings.warninglists, settings.cache_dir)
+    for i in indicators:
+        i["key"] = f"{i['kind']}:{i['value']}"
+        i["warning_lists"] = on_warning_lists(lists, Candidate(i["kind"], i["value"], 0))
+    sharing = form.get("action") == "share"
+    shown, kept = set(raw.getlist("shown")), set(raw.getlist("keep"))
+    for i in indicators:  # a value not previewed yet starts kept, unless a list names it
+        new = i["key"] not in shown
+        i["kept"] = i["key"] in kept or (new and (sharing or not i["warning_lists"]))
     sanitized = sanitize_text(form.get("description", ""))
     preview = {"indicators": indicators, "description": sanitized.as_dict()}
-    if errors or form.get("action") != "share":
+    if sharing and not errors and shown:
+        if any(i["key"] not in shown for i in indicators):
+            errors["values"] = "The text changed after its preview: check the indicators again."
+        elif not any(i["kept"] for i in indicators):
+            errors["values"] = "Keep at least one indicator to share."
+    if errors or not sharing:
         return await page(
             request, 422 if errors else 200, form=form, errors=errors, preview=preview
         )
+    kept = {i["key"] for i in indicators if i["kept"]}
+    found = [c for c in found if f"{c.kind}:{c.value}" in kept]
+    indicators = [
+        {k: v for k, v in i.items() if k in ("kind", "value", "pattern")}
+        for i in indicators
+        if i["kept"]
+    ]
     if form.get("use_sanitized") == "on":
         form["description"] = preview["description"]["text"]
     bundle = text_bundle(form, found) if free_text else report_bundle(form, indicators)
