@@ -4,9 +4,12 @@ body limits and the error message every failure carries."""
 from __future__ import annotations
 
 import base64
+import logging
+import re
 from collections.abc import Iterator
 
 import pytest
+from fastapi import FastAPI
 
 from shieldwall.policy import Role
 from tests.factories import World, indicator
@@ -215,3 +218,27 @@ def test_every_required_property_of_the_discovery_root_and_collection_resources(
     assert alice.get(f"/collections/{inbox['id']}/").json() == inbox
     # A trailing slash or not, as clients build URLs (taxii2-client's status URL has none).
     assert alice.client.get(f"{ROOT}/collections", headers=alice.headers).status_code == 200
+
+
+def test_a_server_failure_is_a_taxii_error_naming_the_id_the_log_holds_once(
+    alice: Taxii, app: FastAPI, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A TAXII client that meets a failure can report an id the operator finds in the log, with
+    the traceback, once; the answer says nothing of the cause."""
+    secret = "secret-detail-of-the-taxii-failure"
+
+    async def fails() -> None:
+        raise RuntimeError(secret)
+
+    server = next(r for r in app.routes if getattr(r, "path", "") == "/taxii2")
+    server.app.add_api_route("/shieldwall/test-fails/", fails)  # type: ignore[attr-defined]
+    with caplog.at_level(logging.ERROR, "shieldwall.errors"):
+        response = alice.client.get(f"{ROOT}/test-fails/", headers=alice.headers)
+    body = _error(response, 500)
+    found = re.search(r"error id ([0-9a-f]{16})$", body["description"])
+    assert found, body
+    error_id = found.group(1)
+    assert secret not in response.text and "Traceback" not in response.text
+    logged = [r for r in caplog.records if error_id in r.getMessage()]
+    assert len(logged) == 1 and secret in str(logged[0].exc_info[1])
+    assert len([r for r in caplog.records if "server error" in r.getMessage()]) == 1

@@ -282,8 +282,10 @@ def test_the_analyst_confirms_a_subset_and_a_warning_listed_value_starts_unticke
         preview = post_share(web, action="preview", reading="text", values=mail)
         assert preview.status_code == 200, preview.text
         assert kept_boxes(preview.text) == {
-            "ipv4:198.51.100.61": True, "domain:evil-subset-synthetic.net": True, "ipv4:8.8.8.8": False,
-        }  # fmt: skip
+            "ipv4:198.51.100.61": True,
+            "domain:evil-subset-synthetic.net": True,
+            "ipv4:8.8.8.8": False,
+        }
         assert "public-dns-v4" in preview.text.split("indicators found")[1].split("</table>")[0]
         shown = ["ipv4:198.51.100.61", "domain:evil-subset-synthetic.net", "ipv4:8.8.8.8"]
 

@@ -11,6 +11,7 @@ ended, so the client sees it broke rather than a short, clean-looking answer.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import secrets
 from http import HTTPStatus
@@ -85,12 +86,18 @@ def new_error_id() -> str:
 
 
 def log_server_error(scope: Scope, exc: BaseException) -> str:
-    """Log an unexpected failure with its traceback under a new error id, and return the id."""
+    """Log an unexpected failure with its traceback under a new error id, and return the id.
+    Once per failure: a mounted app (the TAXII server) that answered with the id logs it first,
+    and the failure, raised on to this app's ServerErrors, keeps that id."""
+    if isinstance(known := getattr(exc, "shieldwall_error_id", None), str):
+        return known
     error_id = new_error_id()
     log.error(
         "server error %s on %s %s", error_id, scope.get("method", "-"), scope.get("path", "-"),
         exc_info=exc,
     )  # fmt: skip
+    with contextlib.suppress(AttributeError):  # an exception without a __dict__: logged twice
+        exc.shieldwall_error_id = error_id  # type: ignore[attr-defined]
     return error_id
 
 

@@ -24,6 +24,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shieldwall.api.bodies import read_spooled
 from shieldwall.api.deps import admin_viewer, client_address, get_db, get_ingestor, get_settings
+from shieldwall.api.errors import log_server_error
 from shieldwall.audit import service as audit
 from shieldwall.db import Database
 from shieldwall.errors import ShieldwallError, TooManyRequests, Unauthorized
@@ -296,10 +297,14 @@ def _install_errors(app: FastAPI) -> None:
         return _error_response(TaxiiError(exc.status_code, phrase, description, exc.headers))
 
     @app.exception_handler(Exception)
-    async def _unexpected(_: Request, exc: Exception) -> Response:
-        return _error_response(
-            TaxiiError(500, "Internal Server Error", "the server failed to answer; try again")
+    async def _unexpected(request: Request, exc: Exception) -> Response:
+        # Logged here, with the id the answer names, as the REST API's failures are.
+        error_id = log_server_error(request.scope, exc)
+        description = (
+            "the server failed to answer this request; if it persists, report error id "
+            f"{error_id}"
         )
+        return _error_response(TaxiiError(500, "Internal Server Error", description))
 
 
 class CollectionIn(BaseModel):
