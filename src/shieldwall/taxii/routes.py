@@ -301,8 +301,7 @@ def _install_errors(app: FastAPI) -> None:
         # Logged here, with the id the answer names, as the REST API's failures are.
         error_id = log_server_error(request.scope, exc)
         description = (
-            "the server failed to answer this request; if it persists, report error id "
-            f"{error_id}"
+            f"the server failed to answer this request; if it persists, report error id {error_id}"
         )
         return _error_response(TaxiiError(500, "Internal Server Error", description))
 
