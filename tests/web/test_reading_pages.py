@@ -159,18 +159,23 @@ def test_a_reports_relationships_read_as_source_verb_target_and_never_name_a_hid
     ioc = indicator("198.51.100.20", tlp="green", distribution="community")
     loader = malware("Crimson loader", tlp="green", distribution="community")
     hidden = malware("Secret dropper", tlp="red", distribution="org")
+    family = malware("Outside family", tlp="green", distribution="community")  # not in the report
     shown = relationship(ioc["id"], loader["id"], tlp="green", distribution="community")
     to_hidden = relationship(ioc["id"], hidden["id"], tlp="green", distribution="community")
+    outward = relationship(loader["id"], family["id"], "variant-of", tlp="green",
+                           distribution="community")  # fmt: skip
+    assert a_user.share(family).status_code == 201
     rep = report(
-        [ioc["id"], loader["id"], shown["id"], to_hidden["id"]],
+        [ioc["id"], loader["id"], shown["id"], to_hidden["id"], outward["id"]],
         name="Crimson wave", tlp="green", distribution="community",
     )  # fmt: skip
-    assert a_user.share(rep, ioc, loader, hidden, shown, to_hidden).status_code == 201
+    assert a_user.share(rep, ioc, loader, hidden, shown, to_hidden, outward).status_code == 201
 
     page = html(signed_in(world, app, b_user), f"/reports/{rep['id']}")
     assert "Secret dropper" not in page and hidden["id"] not in page
     assert to_hidden["id"] not in page
     rows = re.findall(r"<tr><td>([^<]*)</td><td>([^<]*)</td><td>([^<]*)</td>", page)
     assert ("Indicator 198.51.100.20", "indicates", "Crimson loader") in rows
+    assert ("Crimson loader", "variant of", "Outside family") in rows  # an end outside it, named
     assert len([r for r in rows if r[1] == "indicates"]) == 1
     assert shown["id"] not in page  # named by what it joins, not by its id

@@ -444,20 +444,32 @@ def private_lookup(
         return {"results": answers, "reports": _titles(conn, viewer, named)}
 
 
+def titles(db: Database, viewer: Viewer, ids: Collection[str]) -> dict[str, dict[str, Any]]:
+    """Id -> {"id", "type", "name", "tlp"} of those of `ids` whose latest version the viewer may
+    see (the name: a note's abstract or an observable's value where there is none); the others
+    are simply absent."""
+    with db.read() as conn:
+        return _titles_with_tlp(conn, viewer, ids)
+
+
+def _titles_with_tlp(conn: Connection, viewer: Viewer, ids: Collection[str]) -> dict[str, Any]:
+    return {
+        i: {"id": i, "type": type_, "name": name, "tlp": _TLP_LABELS[tlp]}
+        for i, type_, name, tlp in _titled(conn, viewer, ids)
+    }
+
+
 def holding_reports(
     db: Database, viewer: Viewer, object_id: str, others: Collection[str] = ()
 ) -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]]]:
     """The visible reports (and other containers) that refer to `object_id`, by name, each as
-    {"id", "type", "name", "tlp"}; and the same of `others` the viewer may see (objects a page
-    names beside it, e.g. those sharing a value with it). Nothing about an id the viewer may not
-    see: holders and titles are read through the policy."""
+    `titles` gives them; and the titles of `others` (objects a page names beside it, e.g. those
+    sharing a value with it). Nothing about an id the viewer may not see: holders and titles
+    are read through the policy."""
     with db.read() as conn:
         holders, _ = holders_of(conn, viewer, [object_id])
         held_by = holders.get(object_id, set())
-        titled = {
-            i: {"id": i, "type": type_, "name": name, "tlp": _TLP_LABELS[tlp]}
-            for i, type_, name, tlp in _titled(conn, viewer, held_by | set(others))
-        }
+        titled = _titles_with_tlp(conn, viewer, held_by | set(others))
     reports = sorted(
         (titled[i] for i in held_by if i in titled), key=lambda r: (r["name"] or "", r["id"])
     )

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from starlette.concurrency import run_in_threadpool
 
+from shieldwall.correlate import service as correlate_service
 from shieldwall.correlate.helper import LookupSettings, Options
 from shieldwall.correlate.observables import KINDS, observables_of
 from shieldwall.errors import Invalid, NotFound
@@ -57,9 +58,9 @@ def summary(obj: dict[str, Any]) -> dict[str, Any]:
 
 
 def relationship_line(rel: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:
-    """A relationship as an analyst reads it: source, verb, target. An end that is not among
-    the report's objects (a relationship reaching outside it) is named by its type and id: the
-    report view sends a relationship only when the viewer may see both its ends."""
+    """A relationship as an analyst reads it: source, verb, target, each end by its name
+    (`names`: the report's objects and the ends outside it, which the report view sends a
+    relationship for only when the viewer may see both)."""
 
     def named(ref: Any) -> str:
         return names.get(ref) or str(ref)
@@ -131,7 +132,15 @@ async def report(request: Request, report_id: str) -> Response:
             noisy_threshold=settings.noisy_threshold,
             half_lives=parse_half_lives(settings.decay_half_lives),
         )
-        return orjson.loads(b"".join(pieces))
+        data = orjson.loads(b"".join(pieces))
+        # The names of relationships' ends outside the report (both ends are visible, or the
+        # view would not have sent the relationship).
+        inside = {o["id"] for o in data["objects"]}
+        ends = {r.get(k) for r in data["relationships"] for k in ("source_ref", "target_ref")}
+        outside = {e for e in ends if isinstance(e, str)} - inside
+        titled = correlate_service.titles(request.app.state.db, session.viewer, outside)
+        data["outside"] = {i: t["name"] or i for i, t in titled.items()}
+        return data
 
     try:
         data = await run_in_threadpool(view)
@@ -147,7 +156,7 @@ async def report(request: Request, report_id: str) -> Response:
         o["values"] = [v for v in observables_of(body) if v.kind in KINDS]
         objects.append(o)
     correlated = data["correlated_reports"]
-    names = {o["id"]: o["name"] for o in objects}
+    names = {**data["outside"], **{o["id"]: o["name"] for o in objects}}
     return render(
         "report.html",
         request,
