@@ -130,6 +130,10 @@ def test_members_cover_every_kind_with_real_countries_and_sectors(dataset: DemoD
         assert m.country in countries
         assert m.sectors and set(m.sectors) <= sectors
         assert m.capabilities and set(m.capabilities) <= capabilities
+        # A response team to reach, on the reserved .invalid domain, labelled synthetic.
+        assert m.contacts and all(
+            ".synthetic.invalid " in c and "SYNTHETIC" in c for c in m.contacts
+        )
 
 
 def test_users_one_admin_and_a_member_admin_and_analyst_per_member(dataset: DemoDataset) -> None:

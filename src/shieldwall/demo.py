@@ -93,6 +93,7 @@ def seed(db: Database, settings: Settings) -> Login:
                 country=m.country,
                 sectors=m.sectors,
                 capabilities=m.capabilities,
+                contacts=m.contacts,
                 identity_id=member_identity_id(m.name),
             )
             for m in dataset.members

@@ -50,6 +50,12 @@ class DemoMember:
     sectors: tuple[str, ...]
     capabilities: tuple[str, ...]
 
+    @property
+    def contacts(self) -> tuple[str, ...]:
+        """Where the partnership reaches the member's response team: an address on the
+        reserved .invalid domain, as every demo user's is."""
+        return (f"soc@{_domain(self.name)} (SYNTHETIC, 24/7)",)
+
 
 @dataclass(frozen=True)
 class DemoUser:
