@@ -7,11 +7,15 @@ from a member ("error 3f9c...") leads straight to the cause. `ServerErrors` is t
 middleware, so an error in another middleware or in a streamed body is caught as well; once a
 body has started, no error can be sent any more, and the connection is broken off instead of
 ended, so the client sees it broke rather than a short, clean-looking answer.
+
+A browser asking for a page of the web application (an unknown address, a server error) gets the
+same answer as a small HTML page instead, with a way back (`wants_page`).
 """
 
 from __future__ import annotations
 
 import contextlib
+import html
 import logging
 import secrets
 from http import HTTPStatus
@@ -101,12 +105,39 @@ def log_server_error(scope: Scope, exc: BaseException) -> str:
     return error_id
 
 
-def server_error_response(error_id: str) -> Response:
-    return error_response(
-        500,
-        f"the server failed to answer this request; if it persists, report error id {error_id}",
-        error_id=error_id,
+def server_error_response(error_id: str, *, page: bool = False) -> Response:
+    message = (
+        f"the server failed to answer this request; if it persists, report error id {error_id}"
     )
+    if page:
+        return page_response(500, message)
+    return error_response(500, message, error_id=error_id)
+
+
+# Where machines, not people, read the answers: they get JSON (or TAXII's) whatever they accept.
+_MACHINE_PATHS = ("/api/", "/taxii2", "/feeds/")
+
+
+def wants_page(scope: Scope) -> bool:
+    """Whether the request is a browser's for a page of the web application."""
+    if str(scope.get("path", "")).startswith(_MACHINE_PATHS):
+        return False
+    accept = dict(scope.get("headers") or ()).get(b"accept", b"")
+    return b"text/html" in accept
+
+
+def page_response(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
+    """An error as a page, self-contained (no template, no session: it must not fail itself)."""
+    title = html.escape(HTTPStatus(status).phrase)
+    body = (
+        '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
+        f"<title>{title} · Shieldwall</title>"
+        '<link rel="stylesheet" href="/static/shieldwall.css"></head>'
+        '<body><header><nav aria-label="Shieldwall"><a href="/">Shieldwall</a></nav></header>'
+        f"<main><h1>{title}</h1><p>{html.escape(message)}</p>"
+        '<p><a href="/">Back to the dashboard</a></p></main></body></html>\n'
+    )
+    return Response(body, status_code=status, headers=headers, media_type="text/html")
 
 
 class ServerErrors:
@@ -147,7 +178,7 @@ class ServerErrors:
                 return
             if started:
                 raise BrokenAnswer(error_id) from exc
-            await server_error_response(error_id)(scope, receive, send)
+            await server_error_response(error_id, page=wants_page(scope))(scope, receive, send)
 
 
 class BrokenAnswer(Exception):
@@ -171,5 +202,8 @@ def install(app: FastAPI) -> None:
         return error_response(422, "the request is not valid", details)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> Response:
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        if wants_page(request.scope):
+            message = "There is no such page." if exc.status_code == 404 else str(exc.detail)
+            return page_response(exc.status_code, message, exc.headers)
         return error_response(exc.status_code, str(exc.detail), headers=exc.headers)
