@@ -73,3 +73,29 @@ def test_search_hits_and_report_lines_lead_to_the_object_and_a_report_to_its_own
     assert link in page(web, f"/reports/{rep['id']}")
     moved = web.get(f"/objects/{rep['id']}", follow_redirects=False)
     assert moved.status_code == 303 and moved.headers["location"] == f"/reports/{rep['id']}"
+
+
+def test_a_sighting_is_recorded_from_the_object_page_only_with_the_forms_token(
+    world: World, app
+) -> None:  # type: ignore[no-untyped-def]
+    from tests.web.signing_in import csrf_of
+
+    ioc = indicator("198.51.100.124", tlp="green", distribution="community")
+    assert world.user(world.member()).share(ioc).status_code == 201
+    user = world.user(world.member())
+    observer = signed_in(world, app, user)
+    html = page(observer, f"/objects/{ioc['id']}")
+    assert 'aria-label="Seen 198.51.100.124 here"' in html
+
+    def seen() -> int:
+        return user.get("/api/v1/sightings", params={"value": "198.51.100.124"}).json()["seen"]
+
+    url = f"/objects/{ioc['id']}/sightings"
+    form = {"csrf": csrf_of(html), "kind": "ipv4", "value": "198.51.100.124"}
+    assert observer.post(url, data={**form, "csrf": "x"}).status_code == 403
+    assert seen() == 0
+    done = observer.post(url, data=form)
+    assert done.status_code == 303
+    assert done.headers["location"] == f"/objects/{ioc['id']}?seen=198.51.100.124"
+    assert "Recorded a sighting of 198.51.100.124." in page(observer, done.headers["location"])
+    assert seen() == 1

@@ -14,10 +14,11 @@ from fastapi.responses import RedirectResponse
 from starlette.concurrency import run_in_threadpool
 
 from shieldwall.correlate import service as correlate_service
+from shieldwall.correlate.observables import KINDS, observables_of
 from shieldwall.errors import Invalid, NotFound
 from shieldwall.intel import query
 from shieldwall.web.pages import render, signed_in, to_login
-from shieldwall.web.reading import not_found, strictest, summary
+from shieldwall.web.reading import not_found, record_seen, strictest, summary
 
 router = APIRouter(include_in_schema=False)
 
@@ -84,6 +85,8 @@ async def object_page(request: Request, object_id: str) -> Response:
         session,
         obj=head,
         properties=_shown(body),
+        values=[v for v in observables_of(body) if v.kind in KINDS],
+        recorded=request.query_params.get("seen"),
         reports=reports,
         matches=matches,
         noisy=shared.get("noisy_values", []),
@@ -91,3 +94,9 @@ async def object_page(request: Request, object_id: str) -> Response:
             [head["tlp"], *(r["tlp"] for r in reports), *(m["tlp"] for m in matches)]
         ),
     )
+
+
+@router.post("/objects/{object_id}/sightings")
+async def record_sighting(request: Request, object_id: str) -> Response:
+    """One click on the object's value: "seen here"; back to the object."""
+    return await record_seen(request, f"/objects/{quote(object_id, safe='')}")

@@ -175,8 +175,13 @@ async def report(request: Request, report_id: str) -> Response:
 
 @router.post("/reports/{report_id}/sightings")
 async def record_sighting(request: Request, report_id: str) -> Response:
-    """One click on a report's value: "seen here", a sighting as POST /api/v1/sightings records
-    it (count 1, now, the member's default TLP and distribution); back to the report."""
+    """One click on a report's value: "seen here"; back to the report."""
+    return await record_seen(request, f"/reports/{quote(report_id, safe='')}")
+
+
+async def record_seen(request: Request, back: str) -> Response:
+    """A "Seen VALUE" button's post: a sighting as POST /api/v1/sightings records it (count 1,
+    now, the member's default TLP and distribution), then back to the page it was on."""
     session = await signed_in(request)
     if session is None:
         return to_login()
@@ -194,8 +199,7 @@ async def record_sighting(request: Request, report_id: str) -> Response:
         return render(
             "error.html", request, session, status=422, title="Not recorded", message=exc.message
         )
-    target = f"/reports/{quote(report_id, safe='')}?seen={quote(seen.value, safe='')}"
-    return RedirectResponse(target, status_code=303)
+    return RedirectResponse(f"{back}?seen={quote(seen.value, safe='')}", status_code=303)
 
 
 @router.get("/search")
