@@ -133,8 +133,9 @@ class Settings:
     )
     auth_failures_per_account: int = _setting(
         10,
-        "Failed authentications on one account (the user a presented key names) per window "
-        "(0: no limit).",
+        "Failed authentications on one account (the user a presented key or a sign-in's "
+        "e-mail names) per window, its API keys' and its password's counted apart (0: no "
+        "limit).",
     )
     session_minutes: int = _setting(
         720,

@@ -16,13 +16,21 @@ from __future__ import annotations
 
 import secrets
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from sqlalchemy import event, select
 
 from shieldwall.members import passwords, service
-from shieldwall.members.authentication import Authenticator, KeyRefused, Limits, TooManyAttempts
+from shieldwall.members.authentication import (
+    Authenticator,
+    KeyRefused,
+    Limits,
+    TooManyAttempts,
+    key_scope,
+    password_scope,
+)
 from shieldwall.members.tables import auth_failures
 from tests.factories import ApiUser, World
 from tests.members.attempts_at_once import HeldAfterTheCheck, at_once
@@ -49,10 +57,11 @@ def _attempt(
     return None
 
 
-def _stored(world: World, user: ApiUser) -> int:
+def _stored(world: World, user: ApiUser, scope: Callable[[str], str] = key_scope) -> int:
+    """The account's stored failures: its keys' (key_scope), or its password's (password_scope)."""
     with world.db.read() as conn:
         return conn.scalar(
-            select(auth_failures.c.failures).where(auth_failures.c.scope == f"user:{user.user_id}")
+            select(auth_failures.c.failures).where(auth_failures.c.scope == scope(user.user_id))
         )
 
 
@@ -228,7 +237,8 @@ def test_wrong_passwords_at_once_get_one_attempt_at_the_limits_edge(world: World
         map(str, [KeyRefused] + [TooManyAttempts] * (K - 1))
     )
     authenticator.flush()
-    assert _stored(world, user) == LIMITS.per_account
+    assert _stored(world, user, password_scope) == LIMITS.per_account
+    assert _stored(world, user) is None  # the account's keys are not locked by its password
     assert sign_in("the right password, long enough") is TooManyAttempts
 
 

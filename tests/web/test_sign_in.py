@@ -155,6 +155,39 @@ def test_too_many_failures_on_an_account_are_refused_for_a_while(
         assert "sw_session" not in web.cookies
 
 
+def test_failed_sign_ins_on_an_account_never_lock_its_api_keys_nor_keys_its_password(
+    world: World, database_url: str
+) -> None:
+    """Whoever reaches the sign-in page and guesses an e-mail address may fail passwords on that
+    account: that must NOT lock out the API keys its machines sync with (a stranger's denial of
+    service); nor may failures with a key's visible prefix lock its user out of the web. Each
+    credential is throttled on its own."""
+    victim = world.user(world.member())
+    email = with_password(world, victim)
+    bystander = world.user(world.member())
+    bystander_email = with_password(world, bystander)
+    settings = Settings(
+        database_url=database_url, warninglists="none", validation_workers=0,
+        auth_failures_per_account=2,
+    )  # fmt: skip
+    with TestClient(create_app(settings), follow_redirects=False) as web:
+        for _ in range(3):  # past the limit
+            assert sign_in(web, email, "wrong password!").status_code in (401, 429)
+        web.app.state.authenticator.flush()  # as every process would count them
+        assert sign_in(web, email).status_code == 429  # the password is locked for the window
+        as_victim = {"Authorization": f"Bearer {victim.key}"}
+        assert web.get("/api/v1/me", headers=as_victim).status_code == 200  # its key is not
+
+        wrong = bystander.key[:-4] + ("AAAA" if not bystander.key.endswith("AAAA") else "BBBB")
+        for _ in range(3):  # a wrong secret behind the bystander's visible key prefix
+            got = web.get("/api/v1/me", headers={"Authorization": f"Bearer {wrong}"})
+            assert got.status_code in (401, 429)
+        web.app.state.authenticator.flush()
+        refused = web.get("/api/v1/me", headers={"Authorization": f"Bearer {bystander.key}"})
+        assert refused.status_code == 429  # its keys are locked for the window
+        assert sign_in(web, bystander_email).status_code == 303  # its password is not
+
+
 def test_a_session_ends_after_the_configured_lifetime(world: World, database_url: str) -> None:
     email = with_password(world, world.user(world.member()))
     settings = Settings(

@@ -5,8 +5,12 @@ Failed authentications are counted per client address and per account (the user 
 key names) in fixed windows of `auth_failure_window` seconds. Past `auth_failures_per_address`
 or `auth_failures_per_account` failures in a window, every attempt from that address, or on that
 account, is refused with 429 and `Retry-After` until the window ends, without even looking at
-the key. The counters live in the database (`auth_failures`), so every process serving one
-database slows the same clients down; each process also counts its own failures at once, and a
+the key. An account's key failures (`user:<id>`) and its password failures (`password:<id>`)
+are counted apart: anyone who can reach the sign-in page and guess an e-mail address can fail
+passwords on that account, and that must lock its password out, never the API keys its
+machines sync with (nor may failures with a key's visible prefix lock its user out of the web).
+The counters live in the database (`auth_failures`), so every process serving one database
+slows the same clients down; each process also counts its own failures at once, and a
 background thread adds them to the database within about a second, so a failed attempt never
 waits for the database's one writer (a large ingest can hold it for seconds).
 
@@ -229,7 +233,7 @@ class Authenticator:
         with self._db.quick_read() as conn:
             with self._handover.checking():  # before the first read: see the module's doc
                 # Read before what it guards: a change committed after this read moves it again.
-                checked = scopes + ([f"user:{known.viewer.user_id}"] if known else [])
+                checked = scopes + ([key_scope(known.viewer.user_id)] if known else [])
                 generation, stored = self._generation_and_failures(conn, checked)
                 if known is not None and (
                     generation != known.generation or not _unexpired(known.expires_at)
@@ -250,7 +254,7 @@ class Authenticator:
                 else:
                     found = keys.find(conn, key)  # its hash compared: known right or wrong
                     if found is not None:
-                        scopes.append(f"user:{found.user_id}")
+                        scopes.append(key_scope(found.user_id))
                     usable = found is not None and found.matches and found.usable
                     # Known but for the e-mail, which needs the viewer read: held till then.
                     self._admit(conn, scopes, now, None if usable else False)
@@ -273,14 +277,14 @@ class Authenticator:
     def user_for_password(self, email: str, password: str, address: str | None) -> str | None:
         """The user signing in with this address and password, or None; counted and slowed
         down like a failed key, per client address and per account (the user the e-mail
-        names), so guessing one account's password hits the same limit as guessing its key."""
+        names, its password_scope: a password's failures never lock the account's keys)."""
         now = time.time()
         with self._db.read() as conn:
             with self._handover.checking():  # before the first read: see the module's doc
                 scopes = [f"address:{address}"] if address else []
                 user_id = passwords.user_id_by_email(conn, email)
                 if user_id is not None:
-                    scopes.append(f"user:{user_id}")
+                    scopes.append(password_scope(user_id))
                 self._admit(conn, scopes, now, None)
             try:  # a password hash's time: the reservation holds the attempt, not _Handover
                 found = passwords.user_for_password(conn, email, password)
@@ -545,6 +549,17 @@ def authenticator_for(db: Database, settings: Settings) -> Authenticator:
             settings.auth_failures_per_account,
         ),
     )
+
+
+def key_scope(user_id: str) -> str:
+    """The scope an account's API key failures are counted in."""
+    return f"user:{user_id}"
+
+
+def password_scope(user_id: str) -> str:
+    """The scope an account's password failures are counted in: apart from its keys' (see the
+    module's doc), so a stranger failing passwords on it never locks its API keys out."""
+    return f"password:{user_id}"
 
 
 def generation_now(conn: Connection) -> int:

@@ -77,8 +77,9 @@ api_keys = Table(
     Column("revoked_by", String(36)),  # the user who revoked it; NULL: the command line
 )
 
-# Failed authentications counted per scope ("address:<client address>", "user:<user id>") in
-# fixed windows, so that every app process serving one database slows the same clients down.
+# Failed authentications counted per scope ("address:<client address>", "user:<user id>" for
+# its API keys, "password:<user id>" for its password) in fixed windows, so that every app
+# process serving one database slows the same clients down.
 auth_failures = Table(
     "auth_failures",
     metadata,
