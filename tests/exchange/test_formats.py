@@ -69,6 +69,37 @@ def test_an_export_holds_only_what_the_viewer_may_see(world: World) -> None:
     ]
 
 
+def test_an_age_past_a_century_is_refused_not_a_server_error(world: World) -> None:
+    """max_age_days from a query string may be any whole number: one reaching back past the
+    year 1 (an OverflowError), past 64 bits (the audit entry's JSON) or to a year of three
+    digits (which sorts after every stored date) must NOT break an export off or empty it: it
+    is refused by name; a century is still a bound, and holds what was added."""
+    alice = world.user(world.member())
+    assert alice.share(indicator("203.0.113.4", tlp="green")).status_code == 201
+    for name in ("text", "blocklist", "suricata", "csv", "stix"):
+        kind = {"kind": "ipv4"} if name == "blocklist" else {}
+        for days in ("99999999", "99999999999999999999", "500000", "36526"):
+            got = alice.get(f"/api/v1/exports/{name}", params={"max_age_days": days, **kind})
+            assert got.status_code == 422, (name, days, got.text[:300])
+            assert "max_age_days" in got.json()["error"]["message"]
+        got = alice.get(f"/api/v1/exports/{name}", params={"max_age_days": "36525", **kind})
+        assert got.status_code == 200, (name, got.text[:300])
+        assert "203.0.113.4" in got.text.replace("[.]", "."), name
+
+
+def test_a_stored_selection_reaching_past_the_calendar_bounds_nothing() -> None:
+    """A selection kept from before the cap (a collection's, a feed's) must NOT make every read
+    of it a server error, nor let nothing through: an age past the calendar bounds nothing."""
+    from shieldwall.selections.service import Selection
+
+    row = {"type": "indicator", "tlp": 1, "labels": "", "sharing_group_id": None,
+           "anonymous": False, "date_added": "2026-12-01T00:00:00.000000Z"}  # fmt: skip
+    for days in (500_000, 99_999_999):
+        selection = Selection(max_age_days=days)
+        assert selection.admits(row, "industry")
+        assert str(selection.where(objects)) == "true"
+
+
 def test_the_listing_and_registration(world: World) -> None:
     names = {
         f["name"]: f for f in world.user(world.member()).get("/api/v1/formats").json()["formats"]

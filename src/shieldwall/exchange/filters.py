@@ -20,6 +20,7 @@ SELECTION_OPTIONS = ("tlp", "label", "max_age_days")
 VALUE_OPTIONS = ("kind", "min_score", "include_benign", "include_url_hosts", "pap",
                  *SELECTION_OPTIONS)  # fmt: skip
 TRUTHY = ("1", "true", "yes", "on")
+MAX_AGE_DAYS = 36_525
 
 
 def selection_of(options: Mapping[str, str], *, types: tuple[str, ...] = ()) -> Selection | None:
@@ -36,6 +37,10 @@ def selection_of(options: Mapping[str, str], *, types: tuple[str, ...] = ()) -> 
         days = int(age) if age else None
     except ValueError:
         raise Invalid(f"max_age_days: a whole number of days, not {age!r}") from None
+    if days is not None and days > MAX_AGE_DAYS:
+        # Further back than anything was added here; a number past 64 bits would not even
+        # go into the audit entry the export writes.
+        raise Invalid(f"max_age_days: at most {MAX_AGE_DAYS} (a century), not {age!r}")
     return Selection(types=types, max_tlp=ceiling, labels=labels, max_age_days=days)
 
 

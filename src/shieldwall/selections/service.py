@@ -73,9 +73,8 @@ class Selection:
         if self.member_kinds:
             kinds = select(members.c.id).where(members.c.kind.in_(self.member_kinds))
             clauses.append(and_(c.anonymous.is_(False), c.member_id.in_(kinds)))
-        if self.max_age_days is not None:
-            since = (now or datetime.now(UTC)) - timedelta(days=self.max_age_days)
-            clauses.append(c.date_added >= since.strftime("%Y-%m-%dT%H:%M:%S.%fZ"))
+        if (since := self._since(now)) is not None:
+            clauses.append(c.date_added >= since)
         return and_(true(), *clauses) if clauses else true()
 
     def admits(self, row: Any, member_kind: str | None, *, now: datetime | None = None) -> bool:
@@ -90,11 +89,21 @@ class Selection:
             return False
         if self.member_kinds and (row["anonymous"] or member_kind not in self.member_kinds):
             return False
-        if self.max_age_days is not None:
+        since = self._since(now)
+        return since is None or row["date_added"] >= since
+
+    def _since(self, now: datetime | None) -> str | None:
+        """The oldest date_added `max_age_days` lets through, as stored; None when it sets no
+        bound, so too when it reaches back before any object was added here, or past the
+        calendar's start (max_age_days=99999999 from a query string: every object, not an
+        OverflowError's 500; nor a year of three digits, which sorts after every stored one)."""
+        if self.max_age_days is None:
+            return None
+        try:
             since = (now or datetime.now(UTC)) - timedelta(days=self.max_age_days)
-            if row["date_added"] < since.strftime("%Y-%m-%dT%H:%M:%S.%fZ"):
-                return False
-        return True
+        except OverflowError:
+            return None
+        return None if since.year < 1970 else since.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
     def as_dict(self) -> dict[str, Any]:
         return {
