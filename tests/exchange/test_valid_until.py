@@ -1,7 +1,8 @@
 """objects.valid_until (migration 0023): what the value exports leave expired indicators out by.
 
 Ingest fills it, normalised; the migration fills it for the rows stored before it; every value
-export (blocklist, suricata, snort, rpz) reads it and no body. Negative cases first: an expired
+export (blocklist, suricata, snort, rpz, text) reads it and no body; the CSV export filters by
+it through intel's query (ObjectFilter.valid_at). Negative cases first: an expired
 indicator, or one whose newer version narrows its validity into the past, is in no export.
 """
 
@@ -58,6 +59,13 @@ def test_expired_indicators_are_in_no_export(world: World) -> None:
         assert "expired" not in text and "198.51.100.40" not in text, fmt
         assert "lasting.example" in text, fmt
     assert "198.51.100.41" in exported(alice, "suricata")
+    # The exports of indicators a tool acts on, of every kind, hold no expired one either.
+    for fmt in ("csv", "text"):
+        response = alice.get(f"/api/v1/exports/{fmt}")
+        assert response.status_code == 200, response.text
+        text = response.text.replace("[.]", ".")
+        assert "expired.example" not in text and "198.51.100.40" not in text, fmt
+        assert "lasting.example" in text and "198.51.100.41" in text, fmt
 
 
 def test_a_new_version_narrowing_valid_until_takes_the_indicator_out(world: World) -> None:

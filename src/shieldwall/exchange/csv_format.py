@@ -6,10 +6,10 @@ Import: a header row naming the columns `type` and `value`, and optionally `tlp`
 whose header says something else or that has none, the columns mapped by number
 (`kind=1,value=3`), every row data but a first one skipped on request. The file is stored
 whole or not at all: a bad row refuses it with its line number. Export: one row per value of
-each visible, unrevoked indicator (id, type, value, tlp, labels, the viewer's score and sightings
-of it: seen, false_positives, first_seen, last_seen; valid_from, valid_until, modified),
-streamed and audited in batches; a cell a spreadsheet would run as a formula (starting with
-= + - @ tab or CR) is prefixed with `'`.
+each visible indicator neither revoked nor past its valid_until (id, type, value, tlp, labels,
+the viewer's score and sightings of it: seen, false_positives, first_seen, last_seen;
+valid_from, valid_until, modified), streamed and audited in batches; a cell a spreadsheet
+would run as a formula (starting with = + - @ tab or CR) is prefixed with `'`.
 """
 
 from __future__ import annotations
@@ -229,11 +229,12 @@ def export_csv(
     batch: int = 1000,
 ) -> Iterator[str]:
     """The header, then a row per value of each indicator the viewer may see (latest versions,
-    not revoked, read through intel's query and so through the policy), in the selection the
-    options give (`tlp`, `label`, `max_age_days`) and scoring at least `min_score`. Each row
-    carries the indicator's score and what the viewer may see of its sightings (seen, false
-    positives, first and last seen), as a lookup answers. A batch at a time, each read in a
-    transaction of its own and audited (`export.csv`) before its rows are given out."""
+    neither revoked nor expired, read through intel's query and so through the policy), in the
+    selection the options give (`tlp`, `label`, `max_age_days`) and scoring at least
+    `min_score`. Each row carries the indicator's score and what the viewer may see of its
+    sightings (seen, false positives, first and last seen), as a lookup answers. A batch at a
+    time, each read in a transaction of its own and audited (`export.csv`) before its rows are
+    given out."""
     from shieldwall.audit import service as audit
     from shieldwall.exchange import filters
     from shieldwall.sightings.score import parse_half_lives
@@ -244,9 +245,11 @@ def export_csv(
     except ValueError:
         raise Invalid(f"min_score: a number, not {options['min_score']!r}") from None
     selection = filters.selection_of(options)
-    f = ObjectFilter(types=("indicator",), selection=selection)
-    half_lives = parse_half_lives(settings.decay_half_lives)
     now = datetime.now(UTC)
+    # Expired indicators are in no export a tool acts on (as the value exports: chosen_of).
+    valid_at = now.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    f = ObjectFilter(types=("indicator",), selection=selection, valid_at=valid_at)
+    half_lives = parse_half_lives(settings.decay_half_lives)
     yield _line(list(EXPORT_COLUMNS))
     after = 0
     while True:

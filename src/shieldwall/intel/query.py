@@ -72,6 +72,9 @@ class ObjectFilter:
     # views (its TAXII inbox). Never offer it to anyone else: it would unmask anonymous ones.
     member_id: str | None = None
     other_than_member_id: str | None = None  # all but what this member contributed (federation)
+    # Only versions not past their valid_until at this moment (normalised, as utc_now writes):
+    # what exports of indicators to act on hold (the value exports' chosen_of says the same).
+    valid_at: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,6 +170,8 @@ def _filtered(viewer: Viewer, f: ObjectFilter, columns: tuple[Any, ...] = _COLUM
             .scalar_subquery()
         )
         query = query.where(c.pk >= first_pk)
+    if f.valid_at:
+        query = query.where(or_(c.valid_until.is_(None), c.valid_until > f.valid_at))
     if f.text:
         query = query.where(c.search_text.like(f"%{_like_escape(f.text.lower())}%", escape="\\"))
     return query
