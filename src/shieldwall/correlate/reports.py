@@ -31,6 +31,7 @@ from shieldwall.correlate.matches import (
 from shieldwall.correlate.observables import Observable, lookup_key, observables_of
 from shieldwall.correlate.service import _TLP_LABELS, _summary
 from shieldwall.db import probe_by_probe, value_list
+from shieldwall.intel.query import first_visible_pks, shown_copy
 from shieldwall.intel.tables import objects
 from shieldwall.policy import Viewer, visible_filter
 
@@ -60,21 +61,27 @@ def latest_visible(
     conn: Connection, viewer: Viewer, ids: Sequence[str], *, batch: int = BATCH
 ) -> Iterator[list[Row[Any]]]:
     """The latest visible version of each id, a batch of ids at a time, in the order given; an id
-    with none is left out. Where several members keep a copy of an observable, the first by
-    (modified, pk), as GET /objects/{id} picks it: never "the copy of the report's author",
-    which would tell who wrote an anonymous report."""
+    with none is left out. Where several members hold a copy of one id, the one GET
+    /objects/{id} shows (query.shown_copy: the viewer's own, else the first sharer's): never
+    "the copy of the report's author", which would tell who wrote an anonymous report, nor a
+    later claim to the id by its `modified`."""
     for chunk in _chunks(ids, batch):
         wanted = value_list(conn, chunk, String())
         rows = conn.execute(
             select(*OBJECT_COLUMNS)
             .select_from(wanted.join(objects, objects.c.object_id == wanted.c.value))
             .where(objects.c.is_latest.is_(True), visible_filter(viewer, objects))
-            .order_by(objects.c.modified, objects.c.pk)
         ).all()
-        first: dict[str, Row[Any]] = {}
+        copies: dict[str, list[Row[Any]]] = defaultdict(list)
         for row in rows:
-            first.setdefault(row.object_id, row)
-        yield [first[i] for i in chunk if i in first]
+            copies[row.object_id].append(row)
+        shared = [i for i, held in copies.items() if len(held) > 1]  # rare: one query for them
+        first_pks = first_visible_pks(conn, viewer, shared) if shared else {}
+        chosen = {
+            i: shown_copy(held, viewer, first_pks.get(i, {})) if len(held) > 1 else held[0]
+            for i, held in copies.items()
+        }
+        yield [chosen[i] for i in chunk if i in chosen]
 
 
 def visible_ids(conn: Connection, viewer: Viewer, ids: Iterable[str]) -> set[str]:

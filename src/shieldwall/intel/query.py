@@ -6,7 +6,7 @@ import base64
 import binascii
 import functools
 import hashlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -380,6 +380,37 @@ def latest_visible_pks(conn: Connection, viewer: Viewer, object_ids: list[str]) 
     return list(conn.scalars(query))
 
 
+def shown_copy(rows: Sequence[Any], viewer: Viewer, first_pks: Mapping[str, int]) -> Any:
+    """Of one id's latest visible versions, one per member that holds a copy, the one an answer
+    about that id shows: the viewer's own, else the copy of the member whose visible versions
+    were stored first (`first_pks`: member id -> the smallest pk of its versions the viewer may
+    see). Several members hold one id where each may (observables, public reference objects:
+    reference.py), and where a member sent an id it could not see was taken (it could not be
+    refused without telling that the id exists): then the first sharer's object is shown, never
+    a later claim to its id, whatever `modified` the claim gives itself."""
+    own = [r for r in rows if r.member_id == viewer.member_id]
+    if own:
+        return own[0]
+    return min(rows, key=lambda r: (first_pks.get(r.member_id, r.pk), r.pk))
+
+
+def first_visible_pks(
+    conn: Connection, viewer: Viewer, object_ids: Collection[str]
+) -> dict[str, dict[str, int]]:
+    """Object id -> member id -> the smallest pk of that member's versions of it the viewer may
+    see: what shown_copy chooses by, for ids several members hold."""
+    c = objects.c
+    query = (
+        select(c.object_id, c.member_id, func.min(c.pk))
+        .where(c.object_id.in_(sorted(object_ids)), visible_filter(viewer, objects))
+        .group_by(c.object_id, c.member_id)
+    )
+    found: dict[str, dict[str, int]] = {}
+    for object_id, member_id, first in conn.execute(query):
+        found.setdefault(object_id, {})[member_id] = first
+    return found
+
+
 def get_object(db: Database, viewer: Viewer, object_id: str, *, all_versions: bool = False) -> Page:
     """The latest visible version of one object (or every visible version); NotFound otherwise.
 
@@ -395,11 +426,12 @@ def get_object(db: Database, viewer: Viewer, object_id: str, *, all_versions: bo
             if may_see(viewer, r._mapping)
         ]
     if not all_versions:
-        # Observables and public reference objects may have a copy per member (reference.py):
-        # the viewer's own, else the newest.
+        first_pks: dict[str, int] = {}
+        for r in rows:  # the smallest pk of each member's visible versions
+            first_pks.setdefault(r.member_id, r.pk)
+            first_pks[r.member_id] = min(first_pks[r.member_id], r.pk)
         latest = [r for r in rows if r.is_latest]
-        latest.sort(key=lambda r: (r.member_id == viewer.member_id, r.modified, r.pk))
-        rows = latest[-1:]
+        rows = [shown_copy(latest, viewer, first_pks)] if latest else []
     if not rows:
         raise NotFound("no such object")
     return Page(
