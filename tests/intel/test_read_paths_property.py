@@ -5,12 +5,15 @@ For each generated world and each viewer (members' analysts, a reader, a member-
 instance's admin, a peer instance's account), /api/v1/objects is first held to the oracle (no
 version of another member's object the sharer did not allow), then every other door is compared
 with it, the "must NOT see" direction first: TAXII 2.1 (an admin's collection of everything:
-objects with every version, the manifest, each object's versions, the X-TAXII-Date-Added headers
-and `more` of small pages), the exports (STIX, MISP, CSV, and the value formats: text,
-blocklist, Suricata, Snort, RPZ, each generated indicator naming a domain of its own), full-text
-and value search, the MISP feed (manifest.json, hashes.csv, each event), lookups of a value
-every indicator carries and of each one's own, and correlations. A hidden object must leave no
-trace: no id, no version, no value, no count, no header, no `more`.
+manifest and objects with every version, bodies as /objects shows them, match[version]=last,
+each object's versions, the X-TAXII-Date-Added headers and `more` of its pages), the exports
+(STIX, MISP, CSV, and the value formats: text, blocklist, Suricata, Snort, RPZ, each generated
+indicator naming a domain of its own), text and value search, the MISP feed (manifest.json,
+hashes.csv, each event), lookups (plain and private) of a value every indicator carries and of
+each one's own, correlations, the dashboard's counts, each report's page, the change stream
+replayed from the start (over a socket, to its first keep-alive), and sightings posted with
+their own markings (tallies against the oracle). A hidden object leaves no trace: no id, no
+version, no value, no count, no header, no `more`, an error that reads as an unknown id's.
 """
 
 from __future__ import annotations
@@ -21,16 +24,22 @@ import io
 import re
 import uuid
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
 import orjson
+import pytest
 from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 
+from shieldwall.app import create_app
 from shieldwall.intel.timestamps import normalize_timestamp
 from shieldwall.markings import SHARING_EXTENSION_ID, TLP, Distribution
+from shieldwall.settings import Settings
+from tests.api.serving import serving
 from tests.factories import ApiUser, World
 from tests.intel.sharing_worlds import (
     MEMBERS,
@@ -360,6 +369,22 @@ def _check_lookups(run: Run, user: ApiUser, seen: Seen) -> None:
         _check_answer(result, indicators if value == SHARED_VALUE else owner & indicators, seen)
     titled = set(answer["reports"])
     assert titled - seen.latest_of("report") == set(), "a lookup titles a hidden report"
+    # A private lookup (the first 5 hex digits of sha256("domain:<value>") out): the digest of a
+    # value the viewer may not see never comes back, nor does anything under it.
+    digests = {hashlib.sha256(f"domain:{domain_of(i)}".encode()).hexdigest(): i for i in ours}
+    prefixes = sorted({d[:5] for d in digests})
+    if prefixes:
+        response = user.post("/api/v1/lookup/private", json={"prefixes": prefixes})
+        assert response.status_code == 200, response.text
+        private = response.json()
+        back = {e["digest"]: e for entries in private["results"].values() for e in entries}
+        for digest, object_id in digests.items():
+            if object_id not in indicators:
+                assert digest not in back, (object_id, "a private lookup finds what is hidden")
+                continue
+            assert digest in back, (object_id, "a private lookup misses what /objects shows")
+            _check_answer(back[digest], {object_id}, seen)
+        assert set(private["reports"]) <= seen.latest_of("report"), private["reports"]
     for object_id in ours:
         response = user.get(f"/api/v1/objects/{object_id}/correlations")
         if object_id not in seen.latest:  # as GET /api/v1/objects/{id} answers
@@ -368,6 +393,89 @@ def _check_lookups(run: Run, user: ApiUser, seen: Seen) -> None:
             continue
         assert response.status_code == 200, response.text
         _check_answer(response.json(), indicators - {object_id}, seen)
+
+
+def _check_dashboard(user: ApiUser, seen: Seen) -> None:
+    """The dashboard counts what /objects lists, and nothing else: every generated object was
+    created in the window (dashboard/service.py: the latest visible version, the platform's
+    identities aside). By type, since a shared marking definition carries no TLP to count by."""
+    response = user.get("/api/v1/dashboard", params={"days": 400})
+    assert response.status_code == 200, response.text
+    figures = response.json()
+    by_type = {row["type"]: row["objects"] for row in figures["by_type"] if row["objects"]}
+    types = [o["type"] for o in seen.latest.values() if o["type"] != "identity"]
+    wanted = {t: types.count(t) for t in set(types)}
+    for type_, count in by_type.items():
+        assert count <= wanted.get(type_, 0), (type_, "the dashboard counts what /objects hides")
+    assert by_type == wanted, (figures["by_type"], wanted)
+    assert sum(row["objects"] for row in figures["by_tlp"]) == len(types), figures["by_tlp"]
+    totals = figures["totals"]
+    assert (totals["objects"], totals["indicators"], totals["reports"]) == (
+        len(types), len(seen.latest_of("indicator")), len(seen.latest_of("report"))
+    ), totals  # fmt: skip
+    newest = {r["id"] for r in figures["newest_reports"]}
+    assert newest <= seen.latest_of("report"), "the dashboard names a hidden report"
+
+
+def _check_report_views(run: Run, user: ApiUser, seen: Seen) -> None:
+    """Each generated report's page: a hidden one is an unknown one; a visible one holds only
+    the visible objects it refers to, and scores and correlates only visible ones."""
+    for report_id in run.versions:
+        if not report_id.startswith("report--"):
+            continue
+        response = user.get(f"/api/v1/reports/{report_id}")
+        if report_id not in seen.latest:
+            _same_as_unknown(response, report_id, lambda i: user.get(f"/api/v1/reports/{i}"))
+            continue
+        assert response.status_code == 200, response.text
+        view = response.json()
+        held = {o["id"] for o in view["objects"]}
+        refs = set(seen.latest[report_id]["object_refs"])
+        assert held - set(seen.latest) == set(), (report_id, "holds what /objects hides")
+        assert held == refs & set(seen.latest), (report_id, held, refs)
+        assert set(view["scores"]) <= held, view["scores"]
+        correlated = {r["id"] for r in view["correlated_reports"]}
+        assert correlated <= seen.latest_of("report") - {report_id}, correlated
+
+
+def _replay(base: str, user: ApiUser) -> list[dict[str, Any]]:
+    """The whole change log as the stream replays it to `user` (last_event_id=0), up to the
+    first keep-alive, which the server sends only once it has sent everything there is."""
+    found: list[dict[str, Any]] = []
+    event: dict[str, Any] = {}
+    url = f"{base}/api/v1/stream"
+    params = {"last_event_id": "0"}
+    with httpx.stream("GET", url, headers=user.headers, params=params, timeout=20) as response:
+        assert response.status_code == 200, response.read()
+        for line in response.iter_lines():
+            if line.startswith("event: "):
+                event["event"] = line[7:]
+            elif line.startswith("data: "):
+                event["data"] = orjson.loads(line[6:])
+            elif line == "" and event:
+                found.append(event)
+                event = {}
+            elif line == ": keep-alive":
+                return found
+    raise AssertionError("the stream ended before it went quiet")
+
+
+def _check_stream(events: list[dict[str, Any]], seen: Seen) -> None:
+    """The replayed stream tells of each version /objects lists, and of nothing else: no id,
+    no correlation with what the viewer may not see."""
+    told: set[tuple[str, str]] = set()
+    for event in events:
+        data = event["data"]
+        if "--" in str(data.get("id")):
+            assert data["id"] in seen.versions, (event, "the stream tells of what is hidden")
+        for other in data.get("correlated_with", ()):
+            assert (other if isinstance(other, str) else other["id"]) in seen.versions, event
+        if event["event"] in ("object", "version") and data["type"] not in PLATFORM_TYPES:
+            told.add((data["id"], normalize_timestamp(data["modified"])))
+    listed = {(i, v) for i, vs in seen.versions.items() for v in vs
+              if i.partition("--")[0] not in PLATFORM_TYPES}  # fmt: skip
+    assert told - listed == set(), "the stream tells of a version /objects hides"
+    assert told == listed, "the stream leaves out a version /objects lists"
 
 
 @dataclass(frozen=True)
@@ -458,6 +566,22 @@ def _check_sightings(
             assert counted == {k: tally[k] for k in counted}, (domain, match, tally)
 
 
+@pytest.fixture
+def app(database_url: str):  # type: ignore[no-untyped-def]
+    """The suite's app (tests/conftest.py), with a stream that goes quiet soon after it has sent
+    everything: a replay ends at its first keep-alive."""
+    settings = Settings(database_url=database_url, warninglists="none", validation_workers=0,
+                        stream_keepalive_seconds=0.2, stream_poll_seconds=0.1)  # fmt: skip
+    return create_app(settings)
+
+
+@pytest.fixture
+def base(app, client) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    """The app on a loopback socket, for the stream (the test client waits for a body's end)."""
+    with serving(app) as url:
+        yield url
+
+
 def _viewers(run: Run) -> list[tuple[int | None, ApiUser]]:
     """Each viewer, with the index of its member among the generated ones (None for the
     admin's and the peer's, whose members share nothing)."""
@@ -502,15 +626,20 @@ def _viewers(run: Run) -> list[tuple[int | None, ApiUser]]:
     sightings=[],
 )
 def test_every_bulk_read_path_serves_what_objects_serves(
-    world: World, shares: list, sightings: list[Sighting]
+    world: World, base: str, shares: list, sightings: list[Sighting]
 ) -> None:
     run = run_for(world)
     for sharer, specs, report_spec in shares:
         share(run, sharer, specs, report_spec)
     sighted = _sight(run, sightings)
+    viewers = _viewers(run)
+    # Every viewer's replay at once: each ends with a keep-alive interval of quiet.
+    with ThreadPoolExecutor(len(viewers)) as pool:
+        replays = list(pool.map(lambda v: _replay(base, v[1]), viewers))
     by_sharer = {index: _seen(user) for index, user in enumerate(run.users)}
-    for index, user in _viewers(run):
+    for (index, user), replay in zip(viewers, replays, strict=True):
         seen = by_sharer[index] if user in run.users else _seen(user)
+        _check_stream(replay, seen)
         if index is not None:
             _check_oracle(run, index, seen, by_sharer)
         _check_taxii(run, user, seen)
@@ -518,4 +647,6 @@ def test_every_bulk_read_path_serves_what_objects_serves(
         _check_search(user, seen)
         _check_feed(run, user, seen)
         _check_lookups(run, user, seen)
+        _check_dashboard(user, seen)
+        _check_report_views(run, user, seen)
         _check_sightings(run, index, user, seen, sighted)
