@@ -105,7 +105,8 @@ def domain_of(object_id: str) -> str:
     return f"o{object_id.partition('--')[2].replace('-', '')}.example.org"
 
 
-def _object(run: Run, said: Said, object_id: str, sharer: int, extra: list[dict]) -> dict:
+def stix_object(run: Run, said: Said, object_id: str, sharer: int, extra: list[dict]) -> dict:
+    """An indicator as `sharer` sends it, saying `said`; a definition it needs goes in `extra`."""
     obj: dict[str, Any] = {
         "type": "indicator",
         "spec_version": "2.1",
@@ -226,12 +227,12 @@ def share(run: Run, sharer: int, specs: list, report_spec: Any) -> None:
         if any(object_id == s[0] for s in sent):
             object_id = stix_id("indicator")
         sent.append((object_id, said))
-    objs = [_object(run, said, object_id, sharer, extra) for object_id, said in sent]
+    objs = [stix_object(run, said, object_id, sharer, extra) for object_id, said in sent]
     report_said = None
     if report_spec is not None:
         report_said, picks = report_spec
         refs = [objs[i]["id"] for i in sorted(picks) if i < len(objs)]
-        story = _object(run, report_said, stix_id("report"), sharer, extra)
+        story = stix_object(run, report_said, stix_id("report"), sharer, extra)
         for key in ("pattern", "pattern_type", "valid_from"):
             del story[key]
         story.update(type="report", published="2026-01-01T00:00:00Z", object_refs=refs or
