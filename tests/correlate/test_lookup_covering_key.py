@@ -56,19 +56,24 @@ def test_lookups_read_the_covering_key_and_see_only_what_the_policy_allows(
     # a handful of rows).
     filler = [indicator(f"198.51.{n // 250}.{n % 250}") for n in range(500)]
     assert alice.share(*filler).status_code == 201
-    # Housekeeping's VACUUM marks the pages all-visible, as it does after large writes.
-    world.db.wrote_many(shieldwall.db.VACUUM_AFTER_ROWS)
-    assert world.db.housekeeping_done()
     values = [SHARED, ORG_ONLY, GROUP_ONLY]
-
-    # What an outsider must NOT see first: neither the organisation's nor the group's indicator.
-    assert _matched(alice, values) == {SHARED: [shared["id"]], ORG_ONLY: [], GROUP_ONLY: []}
-    assert _matched(carol, values) == {
-        SHARED: [shared["id"]], ORG_ONLY: [], GROUP_ONLY: [grouped["id"]],
-    }  # fmt: skip
-    assert _matched(bob, values) == {
-        SHARED: [shared["id"]], ORG_ONLY: [org_only["id"]], GROUP_ONLY: [grouped["id"]],
-    }  # fmt: skip
+    # Housekeeping's VACUUM marks the pages all-visible, as it does after large writes; a page
+    # holding rows newer than a snapshot some connection still had open at that moment (on a
+    # busy machine: a background thread's) stays unmarked until the next one, so up to three.
+    for _ in range(3):
+        plans.clear()
+        world.db.wrote_many(shieldwall.db.VACUUM_AFTER_ROWS)
+        assert world.db.housekeeping_done()
+        # What an outsider must NOT see first: neither the organisation's nor the group's.
+        assert _matched(alice, values) == {SHARED: [shared["id"]], ORG_ONLY: [], GROUP_ONLY: []}
+        assert _matched(carol, values) == {
+            SHARED: [shared["id"]], ORG_ONLY: [], GROUP_ONLY: [grouped["id"]],
+        }  # fmt: skip
+        assert _matched(bob, values) == {
+            SHARED: [shared["id"]], ORG_ONLY: [org_only["id"]], GROUP_ONLY: [grouped["id"]],
+        }  # fmt: skip
+        if all("Heap Fetches: 0" in plan for plan in plans):
+            break
     assert len(plans) == 3
     for plan in plans:
         assert "Index Only Scan using pk_objects on objects" in plan, plan
